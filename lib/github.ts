@@ -1,0 +1,575 @@
+/**
+ * bm's only door to GitHub: one Octokit factory plus the few idempotent operations `bm init` and
+ * the daemon need (repository, labels, Projects v2 board, repository events).
+ *
+ * Every failure leaves here as a `GitHubError` (a `BmError`) that says what went wrong and how to
+ * fix it, with the token masked. `@octokit/rest` is imported lazily: most commands never talk to
+ * GitHub and should not pay for loading it.
+ */
+import process from 'node:process';
+import type { Octokit } from '@octokit/rest';
+import { BmError, redact } from './output.ts';
+
+/** The public GitHub REST API; override with `BM_GITHUB_API_URL` (GitHub Enterprise, tests). */
+export const DEFAULT_API_URL = 'https://api.github.com';
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+const TOKEN_HINT = 'Create a token with the `repo` and `project` scopes, export it as GH_TOKEN and re-run `bm init`';
+const SCOPE_HINT =
+  'Give the token the `repo` and `project` scopes (plus `read:org` for an organisation), export it as GH_TOKEN and re-run `bm init`';
+
+/** A connected GitHub client. Build it with `createGitHub`. */
+export class GitHub {
+  /** The underlying Octokit, for calls this module does not wrap yet. */
+  readonly octokit: Octokit;
+  /** REST base URL without a trailing slash. */
+  readonly baseUrl: string;
+  /** Where GraphQL requests go (`<base>/graphql`, or `<host>/api/graphql` on GitHub Enterprise). */
+  readonly graphqlUrl: string;
+  // Private so that logging or JSON-dumping the client can never print the token.
+  readonly #token: string;
+
+  constructor(octokit: Octokit, baseUrl: string, token: string) {
+    this.octokit = octokit;
+    this.baseUrl = baseUrl;
+    this.graphqlUrl = graphqlUrlFor(baseUrl);
+    this.#token = token;
+  }
+
+  /** Masks this client's token (and any other GitHub token or URL credential) in text. */
+  redact(text: string): string {
+    return redact(text, [this.#token]);
+  }
+}
+
+/** A GitHub failure the operator can act on; `status` is the HTTP status, 0 when GitHub was unreachable. */
+export class GitHubError extends BmError {
+  readonly status: number;
+  /** When the rate limit resets (ISO time), for rate-limit errors. */
+  readonly rateLimitResetAt: string | null;
+  /** Seconds GitHub asked us to wait (`retry-after`), for secondary rate limits. */
+  readonly retryAfterSeconds: number | null;
+  constructor(status: number, message: string, hint: string, extra: { rateLimitResetAt?: string; retryAfterSeconds?: number } = {}) {
+    super(redact(message), redact(hint));
+    this.name = 'GitHubError';
+    this.status = status;
+    this.rateLimitResetAt = extra.rateLimitResetAt ?? null;
+    this.retryAfterSeconds = extra.retryAfterSeconds ?? null;
+  }
+}
+
+/** Options of `createGitHub`. */
+export interface GitHubOptions {
+  /** The team's token; defaults to env `GH_TOKEN`. */
+  token?: string;
+  /** REST base URL; defaults to env `BM_GITHUB_API_URL`, then https://api.github.com. */
+  baseUrl?: string;
+  /** Per-request timeout (default 30 s): a hung server must not hang `bm init`. */
+  timeoutMs?: number;
+}
+
+/** Builds the GitHub client; throws a `BmError` when there is no token or the base URL is invalid. */
+export async function createGitHub(options: GitHubOptions = {}): Promise<GitHub> {
+  const token = options.token || process.env.GH_TOKEN;
+  if (!token) throw new BmError('No GitHub token', TOKEN_HINT);
+  const baseUrl = normaliseBaseUrl(options.baseUrl || process.env.BM_GITHUB_API_URL || DEFAULT_API_URL);
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const silent = { debug: noop, info: noop, warn: noop, error: noop };
+  // Octokit has no timeout of its own; a signal set per request keeps each call bounded.
+  const timedFetch = (url: string | URL | Request, init: RequestInit = {}) =>
+    fetch(url, { ...init, signal: init.signal ?? AbortSignal.timeout(timeoutMs) });
+  const { Octokit: OctokitClass } = await import('@octokit/rest');
+  const octokit = new OctokitClass({ auth: token, baseUrl, userAgent: 'bm', log: silent, request: { fetch: timedFetch, log: silent } });
+  return new GitHub(octokit, baseUrl, token);
+}
+
+function noop(): void {}
+
+function normaliseBaseUrl(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new BmError(`Invalid GitHub API URL '${redact(raw)}'`, 'Set BM_GITHUB_API_URL to an http(s) URL such as https://github.example.com/api/v3');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new BmError(`Invalid GitHub API URL '${redact(raw)}'`, 'Use an http:// or https:// URL');
+  }
+  return raw.replace(/\/+$/, '');
+}
+
+/** GitHub Enterprise serves REST under `/api/v3` and GraphQL under `/api/graphql`. */
+export function graphqlUrlFor(baseUrl: string): string {
+  const base = baseUrl.replace(/\/+$/, '');
+  return /\/api\/v3$/.test(base) ? base.replace(/\/api\/v3$/, '/api/graphql') : `${base}/graphql`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Names
+
+const OWNER_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/;
+const REPO_PATTERN = /^[A-Za-z0-9._-]{1,100}$/;
+
+/** An `owner/name` pair, named as Octokit names its parameters. */
+export interface RepoSlug {
+  owner: string;
+  repo: string;
+}
+
+/** Parses `owner/name` strictly; anything else (extra slashes, `..`, URLs) is a `BmError`. */
+export function parseRepoSlug(slug: string): RepoSlug {
+  const parts = slug.split('/');
+  const [owner, repo] = parts;
+  if (parts.length !== 2 || !isValidOwner(owner) || !REPO_PATTERN.test(repo) || repo === '.' || repo === '..') {
+    throw new BmError(`Invalid GitHub repository '${redact(slug)}'`, 'Use OWNER/NAME, for example acme/my-team');
+  }
+  return { owner, repo };
+}
+
+/** True when `owner` is a syntactically valid GitHub user or organisation login. */
+export function isValidOwner(owner: string): boolean {
+  return OWNER_PATTERN.test(owner);
+}
+
+function checkOwner(owner: string): void {
+  if (!isValidOwner(owner)) throw new BmError(`Invalid GitHub owner '${redact(owner)}'`, 'Use a GitHub user or organisation login');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Error mapping
+
+interface HttpFailure {
+  status: number;
+  response?: { headers: Record<string, string | number | undefined>; data?: unknown };
+  cause?: unknown;
+}
+
+function isHttpFailure(error: unknown): error is Error & HttpFailure {
+  return error instanceof Error && typeof (error as Partial<HttpFailure>).status === 'number';
+}
+
+function githubMessage(data: unknown): string {
+  if (data && typeof data === 'object' && 'message' in data && typeof data.message === 'string') return data.message;
+  return typeof data === 'string' ? data : '';
+}
+
+function networkCode(error: unknown): string {
+  // Node's fetch puts the socket error code (ECONNREFUSED, ENOTFOUND, ...) in a TypeError's cause;
+  // Deno's only says it in words, hence the message patterns.
+  for (let e: unknown = error, depth = 0; e && typeof e === 'object' && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const { code, name, message } = e as { code?: unknown; name?: unknown; message?: unknown };
+    if (typeof code === 'string') return code;
+    if (name === 'TimeoutError') return 'timeout';
+    const text = String(message ?? '');
+    if (/connection refused/i.test(text)) return 'ECONNREFUSED';
+    if (/dns error|failed to lookup|name or service not known/i.test(text)) return 'ENOTFOUND';
+  }
+  return 'network error';
+}
+
+/**
+ * Turns anything thrown by an Octokit call into a `GitHubError`; `doing` completes
+ * "while trying to ...". Exported so callers using `gh.octokit` directly report errors the same way.
+ */
+export function toGitHubError(gh: GitHub, error: unknown, doing: string): GitHubError {
+  if (error instanceof GitHubError) return error;
+  const make = (status: number, message: string, hint: string, extra?: ConstructorParameters<typeof GitHubError>[3]) =>
+    new GitHubError(status, gh.redact(message), gh.redact(hint), extra);
+  if (!isHttpFailure(error)) {
+    const text = error instanceof Error ? error.message : String(error);
+    return make(0, `Unexpected failure while trying to ${doing}: ${text}`, 'Re-run the command; if it keeps failing, report it');
+  }
+  if (!error.response) {
+    const code = networkCode(error.cause ?? error);
+    const what = code === 'timeout' ? `${gh.baseUrl} did not answer in time` : `Cannot reach ${gh.baseUrl} (${code})`;
+    return make(0, `${what} while trying to ${doing}`, 'Check your network connection, or BM_GITHUB_API_URL if you set it');
+  }
+  const { status } = error;
+  const headers = error.response.headers;
+  const detail = githubMessage(error.response.data);
+  const retryAfter = Number(headers['retry-after']);
+  if (status === 401) {
+    return make(401, `GitHub rejected the token (bad or expired credentials) while trying to ${doing}`, TOKEN_HINT);
+  }
+  if ((status === 403 || status === 429) && String(headers['x-ratelimit-remaining']) === '0') {
+    const resetAt = new Date(Number(headers['x-ratelimit-reset']) * 1000);
+    const when = Number.isNaN(resetAt.getTime()) ? 'the limit resets' : resetAt.toISOString();
+    return make(status, `GitHub API rate limit exceeded until ${when}`, 'Wait until then and retry, or use a token with a higher limit',
+      Number.isNaN(resetAt.getTime()) ? {} : { rateLimitResetAt: resetAt.toISOString() });
+  }
+  if (status === 429 || (status === 403 && Number.isFinite(retryAfter))) {
+    const wait = Number.isFinite(retryAfter) ? retryAfter : 60;
+    return make(status, `GitHub secondary rate limit hit while trying to ${doing}`, `Wait ${wait} seconds and retry`, { retryAfterSeconds: wait });
+  }
+  if (status === 403) {
+    return make(403, `The token is not allowed to ${doing}${detail ? ` (${detail})` : ''}`, SCOPE_HINT);
+  }
+  if (status === 404) {
+    return make(404, `Not found while trying to ${doing}`, 'Check the owner and name, and that the token can see them');
+  }
+  if (status >= 500) {
+    return make(status, `GitHub is unavailable (HTTP ${status}) while trying to ${doing}`, 'Try again in a few minutes (https://www.githubstatus.com)');
+  }
+  return make(status, `GitHub refused to ${doing} (HTTP ${status}${detail ? `: ${detail}` : ''})`, 'Check the values passed to bm and try again');
+}
+
+async function call<T>(gh: GitHub, doing: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    throw toGitHubError(gh, error, doing);
+  }
+}
+
+/** Runs `fn`; a 404 becomes `null`, every other failure a `GitHubError`. */
+async function orNull<T>(gh: GitHub, doing: string, fn: () => Promise<T>): Promise<T | null> {
+  try {
+    return await fn();
+  } catch (error) {
+    if (isHttpFailure(error) && error.status === 404 && error.response) return null;
+    throw toGitHubError(gh, error, doing);
+  }
+}
+
+function ownerNotFound(owner: string): GitHubError {
+  return new GitHubError(404, `GitHub owner '${owner}' not found`, 'Check the OWNER part: it must be an existing user or organisation login');
+}
+
+// ---------------------------------------------------------------------------------------------
+// REST: user, repository, labels
+
+/** The login the token belongs to (`GET /user`); also proves the token works. */
+export async function authenticatedLogin(gh: GitHub): Promise<string> {
+  const { data } = await call(gh, 'read the authenticated user', () => gh.octokit.request('GET /user'));
+  return data.login;
+}
+
+/** What `ensureRepo` reports. */
+export interface RepoInfo {
+  created: boolean;
+  fullName: string;
+  cloneUrl: string;
+  htmlUrl: string;
+  defaultBranch: string;
+}
+
+interface RepoData {
+  full_name: string;
+  clone_url: string;
+  html_url: string;
+  default_branch?: string;
+}
+
+function repoInfo(data: RepoData, created: boolean): RepoInfo {
+  return { created, fullName: data.full_name, cloneUrl: data.clone_url, htmlUrl: data.html_url, defaultBranch: data.default_branch || 'main' };
+}
+
+/**
+ * Makes sure `owner/name` exists, creating it under the token's user or under an organisation.
+ * Safe to re-run: an existing repository is reported with `created: false`.
+ */
+export async function ensureRepo(gh: GitHub, slug: string, options: { private?: boolean; description?: string } = {}): Promise<RepoInfo> {
+  const { owner, repo } = parseRepoSlug(slug);
+  const read = () => orNull(gh, `read repository ${slug}`, () => gh.octokit.request('GET /repos/{owner}/{repo}', { owner, repo }));
+  const existing = await read();
+  if (existing) return repoInfo(existing.data, false);
+
+  const body = { name: repo, private: options.private ?? true, description: options.description ?? '', auto_init: false };
+  const self = await authenticatedLogin(gh);
+  let create: () => Promise<{ data: RepoData }>;
+  if (self.toLowerCase() === owner.toLowerCase()) {
+    create = () => gh.octokit.request('POST /user/repos', body);
+  } else {
+    const user = await orNull(gh, `look up owner ${owner}`, () => gh.octokit.request('GET /users/{username}', { username: owner }));
+    if (!user) throw ownerNotFound(owner);
+    if (user.data.type !== 'Organization') {
+      throw new GitHubError(403, `Cannot create ${slug}: '${owner}' is another user's account, not yours (${self}) or an organisation`,
+        `Use your own login or an organisation you belong to as OWNER`);
+    }
+    create = () => gh.octokit.request('POST /orgs/{org}/repos', { org: owner, ...body });
+  }
+  try {
+    return repoInfo((await create()).data, true);
+  } catch (error) {
+    // 422 means the name is taken: either a concurrent run created it, or the token cannot see it.
+    if (!(isHttpFailure(error) && error.status === 422)) throw toGitHubError(gh, error, `create repository ${slug}`);
+    const again = await read();
+    if (again) return repoInfo(again.data, false);
+    throw new GitHubError(422, `Repository ${slug} already exists but the token cannot access it`,
+      'Grant the token access to that repository, or choose another name');
+  }
+}
+
+/** A label as the profile declares it; `color` is 6 hex digits, with or without `#`. */
+export interface LabelSpec {
+  name: string;
+  color: string;
+  description?: string;
+}
+
+function isAlreadyExists(error: unknown): boolean {
+  if (!isHttpFailure(error) || error.status !== 422) return false;
+  const data = error.response?.data;
+  const errors = data && typeof data === 'object' && 'errors' in data && Array.isArray(data.errors) ? data.errors : [];
+  return errors.some((e: unknown) => Boolean(e && typeof e === 'object' && 'code' in e && e.code === 'already_exists'));
+}
+
+/** Creates the labels, or updates colour and description of those that exist. Safe to re-run. */
+export async function ensureLabels(gh: GitHub, slug: string, labels: readonly LabelSpec[]): Promise<{ created: string[]; updated: string[] }> {
+  const { owner, repo } = parseRepoSlug(slug);
+  const created: string[] = [];
+  const updated: string[] = [];
+  // One at a time: GitHub asks integrations to send mutating requests serially.
+  for (const label of labels) {
+    const fields = { color: label.color.replace(/^#/, ''), description: label.description ?? '' };
+    try {
+      await gh.octokit.request('POST /repos/{owner}/{repo}/labels', { owner, repo, name: label.name, ...fields });
+      created.push(label.name);
+    } catch (error) {
+      if (!isAlreadyExists(error)) throw toGitHubError(gh, error, `create label '${label.name}' in ${slug}`);
+      await call(gh, `update label '${label.name}' in ${slug}`, () =>
+        gh.octokit.request('PATCH /repos/{owner}/{repo}/labels/{name}', { owner, repo, name: label.name, ...fields }));
+      updated.push(label.name);
+    }
+  }
+  return { created, updated };
+}
+
+// ---------------------------------------------------------------------------------------------
+// GraphQL: the Projects v2 board
+
+interface GraphQLErrorItem {
+  type?: string;
+  message?: string;
+}
+
+async function graphql<T>(gh: GitHub, doing: string, query: string, variables: Record<string, unknown>): Promise<T> {
+  const operationName = /^\s*(?:query|mutation)\s+(\w+)/.exec(query)?.[1];
+  const response = await call(gh, doing, () => gh.octokit.request(`POST ${gh.graphqlUrl}`, { query, operationName, variables }));
+  const body = response.data as { data?: T | null; errors?: GraphQLErrorItem[] };
+  const first = body.errors?.[0];
+  if (first) {
+    const detail = first.message ?? 'unknown GraphQL error';
+    if (first.type === 'INSUFFICIENT_SCOPES' || first.type === 'FORBIDDEN') {
+      throw new GitHubError(403, gh.redact(`The token is not allowed to ${doing} (${detail})`), SCOPE_HINT);
+    }
+    if (first.type === 'RATE_LIMITED') {
+      throw new GitHubError(403, `GitHub GraphQL rate limit exceeded while trying to ${doing}`, 'Wait an hour and retry, or use a token with a higher limit');
+    }
+    if (first.type === 'NOT_FOUND') {
+      throw new GitHubError(404, gh.redact(`Not found while trying to ${doing} (${detail})`), 'Check the owner and that the token can see it');
+    }
+    throw new GitHubError(422, gh.redact(`GitHub refused to ${doing} (${detail})`), 'Check the values passed to bm and try again');
+  }
+  if (!body.data) throw new GitHubError(502, `GitHub sent an empty GraphQL answer while trying to ${doing}`, 'Try again in a few minutes');
+  return body.data;
+}
+
+/** One board status as the profile declares it. */
+export interface StatusSpec {
+  name: string;
+  description?: string;
+}
+
+/** A Projects v2 single-select colour. */
+export type OptionColor = 'GRAY' | 'BLUE' | 'GREEN' | 'YELLOW' | 'ORANGE' | 'RED' | 'PINK' | 'PURPLE';
+
+const PREFIX_COLORS: Record<string, OptionColor> = {
+  po: 'BLUE', arch: 'PURPLE', dev: 'YELLOW', qe: 'PINK', reviewer: 'ORANGE', lead: 'ORANGE', cw: 'ORANGE', done: 'GREEN', error: 'RED',
+};
+
+/** Board colour of a status, from the role prefix before `:` (`dev:implement` → YELLOW). */
+export function statusColor(status: string): OptionColor {
+  return PREFIX_COLORS[status.split(':')[0].trim().toLowerCase()] ?? 'GRAY';
+}
+
+/** What `ensureBoard` reports. */
+export interface BoardInfo {
+  created: boolean;
+  id: string;
+  number: number;
+  url: string;
+  /** True when the Status options had to be (re)written. */
+  statusUpdated: boolean;
+  statusOptions: string[];
+}
+
+interface ProjectNode {
+  id: string;
+  number: number;
+  title: string;
+  url: string;
+}
+
+interface FieldNode {
+  id?: string;
+  name?: string;
+  dataType?: string;
+  options?: { id: string; name: string; color: string; description: string }[];
+}
+
+const OWNER_QUERY = `query BmOwner($login: String!) {
+  repositoryOwner(login: $login) { __typename id login }
+}`;
+
+const BOARDS_QUERY = `query BmBoards($login: String!, $first: Int!, $cursor: String) {
+  repositoryOwner(login: $login) {
+    ... on ProjectV2Owner {
+      projectsV2(first: $first, after: $cursor) {
+        nodes { id number title url }
+        pageInfo { hasNextPage endCursor }
+      }
+    }
+  }
+}`;
+
+const CREATE_BOARD_MUTATION = `mutation BmCreateBoard($ownerId: ID!, $title: String!) {
+  createProjectV2(input: { ownerId: $ownerId, title: $title }) {
+    projectV2 { id number title url }
+  }
+}`;
+
+const FIELDS_QUERY = `query BmBoardFields($projectId: ID!) {
+  node(id: $projectId) {
+    ... on ProjectV2 {
+      fields(first: 100) {
+        nodes {
+          ... on ProjectV2FieldCommon { id name dataType }
+          ... on ProjectV2SingleSelectField { options { id name color description } }
+        }
+      }
+    }
+  }
+}`;
+
+const SET_OPTIONS_MUTATION = `mutation BmSetStatusOptions($fieldId: ID!, $options: [ProjectV2SingleSelectFieldOptionInput!]!) {
+  updateProjectV2Field(input: { fieldId: $fieldId, singleSelectOptions: $options }) {
+    projectV2Field { ... on ProjectV2SingleSelectField { id name options { id name color description } } }
+  }
+}`;
+
+const CREATE_FIELD_MUTATION = `mutation BmCreateStatusField($projectId: ID!, $options: [ProjectV2SingleSelectFieldOptionInput!]!) {
+  createProjectV2Field(input: { projectId: $projectId, dataType: SINGLE_SELECT, name: "Status", singleSelectOptions: $options }) {
+    projectV2Field { ... on ProjectV2SingleSelectField { id name options { id name color description } } }
+  }
+}`;
+
+async function findBoard(gh: GitHub, owner: string, title: string): Promise<ProjectNode | null> {
+  let cursor: string | null = null;
+  // Listing and matching the exact title here: GitHub's `query:` argument is a fuzzy search.
+  for (;;) {
+    type Page = { repositoryOwner: { projectsV2?: { nodes: (ProjectNode | null)[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } } } | null };
+    const page: Page = await graphql<Page>(gh, `list the projects of ${owner}`, BOARDS_QUERY, { login: owner, first: 100, cursor });
+    const projects = page.repositoryOwner?.projectsV2;
+    if (!projects) return null;
+    const match = projects.nodes.find((node) => node?.title === title);
+    if (match) return match;
+    if (!projects.pageInfo.hasNextPage || !projects.pageInfo.endCursor) return null;
+    cursor = projects.pageInfo.endCursor;
+  }
+}
+
+/**
+ * Makes sure `owner` has a Projects v2 board titled `title` whose `Status` field offers exactly
+ * `statuses`, in order. Safe to re-run: an existing board is reused, and its options are only
+ * rewritten when they differ (rewriting replaces option ids, which clears items' statuses).
+ */
+export async function ensureBoard(gh: GitHub, owner: string, title: string, statuses: readonly StatusSpec[]): Promise<BoardInfo> {
+  checkOwner(owner);
+  const found = await graphql<{ repositoryOwner: { id: string } | null }>(gh, `look up owner ${owner}`, OWNER_QUERY, { login: owner });
+  if (!found.repositoryOwner) throw ownerNotFound(owner);
+
+  let board = await findBoard(gh, owner, title);
+  const created = !board;
+  if (!board) {
+    const made = await graphql<{ createProjectV2: { projectV2: ProjectNode } }>(gh, `create project '${title}' for ${owner}`,
+      CREATE_BOARD_MUTATION, { ownerId: found.repositoryOwner.id, title });
+    board = made.createProjectV2.projectV2;
+  }
+
+  const wanted = statuses.map((s) => ({ name: s.name, color: statusColor(s.name), description: s.description ?? '' }));
+  const fieldData = await graphql<{ node: { fields?: { nodes: (FieldNode | null)[] } } | null }>(gh,
+    `read the fields of project '${title}'`, FIELDS_QUERY, { projectId: board.id });
+  const status = fieldData.node?.fields?.nodes.find((f) => f?.name === 'Status' && f.dataType === 'SINGLE_SELECT');
+  type Written = { projectV2Field: { options: { name: string }[] } };
+  let statusOptions: string[];
+  let statusUpdated = true;
+  if (!status?.id) {
+    const made = await graphql<{ createProjectV2Field: Written }>(gh, `create the Status field of project '${title}'`,
+      CREATE_FIELD_MUTATION, { projectId: board.id, options: wanted });
+    statusOptions = made.createProjectV2Field.projectV2Field.options.map((o) => o.name);
+  } else if (sameOptions(status.options ?? [], wanted)) {
+    statusUpdated = false;
+    statusOptions = (status.options ?? []).map((o) => o.name);
+  } else {
+    const set = await graphql<{ updateProjectV2Field: Written }>(gh, `set the Status options of project '${title}'`,
+      SET_OPTIONS_MUTATION, { fieldId: status.id, options: wanted });
+    statusOptions = set.updateProjectV2Field.projectV2Field.options.map((o) => o.name);
+  }
+  return { created, id: board.id, number: board.number, url: board.url, statusUpdated, statusOptions };
+}
+
+function sameOptions(have: readonly { name: string; color: string; description: string }[],
+  want: readonly { name: string; color: string; description: string }[]): boolean {
+  return have.length === want.length &&
+    have.every((o, i) => o.name === want[i].name && o.color === want[i].color && (o.description ?? '') === want[i].description);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Polling
+
+/** One entry of the repository events timeline. Ids are numeric strings: compare them as BigInt. */
+export interface RepoEvent {
+  id: string;
+  type: string;
+  created_at: string;
+}
+
+/** The result of one poll of the repository events. */
+export interface EventsPoll {
+  /** 304: nothing changed since `etag` (and the request did not count against the rate limit). */
+  status: 200 | 304;
+  /** Newest first; empty on 304. */
+  events: RepoEvent[];
+  /** Send back as-is on the next poll; null when GitHub sent none. */
+  etag: string | null;
+  /** GitHub's `X-Poll-Interval` (minimum seconds until the next poll), 60 when absent. */
+  pollIntervalSeconds: number;
+  rateLimit: { remaining: number | null; resetAt: string | null };
+}
+
+function pollMeta(headers: Record<string, string | number | undefined>, etag: string | null) {
+  const interval = Number(headers['x-poll-interval']);
+  const remaining = headers['x-ratelimit-remaining'];
+  const reset = Number(headers['x-ratelimit-reset']);
+  return {
+    etag: typeof headers.etag === 'string' ? headers.etag : etag,
+    pollIntervalSeconds: Number.isFinite(interval) && interval > 0 ? interval : 60,
+    rateLimit: {
+      remaining: remaining === undefined || remaining === '' ? null : Number(remaining),
+      resetAt: Number.isFinite(reset) && reset > 0 ? new Date(reset * 1000).toISOString() : null,
+    },
+  };
+}
+
+/**
+ * Polls the repository events with ONE conditional request (`per_page=100`, `If-None-Match`).
+ * A 304 comes back as `status: 304` with no events; failures are `GitHubError`s.
+ */
+export async function pollRepoEvents(gh: GitHub, slug: string, options: { etag?: string | null } = {}): Promise<EventsPoll> {
+  const { owner, repo } = parseRepoSlug(slug);
+  const etag = options.etag ?? null;
+  try {
+    const response = await gh.octokit.request('GET /repos/{owner}/{repo}/events', {
+      owner, repo, per_page: 100, headers: etag ? { 'if-none-match': etag } : {},
+    });
+    const events = response.data.map((e) => ({ id: String(e.id), type: e.type ?? '', created_at: e.created_at ?? '' }));
+    return { status: 200, events, ...pollMeta(response.headers, null) };
+  } catch (error) {
+    // Octokit throws on 304; for a poller it is the normal "nothing new".
+    if (isHttpFailure(error) && error.status === 304 && error.response) {
+      return { status: 304, events: [], ...pollMeta(error.response.headers, etag) };
+    }
+    throw toGitHubError(gh, error, `read the events of ${slug}`);
+  }
+}

@@ -1,0 +1,568 @@
+/**
+ * An in-process fake of api.github.com for tests: the REST endpoints and GraphQL operations bm
+ * uses, with GitHub's response shapes, headers and status codes. Repositories are real bare git
+ * repos under `dataDir`, so `git push` to their `clone_url` works.
+ *
+ * Point bm at it with `BM_GITHUB_API_URL=<url>` (or `<url>/api/v3`, which it also serves, the way
+ * GitHub Enterprise does). Keys of `repos`, `labels` and events' repos are lower-case `owner/name`.
+ */
+import { execFile } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+/** Options of `startFakeGitHub`. */
+export interface FakeGitHubOptions {
+  /** Login of the token's user (default `octocat`). */
+  login?: string;
+  /** Organisations the user belongs to. */
+  orgs?: string[];
+  /** Other existing user accounts. */
+  users?: string[];
+  /** When set, any other token gets 401 Bad credentials. */
+  token?: string;
+  /** Scopes reported in `X-OAuth-Scopes` (default repo, project, read:org). */
+  scopes?: string[];
+  /** Where bare repos go (default: a temp dir removed by `close()`). */
+  dataDir?: string;
+}
+
+/** A request as the fake received it. */
+export interface FakeRequest {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  headers: Record<string, string | string[] | undefined>;
+  body: unknown;
+}
+
+/** An account (user or organisation). */
+export interface FakeAccount {
+  login: string;
+  id: number;
+  node_id: string;
+  type: 'User' | 'Organization';
+}
+
+/** A repository: GitHub's repository object plus the path of its bare git repo. */
+export interface FakeRepo {
+  id: number;
+  node_id: string;
+  name: string;
+  full_name: string;
+  private: boolean;
+  description: string | null;
+  owner: Record<string, unknown>;
+  html_url: string;
+  url: string;
+  clone_url: string;
+  default_branch: string;
+  bareDir: string;
+  [key: string]: unknown;
+}
+
+/** A label as GitHub returns it. */
+export interface FakeLabel {
+  id: number;
+  node_id: string;
+  url: string;
+  name: string;
+  color: string;
+  default: boolean;
+  description: string | null;
+}
+
+/** A single-select option of a project field. */
+export interface FakeOption {
+  id: string;
+  name: string;
+  color: string;
+  description: string;
+}
+
+/** A Projects v2 field. */
+export interface FakeField {
+  id: string;
+  name: string;
+  dataType: string;
+  options?: FakeOption[];
+}
+
+/** A Projects v2 board. */
+export interface FakeBoard {
+  id: string;
+  number: number;
+  title: string;
+  url: string;
+  owner: string;
+  closed: boolean;
+  fields: FakeField[];
+}
+
+/** A repository event as the Events API returns it. */
+export interface FakeEvent {
+  id: string;
+  type: string;
+  actor: Record<string, unknown>;
+  repo: { id: number; name: string; url: string };
+  payload: Record<string, unknown>;
+  public: boolean;
+  created_at: string;
+}
+
+/** Answers one GraphQL operation: return `{data}` or `{errors}`. */
+export type GraphQLHandler = (variables: Record<string, unknown>) => unknown;
+
+/** A running fake. */
+export interface FakeGitHub {
+  url: string;
+  requests: FakeRequest[];
+  repos: Map<string, FakeRepo>;
+  labels: Map<string, FakeLabel[]>;
+  boards: FakeBoard[];
+  /** Newest first, all repos. */
+  events: FakeEvent[];
+  /** The REST core rate limit; set `remaining` to 0 to get 403s until `reset` (epoch seconds). */
+  rateLimit: { limit: number; remaining: number; reset: number };
+  dataDir: string;
+  /** The next request matching method (or `*`) and path answers with this instead. */
+  failNext(method: string, pathRegex: RegExp, status: number, body?: unknown, headers?: Record<string, string>): void;
+  /** Adds an event to a repo's timeline (default: the last repo created) and changes its ETag. */
+  pushEvent(type: string, payload?: Record<string, unknown>, repo?: string): FakeEvent;
+  /** Seeds an existing repository (with its bare git repo) as if created earlier. */
+  addRepo(fullName: string, options?: { private?: boolean; description?: string }): Promise<FakeRepo>;
+  /** Serves (or overrides) a GraphQL operation by name. */
+  onGraphQL(operation: string, handler: GraphQLHandler): void;
+  close(): Promise<void>;
+}
+
+const DOCS = 'https://docs.github.com/rest';
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request', 401: 'Bad credentials', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict', 422: 'Validation Failed',
+  429: 'Too Many Requests', 500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable',
+};
+const OPTION_COLORS = new Set(['GRAY', 'BLUE', 'GREEN', 'YELLOW', 'ORANGE', 'RED', 'PINK', 'PURPLE']);
+const DEFAULT_LABELS: [string, string, string][] = [
+  ['bug', 'd73a4a', "Something isn't working"], ['documentation', '0075ca', 'Improvements or additions to documentation'],
+  ['duplicate', 'cfd3d7', 'This issue or pull request already exists'], ['enhancement', 'a2eeef', 'New feature or request'],
+  ['good first issue', '7057ff', 'Good for newcomers'], ['help wanted', '008672', 'Extra attention is needed'],
+  ['invalid', 'e4e669', "This doesn't seem right"], ['question', 'd876e3', 'Further information is requested'],
+  ['wontfix', 'ffffff', 'This will not be worked on'],
+];
+
+class HttpReply {
+  constructor(readonly status: number, readonly body?: unknown, readonly headers: Record<string, string> = {}) {}
+}
+
+function errorBody(status: number, message = STATUS_TEXT[status] ?? 'Error', extra: Record<string, unknown> = {}) {
+  return { message, ...extra, documentation_url: DOCS, status: String(status) };
+}
+
+function notFound(): HttpReply {
+  return new HttpReply(404, errorBody(404));
+}
+
+function graphqlError(type: string, message: string, path: string[] = []) {
+  return { type, path, locations: [{ line: 2, column: 3 }], message };
+}
+
+/** Starts the fake on 127.0.0.1 with a free port. */
+export async function startFakeGitHub(opts: FakeGitHubOptions = {}): Promise<FakeGitHub> {
+  const login = opts.login ?? 'octocat';
+  const ownDataDir = !opts.dataDir;
+  const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), 'bm-fake-github-')));
+  let nextId = 1000;
+  const newId = () => ++nextId;
+  let nextEventId = 40_000_000_000;
+
+  const accounts = new Map<string, FakeAccount>();
+  const addAccount = (name: string, type: FakeAccount['type']) => {
+    const id = newId();
+    accounts.set(name.toLowerCase(), { login: name, id, node_id: `${type === 'User' ? 'U' : 'O'}_kgDO${id.toString(36).toUpperCase()}`, type });
+  };
+  addAccount(login, 'User');
+  for (const org of opts.orgs ?? []) addAccount(org, 'Organization');
+  for (const user of opts.users ?? []) addAccount(user, 'User');
+
+  const requests: FakeRequest[] = [];
+  const repos = new Map<string, FakeRepo>();
+  const labels = new Map<string, FakeLabel[]>();
+  const boards: FakeBoard[] = [];
+  const events: FakeEvent[] = [];
+  const rateLimit = { limit: 5000, remaining: 5000, reset: Math.floor(Date.now() / 1000) + 3600 };
+  const failures: { method: string; path: RegExp; reply: HttpReply }[] = [];
+  const graphqlHandlers = new Map<string, GraphQLHandler>();
+  let lastRepo: string | null = null;
+  let url = '';
+
+  const accountJson = (account: FakeAccount) => ({
+    login: account.login, id: account.id, node_id: account.node_id,
+    avatar_url: `https://avatars.githubusercontent.com/u/${account.id}?v=4`, gravatar_id: '',
+    url: `${url}/${account.type === 'User' ? 'users' : 'orgs'}/${account.login}`, html_url: `https://github.com/${account.login}`,
+    type: account.type, site_admin: false,
+  });
+
+  async function createRepo(owner: FakeAccount, name: string, isPrivate: boolean, description: string | null): Promise<FakeRepo> {
+    const fullName = `${owner.login}/${name}`;
+    const bareDir = join(dataDir, owner.login, `${name}.git`);
+    await mkdir(join(dataDir, owner.login), { recursive: true });
+    await run('git', ['init', '--bare', '--quiet', '--initial-branch=main', bareDir]);
+    const id = newId();
+    const now = new Date().toISOString();
+    const repo: FakeRepo = {
+      id, node_id: `R_kgDO${id.toString(36).toUpperCase()}`, name, full_name: fullName, private: isPrivate,
+      owner: accountJson(owner), html_url: `https://github.com/${fullName}`, description, fork: false,
+      url: `${url}/repos/${fullName}`, clone_url: pathToFileURL(bareDir).href, git_url: `git://github.com/${fullName}.git`,
+      ssh_url: `git@github.com:${fullName}.git`, homepage: null, size: 0, stargazers_count: 0, watchers_count: 0,
+      language: null, has_issues: true, has_projects: true, has_wiki: true, archived: false, disabled: false,
+      open_issues_count: 0, visibility: isPrivate ? 'private' : 'public', default_branch: 'main',
+      created_at: now, updated_at: now, pushed_at: now, permissions: { admin: true, maintain: true, push: true, triage: true, pull: true },
+      bareDir,
+    };
+    const key = fullName.toLowerCase();
+    repos.set(key, repo);
+    labels.set(key, DEFAULT_LABELS.map(([labelName, color, desc]) => labelJson(repo, labelName, color, desc, true)));
+    lastRepo = key;
+    return repo;
+  }
+
+  function labelJson(repo: FakeRepo, name: string, color: string, description: string | null, isDefault = false): FakeLabel {
+    const id = newId();
+    return { id, node_id: `LA_kwDO${id.toString(36).toUpperCase()}`, url: `${repo.url}/labels/${encodeURIComponent(name)}`, name, color, default: isDefault, description };
+  }
+
+  function publicRepo(repo: FakeRepo): Record<string, unknown> {
+    const { bareDir: _bareDir, ...json } = repo;
+    return json;
+  }
+
+  function paginate<T>(query: Record<string, string>, path: string, items: T[], defaultPerPage = 30): { page: T[]; link?: string } {
+    const perPage = Math.min(Math.max(Number(query.per_page) || defaultPerPage, 1), 100);
+    const pageNo = Math.max(Number(query.page) || 1, 1);
+    const page = items.slice((pageNo - 1) * perPage, pageNo * perPage);
+    const last = Math.max(Math.ceil(items.length / perPage), 1);
+    const at = (n: number) => `<${url}${path}?per_page=${perPage}&page=${n}>`;
+    const links: string[] = [];
+    if (pageNo < last) links.push(`${at(pageNo + 1)}; rel="next"`, `${at(last)}; rel="last"`);
+    if (pageNo > 1) links.push(`${at(1)}; rel="first"`, `${at(pageNo - 1)}; rel="prev"`);
+    return { page, link: links.length ? links.join(', ') : undefined };
+  }
+
+  function eventsEtag(key: string, query: Record<string, string>): string {
+    const ids = events.filter((e) => e.repo.name.toLowerCase() === key).map((e) => e.id).join(',');
+    return `W/"${createHash('sha1').update(`${key}|${query.per_page ?? ''}|${query.page ?? ''}|${ids}`).digest('hex')}"`;
+  }
+
+  // --- REST routes -----------------------------------------------------------------------------
+
+  async function rest(method: string, segs: string[], req: FakeRequest): Promise<HttpReply> {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    if (method === 'GET' && segs.length === 1 && segs[0] === 'user') return new HttpReply(200, accountJson(accounts.get(login.toLowerCase())!));
+    if (method === 'GET' && segs.length === 2 && segs[0] === 'users') {
+      const account = accounts.get(segs[1].toLowerCase());
+      return account ? new HttpReply(200, accountJson(account)) : notFound();
+    }
+    if (method === 'POST' && ((segs.length === 2 && segs[0] === 'user' && segs[1] === 'repos') || (segs.length === 3 && segs[0] === 'orgs' && segs[2] === 'repos'))) {
+      const owner = segs[0] === 'user' ? accounts.get(login.toLowerCase())! : accounts.get(segs[1].toLowerCase());
+      if (!owner || (segs[0] === 'orgs' && owner.type !== 'Organization')) return notFound();
+      const name = typeof body.name === 'string' ? body.name : '';
+      if (!/^[A-Za-z0-9._-]{1,100}$/.test(name)) {
+        return new HttpReply(422, errorBody(422, 'Repository creation failed.', { errors: [{ resource: 'Repository', code: 'missing_field', field: 'name' }] }));
+      }
+      if (repos.has(`${owner.login}/${name}`.toLowerCase())) {
+        return new HttpReply(422, errorBody(422, 'Repository creation failed.', {
+          errors: [{ resource: 'Repository', code: 'custom', field: 'name', message: 'name already exists on this account' }],
+        }));
+      }
+      const description = typeof body.description === 'string' ? body.description : null;
+      const repo = await createRepo(owner, name, body.private !== false, description);
+      return new HttpReply(201, publicRepo(repo), { location: repo.url });
+    }
+    if (segs[0] !== 'repos' || segs.length < 3) return notFound();
+
+    // Below: /repos/{owner}/{repo}/<rest>, matched on "<METHOD> <rest>".
+    const key = `${segs[1]}/${segs[2]}`.toLowerCase();
+    const repo = repos.get(key);
+    const route = `${method} ${segs.slice(3).join('/')}`;
+    if (route === 'GET events') return listEvents(key, Boolean(repo), req);
+    if (!repo) return notFound();
+    if (route === 'GET ') return new HttpReply(200, publicRepo(repo));
+    const repoLabels = labels.get(key)!;
+    if (route === 'GET labels') {
+      const { page, link } = paginate(req.query, req.path, repoLabels);
+      return new HttpReply(200, page, link ? { link } : {});
+    }
+    if (route === 'POST labels') {
+      const name = typeof body.name === 'string' ? body.name : '';
+      const color = typeof body.color === 'string' ? body.color.replace(/^#/, '') : 'ededed';
+      if (!name) return new HttpReply(422, errorBody(422, 'Validation Failed', { errors: [{ resource: 'Label', code: 'missing_field', field: 'name' }] }));
+      if (!/^[0-9a-fA-F]{6}$/.test(color)) return new HttpReply(422, errorBody(422, 'Validation Failed', { errors: [{ resource: 'Label', code: 'invalid', field: 'color' }] }));
+      if (repoLabels.some((l) => l.name.toLowerCase() === name.toLowerCase())) {
+        return new HttpReply(422, { message: 'Validation Failed', errors: [{ resource: 'Label', code: 'already_exists', field: 'name' }],
+          documentation_url: 'https://docs.github.com/rest/issues/labels#create-a-label', status: '422' });
+      }
+      const label = labelJson(repo, name, color.toLowerCase(), typeof body.description === 'string' ? body.description : null);
+      repoLabels.push(label);
+      return new HttpReply(201, label);
+    }
+    if (method === 'PATCH' && segs.length === 5 && segs[3] === 'labels') {
+      const label = repoLabels.find((l) => l.name.toLowerCase() === segs[4].toLowerCase());
+      if (!label) return notFound();
+      if (typeof body.new_name === 'string' && body.new_name) label.name = body.new_name;
+      if (typeof body.color === 'string') label.color = body.color.replace(/^#/, '').toLowerCase();
+      if (typeof body.description === 'string') label.description = body.description;
+      label.url = `${repo.url}/labels/${encodeURIComponent(label.name)}`;
+      return new HttpReply(200, label);
+    }
+    return notFound();
+  }
+
+  function listEvents(key: string, repoExists: boolean, req: FakeRequest): HttpReply {
+    const timeline = events.filter((e) => e.repo.name.toLowerCase() === key);
+    if (!repoExists && timeline.length === 0) return notFound();
+    const etag = eventsEtag(key, req.query);
+    const headers: Record<string, string> = { etag, 'x-poll-interval': '60', 'cache-control': 'private, max-age=60, s-maxage=60' };
+    const ifNoneMatch = req.headers['if-none-match'];
+    if (typeof ifNoneMatch === 'string' && ifNoneMatch.replace(/^W\//, '') === etag.replace(/^W\//, '')) return new HttpReply(304, undefined, headers);
+    const { page, link } = paginate(req.query, req.path, timeline);
+    return new HttpReply(200, page, link ? { ...headers, link } : headers);
+  }
+
+  // --- GraphQL ---------------------------------------------------------------------------------
+
+  const viewer = () => accounts.get(login.toLowerCase())!;
+  const canAdmin = (owner: FakeAccount) => owner.login === viewer().login || (opts.orgs ?? []).some((o) => o.toLowerCase() === owner.login.toLowerCase());
+  const findAccountById = (id: unknown) => [...accounts.values()].find((a) => a.node_id === id);
+  const findField = (id: unknown) => {
+    for (const board of boards) {
+      const field = board.fields.find((f) => f.id === id);
+      if (field) return field;
+    }
+    return undefined;
+  };
+  const fieldJson = (f: FakeField) => ({ id: f.id, name: f.name, dataType: f.dataType, ...(f.options ? { options: f.options.map((o) => ({ ...o })) } : {}) });
+  const projectJson = (b: FakeBoard) => ({ id: b.id, number: b.number, title: b.title, url: b.url });
+  const optionId = () => randomBytes(4).toString('hex');
+
+  function checkOptions(raw: unknown): FakeOption[] | string {
+    if (!Array.isArray(raw) || raw.length === 0) return 'singleSelectOptions must not be empty';
+    const out: FakeOption[] = [];
+    for (const o of raw as Record<string, unknown>[]) {
+      if (typeof o?.name !== 'string' || !o.name) return 'Option name cannot be blank';
+      if (typeof o.color !== 'string' || !OPTION_COLORS.has(o.color)) return `Variable $options of type [ProjectV2SingleSelectFieldOptionInput!] was provided invalid value for color (Expected "${String(o.color)}" to be one of: ${[...OPTION_COLORS].join(', ')})`;
+      if (typeof o.description !== 'string') return 'Variable $options was provided invalid value for description (Expected value to not be null)';
+      if (out.some((p) => p.name === o.name)) return `Options must have unique names: ${o.name}`;
+      out.push({ id: optionId(), name: o.name, color: o.color, description: o.description });
+    }
+    return out;
+  }
+
+  const builtin: Record<string, GraphQLHandler> = {
+    BmOwner: (v) => {
+      const account = accounts.get(String(v.login).toLowerCase());
+      return { data: { repositoryOwner: account ? { __typename: account.type, id: account.node_id, login: account.login } : null } };
+    },
+    BmBoards: (v) => {
+      const account = accounts.get(String(v.login).toLowerCase());
+      if (!account) return { data: { repositoryOwner: null } };
+      const mine = boards.filter((b) => b.owner.toLowerCase() === account.login.toLowerCase());
+      const first = Math.min(Number(v.first) || 100, 100);
+      const start = typeof v.cursor === 'string' ? Number(Buffer.from(v.cursor, 'base64').toString()) : 0;
+      const nodes = mine.slice(start, start + first);
+      const end = start + nodes.length;
+      return { data: { repositoryOwner: { projectsV2: {
+        nodes: nodes.map(projectJson),
+        pageInfo: { hasNextPage: end < mine.length, endCursor: nodes.length ? Buffer.from(String(end)).toString('base64') : null },
+      } } } };
+    },
+    BmCreateBoard: (v) => {
+      const owner = findAccountById(v.ownerId);
+      if (!owner) return { data: { createProjectV2: null }, errors: [graphqlError('NOT_FOUND', `Could not resolve to a node with the global id of '${String(v.ownerId)}'`, ['createProjectV2'])] };
+      if (!canAdmin(owner)) return { data: { createProjectV2: null }, errors: [graphqlError('FORBIDDEN', `${viewer().login} does not have permission to create projects on ${owner.login}`, ['createProjectV2'])] };
+      if (typeof v.title !== 'string' || !v.title) return { data: { createProjectV2: null }, errors: [graphqlError('UNPROCESSABLE', 'Title can\'t be blank', ['createProjectV2'])] };
+      const number = Math.max(0, ...boards.filter((b) => b.owner === owner.login).map((b) => b.number)) + 1;
+      const id = newId();
+      const tag = id.toString(36).toUpperCase();
+      const common = (name: string, dataType: string, n: number): FakeField => ({ id: `PVTF_lADO${tag}zg${n}`, name, dataType });
+      const board: FakeBoard = {
+        id: `PVT_kwDO${tag}`, number, title: v.title, owner: owner.login, closed: false,
+        url: `https://github.com/${owner.type === 'User' ? 'users' : 'orgs'}/${owner.login}/projects/${number}`,
+        fields: [
+          common('Title', 'TITLE', 1), common('Assignees', 'ASSIGNEES', 2),
+          { id: `PVTSSF_lADO${tag}zg3`, name: 'Status', dataType: 'SINGLE_SELECT', options: [
+            { id: optionId(), name: 'Todo', color: 'GREEN', description: "This item hasn't been started" },
+            { id: optionId(), name: 'In Progress', color: 'YELLOW', description: 'This is actively being worked on' },
+            { id: optionId(), name: 'Done', color: 'PURPLE', description: 'This has been completed' },
+          ] },
+          common('Labels', 'LABELS', 4), common('Linked pull requests', 'LINKED_PULL_REQUESTS', 5), common('Milestone', 'MILESTONE', 6),
+          common('Repository', 'REPOSITORY', 7), common('Reviewers', 'REVIEWERS', 8),
+        ],
+      };
+      boards.push(board);
+      return { data: { createProjectV2: { projectV2: projectJson(board) } } };
+    },
+    BmBoardFields: (v) => {
+      const board = boards.find((b) => b.id === v.projectId);
+      if (!board) return { data: { node: null }, errors: [graphqlError('NOT_FOUND', `Could not resolve to a node with the global id of '${String(v.projectId)}'`, ['node'])] };
+      return { data: { node: { fields: { nodes: board.fields.map(fieldJson) } } } };
+    },
+    BmSetStatusOptions: (v) => {
+      const field = findField(v.fieldId);
+      if (!field) return { data: { updateProjectV2Field: null }, errors: [graphqlError('NOT_FOUND', `Could not resolve to a node with the global id of '${String(v.fieldId)}'`, ['updateProjectV2Field'])] };
+      if (field.dataType !== 'SINGLE_SELECT') return { data: { updateProjectV2Field: null }, errors: [graphqlError('UNPROCESSABLE', 'Field is not a single select field', ['updateProjectV2Field'])] };
+      const options = checkOptions(v.options);
+      if (typeof options === 'string') return { errors: [graphqlError('UNPROCESSABLE', options, ['updateProjectV2Field'])] };
+      field.options = options;
+      return { data: { updateProjectV2Field: { projectV2Field: fieldJson(field) } } };
+    },
+    BmCreateStatusField: (v) => {
+      const board = boards.find((b) => b.id === v.projectId);
+      if (!board) return { data: { createProjectV2Field: null }, errors: [graphqlError('NOT_FOUND', `Could not resolve to a node with the global id of '${String(v.projectId)}'`, ['createProjectV2Field'])] };
+      if (board.fields.some((f) => f.name === 'Status')) return { errors: [graphqlError('UNPROCESSABLE', 'Name has already been taken', ['createProjectV2Field'])] };
+      const options = checkOptions(v.options);
+      if (typeof options === 'string') return { errors: [graphqlError('UNPROCESSABLE', options, ['createProjectV2Field'])] };
+      const field: FakeField = { id: `PVTSSF_lADO${newId().toString(36).toUpperCase()}`, name: 'Status', dataType: 'SINGLE_SELECT', options };
+      board.fields.push(field);
+      return { data: { createProjectV2Field: { projectV2Field: fieldJson(field) } } };
+    },
+  };
+
+  function graphql(req: FakeRequest): HttpReply {
+    const body = (req.body ?? {}) as { query?: unknown; operationName?: unknown; variables?: unknown };
+    if (typeof body.query !== 'string') return new HttpReply(200, { errors: [{ message: 'A query attribute must be specified and must be a string.' }] });
+    const name = typeof body.operationName === 'string' && body.operationName
+      ? body.operationName
+      : /^\s*(?:query|mutation)\s+(\w+)/.exec(body.query)?.[1] ?? '';
+    const handler = graphqlHandlers.get(name) ?? builtin[name];
+    if (!handler) return new HttpReply(200, { errors: [{ message: `fake-github: unsupported GraphQL operation '${name || '(anonymous)'}'` }] });
+    const variables = body.variables && typeof body.variables === 'object' ? (body.variables as Record<string, unknown>) : {};
+    return new HttpReply(200, handler(variables));
+  }
+
+  // --- HTTP plumbing ---------------------------------------------------------------------------
+
+  async function handle(req: IncomingMessage): Promise<HttpReply> {
+    const parsed = new URL(req.url ?? '/', 'http://fake');
+    // Serve GitHub Enterprise's layout too: REST under /api/v3, GraphQL at /api/graphql.
+    const path = parsed.pathname;
+    const route = path.replace(/^\/api\/v3(?=\/)/, '').replace(/^\/api\/graphql$/, '/graphql');
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const raw = Buffer.concat(chunks).toString('utf8');
+    let body: unknown;
+    let badJson = false;
+    try {
+      body = raw ? JSON.parse(raw) : undefined;
+    } catch {
+      badJson = true;
+      body = raw;
+    }
+    const method = (req.method ?? 'GET').toUpperCase();
+    const record: FakeRequest = { method, path, query: Object.fromEntries(parsed.searchParams), headers: { ...req.headers }, body };
+    requests.push(record);
+
+    const failure = failures.findIndex((f) => (f.method === '*' || f.method === method) && f.path.test(path));
+    if (failure >= 0) return failures.splice(failure, 1)[0].reply;
+
+    const auth = /^(?:token|bearer)\s+(\S+)$/i.exec(String(req.headers.authorization ?? ''))?.[1];
+    // Without a token GitHub still serves public reads, but not /user, GraphQL or any write.
+    const needsAuth = route === '/user' || route === '/graphql' || method !== 'GET';
+    if ((opts.token && auth !== opts.token) || (!auth && needsAuth)) {
+      const message = auth ? 'Bad credentials' : 'Requires authentication';
+      return new HttpReply(401, { message, documentation_url: route === '/graphql' ? 'https://docs.github.com/graphql' : DOCS, status: '401' });
+    }
+    if (badJson) return new HttpReply(400, errorBody(400, 'Problems parsing JSON'));
+    if (method === 'POST' && route === '/graphql') return graphql(record);
+
+    const now = Math.floor(Date.now() / 1000);
+    if (now >= rateLimit.reset) Object.assign(rateLimit, { remaining: rateLimit.limit, reset: now + 3600 });
+    if (rateLimit.remaining <= 0) {
+      return new HttpReply(403, errorBody(403, `API rate limit exceeded for user ID ${viewer().id}.`, {
+        documentation_url: 'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api',
+      }));
+    }
+    const segs = route.split('/').filter(Boolean).map((s) => decodeURIComponent(s));
+    const reply = await rest(method, segs, record);
+    // A conditional request answered with 304 is free, as on GitHub.
+    if (reply.status !== 304) rateLimit.remaining--;
+    return reply;
+  }
+
+  function send(res: ServerResponse, reply: HttpReply, restCall: boolean): void {
+    const headers: Record<string, string> = {
+      'x-github-media-type': 'github.v3; format=json',
+      'x-github-api-version-selected': '2022-11-28',
+      'x-github-request-id': randomBytes(8).toString('hex').toUpperCase(),
+      'x-oauth-scopes': (opts.scopes ?? ['repo', 'project', 'read:org']).join(', '),
+    };
+    if (restCall) {
+      Object.assign(headers, {
+        'x-ratelimit-limit': String(rateLimit.limit), 'x-ratelimit-remaining': String(Math.max(rateLimit.remaining, 0)),
+        'x-ratelimit-reset': String(rateLimit.reset), 'x-ratelimit-used': String(rateLimit.limit - Math.max(rateLimit.remaining, 0)),
+        'x-ratelimit-resource': 'core',
+      });
+    }
+    Object.assign(headers, reply.headers);
+    const noBody = reply.status === 304 || reply.status === 204 || reply.body === undefined;
+    if (!noBody) headers['content-type'] = 'application/json; charset=utf-8';
+    res.writeHead(reply.status, headers);
+    res.end(noBody ? undefined : JSON.stringify(reply.body));
+  }
+
+  const server = createServer((req, res) => {
+    const restCall = !/^\/(?:api\/)?graphql/.test(req.url ?? '');
+    handle(req).then(
+      (reply) => send(res, reply, restCall),
+      (error: unknown) => send(res, new HttpReply(500, errorBody(500, `fake-github: ${error instanceof Error ? error.message : String(error)}`)), restCall),
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  return {
+    url, requests, repos, labels, boards, events, rateLimit, dataDir,
+    failNext(method, pathRegex, status, body, headers = {}) {
+      failures.push({ method: method.toUpperCase(), path: pathRegex, reply: new HttpReply(status, status === 304 ? undefined : body ?? errorBody(status), headers) });
+    },
+    pushEvent(type, payload = {}, repoName) {
+      const key = (repoName ?? lastRepo)?.toLowerCase();
+      if (!key) throw new Error('fake-github: pushEvent needs a repo (none created yet)');
+      const repo = repos.get(key);
+      const actor = viewer();
+      const event: FakeEvent = {
+        id: String(++nextEventId), type,
+        actor: { id: actor.id, login: actor.login, display_login: actor.login, gravatar_id: '', url: `${url}/users/${actor.login}`, avatar_url: `https://avatars.githubusercontent.com/u/${actor.id}?` },
+        repo: { id: repo?.id ?? 0, name: repo?.full_name ?? repoName ?? key, url: `${url}/repos/${repo?.full_name ?? key}` },
+        payload, public: repo ? !repo.private : false, created_at: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      };
+      events.unshift(event);
+      // GitHub keeps at most 300 events per timeline.
+      const mine = events.filter((e) => e.repo.name.toLowerCase() === key);
+      if (mine.length > 300) events.splice(events.indexOf(mine[300]), 1);
+      return event;
+    },
+    async addRepo(fullName, options = {}) {
+      const [ownerLogin, name] = fullName.split('/');
+      if (!accounts.has(ownerLogin.toLowerCase())) addAccount(ownerLogin, 'User');
+      return createRepo(accounts.get(ownerLogin.toLowerCase())!, name, options.private ?? true, options.description ?? null);
+    },
+    onGraphQL(operation, handler) {
+      graphqlHandlers.set(operation, handler);
+    },
+    async close() {
+      (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      if (ownDataDir) await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
