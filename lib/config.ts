@@ -1,0 +1,76 @@
+/**
+ * The operator config `BM_HOME/config.yml`: workzone, default team, registered teams and their
+ * credentials. Always mode 0600 (it holds tokens), written atomically under a lock.
+ */
+import { chmodSync, statSync } from 'node:fs';
+import { stringify } from 'yaml';
+import { withFileLock, writeFileAtomic, readTextIfExists } from './files.ts';
+import { BmError, warn } from './output.ts';
+import { home } from './paths.ts';
+import { operatorConfigSchema, parseYaml, type OperatorConfig, type TeamEntry } from './schema.ts';
+
+export type { OperatorConfig, TeamEntry };
+
+/** Loads the config; a missing file is an empty config. Tightens a loose file mode to 0600. */
+export function loadConfig(file: string = home.config()): OperatorConfig {
+  const text = readTextIfExists(file);
+  if (text === undefined) return { teams: [] };
+  enforcePrivateMode(file);
+  const config = parseYaml(text, file, operatorConfigSchema).value;
+  return { ...config, teams: config.teams ?? [] };
+}
+
+function enforcePrivateMode(file: string): void {
+  const mode = statSync(file).mode & 0o777;
+  if (mode === 0o600) return;
+  try {
+    chmodSync(file, 0o600);
+    warn(`${file} was readable by others (mode ${mode.toString(8)}); it holds tokens, so bm set it to 600.`);
+  } catch {
+    warn(`${file} has mode ${mode.toString(8)} and bm could not change it. Run \`chmod 600 ${file}\`.`);
+  }
+}
+
+/** Writes the config atomically with mode 0600. */
+export function saveConfig(config: OperatorConfig, file: string = home.config()): void {
+  writeFileAtomic(file, stringify(config, { lineWidth: 0 }), 0o600);
+}
+
+/** Read-modify-write of the config under its lock, so concurrent bm commands lose nothing. */
+export function updateConfig<T>(change: (config: OperatorConfig) => T, file: string = home.config()): T {
+  return withFileLock(file, () => {
+    const config = loadConfig(file);
+    const result = change(config);
+    saveConfig(config, file);
+    return result;
+  });
+}
+
+/** The teams registered in the config. */
+export function teamsOf(config: OperatorConfig): TeamEntry[] {
+  return config.teams ?? [];
+}
+
+/**
+ * Picks the team a command acts on: `-t/--team` if given, else the default team. Errors say
+ * what to run next.
+ */
+export function resolveTeam(config: OperatorConfig, flag?: string): TeamEntry {
+  const teams = teamsOf(config);
+  if (teams.length === 0) throw new BmError('No teams configured', 'Run `bm init` first.');
+  const wanted = flag ?? config.default_team ?? undefined;
+  if (!wanted) throw new BmError('No default team set', 'Use `-t <team>` or run `bm init` to create a team.');
+  const team = teams.find((t) => t.name === wanted);
+  if (!team) {
+    throw new BmError(`Team '${wanted}' not found`, `Available teams: ${teams.map((t) => t.name).join(', ')}.`);
+  }
+  return team;
+}
+
+/** Adds (or replaces) a team entry; the first team registered becomes the default. */
+export function registerTeam(config: OperatorConfig, entry: TeamEntry): void {
+  const teams = teamsOf(config).filter((t) => t.name !== entry.name);
+  teams.push(entry);
+  config.teams = teams;
+  if (!config.default_team || !teams.some((t) => t.name === config.default_team)) config.default_team = entry.name;
+}

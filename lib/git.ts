@@ -1,0 +1,106 @@
+/**
+ * Explicit git calls through zx, one visible line per shell-out.
+ *
+ * Arguments are passed as values (zx quotes each one), user-derived refs go after `--` where git
+ * allows it, and tokens travel in the environment through GIT_ASKPASS, never in a URL or argv.
+ */
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import process from 'node:process';
+import { $, ProcessOutput } from 'zx/core';
+import { BmError, redact } from './output.ts';
+
+process.noDeprecation = true;
+
+/** Options for one git call. */
+export interface GitOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Token for https remotes, handed to git through GIT_ASKPASS. */
+  token?: string;
+  /** What the operator was doing, for the error message ("cloning the project"). */
+  doing?: string;
+}
+
+const FALLBACK_IDENTITY = { GIT_AUTHOR_NAME: 'bm', GIT_AUTHOR_EMAIL: 'bm@localhost', GIT_COMMITTER_NAME: 'bm', GIT_COMMITTER_EMAIL: 'bm@localhost' };
+let identityChecked: NodeJS.ProcessEnv | undefined;
+
+async function identityEnv(): Promise<NodeJS.ProcessEnv> {
+  if (identityChecked) return identityChecked;
+  const configured = await $({ nothrow: true, quiet: true })`git config --get user.email`;
+  identityChecked = configured.exitCode === 0 && configured.stdout.trim() ? {} : FALLBACK_IDENTITY;
+  return identityChecked;
+}
+
+/** Runs `git <args>` in `cwd` and returns trimmed stdout; failures become BmErrors with git's message. */
+export async function git(cwd: string, args: readonly string[], options: GitOptions = {}): Promise<string> {
+  const askpass = options.token ? writeAskpass() : undefined;
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...(await identityEnv()),
+    GIT_TERMINAL_PROMPT: '0',
+    ...options.env,
+    ...(askpass ? { GIT_ASKPASS: askpass.script, BM_GIT_TOKEN: options.token } : {}),
+  };
+  try {
+    const result = await $({ cwd, env, quiet: true })`git -c transfer.credentialsInUrl=die ${args}`;
+    return result.stdout.trim();
+  } catch (error) {
+    const detail = error instanceof ProcessOutput ? error.stderr.trim().split('\n').slice(-3).join(' ') : String(error);
+    const doing = options.doing ?? `running git ${args[0]}`;
+    throw new BmError(redact(`git failed while ${doing} in ${cwd}: ${detail || 'no output'}`, [options.token]), 'Check the repository URL, your network and credentials.');
+  } finally {
+    if (askpass) rmSync(askpass.dir, { recursive: true, force: true });
+  }
+}
+
+/** Like `git` but returns undefined instead of throwing (for probes such as "is there a remote?"). */
+export async function gitMaybe(cwd: string, args: readonly string[]): Promise<string | undefined> {
+  const result = await $({ cwd, nothrow: true, quiet: true })`git ${args}`;
+  return result.exitCode === 0 ? result.stdout.trim() : undefined;
+}
+
+function writeAskpass(): { dir: string; script: string } {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bm-askpass-'));
+  const script = path.join(dir, 'askpass.sh');
+  // The script prints the token from the environment: the token itself never touches disk.
+  writeFileSync(script, '#!/bin/sh\ncase "$1" in Username*) echo x-access-token ;; *) printf "%s\\n" "$BM_GIT_TOKEN" ;; esac\n');
+  chmodSync(script, 0o700);
+  return { dir, script };
+}
+
+/** `git init -b <branch>` in `dir`. */
+export async function initRepo(dir: string, branch = 'main'): Promise<void> {
+  await git(dir, ['init', '-q', '-b', branch], { doing: 'creating the repository' });
+}
+
+/** Stages everything (or `paths`) and commits; returns false when there was nothing to commit. */
+export async function commitAll(dir: string, message: string, paths: readonly string[] = ['-A']): Promise<boolean> {
+  await git(dir, paths[0] === '-A' ? ['add', '-A'] : ['add', '-A', '--', ...paths], { doing: 'staging changes' });
+  const staged = await gitMaybe(dir, ['diff', '--cached', '--quiet']);
+  if (staged !== undefined) return false;
+  await git(dir, ['commit', '-q', '-m', message], { doing: 'committing' });
+  return true;
+}
+
+/** True when the work tree has uncommitted changes. */
+export async function isDirty(dir: string): Promise<boolean> {
+  return (await git(dir, ['status', '--porcelain'])) !== '';
+}
+
+/** Pushes `branch` to `remote`, with the token through GIT_ASKPASS when given. */
+export async function push(dir: string, remote: string, branch: string, token?: string): Promise<void> {
+  await git(dir, ['push', '-q', '-u', remote, `refs/heads/${branch}:refs/heads/${branch}`], { token, doing: `pushing ${branch} to ${remote}` });
+}
+
+/** Points remote `name` at `url`, adding it when missing. */
+export async function setRemote(dir: string, name: string, url: string): Promise<void> {
+  const current = await gitMaybe(dir, ['remote', 'get-url', name]);
+  if (current === undefined) await git(dir, ['remote', 'add', name, url]);
+  else if (current !== url) await git(dir, ['remote', 'set-url', name, url]);
+}
+
+/** Clones `url` into `dir` (quietly); `--` keeps a URL starting with `-` from being read as a flag. */
+export async function clone(url: string, dir: string, options: GitOptions = {}): Promise<void> {
+  await git(path.dirname(dir), ['clone', '-q', '--', url, dir], { ...options, doing: options.doing ?? `cloning ${url}` });
+}

@@ -1,0 +1,117 @@
+/**
+ * Everything bm prints: errors with exit codes, tables, JSON, colour, progress.
+ *
+ * Results go to stdout, progress and warnings to stderr (DESIGN §6). Colour is used only when the
+ * stream is a TTY and NO_COLOR is not set.
+ */
+import process from 'node:process';
+
+/** Exit codes of the CLI contract. */
+export const EXIT = { ok: 0, error: 1, usage: 2 } as const;
+
+/**
+ * An error the operator can act on: `message` says what is wrong, `hint` how to fix it.
+ * Printed as `Error: <message>. <hint>` with no stack trace.
+ */
+export class BmError extends Error {
+  readonly hint: string;
+  readonly exitCode: number;
+  constructor(message: string, hint = '', exitCode: number = EXIT.error) {
+    super(message);
+    this.name = 'BmError';
+    this.hint = hint;
+    this.exitCode = exitCode;
+  }
+}
+
+/** A usage mistake (unknown flag, missing argument): exit 2. */
+export class UsageError extends BmError {
+  constructor(message: string, hint = '') {
+    super(message, hint, EXIT.usage);
+    this.name = 'UsageError';
+  }
+}
+
+const TOKEN_PATTERN = /\b(gh[pousr]_[A-Za-z0-9]{20,255}|github_pat_[A-Za-z0-9_]{20,255})\b/g;
+const URL_CREDENTIALS = /(\/\/)[^/@\s:]+(:[^/@\s]*)?@/g;
+
+/** Masks GitHub tokens and credentials in URLs, plus any extra secret values given. */
+export function redact(text: string, secrets: readonly (string | undefined)[] = []): string {
+  let out = text.replace(TOKEN_PATTERN, '***').replace(URL_CREDENTIALS, '$1***@');
+  for (const secret of secrets) {
+    if (secret && secret.length >= 4) out = out.split(secret).join('***');
+  }
+  return out;
+}
+
+/** Formats an error for stderr: `Error: what. How to fix.` */
+export function formatError(error: unknown): string {
+  if (error instanceof BmError) {
+    const what = error.message.replace(/[.\s]+$/, '');
+    return redact(`Error: ${what}.${error.hint ? ` ${error.hint}` : ''}`);
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return redact(`Error: ${message}`);
+}
+
+/** Exit code for an error thrown out of a command. */
+export function exitCodeOf(error: unknown): number {
+  return error instanceof BmError ? error.exitCode : EXIT.error;
+}
+
+function useColour(stream: NodeJS.WriteStream): boolean {
+  return Boolean(stream.isTTY) && !process.env.NO_COLOR && process.env.TERM !== 'dumb';
+}
+
+const CODES = { bold: [1, 22], dim: [2, 22], red: [31, 39], green: [32, 39], yellow: [33, 39], cyan: [36, 39] } as const;
+type Style = keyof typeof CODES;
+
+/** Wraps text in an ANSI style when stdout (or the given stream) is a colour TTY. */
+export function style(name: Style, text: string, stream: NodeJS.WriteStream = process.stdout): string {
+  if (!useColour(stream)) return text;
+  const [open, close] = CODES[name];
+  return `\u001b[${open}m${text}\u001b[${close}m`;
+}
+
+/** Writes a line to stdout. */
+export function out(line = ''): void {
+  process.stdout.write(`${line}\n`);
+}
+
+/** Writes a progress or diagnostic line to stderr. */
+export function info(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+/** Writes a warning to stderr. */
+export function warn(line: string): void {
+  process.stderr.write(`${style('yellow', 'Warning:', process.stderr)} ${redact(line)}\n`);
+}
+
+/** Prints a value as pretty JSON on stdout. */
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+function displayWidth(text: string): number {
+  // eslint-disable-next-line no-control-regex
+  return [...text.replace(/\u001b\[[0-9;]*m/g, '')].length;
+}
+
+/**
+ * Renders rows as a table. On a TTY it draws box-drawing columns; when piped it prints
+ * tab-separated values with a header line, which is easy to `cut` and `grep`.
+ */
+export function renderTable(headers: readonly string[], rows: readonly (readonly string[])[], tty = Boolean(process.stdout.isTTY)): string {
+  if (!tty) return [headers, ...rows].map((row) => row.join('\t')).join('\n');
+  const widths = headers.map((header, col) => Math.max(displayWidth(header), ...rows.map((row) => displayWidth(row[col] ?? ''))));
+  const line = (cells: readonly string[]) =>
+    `│ ${cells.map((cell, col) => cell + ' '.repeat(widths[col] - displayWidth(cell))).join(' │ ')} │`;
+  const rule = (left: string, mid: string, right: string) => `${left}${widths.map((w) => '─'.repeat(w + 2)).join(mid)}${right}`;
+  return [rule('╭', '┬', '╮'), line(headers.map((h) => style('bold', h))), rule('├', '┼', '┤'), ...rows.map(line), rule('╰', '┴', '╯')].join('\n');
+}
+
+/** Prints a table to stdout. */
+export function printTable(headers: readonly string[], rows: readonly (readonly string[])[]): void {
+  out(renderTable(headers, rows));
+}

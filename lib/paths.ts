@@ -1,0 +1,85 @@
+/**
+ * Every path bm reads or writes, computed in one place (DESIGN §3).
+ *
+ * Callers pass names that already passed `validateName`; `inside()` is the second line of
+ * defence and refuses any result that escapes its root.
+ */
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import process from 'node:process';
+import { BmError } from './output.ts';
+
+/** The directory holding bm's package.json, profiles/, formations/ and skills/. */
+export const BM_ROOT: string = findBmRoot(import.meta.dirname ?? path.dirname(new URL(import.meta.url).pathname));
+
+function findBmRoot(start: string): string {
+  let dir = start;
+  for (;;) {
+    if (existsSync(path.join(dir, 'profiles')) && existsSync(path.join(dir, 'package.json'))) return dir;
+    const parent = path.dirname(dir);
+    if (parent === dir) return path.resolve(start, '..');
+    dir = parent;
+  }
+}
+
+/** Built-in assets shipped with bm. */
+export const builtins = {
+  profiles: path.join(BM_ROOT, 'profiles'),
+  formations: path.join(BM_ROOT, 'formations'),
+  skills: path.join(BM_ROOT, 'skills'),
+  profile: (name: string) => inside(path.join(BM_ROOT, 'profiles'), name),
+};
+
+/** Expands a leading `~` to the home directory and makes the path absolute. */
+export function expandHome(p: string, home: string = os.homedir()): string {
+  if (p === '~') return home;
+  if (p.startsWith('~/')) return path.join(home, p.slice(2));
+  return path.resolve(p);
+}
+
+/** `BM_HOME` or `~/.botminter`. */
+export function bmHome(env: NodeJS.ProcessEnv = process.env): string {
+  return env.BM_HOME ? path.resolve(env.BM_HOME) : path.join(env.HOME || os.homedir(), '.botminter');
+}
+
+/** Files under BM_HOME. */
+export const home = {
+  config: () => path.join(bmHome(), 'config.yml'),
+  state: () => path.join(bmHome(), 'state.json'),
+  defaultWorkzone: () => path.join(bmHome(), 'workspaces'),
+  logs: (team: string) => inside(path.join(bmHome(), 'logs'), team),
+  memberLog: (team: string, member: string) => inside(inside(path.join(bmHome(), 'logs'), team), `${member}.log`),
+  daemon: (team: string) => inside(path.join(bmHome(), 'daemon'), team),
+};
+
+/** Paths of one team, given its team dir `{workzone}/{team}`. */
+export function teamPaths(teamDir: string) {
+  const repo = path.join(teamDir, 'team');
+  return {
+    dir: teamDir,
+    repo,
+    manifest: path.join(repo, 'botminter.yml'),
+    members: path.join(repo, 'members'),
+    member: (member: string) => inside(path.join(repo, 'members'), member),
+    project: (project: string) => inside(path.join(repo, 'projects'), project),
+    formations: path.join(repo, 'formations'),
+    formation: (name: string) => inside(path.join(repo, 'formations'), name),
+    skills: path.join(repo, 'skills'),
+    topology: path.join(teamDir, 'topology.json'),
+    /** Root of a member's workspaces: `{team dir}/{member}`. */
+    memberRoot: (member: string) => inside(teamDir, member),
+  };
+}
+
+export type TeamPaths = ReturnType<typeof teamPaths>;
+
+/** Joins `name` onto `root` and refuses a result outside `root`. */
+export function inside(root: string, name: string): string {
+  const resolved = path.resolve(root, name);
+  const rel = path.relative(root, resolved);
+  if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) {
+    throw new BmError(`Refusing path ${JSON.stringify(name)}: it leaves ${root}`, 'Use a plain name without `/` or `..`.');
+  }
+  return resolved;
+}
