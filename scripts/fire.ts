@@ -1,0 +1,48 @@
+/**
+ * `bm fire MEMBER`: removes the member's directory from the team repo and commits. The member's
+ * workspaces are left on disk (they may hold unpushed work); bm says where they are.
+ */
+import { existsSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { defineCommand, isMain, jsonOption, runMain, teamOption } from '../lib/cli.ts';
+import { commitAll } from '../lib/git.ts';
+import { validateName } from '../lib/names.ts';
+import { BmError, out, printJson } from '../lib/output.ts';
+import { canPrompt, confirm } from '../lib/prompt.ts';
+import { loadTeamFromFlag, readMember, withTeamLock } from '../lib/team.ts';
+
+export const command = defineCommand({
+  name: 'fire',
+  summary: 'Fire a member: remove its directory from the team repo',
+  description: 'Removes members/<member>/ from the team repo and commits. Asks for confirmation on a TTY;\nelsewhere pass --yes. Workspaces are kept on disk.',
+  args: [{ name: 'member', description: 'member to fire, e.g. dev-alice (see `bm members list`)', required: true, complete: 'members' }],
+  options: {
+    yes: { type: 'boolean', short: 'y', description: 'do not ask for confirmation' },
+    team: teamOption,
+    json: jsonOption,
+  },
+  examples: ['bm fire dev-alice', 'bm fire dev-alice --yes'],
+  async run(cli) {
+    const name = validateName('member', cli.args.member ?? '');
+    const team = loadTeamFromFlag(cli.string('team'));
+    const member = readMember(team, name);
+    if (!cli.flag('yes')) {
+      if (!canPrompt()) throw new BmError(`Refusing to fire '${name}' without confirmation`, 'Pass --yes to confirm.');
+      if (!(await confirm(`Fire ${name} from team '${team.name}'? Its directory in the team repo will be removed`))) {
+        out('Nothing changed.');
+        return;
+      }
+    }
+    await withTeamLock(team, async () => {
+      rmSync(member.dir, { recursive: true, force: true });
+      await commitAll(team.paths.repo, `feat: fire ${name}`, [path.relative(team.paths.repo, member.dir)]);
+    });
+    const workspaces = team.paths.memberRoot(name);
+    const kept = existsSync(workspaces) ? workspaces : null;
+    if (cli.flag('json')) return printJson({ team: team.name, member: name, role: member.role, workspacesKept: kept });
+    out(`Fired ${name} from team '${team.name}'.`);
+    if (kept) out(`Its workspaces are still at ${kept}; delete them by hand once nothing there is needed.`);
+  },
+});
+
+if (isMain(import.meta)) await runMain(command);
