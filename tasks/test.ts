@@ -1,0 +1,77 @@
+/**
+ * `npm test`: runs every uvu test file and ends with one line `N passed, N failed, N skipped`.
+ *
+ * Files are split across parallel uvu processes (one per core, at most 4) and each group's
+ * output is printed whole when it finishes, so logs never interleave. `--coverage` wraps the run
+ * in c8; `--deno` runs the suite under Deno instead of Node + tsx. Extra arguments filter test
+ * files by substring: `npm test -- sync start`.
+ */
+import { spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import process from 'node:process';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const args = process.argv.slice(2);
+const coverage = args.includes('--coverage');
+const deno = args.includes('--deno');
+const filters = args.filter((a) => !a.startsWith('--'));
+
+function testFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) return entry.name === 'support' || (entry.name === 'kind' && !process.env.BM_KIND_TESTS) ? [] : testFiles(full);
+    return entry.name.endsWith('.test.ts') ? [full] : [];
+  });
+}
+
+const files = testFiles(path.join(ROOT, 'test'))
+  .map((f) => path.relative(path.join(ROOT, 'test'), f))
+  .filter((f) => filters.length === 0 || filters.some((filter) => f.includes(filter)))
+  .sort();
+
+const groupCount = Math.max(1, Math.min(4, os.availableParallelism(), files.length));
+const groups: string[][] = Array.from({ length: groupCount }, () => []);
+files.forEach((file, i) => groups[i % groupCount].push(file));
+
+interface Totals { passed: number; failed: number; skipped: number; note?: string }
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+function runGroup(group: string[]): Promise<Totals> {
+  const pattern = `^(${group.map(escape).join('|')})$`;
+  const uvu = ['node_modules/uvu/bin.js', '--no-color', 'test', pattern];
+  const command = deno ? ['node_modules/deno/deno', ['run', '-A', '--no-prompt', ...uvu]] as const
+    : coverage ? ['npx', ['--no', 'c8', '--reporter=text-summary', 'node', '--import', 'tsx', ...uvu]] as const
+      : ['node', ['--import', 'tsx', ...uvu]] as const;
+  return new Promise((resolve) => {
+    const child = spawn(command[0], [...command[1]], { cwd: ROOT, env: { ...process.env, FORCE_COLOR: '0' } });
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += chunk));
+    child.stderr.on('data', (chunk) => (output += chunk));
+    child.on('close', (code) => {
+      process.stdout.write(output);
+      // eslint-disable-next-line no-control-regex
+      const plain = output.replace(/\u001b\[[0-9;]*m/g, '');
+      const total = /Total:\s+(\d+)/.exec(plain);
+      const passed = /Passed:\s+(\d+)/.exec(plain);
+      const skipped = /Skipped:\s+(\d+)/.exec(plain);
+      if (!total || !passed) {
+        resolve({ passed: 0, failed: 1, skipped: 0, note: `uvu exited ${code} before printing totals` });
+        return;
+      }
+      const failed = Number(total[1]) - Number(passed[1]);
+      resolve({ passed: Number(passed[1]), failed: failed === 0 && code !== 0 ? 1 : failed, skipped: Number(skipped?.[1] ?? 0), note: failed === 0 && code !== 0 ? `uvu exited ${code}` : undefined });
+    });
+  });
+}
+
+const results = await Promise.all(groups.filter((g) => g.length).map(runGroup));
+const sum = results.reduce((a, r) => ({ passed: a.passed + r.passed, failed: a.failed + r.failed, skipped: a.skipped + r.skipped }), { passed: 0, failed: 0, skipped: 0 });
+const notes = results.map((r) => r.note).filter(Boolean);
+if (files.length === 0) notes.push('no test files matched');
+process.stdout.write(`\n${sum.passed} passed, ${sum.failed} failed, ${sum.skipped} skipped${notes.length ? ` (${notes.join('; ')})` : ''}\n`);
+process.exitCode = sum.failed > 0 || files.length === 0 ? 1 : 0;
