@@ -87,8 +87,13 @@ export function defineGroup(spec: GroupSpec): GroupSpec {
   return spec;
 }
 
-/** True when the module is the program's entry script (directly, through tsx, Deno or the launcher). */
-export function isMain(meta: ImportMeta): boolean {
+/**
+ * True when `spec`'s script is the program's entry point: named by the launcher (which may have
+ * bundled several scripts into shared chunks), or run directly with tsx or Deno.
+ */
+export function isMain(meta: ImportMeta, spec: Spec): boolean {
+  const launched = (globalThis as { bmEntryCommand?: string }).bmEntryCommand;
+  if (launched !== undefined) return launched === spec.name.split(' ')[0];
   const entry = process.argv[1];
   if (!entry) return false;
   const stem = (p: string) => path.basename(p).replace(/\.(ts|mjs|js)$/, '');

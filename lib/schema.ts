@@ -117,7 +117,7 @@ export function readYaml<T>(file: string, schema: z.ZodMiniType<T>): YamlFile<T>
 /** Parses YAML text as `readYaml` does; `file` is used in messages. */
 export function parseYaml<T>(text: string, file: string, schema: z.ZodMiniType<T>): YamlFile<T> {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true });
   if (doc.errors.length > 0) {
     const first = doc.errors[0];
     const pos = first.linePos?.[0];

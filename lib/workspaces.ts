@@ -19,7 +19,8 @@ export interface Workspace {
   exists: boolean;
 }
 
-function isProvisioned(workspace: string): boolean {
+/** True once sync has provisioned `workspace`: its `.botminter/` (the team repo clone) is a directory. */
+export function isProvisioned(workspace: string): boolean {
   const marker = path.join(workspace, '.botminter');
   return existsSync(marker) && statSync(marker).isDirectory();
 }

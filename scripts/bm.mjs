@@ -66,6 +66,8 @@ if (command === undefined || command === '-h' || command === '--help') {
     process.exitCode = 2;
   } else {
     process.argv = [process.argv[0], script, ...(command === 'help' ? ['--help'] : rest)];
+    // Tells lib/cli.ts isMain() which command to run: bundled chunks cannot tell by file name.
+    globalThis.bmEntryCommand = target;
     await importScript(script, target);
   }
 }

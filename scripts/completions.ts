@@ -141,4 +141,4 @@ export const command = defineCommand({
   },
 });
 
-if (isMain(import.meta)) await runMain(command);
+if (isMain(import.meta, command)) await runMain(command);

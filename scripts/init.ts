@@ -245,5 +245,5 @@ export const command = defineCommand({
   },
 });
 
-if (isMain(import.meta)) await runMain(command);
+if (isMain(import.meta, command)) await runMain(command);
 

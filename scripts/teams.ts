@@ -68,4 +68,4 @@ const show = defineCommand({
 
 export const command = defineGroup({ name: 'teams', summary: 'List, show and sync teams', subcommands: [list, show] });
 
-if (isMain(import.meta)) await runMain(command);
+if (isMain(import.meta, command)) await runMain(command);

@@ -14,7 +14,7 @@ test.before.each(() => {
 test.after.each(() => sandbox.cleanup());
 
 const init = (team: string, extra: string[] = []) =>
-  ['init', '--non-interactive', '--team-name', team, '--profile', 'scrum', '--workzone', sandbox.workzone, '--no-github', ...extra];
+  ['init', '--non-interactive', `--team-name=${team}`, '--profile', 'scrum', '--workzone', sandbox.workzone, '--no-github', ...extra];
 
 function assertOneLineError(result: { code: number | null; stderr: string }, pattern: RegExp, code = 1): void {
   assert.is(result.code, code, result.stderr);

@@ -25,8 +25,8 @@ async function captured(fn: () => Promise<void>): Promise<{ stdout: string; stde
   const out: string[] = [];
   const err: string[] = [];
   const write = { out: process.stdout.write.bind(process.stdout), err: process.stderr.write.bind(process.stderr) };
-  process.stdout.write = ((chunk: string) => out.push(chunk)) as typeof process.stdout.write;
-  process.stderr.write = ((chunk: string) => err.push(chunk)) as typeof process.stderr.write;
+  process.stdout.write = ((chunk: string) => out.push(chunk) > 0) as typeof process.stdout.write;
+  process.stderr.write = ((chunk: string) => err.push(chunk) > 0) as typeof process.stderr.write;
   const before = process.exitCode;
   process.exitCode = undefined;
   try {
