@@ -6,14 +6,15 @@
  *   npm run bench -- startup      only sections whose name contains "startup"
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import process from 'node:process';
+import { denoBinary } from './deno.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const LAUNCHER = path.join(ROOT, 'scripts', 'bm.mjs');
-const DENO = path.join(ROOT, 'node_modules', 'deno', 'deno');
+const DENO = denoBinary(ROOT);
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
 const filters = process.argv.slice(2);
 
@@ -43,7 +44,7 @@ export function record(section: string, what: string, ms: number, baseline: stri
 /** A sandbox BM_HOME with one offline team and three members, for commands that need a team. */
 function benchTeam(): { env: NodeJS.ProcessEnv; dir: string } {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bm-bench-'));
-  const env = { ...process.env, HOME: dir, BM_HOME: path.join(dir, 'bm-home'), GIT_AUTHOR_NAME: 'bench', GIT_AUTHOR_EMAIL: 'bench@localhost', GIT_COMMITTER_NAME: 'bench', GIT_COMMITTER_EMAIL: 'bench@localhost' };
+  const env = { ...process.env, BM_HOME: path.join(dir, 'bm-home'), GIT_AUTHOR_NAME: 'bench', GIT_AUTHOR_EMAIL: 'bench@localhost', GIT_COMMITTER_NAME: 'bench', GIT_COMMITTER_EMAIL: 'bench@localhost' };
   const bm = (...args: string[]) => execFileSync(process.execPath, [LAUNCHER, ...args], { env, stdio: 'ignore' });
   bm('init', '--non-interactive', '--team-name', 'bench', '--profile', 'scrum', '--workzone', path.join(dir, 'workzone'), '--no-github');
   for (const role of ['dev', 'qe', 'reviewer']) bm('hire', role);
@@ -71,7 +72,122 @@ function startup(): void {
   }
 }
 
-const SECTIONS: Record<string, () => void | Promise<void>> = { startup };
+/** Deterministic filler text for generated knowledge files; some mention "retry" and "budget". */
+function noteText(i: number): string {
+  const words = ['board', 'issue', 'review', 'branch', 'test', 'deploy', 'widget', 'design', 'label', 'status', 'merge', 'commit'];
+  const lines = [`# Note ${i}: ${words[i % words.length]} practice`, ''];
+  for (let l = 0; l < 25; l++) {
+    lines.push(Array.from({ length: 12 }, (_, w) => words[(i * 7 + l * 3 + w * 5) % words.length]).join(' ') + '.');
+  }
+  if (i % 7 === 0) lines.push('Every call has a retry limit.');
+  if (i % 11 === 0) lines.push('Keep the retry budget per hour small.');
+  return `${lines.join('\n')}\n`;
+}
+
+/** `bm knowledge list` and `bm knowledge search` on a team with 2,000 generated knowledge files. */
+function knowledge(): void {
+  process.stderr.write('knowledge: list and search over 2,000 knowledge and invariant files\n');
+  const { env, dir } = benchTeam();
+  try {
+    const bm = (...args: string[]) => execFileSync(process.execPath, [LAUNCHER, ...args], { env, stdio: 'ignore' });
+    for (const project of ['widget', 'gadget']) bm('projects', 'add', path.join(dir, `${project}.git`));
+    const repo = path.join(dir, 'workzone', 'bench', 'team');
+    const members = readdirSync(path.join(repo, 'members')).filter((m) => !m.startsWith('.'));
+    const dirs = ['knowledge', 'invariants', 'projects/widget/knowledge', 'projects/gadget/invariants',
+      ...members.flatMap((m) => [`members/${m}/knowledge`, `members/${m}/invariants`, `members/${m}/projects/widget/knowledge`])];
+    for (let i = 0; i < 2000; i++) {
+      const target = path.join(repo, dirs[i % dirs.length], `note-${String(i).padStart(4, '0')}.md`);
+      mkdirSync(path.dirname(target), { recursive: true });
+      writeFileSync(target, noteText(i));
+    }
+    const help = medianMs('node', [LAUNCHER, '--help'], env);
+    record('knowledge', 'node  bm --help', help, 'bm --help', help);
+    record('knowledge', 'node  bm knowledge list', medianMs('node', [LAUNCHER, 'knowledge', 'list'], env), 'bm --help', help, '<= 2x');
+    record('knowledge', 'node  bm knowledge search retry budget', medianMs('node', [LAUNCHER, 'knowledge', 'search', 'retry', 'budget'], env), 'bm --help', help, '<= 3x');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Median of `times` in ms. */
+function median(times: number[]): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+/** Wall time in ms of one command that must succeed. */
+function timeOnce(command: string, args: string[], env: NodeJS.ProcessEnv): number {
+  const started = process.hrtime.bigint();
+  const result = spawnSync(command, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} exited ${result.status}: ${result.stderr}`);
+  return Number(process.hrtime.bigint() - started) / 1e6;
+}
+
+/**
+ * sync: `bm teams sync` of 10 members x 2 projects from local bare remotes, against the same 40
+ * `git clone` commands (project + team repo per workspace) run one after another; then a
+ * re-sync with nothing to do, against the first sync.
+ */
+function sync(): void {
+  process.stderr.write('sync: bm teams sync, 10 members x 2 projects, local bare remotes (median of runs)\n');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bm-bench-sync-'));
+  const env = { ...process.env, BM_HOME: path.join(dir, 'bm-home'), GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: path.join(dir, 'gitconfig'), GIT_AUTHOR_NAME: 'bench', GIT_AUTHOR_EMAIL: 'bench@localhost', GIT_COMMITTER_NAME: 'bench', GIT_COMMITTER_EMAIL: 'bench@localhost' };
+  const git = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, env, stdio: 'ignore' });
+  const bm = (...args: string[]) => execFileSync(process.execPath, [LAUNCHER, ...args], { env, stdio: 'ignore' });
+  try {
+    writeFileSync(env.GIT_CONFIG_GLOBAL, '[user]\n\tname = bench\n\temail = bench@localhost\n');
+    const forks = ['api', 'web'].map((name) => {
+      const seed = path.join(dir, 'seed', name);
+      const bare = path.join(dir, 'remotes', `${name}.git`);
+      mkdirSync(path.join(seed, 'src'), { recursive: true });
+      for (let i = 0; i < 200; i++) writeFileSync(path.join(seed, 'src', `file${i}.ts`), `export const value${i} = ${i};\n`.repeat(20));
+      git(dir, 'init', '-q', '--bare', '-b', 'main', bare);
+      git(seed, 'init', '-q', '-b', 'main');
+      git(seed, 'add', '-A');
+      git(seed, 'commit', '-q', '-m', 'seed');
+      git(seed, 'push', '-q', bare, 'main');
+      return { name, bare };
+    });
+    const teamDir = path.join(dir, 'workzone', 'bench');
+    bm('init', '--non-interactive', '--team-name', 'bench', '--profile', 'scrum', '--workzone', path.join(dir, 'workzone'), '--no-github', ...forks.flatMap((f) => ['--project', f.bare]));
+    for (const role of ['po', 'architect', 'dev', 'qe', 'reviewer']) for (let n = 0; n < 2; n++) bm('hire', role);
+    const teamRepo = path.join(teamDir, 'team');
+    const members = readdirSync(path.join(teamRepo, 'members')).filter((m) => !m.startsWith('.'));
+    const serialDir = path.join(dir, 'serial');
+    const runs = Math.max(3, Math.min(RUNS, 5));
+    const serial: number[] = [];
+    const first: number[] = [];
+    const again: number[] = [];
+    for (let i = 0; i <= runs; i++) {
+      rmSync(serialDir, { recursive: true, force: true });
+      let serialMs = 0;
+      for (const member of members) {
+        for (const fork of forks) {
+          const ws = path.join(serialDir, member, fork.name);
+          mkdirSync(path.dirname(ws), { recursive: true });
+          serialMs += timeOnce('git', ['clone', '-q', '--', fork.bare, ws], env);
+          serialMs += timeOnce('git', ['clone', '-q', '--', teamRepo, path.join(ws, '.botminter')], env);
+        }
+      }
+      for (const entry of readdirSync(teamDir)) if (entry !== 'team') rmSync(path.join(teamDir, entry), { recursive: true, force: true });
+      const firstMs = timeOnce(process.execPath, [LAUNCHER, 'teams', 'sync'], env);
+      const againMs = timeOnce(process.execPath, [LAUNCHER, 'teams', 'sync'], env);
+      if (i === 0) continue; // warm-up
+      serial.push(serialMs);
+      first.push(firstMs);
+      again.push(againMs);
+    }
+    const serialMs = median(serial);
+    const firstMs = median(first);
+    record('sync', `serial git clone x${members.length * forks.length * 2}`, serialMs, 'serial clones', serialMs);
+    record('sync', `bm teams sync (${members.length}x${forks.length}, first)`, firstMs, 'serial clones', serialMs, '<= 1.0x');
+    record('sync', 'bm teams sync (nothing to do)', median(again), 'first sync', firstMs, '<= 0.3x');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const SECTIONS: Record<string, () => void | Promise<void>> = { startup, knowledge, sync };
 
 for (const [name, run] of Object.entries(SECTIONS)) {
   if (filters.length && !filters.some((f) => name.includes(f))) continue;

@@ -11,6 +11,7 @@ import { readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import process from 'node:process';
+import { denoBinary } from './deno.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const args = process.argv.slice(2);
@@ -44,7 +45,7 @@ function escape(text: string): string {
 function runGroup(group: string[]): Promise<Totals> {
   const pattern = `^(${group.map(escape).join('|')})$`;
   const uvu = ['node_modules/uvu/bin.js', '--no-color', 'test', pattern];
-  const command = deno ? ['node_modules/deno/deno', ['run', '-A', '--no-prompt', ...uvu]] as const
+  const command = deno ? [denoBinary(ROOT), ['run', '-A', '--no-prompt', ...uvu]] as const
     : coverage ? ['npx', ['--no', 'c8', '--reporter=text-summary', 'node', '--import', 'tsx', ...uvu]] as const
       : ['node', ['--import', 'tsx', ...uvu]] as const;
   return new Promise((resolve) => {
