@@ -1,24 +1,47 @@
 /**
  * Questions to the operator on a TTY. Commands never prompt when stdin is not a TTY: they
  * require the equivalent flag instead (`--yes`, `--non-interactive`).
+ *
+ * One readline interface serves every question, so answers typed (or pasted) ahead are queued
+ * rather than lost when one question ends.
  */
 import process from 'node:process';
-import { createInterface } from 'node:readline/promises';
+import { createInterface, type Interface } from 'node:readline';
+
+let rl: Interface | undefined;
+const pending: string[] = [];
+const waiting: ((line: string | undefined) => void)[] = [];
+
+function reader(): Interface {
+  if (rl) return rl;
+  rl = createInterface({ input: process.stdin, output: process.stderr, terminal: false });
+  rl.on('line', (line) => (waiting.length ? waiting.shift()?.(line) : pending.push(line)));
+  rl.on('close', () => waiting.splice(0).forEach((resolve) => resolve(undefined)));
+  return rl;
+}
+
+function nextLine(): Promise<string | undefined> {
+  reader();
+  if (pending.length) return Promise.resolve(pending.shift());
+  return new Promise((resolve) => waiting.push(resolve));
+}
 
 /** True when bm may ask questions. */
 export function canPrompt(): boolean {
   return Boolean(process.stdin.isTTY) && !process.env.CI;
 }
 
-/** Asks a question; an empty answer gives `fallback`. */
+/** Releases stdin once the questions are over, so the process can exit. */
+export function closePrompts(): void {
+  rl?.close();
+  rl = undefined;
+}
+
+/** Asks a question; an empty answer gives `fallback`. End of input counts as the fallback. */
 export async function ask(question: string, fallback = ''): Promise<string> {
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    const answer = (await rl.question(`${question}${fallback ? ` [${fallback}]` : ''}: `)).trim();
-    return answer || fallback;
-  } finally {
-    rl.close();
-  }
+  process.stderr.write(`${question}${fallback ? ` [${fallback}]` : ''}: `);
+  const answer = ((await nextLine()) ?? '').trim();
+  return answer || fallback;
 }
 
 /** Asks a yes/no question; the default is no. */
@@ -28,7 +51,7 @@ export async function confirm(question: string): Promise<boolean> {
 
 /** Asks to pick one of `choices` by number or name. */
 export async function choose(question: string, choices: readonly string[], fallback = choices[0]): Promise<string> {
-  for (;;) {
+  for (let tries = 0; tries < 5; tries++) {
     const listing = choices.map((c, i) => `  ${i + 1}) ${c}`).join('\n');
     process.stderr.write(`${question}\n${listing}\n`);
     const answer = await ask('Choice', fallback);
@@ -37,4 +60,5 @@ export async function choose(question: string, choices: readonly string[], fallb
     if (choices.includes(answer)) return answer;
     process.stderr.write(`Please answer with a number from 1 to ${choices.length}.\n`);
   }
+  return fallback;
 }

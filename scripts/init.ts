@@ -17,7 +17,7 @@ import { validateName } from '../lib/names.ts';
 import { BmError, UsageError, info, out, printJson } from '../lib/output.ts';
 import { builtins, expandHome, home, teamPaths } from '../lib/paths.ts';
 import { loadProfile, type Profile } from '../lib/profiles.ts';
-import { ask, canPrompt, choose, confirm } from '../lib/prompt.ts';
+import { ask, canPrompt, choose, closePrompts, confirm } from '../lib/prompt.ts';
 import type { TeamEntry } from '../lib/schema.ts';
 import { loadTeam, type Team } from '../lib/team.ts';
 import { hireMember } from './hire.ts';
@@ -167,6 +167,14 @@ async function setUpGitHub(repo: string, plan: InitPlan): Promise<Record<string,
 }
 
 async function wizard(): Promise<InitPlan> {
+  try {
+    return await askPlan();
+  } finally {
+    closePrompts();
+  }
+}
+
+async function askPlan(): Promise<InitPlan> {
   info('Creating a new bm team. Press Enter to accept a [default].');
   const team = validateName('team', await ask('Team name'));
   const { profileNames } = await import('../lib/profiles.ts');
