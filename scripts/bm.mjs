@@ -20,6 +20,8 @@ const COMMANDS = [
   ['roles', 'List the roles a team can hire'],
   ['profiles', 'List and describe the built-in team profiles'],
   ['projects', 'Add and list the code repositories the team works on'],
+  ['knowledge', 'List, show, search and edit the team\'s knowledge and invariants'],
+  ['upgrade', 'Migrate a team repo to schema v2 (adds skills/ and formations/)'],
   ['completions', 'Print a shell completion script (bash, zsh, fish)'],
 ];
 

@@ -24,6 +24,8 @@ const COMMAND_LOADERS: Record<string, () => Promise<{ command: Spec }>> = {
   roles: () => import('./roles.ts'),
   profiles: () => import('./profiles.ts'),
   projects: () => import('./projects.ts'),
+  knowledge: () => import('./knowledge.ts'),
+  upgrade: () => import('./upgrade.ts'),
   completions: async () => ({ command }),
 };
 
