@@ -6,6 +6,14 @@
  */
 import process from 'node:process';
 
+// `bm members list | head` closes the pipe early: that is the reader's choice, not an error.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
+}
+
 /** Exit codes of the CLI contract. */
 export const EXIT = { ok: 0, error: 1, usage: 2 } as const;
 
