@@ -1,0 +1,255 @@
+/**
+ * Test helper for kube-sim: starts the simulator as a child process, writes a kubeconfig that
+ * both real kubectl and @kubernetes/client-node accept, and drives the control port.
+ *
+ *   const sim = await startKubeSim();
+ *   await execFile('kubectl', [...sim.kubectlFlags(), 'get', 'pods'], { env: { ...process.env, ...sim.env } });
+ *   await sim.fault({ kind: 'refuse' });
+ *   await sim.stop();
+ *
+ * The simulator runs in a child process on purpose: an in-process server deadlocks as soon as a
+ * test calls kubectl synchronously.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import process from 'node:process';
+import { fileURLToPath } from 'node:url';
+import type { LoggedRequest } from './control.ts';
+import type { Fault, PodBehavior, PodMatch } from './faults.ts';
+
+export type { Fault, LoggedRequest, PodBehavior, PodMatch };
+
+/** Options for {@link startKubeSim}. */
+export interface KubeSimOptions {
+  /** kubeconfig context (and cluster/user) name; default `kind-botminter`, as kind names it. */
+  context?: string;
+  /** Default namespace of the context; default `default`. */
+  namespace?: string;
+  /** Directory for the kubeconfig, kube cache, HOME and state; default a fresh temp dir (removed by stop()). */
+  dir?: string;
+  /** Multiplies every pod lifecycle delay (0.1 = ten times faster); default 1. */
+  timeScale?: number;
+  /** Version reported by /version; default `1.32.2` (the kubectl dispatcher picks kubectl 1.32). */
+  version?: string;
+  /** Fixed ports; default 0 (any free port). */
+  port?: number;
+  controlPort?: number;
+  /** How long to wait for the simulator to listen; default 15 s. */
+  startTimeoutMs?: number;
+}
+
+/** A running simulator. */
+export interface KubeSim {
+  /** `http://127.0.0.1:PORT`: the API server URL in the kubeconfig. */
+  apiUrl: string;
+  /** `http://127.0.0.1:PORT` of the control port. */
+  controlUrl: string;
+  port: number;
+  controlPort: number;
+  kubeconfigPath: string;
+  context: string;
+  /** The working directory (kubeconfig, `kube-cache/`, `home/`, `state/`). */
+  dir: string;
+  /** Environment for kubectl and bm: KUBECONFIG, KUBECACHEDIR and HOME inside `dir`. */
+  env: Record<string, string>;
+  /** PID of the simulator process (changes on restart). */
+  readonly pid: number;
+  /** `--kubeconfig P --context C --request-timeout T`, to put before every kubectl command. */
+  kubectlFlags(requestTimeout?: string): string[];
+  /** Injects a fault; `crash` resolves once the process has exited. */
+  fault(fault: Fault): Promise<void>;
+  /** Removes every fault (reopens a refused listener, releases hung requests). */
+  clearFaults(): Promise<void>;
+  /** Clears faults and the request log; `{state: true}` also wipes every object back to a fresh cluster. */
+  reset(options?: { state?: boolean }): Promise<void>;
+  /** Makes a pod's containers exit now (a healthy pod that later dies). */
+  killPod(namespace: string, name: string, exitCode?: number): Promise<void>;
+  /** The API requests received so far, oldest first. */
+  requests(filter?: { method?: string; path?: RegExp }): Promise<LoggedRequest[]>;
+  clearRequests(): Promise<void>;
+  /** Starts the simulator again on the same ports with the state it had (after a crash or kill). */
+  restart(): Promise<void>;
+  /** Stops the process (SIGTERM, then SIGKILL) and removes the temp dir it created. Idempotent. */
+  stop(): Promise<void>;
+}
+
+const SERVER = join(dirname(fileURLToPath(import.meta.url)), 'server.ts');
+const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const isDeno = typeof (globalThis as { Deno?: unknown }).Deno !== 'undefined';
+
+const live = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+/** Kills every simulator still running when the test process exits. */
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const child of live) child.kill('SIGKILL');
+  });
+}
+
+/** Writes a kubeconfig for an http:// server; `insecure-skip-tls-verify` is what lets client-node use http. */
+export function writeKubeconfig(path: string, server: string, context = 'kind-botminter', namespace = 'default'): void {
+  const text = [
+    'apiVersion: v1',
+    'kind: Config',
+    'clusters:',
+    `- name: ${context}`,
+    '  cluster:',
+    `    server: ${server}`,
+    '    insecure-skip-tls-verify: true',
+    'contexts:',
+    `- name: ${context}`,
+    `  context: {cluster: ${context}, user: ${context}, namespace: ${namespace}}`,
+    `current-context: ${context}`,
+    'users:',
+    `- name: ${context}`,
+    '  user: {}',
+    '',
+  ].join('\n');
+  writeFileSync(path, text, { mode: 0o600 });
+}
+
+interface Spawned {
+  child: ChildProcess;
+  port: number;
+  controlPort: number;
+}
+
+function spawnServer(stateDir: string, opts: KubeSimOptions, port: number, controlPort: number): Promise<Spawned> {
+  const serverArgs = [
+    SERVER, '--port', String(port), '--control-port', String(controlPort), '--state-dir', stateDir,
+    '--time-scale', String(opts.timeScale ?? 1), '--version', opts.version ?? '1.32.2', '--exit-with-stdin',
+  ];
+  // process.execPath is the deno binary under Deno, node under Node.
+  const argv = isDeno ? ['run', '-A', '--no-prompt', ...serverArgs] : ['--import', 'tsx', ...serverArgs];
+  const child = spawn(process.execPath, argv, { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+  live.add(child);
+  child.on('exit', () => live.delete(child));
+  installExitHook();
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString('utf8')).slice(-4000);
+  });
+  return new Promise<Spawned>((resolve, reject) => {
+    let stdout = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`kube-sim did not start within ${opts.startTimeoutMs ?? 15_000} ms: ${stderr}`));
+    }, opts.startTimeoutMs ?? 15_000);
+    const onExit = (code: number | null): void => {
+      clearTimeout(timer);
+      reject(new Error(`kube-sim exited (${code}) before it was ready: ${stderr}`));
+    };
+    child.once('exit', onExit);
+    child.stdout?.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString('utf8');
+      const line = stdout.split('\n').find((l) => l.startsWith('{'));
+      if (!line || !stdout.includes('\n')) return;
+      clearTimeout(timer);
+      child.off('exit', onExit);
+      const ready = JSON.parse(line) as { port: number; controlPort: number };
+      // Do not let the simulator keep the test process alive; the exit hook and stdin close stop it.
+      child.unref();
+      for (const stream of [child.stdin, child.stdout, child.stderr]) (stream as { unref?: () => void } | null)?.unref?.();
+      resolve({ child, port: ready.port, controlPort: ready.controlPort });
+    });
+  });
+}
+
+function waitForExit(child: ChildProcess, ms: number): Promise<boolean> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+}
+
+async function killChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  if (!(await waitForExit(child, 3000))) {
+    child.kill('SIGKILL');
+    await waitForExit(child, 3000);
+  }
+}
+
+/** Starts a simulator and returns its handle. Always call `stop()` (a process exit hook is the backstop). */
+export async function startKubeSim(opts: KubeSimOptions = {}): Promise<KubeSim> {
+  const ownDir = opts.dir === undefined;
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'kube-sim-'));
+  const stateDir = join(dir, 'state');
+  const home = join(dir, 'home');
+  const cacheDir = join(dir, 'kube-cache');
+  for (const d of [stateDir, home, cacheDir]) mkdirSync(d, { recursive: true });
+  const context = opts.context ?? 'kind-botminter';
+  let spawned = await spawnServer(stateDir, opts, opts.port ?? 0, opts.controlPort ?? 0);
+  const { port, controlPort } = spawned;
+  const apiUrl = `http://127.0.0.1:${port}`;
+  const controlUrl = `http://127.0.0.1:${controlPort}`;
+  const kubeconfigPath = join(dir, 'kubeconfig');
+  writeKubeconfig(kubeconfigPath, apiUrl, context, opts.namespace ?? 'default');
+  let stopped = false;
+
+  const control = async (method: string, path: string, body?: unknown): Promise<unknown> => {
+    const response = await fetch(`${controlUrl}${path}`, {
+      method,
+      headers: { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const data: unknown = await response.json();
+    if (!response.ok) throw new Error(`kube-sim control ${method} ${path} failed: ${response.status} ${JSON.stringify(data)}`);
+    return data;
+  };
+
+  return {
+    apiUrl,
+    controlUrl,
+    port,
+    controlPort,
+    kubeconfigPath,
+    context,
+    dir,
+    env: { KUBECONFIG: kubeconfigPath, KUBECACHEDIR: cacheDir, HOME: home },
+    get pid() {
+      return spawned.child.pid ?? 0;
+    },
+    kubectlFlags: (requestTimeout = '5s') => ['--kubeconfig', kubeconfigPath, '--context', context, `--request-timeout=${requestTimeout}`],
+    async fault(fault) {
+      await control('POST', '/faults', fault);
+      if (fault.kind === 'crash') await waitForExit(spawned.child, 5000);
+    },
+    async clearFaults() {
+      await control('DELETE', '/faults');
+    },
+    async reset(options = {}) {
+      await control('POST', '/reset', options);
+    },
+    async killPod(namespace, name, exitCode = 1) {
+      await control('POST', '/pods/kill', { namespace, name, exitCode });
+    },
+    async requests(filter = {}) {
+      const all = (await control('GET', '/requests')) as LoggedRequest[];
+      return all.filter((r) => (!filter.method || r.method === filter.method.toUpperCase()) && (!filter.path || filter.path.test(r.path)));
+    },
+    async clearRequests() {
+      await control('DELETE', '/requests');
+    },
+    async restart() {
+      await killChild(spawned.child);
+      spawned = await spawnServer(stateDir, opts, port, controlPort);
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await killChild(spawned.child);
+      if (ownDir) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,404 @@
+/**
+ * kube-sim driven the way bm's k8s formation will drive a kind cluster: the real `kubectl`
+ * binary (always with --kubeconfig, --context and --request-timeout) and
+ * @kubernetes/client-node, plus every fault mode seen from both clients.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import process from 'node:process';
+import * as k8s from '@kubernetes/client-node';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { startKubeSim, type KubeSim } from '../support/kube-sim/index.ts';
+import { strategicMerge } from '../support/kube-sim/patch.ts';
+import { parseLabelSelector } from '../support/kube-sim/selectors.ts';
+
+const NS = 'bm-team';
+const TOKEN = 'ghp_kubeSimTestToken0123456789abcdef';
+
+let sim: KubeSim;
+let core: k8s.CoreV1Api;
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+/** Runs real kubectl against the simulator, with a hard kill so no test can hang. */
+function kubectl(args: string[], opts: { input?: string; timeout?: string; killAfterMs?: number } = {}): Promise<Run> {
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn('kubectl', [...sim.kubectlFlags(opts.timeout ?? '5s'), ...args], {
+      env: { ...process.env, ...sim.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const killer = setTimeout(() => child.kill('SIGKILL'), opts.killAfterMs ?? 15_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(killer);
+      resolve({ code, stdout, stderr, ms: Date.now() - started });
+    });
+    child.stdin.end(opts.input ?? '');
+  });
+}
+
+async function ok(args: string[], input?: string): Promise<string> {
+  const r = await kubectl(args, { input });
+  assert.is(r.code, 0, `kubectl ${args.join(' ')} failed: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** Polls `check` until it returns true or the deadline passes; the caller asserts afterwards. */
+async function eventually(check: () => Promise<boolean>, ms = 5000): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await check()) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return check();
+}
+
+async function podJson(name: string, ns = NS): Promise<k8s.V1Pod> {
+  return JSON.parse(await ok(['get', 'pod', name, '-n', ns, '-o', 'json'])) as k8s.V1Pod;
+}
+
+function podManifest(name: string, extra: { image?: string; command?: string[]; secretKey?: string } = {}): string {
+  return JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace: NS, labels: { app: 'botminter', team: 'alpha', member: name } },
+    spec: {
+      restartPolicy: 'Never',
+      containers: [
+        {
+          name: 'ralph',
+          image: extra.image ?? 'bm-agent:dev',
+          imagePullPolicy: 'IfNotPresent',
+          command: extra.command ?? ['ralph', 'run', '-p', 'PROMPT.md'],
+          env: [{ name: 'GH_TOKEN', valueFrom: { secretKeyRef: { name: 'botminter-credentials', key: extra.secretKey ?? 'gh-token' } } }],
+          volumeMounts: [{ name: 'config', mountPath: '/workspace' }],
+        },
+      ],
+      volumes: [{ name: 'config', configMap: { name: `${name}-config` } }],
+    },
+  });
+}
+
+/** The thrown value of a promise that must reject. */
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected the call to fail');
+}
+
+/** True while `pid` runs; an exited child not yet reaped (state Z, as Deno leaves it briefly) counts as dead. */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  const stat = existsSync(`/proc/${pid}/stat`) ? readFileSync(`/proc/${pid}/stat`, 'utf8') : '';
+  return !/^\d+ \(.*\) Z/.test(stat);
+}
+
+function errorCode(error: unknown): string | undefined {
+  const e = error as { code?: unknown; cause?: { code?: unknown } };
+  return String(e.code ?? e.cause?.code ?? '');
+}
+
+test.before(async () => {
+  sim = await startKubeSim({ timeScale: 0.2 });
+  const kc = new k8s.KubeConfig();
+  kc.loadFromFile(sim.kubeconfigPath);
+  kc.setCurrentContext(sim.context);
+  core = kc.makeApiClient(k8s.CoreV1Api);
+});
+
+test.after(async () => {
+  await sim?.stop();
+});
+
+// A failed assertion must not leave a fault behind for the next test.
+test.after.each(async () => {
+  if (sim) await sim.clearFaults();
+});
+
+
+test('kubectl sees a v1.32 cluster at the kubeconfig context', async () => {
+  const version = JSON.parse(await ok(['version', '-o', 'json'])) as { serverVersion: { gitVersion: string; minor: string } };
+  assert.is(version.serverVersion.gitVersion, 'v1.32.2');
+  const info = await ok(['cluster-info']);
+  assert.match(info, `Kubernetes control plane is running at ${sim.apiUrl}`);
+});
+
+test('namespace, secret from stdin and configmap are created; the token never goes on argv', async () => {
+  await sim.clearRequests();
+  assert.match(await ok(['create', 'namespace', NS]), `namespace/${NS} created`);
+  // kubectl's create generators send protobuf bodies.
+  const posts = await sim.requests({ method: 'POST', path: /\/api\/v1\/namespaces\?/ });
+  assert.is(posts[0]?.contentType, 'application/vnd.kubernetes.protobuf');
+
+  const dup = await kubectl(['create', 'namespace', NS]);
+  assert.is(dup.code, 1);
+  assert.match(dup.stderr, `Error from server (AlreadyExists): namespaces "${NS}" already exists`);
+
+  // `--from-env-file=/dev/stdin` cannot work here: Node's stdin "pipe" is a socketpair, which
+  // /dev/stdin cannot open (ENXIO). A manifest on stdin (`-f -`) works from any parent.
+  const manifest = JSON.stringify({
+    apiVersion: 'v1', kind: 'Secret', type: 'Opaque',
+    metadata: { name: 'botminter-credentials', namespace: NS },
+    data: { 'gh-token': Buffer.from(TOKEN).toString('base64') },
+  });
+  const args = ['create', '-f', '-'];
+  await ok(args, manifest);
+  const secret = await core.readNamespacedSecret({ name: 'botminter-credentials', namespace: NS });
+  assert.is(Buffer.from(secret.data?.['gh-token'] ?? '', 'base64').toString(), TOKEN);
+  assert.is(secret.type, 'Opaque');
+
+  await ok(['create', 'configmap', 'dev-1-config', '-n', NS, '--from-literal=PROMPT.md=hello']);
+  const cmPost = await sim.requests({ method: 'POST', path: /configmaps\?/ });
+  assert.is(cmPost[0]?.contentType, 'application/vnd.kubernetes.protobuf');
+  await ok(['create', 'configmap', 'dev-2-config', '-n', NS, '--from-literal=PROMPT.md=hello']);
+  const cm = await core.readNamespacedConfigMap({ name: 'dev-1-config', namespace: NS });
+  assert.equal(cm.data, { 'PROMPT.md': 'hello' });
+});
+
+test('server-side apply of a Secret on stdin conflicts with kubectl-create unless forced; no annotation', async () => {
+  const manifest = JSON.stringify({
+    apiVersion: 'v1', kind: 'Secret', type: 'Opaque',
+    metadata: { name: 'botminter-credentials', namespace: NS },
+    stringData: { 'gh-token': `${TOKEN}-rotated` },
+  });
+  const conflict = await kubectl(['apply', '--server-side', '-f', '-'], { input: manifest });
+  assert.is(conflict.code, 1);
+  assert.match(conflict.stderr, 'Apply failed with 1 conflict: conflict with "kubectl-create" using v1: .data.gh-token');
+  assert.match(await ok(['apply', '--server-side', '--force-conflicts', '-f', '-'], manifest), 'serverside-applied');
+  const secret = await core.readNamespacedSecret({ name: 'botminter-credentials', namespace: NS });
+  assert.is(Buffer.from(secret.data?.['gh-token'] ?? '', 'base64').toString(), `${TOKEN}-rotated`);
+  assert.is(secret.metadata?.annotations, undefined);
+  const patch = (await sim.requests({ method: 'PATCH', path: /secrets\/botminter-credentials/ })).at(-1);
+  assert.is(patch?.contentType, 'application/apply-patch+yaml');
+  assert.match(patch?.path ?? '', 'fieldManager=kubectl');
+});
+
+test('a pod applied server-side goes Pending → Running, and Ready only after its readiness delay', async () => {
+  await sim.fault({ kind: 'slow-ready', name: 'dev-1', readyMs: 4000 }); // 800 ms at timeScale 0.2
+  const out = await ok(['apply', '--server-side', '-f', '-'], podManifest('dev-1'));
+  assert.match(out, 'pod/dev-1 serverside-applied');
+  const running = await eventually(async () => (await podJson('dev-1')).status?.phase === 'Running');
+  assert.ok(running, 'pod reached Running');
+  const early = await podJson('dev-1');
+  assert.is(early.status?.conditions?.find((c) => c.type === 'Ready')?.status, 'False');
+  const wait = await kubectl(['wait', '--for=condition=Ready', 'pod/dev-1', '-n', NS, '--timeout=5s']);
+  assert.is(wait.code, 0, wait.stderr);
+  const pod = await podJson('dev-1');
+  assert.is(pod.status?.phase, 'Running');
+  assert.is(pod.status?.containerStatuses?.[0].ready, true);
+  assert.is(pod.status?.containerStatuses?.[0].image, 'docker.io/library/bm-agent:dev');
+  assert.is(pod.spec?.nodeName, 'kind-control-plane');
+  await sim.clearFaults();
+});
+
+test('label-selector lists through kubectl and client-node', async () => {
+  await ok(['apply', '--server-side', '-f', '-'], podManifest('dev-2'));
+  const all = JSON.parse(await ok(['get', 'pods', '-n', NS, '-l', 'app=botminter,team=alpha', '-o', 'json'])) as k8s.V1PodList;
+  assert.equal(all.items.map((p) => p.metadata?.name), ['dev-1', 'dev-2']);
+  const one = await core.listNamespacedPod({ namespace: NS, labelSelector: 'app=botminter,member in (dev-2)' });
+  assert.equal(one.items.map((p) => p.metadata?.name), ['dev-2']);
+  const none = await core.listNamespacedPod({ namespace: NS, labelSelector: 'team!=alpha' });
+  assert.is(none.items.length, 0);
+  const table = await ok(['get', 'pods', '-n', NS]);
+  assert.match(table, /NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE/);
+});
+
+test('a pod spec is immutable: kubectl and client-node both get 422 Invalid; an image change is allowed', async () => {
+  const changed = await kubectl(['apply', '--server-side', '-f', '-'], { input: podManifest('dev-2', { command: ['ralph', 'run'] }) });
+  assert.is(changed.code, 1);
+  assert.match(changed.stderr, 'The Pod "dev-2" is invalid: spec: Forbidden: pod updates may not change fields other than');
+  const error = await rejection(
+    core.patchNamespacedPod({ name: 'dev-2', namespace: NS, body: [{ op: 'replace', path: '/spec/containers/0/command', value: ['sh'] }] }),
+  );
+  assert.instance(error, k8s.ApiException);
+  const api = error as k8s.ApiException<string>;
+  assert.is(api.code, 422);
+  const status = JSON.parse(api.body) as { reason: string; details: { kind: string; causes: { field: string }[] } };
+  assert.is(status.reason, 'Invalid');
+  assert.is(status.details.kind, 'Pod');
+  assert.is(status.details.causes[0].field, 'spec');
+  assert.match(await ok(['apply', '--server-side', '-f', '-'], podManifest('dev-2', { image: 'bm-agent:dev2' })), 'serverside-applied');
+  const restarted = await eventually(async () => (await podJson('dev-2')).status?.containerStatuses?.[0].restartCount === 1);
+  assert.ok(restarted, 'image change restarts the container in place');
+});
+
+test('client-node watch sees ADDED, MODIFIED and DELETED; delete --wait returns once the pod is gone', async () => {
+  const kc = new k8s.KubeConfig();
+  kc.loadFromFile(sim.kubeconfigPath);
+  const seen: string[] = [];
+  const list = await core.listNamespacedPod({ namespace: NS });
+  const watch = await new k8s.Watch(kc).watch(
+    `/api/v1/namespaces/${NS}/pods`,
+    { resourceVersion: list.metadata?.resourceVersion, fieldSelector: 'metadata.name=dev-2' },
+    (type: string) => seen.push(type),
+    () => undefined,
+  );
+  const deleted = await kubectl(['delete', 'pod', 'dev-2', '-n', NS]);
+  assert.is(deleted.code, 0, deleted.stderr);
+  assert.match(deleted.stdout, 'pod "dev-2" deleted');
+  const gone = await kubectl(['get', 'pod', 'dev-2', '-n', NS]);
+  assert.is(gone.code, 1);
+  assert.match(gone.stderr, 'Error from server (NotFound): pods "dev-2" not found');
+  assert.ok(await eventually(async () => seen.includes('DELETED'), 2000), `watch events: ${seen.join(',')}`);
+  assert.is(seen[0], 'MODIFIED');
+  watch.abort();
+
+  const missing = await rejection(core.readNamespacedPod({ name: 'dev-2', namespace: NS }));
+  assert.is((missing as k8s.ApiException<string>).code, 404);
+  assert.is(JSON.parse((missing as k8s.ApiException<string>).body).reason, 'NotFound');
+});
+
+test('creating a pod while its namesake is still terminating gives 409 "object is being deleted"', async () => {
+  await sim.fault({ kind: 'pod', match: { name: 'dev-1' }, behavior: { ignoreSigterm: true } });
+  const del = await kubectl(['delete', 'pod', 'dev-1', '-n', NS, '--wait=false']);
+  assert.is(del.code, 0, del.stderr);
+  const create = await kubectl(['create', '-f', '-'], { input: podManifest('dev-1') });
+  assert.is(create.code, 1);
+  assert.match(create.stderr, 'object is being deleted: pods "dev-1" already exists');
+  const terminating = await podJson('dev-1');
+  assert.ok(terminating.metadata?.deletionTimestamp, 'old pod is terminating');
+  await sim.clearFaults();
+  await ok(['delete', 'pod', 'dev-1', '-n', NS, '--grace-period=0', '--force']);
+});
+
+test('refused: kubectl reports the refused connection fast, client-node gets ECONNREFUSED, then it recovers', async () => {
+  await sim.fault({ kind: 'refuse' });
+  const r = await kubectl(['get', 'pods', '-n', NS], { timeout: '2s' });
+  assert.is(r.code, 1);
+  assert.match(r.stderr, `The connection to the server 127.0.0.1:${sim.port} was refused`);
+  assert.ok(r.ms < 2000, `took ${r.ms} ms`);
+  const error = await rejection(core.listNamespacedPod({ namespace: NS }));
+  assert.is(errorCode(error), 'ECONNREFUSED');
+  await sim.clearFaults();
+  assert.is((await kubectl(['get', 'pods', '-n', NS])).code, 0);
+});
+
+test('hang: kubectl gives up at --request-timeout, client-node gets no answer', async () => {
+  await sim.fault({ kind: 'hang' });
+  const r = await kubectl(['get', 'pods', '-n', NS], { timeout: '1s' });
+  assert.is(r.code, 1);
+  // Which of Go's timeout messages appears depends on where the deadline hits.
+  assert.match(r.stderr, /context deadline exceeded|Client\.Timeout exceeded/, r.stderr);
+  assert.ok(r.ms < 6000, `took ${r.ms} ms`);
+  const pending = core.listNamespacedPod({ namespace: NS }).then(() => 'answered', () => 'failed');
+  const outcome = await Promise.race([pending, new Promise((r) => setTimeout(() => r('no answer'), 500))]);
+  assert.is(outcome, 'no answer');
+  await sim.clearFaults();
+  assert.is(await pending, 'failed');
+});
+
+test('500: kubectl prints InternalError and an empty List, exits 1; client-node gets ApiException 500', async () => {
+  await sim.fault({ kind: 'error', status: 500, path: `/api/v1/namespaces/${NS}/pods`, times: 2 });
+  const r = await kubectl(['get', 'pods', '-n', NS, '-o', 'json']);
+  assert.is(r.code, 1);
+  assert.match(r.stderr, 'Error from server (InternalError): etcdserver: request timed out');
+  assert.is((JSON.parse(r.stdout) as { items: unknown[] }).items.length, 0);
+  const error = await rejection(core.listNamespacedPod({ namespace: NS }));
+  assert.is((error as k8s.ApiException<string>).code, 500);
+  assert.is((await kubectl(['get', 'pods', '-n', NS])).code, 0, 'only two requests fail');
+});
+
+test('connection reset: both clients see the reset', async () => {
+  await sim.fault({ kind: 'reset', path: '/pods' });
+  const r = await kubectl(['get', 'pods', '-n', NS], { timeout: '1s' });
+  assert.is(r.code, 1);
+  assert.match(r.stderr, /EOF|connection reset/, r.stderr);
+  const error = await rejection(core.listNamespacedPod({ namespace: NS }));
+  assert.is(errorCode(error), 'ECONNRESET');
+  await sim.clearFaults();
+});
+
+test('image pull failure: the pod waits in ErrImagePull / ImagePullBackOff', async () => {
+  await sim.fault({ kind: 'image-pull', image: 'ghcr\\.io/missing/.*' });
+  await ok(['apply', '--server-side', '-f', '-'], podManifest('dev-3', { image: 'ghcr.io/missing/ralph:v1' }));
+  const stuck = await eventually(async () => {
+    const reason = (await podJson('dev-3')).status?.containerStatuses?.[0].state?.waiting?.reason;
+    return reason === 'ErrImagePull' || reason === 'ImagePullBackOff';
+  });
+  assert.ok(stuck, 'waiting on the image pull');
+  assert.is((await podJson('dev-3')).status?.phase, 'Pending');
+  await sim.clearFaults();
+});
+
+test('missing secret key: CreateContainerConfigError until the key exists, then Running', async () => {
+  await ok(['create', 'configmap', 'dev-4-config', '-n', NS, '--from-literal=a=b']);
+  await ok(['apply', '--server-side', '-f', '-'], podManifest('dev-4', { secretKey: 'telegram-bot-token' }));
+  const blocked = await eventually(async () => (await podJson('dev-4')).status?.containerStatuses?.[0].state?.waiting?.reason === 'CreateContainerConfigError');
+  assert.ok(blocked, 'blocked on the missing key');
+  const waiting = (await podJson('dev-4')).status?.containerStatuses?.[0].state?.waiting;
+  assert.is(waiting?.message, `couldn't find key telegram-bot-token in Secret ${NS}/botminter-credentials`);
+  await core.patchNamespacedSecret({ name: 'botminter-credentials', namespace: NS, body: [{ op: 'add', path: '/data/telegram-bot-token', value: 'eA==' }] });
+  assert.ok(await eventually(async () => (await podJson('dev-4')).status?.phase === 'Running'), 'runs once the key exists');
+});
+
+test('crash: the API vanishes (refused); restart() brings it back with its state', async () => {
+  const oldPid = sim.pid;
+  await sim.fault({ kind: 'crash' });
+  const r = await kubectl(['get', 'ns', NS], { timeout: '2s' });
+  assert.is(r.code, 1);
+  assert.match(r.stderr, 'refused');
+  await sim.restart();
+  assert.is.not(sim.pid, oldPid);
+  const ns = await core.readNamespace({ name: NS });
+  assert.is(ns.status?.phase, 'Active');
+});
+
+test('request log records method, path, content type and user agent', async () => {
+  await sim.clearRequests();
+  await ok(['get', 'pods', '-n', NS, '-l', 'app=botminter', '-o', 'json']);
+  const [get] = await sim.requests({ method: 'GET', path: /pods\?labelSelector=app%3Dbotminter/ });
+  assert.ok(get, 'list request logged');
+  assert.match(get.userAgent ?? '', /^kubectl/);
+  assert.is(get.status, 200);
+  assert.is(get.accept, 'application/json');
+});
+
+test('strategic merge honours merge keys and directives; label selectors parse set expressions', () => {
+  const merged = strategicMerge(
+    { spec: { containers: [{ name: 'a', image: 'x' }, { name: 'b', image: 'y' }], finalizers: ['f1'], command: ['old'] } },
+    {
+      spec: {
+        '$setElementOrder/containers': [{ name: 'c' }, { name: 'b' }],
+        containers: [{ name: 'c', image: 'w' }, { name: 'a', $patch: 'delete' }],
+        finalizers: ['f2'],
+        command: ['new'],
+      },
+    },
+    'Pod',
+  );
+  assert.equal(merged, {
+    spec: { containers: [{ name: 'c', image: 'w' }, { name: 'b', image: 'y' }], finalizers: ['f1', 'f2'], command: ['new'] },
+  });
+  const selector = parseLabelSelector('app=botminter,tier in (a, b),!legacy');
+  assert.ok(selector.matches({ app: 'botminter', tier: 'b' }));
+  assert.not.ok(selector.matches({ app: 'botminter', tier: 'c' }));
+  assert.not.ok(selector.matches({ app: 'botminter', tier: 'a', legacy: '1' }));
+});
+
+test('stop() leaves no process and no temp dir behind', async () => {
+  const other = await startKubeSim();
+  const pid = other.pid;
+  await other.stop();
+  assert.not.ok(alive(pid), `kube-sim pid ${pid} still running`);
+  assert.not.ok(existsSync(other.dir));
+});
+
+test.run();
