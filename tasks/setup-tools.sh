@@ -1,23 +1,28 @@
 #!/usr/bin/env bash
-# Installs the system tools bm's tests drive for real (git, kubectl) when they are missing.
-# Safe to re-run: it does nothing when everything is present. Needs root (or sudo) to install.
+# Installs the system tools bm's tests drive for real (git, kubectl, script) when they are
+# missing. Safe to re-run: it does nothing when everything is present. Needs root or sudo.
 set -euo pipefail
 
 missing=()
 command -v git >/dev/null 2>&1 || missing+=(git)
 command -v kubectl >/dev/null 2>&1 || missing+=(kubectl)
+command -v script >/dev/null 2>&1 || missing+=(script)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 echo "setup-tools: installing ${missing[*]}" >&2
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+$SUDO apt-get update -qq >/dev/null
 packages=()
 for tool in "${missing[@]}"; do
   case "$tool" in
     git) packages+=(git) ;;
-    # Debian's kubectl; the Google Cloud SDK's kubectl, where present, is preferred for being newer.
-    kubectl) packages+=(kubernetes-client) ;;
+    script) packages+=(bsdutils) ;;
+    # The Google Cloud SDK's `kubectl` package (a dispatcher over kubectl 1.27-1.33) where its apt
+    # source is enabled; Debian's own kubernetes-client (kubectl 1.20) is too old for the k8s
+    # tests, which then skip their kubectl-driven cases with a message saying so.
+    kubectl)
+      if apt-cache policy kubectl 2>/dev/null | grep -q 'Candidate: [0-9]'; then packages+=(kubectl); else packages+=(kubernetes-client); fi ;;
   esac
 done
-$SUDO apt-get update -qq >/dev/null
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${packages[@]}" >/dev/null
