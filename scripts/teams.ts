@@ -1,10 +1,15 @@
 /**
- * `bm teams list|show`: the teams registered in the operator config.
+ * `bm teams list|show|sync`: the teams registered in the operator config, and provisioning
+ * their members' workspaces (the sync logic lives in lib/sync/).
  */
 import { defineCommand, defineGroup, isMain, jsonOption, runMain, teamOption } from '../lib/cli.ts';
 import { loadConfig, resolveTeam, teamsOf } from '../lib/config.ts';
-import { out, printJson, printTable } from '../lib/output.ts';
-import { listMembers, loadTeam, projectsOf } from '../lib/team.ts';
+import { validateName } from '../lib/names.ts';
+import { UsageError, info, out, printJson, printTable, warn } from '../lib/output.ts';
+import { requireKnownSchema } from '../lib/schema.ts';
+import { DEFAULT_JOBS, pushTeamRepo, syncTeam } from '../lib/sync/index.ts';
+import { createProgress, failureError, printPlan, printSummary } from '../lib/sync/report.ts';
+import { listMembers, loadTeam, loadTeamFromFlag, memberNames, projectsOf, readMember } from '../lib/team.ts';
 
 const list = defineCommand({
   name: 'teams list',
@@ -66,6 +71,56 @@ const show = defineCommand({
   },
 });
 
-export const command = defineGroup({ name: 'teams', summary: 'List, show and sync teams', subcommands: [list, show] });
+const sync = defineCommand({
+  name: 'teams sync',
+  summary: 'Create or update every member\'s workspaces',
+  description: [
+    'For each member and each project: {workzone}/{team}/<member>/<project>/, a clone of the project fork on',
+    'branch <member> (a plain `git init` at {workzone}/{team}/<member>/ when the team has no projects), with',
+    'the team repo cloned at .botminter/, PROMPT.md and CLAUDE.md linked from the member, a ralph.yml copy and',
+    '.claude/agents assembled team -> project -> member. A second sync pulls and repairs in place; a local',
+    'ralph.yml edit is never overwritten silently (it is kept as ralph.yml.edited). One failing workspace',
+    'does not stop the others; the command then exits 1 and names it.',
+  ].join('\n'),
+  args: [{ name: 'member', description: 'only these members (default: all)', variadic: true, complete: 'members' }],
+  options: {
+    push: { type: 'boolean', description: 'push the team repo to its remote first' },
+    'dry-run': { type: 'boolean', description: 'print the plan (create / update / nothing) per workspace; write nothing' },
+    jobs: { type: 'string', value: 'N', description: `workspaces synced at once (default ${DEFAULT_JOBS})` },
+    team: teamOption,
+    json: jsonOption,
+  },
+  examples: ['bm teams sync', 'bm teams sync --dry-run', 'bm teams sync dev-alice --push', 'bm teams sync --json'],
+  async run(cli) {
+    const team = loadTeamFromFlag(cli.string('team'));
+    requireKnownSchema(team.name, team.schemaVersion);
+    const jobsFlag = cli.string('jobs');
+    const jobs = jobsFlag === undefined ? DEFAULT_JOBS : Number(jobsFlag);
+    if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64) throw new UsageError(`--jobs must be a whole number from 1 to 64, not '${jobsFlag}'`, 'Example: `bm teams sync --jobs 8`.');
+    const members = cli.rest.length ? [...new Set(cli.rest)].map((m) => readMember(team, validateName('member', m)).name) : undefined;
+    const dryRun = cli.flag('dry-run');
+    const json = cli.flag('json');
+    if (!members && memberNames(team).length === 0) {
+      if (json) return printJson({ team: team.name, dryRun, summary: { total: 0, created: 0, updated: 0, unchanged: 0, failed: 0 }, workspaces: [], warnings: [] });
+      return out('No members hired. Run `bm hire <role>` first.');
+    }
+    if (cli.flag('push')) {
+      if (dryRun) info('Dry run: the team repo would be pushed first.');
+      else info(`Pushed the team repo (${await pushTeamRepo(team)}).`);
+    }
+    const progress = createProgress();
+    const report = await syncTeam(team, { members, dryRun, jobs, onResult: dryRun ? undefined : progress.update });
+    progress.finish();
+    for (const w of report.warnings) warn(w);
+    for (const w of report.workspaces.flatMap((r) => r.warnings)) warn(w);
+    if (json) printJson(report);
+    else if (dryRun) printPlan(report);
+    else printSummary(report);
+    const failure = failureError(report);
+    if (failure) throw failure;
+  },
+});
+
+export const command = defineGroup({ name: 'teams', summary: 'List, show and sync teams', subcommands: [list, show, sync] });
 
 if (isMain(import.meta, command)) await runMain(command);

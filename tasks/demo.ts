@@ -3,10 +3,11 @@
  *
  * Creates a sandbox (its own BM_HOME, workzone and local bare git remotes in a temp dir, never
  * your real ~/.botminter), creates a team from the `scrum` profile, hires a member for every
- * role and shows the roster. The sandbox is kept so you can explore it; the last lines say how.
+ * role, shows the roster, syncs their workspaces and shows one. The sandbox is kept so you can
+ * explore it; the last lines say how.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import process from 'node:process';
@@ -50,6 +51,23 @@ bm('init', '--non-interactive', '--team-name', 'demo', '--profile', 'scrum', '--
 for (const [role, name] of [['po', 'paula'], ['architect', 'archie'], ['dev', 'alice'], ['qe', 'quinn'], ['reviewer', 'rita']]) bm('hire', role, '--name', name);
 bm('members', 'list');
 bm('teams', 'show');
+bm('teams', 'sync');
+
+/** Prints one workspace's top level and its `.claude/agents/`, with link targets as `ls -l` shows them. */
+function showWorkspace(dir: string): void {
+  const entry = (full: string) => {
+    const st = lstatSync(full);
+    return `${path.basename(full)}${st.isSymbolicLink() ? ` -> ${readlinkSync(full)}` : st.isDirectory() ? '/' : ''}`;
+  };
+  process.stdout.write(`\nWorkspace ${dir}:\n`);
+  for (const name of readdirSync(dir).sort()) if (name !== '.git') process.stdout.write(`  ${entry(path.join(dir, name))}\n`);
+  const agents = path.join(dir, '.claude', 'agents');
+  const linked = readdirSync(agents).sort();
+  process.stdout.write(`  .claude/agents/: ${linked.length ? '' : '(the profile ships no agents)'}\n`);
+  for (const name of linked) process.stdout.write(`    ${entry(path.join(agents, name))}\n`);
+}
+showWorkspace(path.join(sandbox, 'workzone', 'demo', 'dev-alice', 'widget'));
+bm('teams', 'sync');
 
 process.stdout.write([
   '',
@@ -57,6 +75,7 @@ process.stdout.write([
   `  export BM_HOME=${env.BM_HOME}`,
   '  bm members list          # (after `npm link`, or use `node scripts/bm.mjs`)',
   `  ls ${path.join(sandbox, 'workzone', 'demo', 'team')}`,
+  `  ls -la ${path.join(sandbox, 'workzone', 'demo', 'dev-alice', 'widget')}`,
   `Remove it with: rm -rf ${sandbox}`,
   '',
 ].join('\n'));
