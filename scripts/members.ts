@@ -4,6 +4,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { defineCommand, defineGroup, isMain, jsonOption, runMain, teamOption } from '../lib/cli.ts';
+import { runStatesFromState } from '../lib/lifecycle/status.ts';
 import { validateName } from '../lib/names.ts';
 import { out, printJson, printTable } from '../lib/output.ts';
 import { listMembers, loadTeamFromFlag, readMember } from '../lib/team.ts';
@@ -15,10 +16,11 @@ const list = defineCommand({
   examples: ['bm members list', 'bm members list --json'],
   run(cli) {
     const team = loadTeamFromFlag(cli.string('team'));
-    const members = listMembers(team).map((m) => ({ name: m.name, role: m.role, displayName: m.manifest?.name ?? m.name }));
+    const running = runStatesFromState(team);
+    const members = listMembers(team).map((m) => ({ name: m.name, role: m.role, displayName: m.manifest?.name ?? m.name, status: running.get(m.name) ?? 'stopped' }));
     if (cli.flag('json')) return printJson(members);
     if (members.length === 0) return out('No members hired yet. Run `bm hire <role>` to hire a member.');
-    printTable(['Member', 'Role'], members.map((m) => [m.name, m.role]));
+    printTable(['Member', 'Role', 'Status'], members.map((m) => [m.name, m.role, m.status]));
   },
 });
 

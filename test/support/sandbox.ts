@@ -3,7 +3,7 @@
  * and claude first on PATH, and a `bm` runner that drives the real CLI in a child process.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import process from 'node:process';
@@ -39,7 +39,64 @@ export interface Sandbox {
   ok(args: string[], options?: RunOptions): Promise<RunResult>;
   /** Parses the stdout of a successful `bm <args>` (which should include --json) as JSON. */
   json<T = unknown>(args: string[], options?: RunOptions): Promise<T>;
+  /**
+   * Removes the sandbox. Any process still running with its working directory inside the
+   * sandbox (a member bm forgot to stop) is killed first, and cleanup then throws, so the test
+   * that leaked it fails.
+   */
   cleanup(): void;
+}
+
+/** A live process found by `processesUnder`. */
+export interface StrayProcess {
+  pid: number;
+  cwd: string;
+  command: string;
+}
+
+/** Live processes whose working directory is `dir` or below it (Linux /proc; none elsewhere). */
+export function processesUnder(dir: string): StrayProcess[] {
+  let root: string;
+  let pids: string[];
+  try {
+    root = realpathSync(dir);
+    pids = readdirSync('/proc').filter((name) => /^\d+$/.test(name));
+  } catch {
+    return [];
+  }
+  const found: StrayProcess[] = [];
+  for (const name of pids) {
+    const pid = Number(name);
+    if (pid === process.pid) continue;
+    try {
+      const cwd = readlinkSync(`/proc/${pid}/cwd`);
+      if (cwd !== root && !cwd.startsWith(`${root}/`)) continue;
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue;
+      const command = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
+      found.push({ pid, cwd, command });
+    } catch {
+      // Gone meanwhile, or not ours to inspect.
+    }
+  }
+  return found;
+}
+
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+/** SIGKILLs every process under `dir` and waits (up to 5 s) until they are gone; returns what it found. */
+export function killProcessesUnder(dir: string): StrayProcess[] {
+  const strays = processesUnder(dir);
+  for (const p of strays) {
+    try {
+      process.kill(p.pid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  }
+  const deadline = Date.now() + 5000;
+  while (strays.length > 0 && processesUnder(dir).length > 0 && Date.now() < deadline) Atomics.wait(pause, 0, 0, 20);
+  return strays;
 }
 
 const PASSED_THROUGH = ['PATH', 'LANG', 'TERM', 'TMPDIR', 'SYSTEMROOT', 'BM_CACHE_DIR', 'BM_NO_COMPILE_CACHE', 'NODE_V8_COVERAGE'];
@@ -96,6 +153,13 @@ export function createSandbox(extraEnv: NodeJS.ProcessEnv = {}): Sandbox {
   return {
     dir, home, bmHome, workzone, env, bm, ok,
     json: async <T>(args: string[], options?: RunOptions) => JSON.parse((await ok(args, options)).stdout) as T,
-    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+    cleanup: () => {
+      // git may leave a detached `gc --auto` or `maintenance` behind: kill it, but it is no leak.
+      const strays = killProcessesUnder(dir).filter((p) => !/^(\S*\/)?git(-\S+)?$/.test(p.command.split(' ')[0]));
+      rmSync(dir, { recursive: true, force: true });
+      if (strays.length > 0) {
+        throw new Error(`the test left ${strays.length} process(es) running in its sandbox (now killed):\n${strays.map((p) => `  ${p.pid} in ${p.cwd}: ${p.command}`).join('\n')}`);
+      }
+    },
   };
 }

@@ -1,0 +1,87 @@
+/**
+ * Endpoints: where a member runs, as structured data from topology.json or state.json. Each
+ * endpoint type has a driver with the same two operations, so status and stop never care how
+ * a member is deployed:
+ *
+ * - `health(endpoint)`: is it running right now;
+ * - `stop(endpoint, options)`: end it (gracefully unless forced) and say how it ended.
+ *
+ * The local driver is tiny and on every status path, so it is imported up front; other drivers
+ * are loaded on first use, so a heavy client (Kubernetes) costs nothing to commands that never
+ * meet its endpoint type. To add a type, write `<type>.ts` exporting `driver` and add one loader
+ * line below.
+ */
+import type { Timings } from '../proc.ts';
+import { driver as localDriver } from './local.ts';
+import type { Endpoint } from '../schema.ts';
+
+export type { Endpoint };
+
+/** Live state of one endpoint. `stopped` means definitely not running; `unknown` means bm could not tell. */
+export interface Health {
+  status: 'running' | 'stopped' | 'error' | 'unknown';
+  detail?: string;
+}
+
+/** How to stop. */
+export interface StopOptions {
+  /** Skip the graceful request: SIGTERM (or the type's equivalent) at once, then SIGKILL. */
+  force: boolean;
+  timings: Timings;
+  /** Environment for helper commands (`ralph loops stop`, `kubectl`). */
+  env: NodeJS.ProcessEnv;
+}
+
+/** How a stop ended: `failed` means the member may still be running. */
+export interface StopResult {
+  outcome: 'stopped' | 'terminated' | 'killed' | 'not-running' | 'failed';
+  detail?: string;
+}
+
+/** The operations every endpoint type implements. */
+export interface EndpointDriver<E extends Endpoint = Endpoint> {
+  health(endpoint: E): Promise<Health>;
+  stop(endpoint: E, options: StopOptions): Promise<StopResult>;
+}
+
+type DriverOf<T extends Endpoint['type']> = EndpointDriver<Extract<Endpoint, { type: T }>>;
+
+const LOADERS: { [T in Endpoint['type']]?: () => Promise<DriverOf<T>> } = {
+  local: async () => localDriver,
+  k8s: async () => (await import('./k8s.ts')).driver,
+};
+
+async function driverFor(endpoint: Endpoint): Promise<EndpointDriver | undefined> {
+  const load = LOADERS[endpoint.type] as (() => Promise<EndpointDriver>) | undefined;
+  return load ? load() : undefined;
+}
+
+/** Checks one endpoint; never throws (a failing check is `error`, a missing driver `unknown`). */
+export async function health(endpoint: Endpoint): Promise<Health> {
+  const driver = await driverFor(endpoint);
+  if (!driver) return { status: 'unknown', detail: `this bm cannot check ${endpoint.type} endpoints` };
+  try {
+    return await driver.health(endpoint);
+  } catch (error) {
+    return { status: 'error', detail: (error as Error).message };
+  }
+}
+
+/** Stops one endpoint; never throws (a failure is reported as `failed`). */
+export async function stopEndpoint(endpoint: Endpoint, options: StopOptions): Promise<StopResult> {
+  const driver = await driverFor(endpoint);
+  if (!driver) return { outcome: 'failed', detail: `this bm cannot stop ${endpoint.type} endpoints` };
+  try {
+    return await driver.stop(endpoint, options);
+  } catch (error) {
+    return { outcome: 'failed', detail: (error as Error).message };
+  }
+}
+
+/** A short label for tables: `pid 4242`, `pod/dev-alice-0`. */
+export function describeEndpoint(endpoint: Endpoint): string {
+  switch (endpoint.type) {
+    case 'local': return `pid ${endpoint.pid}`;
+    case 'k8s': return `pod/${endpoint.pod}`;
+  }
+}

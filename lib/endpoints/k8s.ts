@@ -1,0 +1,197 @@
+/**
+ * The `k8s` endpoint: a member pod, `{type: k8s, context, namespace, pod, container}`.
+ *
+ * Talks to the API server through @kubernetes/client-node, imported on first use (it takes the
+ * better part of a second to load) and configured from the operator's kubeconfig (KUBECONFIG or
+ * ~/.kube/config) with the endpoint's context. client-node sets no timeout of its own, and a
+ * paused kind container accepts connections but never answers, so every request carries an
+ * abort signal (BM_K8S_TIMEOUT_MS, default 4000).
+ *
+ * Health reads all the team's pods of a namespace in one list request, shared by every endpoint
+ * of that namespace, so `bm status` costs one round-trip per namespace, not one per member.
+ */
+import process from 'node:process';
+import type { CoreV1Api, V1Pod } from '@kubernetes/client-node';
+import { podHealth, type Pod } from '../../formations/k8s/kube.ts';
+import { BmError } from '../output.ts';
+import type { Endpoint } from '../schema.ts';
+import type { EndpointDriver, Health, StopOptions, StopResult } from './index.ts';
+
+type K8sEndpoint = Extract<Endpoint, { type: 'k8s' }>;
+type ClientNode = typeof import('@kubernetes/client-node');
+
+let loaded: Promise<ClientNode> | undefined;
+const apis = new Map<string, Promise<CoreV1Api>>();
+const podLists = new Map<string, Promise<Map<string, V1Pod>>>();
+
+function timeoutMs(): number {
+  const ms = Number(process.env.BM_K8S_TIMEOUT_MS);
+  return Number.isFinite(ms) && ms > 0 ? ms : 4000;
+}
+
+/** The CoreV1 API of a kubeconfig context (one client per context per process). */
+function coreApi(context: string): Promise<CoreV1Api> {
+  let api = apis.get(context);
+  if (!api) {
+    api = (async () => {
+      loaded ??= import('@kubernetes/client-node');
+      const k8s = await loaded;
+      const kc = new k8s.KubeConfig();
+      kc.loadFromDefault();
+      if (!kc.getContextObject(context)) throw new Error(`context '${context}' is not in the kubeconfig (${process.env.KUBECONFIG || '~/.kube/config'})`);
+      kc.setCurrentContext(context);
+      return kc.makeApiClient(k8s.CoreV1Api);
+    })();
+    apis.set(context, api);
+  }
+  return api;
+}
+
+/**
+ * Runs one API call with an abort signal, plus a timer of its own in case the client ignores
+ * the signal: a hung API server must never hang bm.
+ */
+async function call<T>(context: string, run: (api: CoreV1Api, options: object) => Promise<T>): Promise<T> {
+  const api = await coreApi(context);
+  const k8s = await (loaded as Promise<ClientNode>);
+  const ms = timeoutMs();
+  const abort = new AbortController();
+  const options = {
+    middleware: [{
+      pre: (ctx: { setSignal(signal: AbortSignal): void }) => {
+        ctx.setSignal(abort.signal);
+        return new k8s.Observable(Promise.resolve(ctx));
+      },
+      post: <R>(response: R) => new k8s.Observable(Promise.resolve(response)),
+    }],
+    middlewareMergeStrategy: 'append',
+  };
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      abort.abort();
+      reject(new Error(`no answer from the API server within ${ms} ms`));
+    }, ms);
+  });
+  try {
+    return await Promise.race([run(api, options), expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The HTTP status of a client-node error, if it is one. */
+function statusOf(error: unknown): number | undefined {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'number' ? code : undefined;
+}
+
+/** A short reason for an API failure: the Status message when there is one. */
+export function describeError(error: unknown): string {
+  const body = (error as { body?: unknown }).body;
+  if (typeof body === 'string') {
+    try {
+      const status = JSON.parse(body) as { message?: string };
+      if (status.message) return status.message;
+    } catch {
+      // Not a Status body.
+    }
+  }
+  const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as { code?: unknown }).code;
+  const message = (error as Error).message ?? String(error);
+  return typeof cause === 'string' && !message.includes(cause) ? `${message} (${cause})` : message;
+}
+
+function listPods(endpoint: K8sEndpoint): Promise<Map<string, V1Pod>> {
+  const key = `${endpoint.context}\0${endpoint.namespace}`;
+  let list = podLists.get(key);
+  if (!list) {
+    list = call(endpoint.context, (api, options) => api.listNamespacedPod({ namespace: endpoint.namespace, labelSelector: 'app=botminter' }, options))
+      .then((pods) => new Map(pods.items.map((p) => [p.metadata?.name ?? '', p])));
+    podLists.set(key, list);
+  }
+  return list;
+}
+
+/** The health of one pod, as bm status reports it. */
+export function healthOfPod(pod: V1Pod): Health {
+  if (pod.status?.phase === 'Succeeded') return { status: 'stopped', detail: 'the pod completed' };
+  const { state, reason } = podHealth(pod as unknown as Pod);
+  if (state === 'ready') return { status: 'running' };
+  if (state === 'failed') return { status: 'error', detail: reason };
+  // Running but not fully healthy yet: a detail on `running` says so.
+  return { status: 'running', detail: `not ready yet (${reason})` };
+}
+
+async function waitUntilGone(endpoint: K8sEndpoint, uid: string | undefined, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    try {
+      const pod = await call(endpoint.context, (api, options) => api.readNamespacedPod({ name: endpoint.pod, namespace: endpoint.namespace }, options));
+      if (uid && pod.metadata?.uid !== uid) return true;
+    } catch (error) {
+      if (statusOf(error) === 404) return true;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return false;
+}
+
+/** The k8s endpoint driver. */
+export const driver: EndpointDriver<K8sEndpoint> = {
+  async health(endpoint): Promise<Health> {
+    let pods: Map<string, V1Pod>;
+    try {
+      pods = await listPods(endpoint);
+    } catch (error) {
+      return { status: 'unknown', detail: `could not reach context ${endpoint.context}: ${describeError(error)}` };
+    }
+    const pod = pods.get(endpoint.pod);
+    return pod ? healthOfPod(pod) : { status: 'stopped', detail: `pod ${endpoint.pod} is gone` };
+  },
+
+  /** Deletes the pod and the member's ConfigMaps, then waits until the pod is gone. */
+  async stop(endpoint, options: StopOptions): Promise<StopResult> {
+    let uid: string | undefined;
+    let existed = true;
+    try {
+      const deleted = await call(endpoint.context, (api, o) =>
+        api.deleteNamespacedPod({ name: endpoint.pod, namespace: endpoint.namespace, ...(options.force ? { gracePeriodSeconds: 0 } : {}) }, o));
+      uid = deleted.metadata?.uid;
+    } catch (error) {
+      if (statusOf(error) !== 404) return { outcome: 'failed', detail: `could not delete pod ${endpoint.pod}: ${describeError(error)}` };
+      existed = false;
+    }
+    try {
+      const maps = await call(endpoint.context, (api, o) => api.listNamespacedConfigMap({ namespace: endpoint.namespace, labelSelector: `app=botminter,member=${endpoint.pod}` }, o));
+      for (const map of maps.items) {
+        await call(endpoint.context, (api, o) => api.deleteNamespacedConfigMap({ name: map.metadata?.name ?? '', namespace: endpoint.namespace }, o)).catch((error: unknown) => {
+          if (statusOf(error) !== 404) throw error;
+        });
+      }
+    } catch (error) {
+      return { outcome: 'failed', detail: `pod deleted, but not its ConfigMap: ${describeError(error)}` };
+    }
+    if (!existed) return { outcome: 'not-running' };
+    if (!(await waitUntilGone(endpoint, uid, options.timings.stopGraceMs))) {
+      return { outcome: 'failed', detail: `pod ${endpoint.pod} is still terminating after ${Math.round(options.timings.stopGraceMs / 1000)}s` };
+    }
+    return { outcome: 'stopped' };
+  },
+};
+
+/** Deletes whole namespaces (`bm stop --purge`): the Secret and anything else left in them. */
+export async function purgeNamespaces(endpoints: readonly K8sEndpoint[]): Promise<string[]> {
+  const seen = new Map(endpoints.map((e) => [`${e.context}\0${e.namespace}`, e]));
+  const lines: string[] = [];
+  for (const e of seen.values()) {
+    try {
+      await call(e.context, (api, o) => api.deleteNamespace({ name: e.namespace }, o));
+      lines.push(`namespace ${e.namespace}: deleted (context ${e.context})`);
+    } catch (error) {
+      if (statusOf(error) === 404) lines.push(`namespace ${e.namespace}: already gone`);
+      else throw new BmError(`Could not delete namespace ${e.namespace}: ${describeError(error)}`, `Delete it with \`kubectl --context ${e.context} delete namespace ${e.namespace}\`.`);
+    }
+  }
+  return lines;
+}

@@ -1,0 +1,193 @@
+/**
+ * Launching members on the local formation: one detached `ralph run -P PROMPT.md` per
+ * provisioned workspace that is not already running, recorded in state.json (pid + start time),
+ * checked after a short liveness window, then written to topology.json.
+ *
+ * The check "is it running?" and the launch happen under the state lock, so two `bm start` at
+ * the same moment launch each workspace once: the second one finds the first one's entries.
+ */
+import { readFileSync, readlinkSync } from 'node:fs';
+import path from 'node:path';
+import process from 'node:process';
+import type { TeamEntry } from '../config.ts';
+import { BmError } from '../output.ts';
+import { isOurs, procInfo, spawnDetached, startTimeOf, tailLines, which, type Timings } from '../proc.ts';
+import type { Topology } from '../schema.ts';
+import { readState, stateKey, teamEntries, updateState, type StateEntry } from '../state.ts';
+import type { Team } from '../team.ts';
+import { updateTopology } from '../topology.ts';
+import { slotsOf, type Slot } from './slots.ts';
+
+/** What happened to one slot. */
+export interface LaunchResult {
+  key: string;
+  member: string;
+  project: string | null;
+  status: 'started' | 'already-running' | 'exited' | 'no-workspace' | 'error';
+  pid?: number;
+  /** Start-time token of `pid`. */
+  started?: string;
+  detail?: string;
+  /** For `exited`: the last lines of the member's log. */
+  logTail?: string[];
+  log?: string;
+}
+
+/** Options of `startLocal`. */
+export interface StartOptions {
+  /** Member names to start (default: all hired members). */
+  members?: readonly string[];
+  timings: Timings;
+  /** The environment members inherit (default: bm's own). */
+  env?: NodeJS.ProcessEnv;
+  /** The formation name recorded in topology.json (default `local`). */
+  formation?: string;
+  /** Called with progress lines such as "Cleaned stale entry ...". */
+  progress?: (line: string) => void;
+}
+
+/** The argv bm runs in each workspace: `-P` is ralph's prompt FILE flag (`-p` takes inline text). */
+export const RALPH_RUN_ARGS = ['run', '-P', 'PROMPT.md'] as const;
+
+/** The environment a member runs with: bm's own minus CLAUDECODE, plus the team's tokens. */
+export function memberEnv(entry: TeamEntry, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...base };
+  // Claude Code refuses to start inside another Claude Code session when this is set.
+  delete env.CLAUDECODE;
+  const token = entry.credentials?.gh_token || base.GH_TOKEN;
+  if (token) env.GH_TOKEN = token;
+  const telegram = entry.credentials?.telegram_bot_token;
+  if (telegram) env.RALPH_TELEGRAM_BOT_TOKEN = telegram;
+  return env;
+}
+
+/** Fails with install instructions when `ralph` is not on PATH. */
+export function requireRalph(env: NodeJS.ProcessEnv): string {
+  const ralph = which('ralph', env);
+  if (ralph) return ralph;
+  throw new BmError(
+    "'ralph' not found in PATH",
+    'Install ralph-orchestrator (https://github.com/mikeyobrien/ralph-orchestrator) so that `ralph --version` works in this shell, then run `bm start` again.',
+  );
+}
+
+/**
+ * A ralph bm did not record but that holds the workspace's loop lock (state.json lost, or a
+ * manual run). Linux only: the pid must be alive AND have the workspace as its cwd.
+ */
+function loopHolder(workspace: string): number | undefined {
+  let pid: number;
+  try {
+    pid = Number((JSON.parse(readFileSync(path.join(workspace, '.ralph', 'loop.lock'), 'utf8')) as { pid?: unknown }).pid);
+  } catch {
+    return undefined;
+  }
+  const info = procInfo(pid);
+  if (!info || info.zombie) return undefined;
+  try {
+    return readlinkSync(`/proc/${pid}/cwd`) === workspace ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function entryFor(team: Team, slot: Slot, pid: number, started: string): StateEntry {
+  return { team: team.name, member: slot.member, project: slot.project, pid, started, started_at: new Date().toISOString(), workspace: slot.workspace, log: slot.log };
+}
+
+/** Checks every slot and launches those not running, all under the state lock. */
+function launch(team: Team, slots: Slot[], ralph: string, env: NodeJS.ProcessEnv, progress: (line: string) => void): LaunchResult[] {
+  return updateState((state) => {
+    for (const [key, entry] of teamEntries(state, team.name)) {
+      if (isOurs(entry.pid, entry.started)) continue;
+      delete state.members[stateKey(team.name, key)];
+      progress(`Cleaned stale entry for ${team.name}/${key} (PID ${entry.pid} is gone)`);
+    }
+    const running = [...teamEntries(state, team.name).values()];
+    return slots.map((slot): LaunchResult => {
+      const base = { key: slot.key, member: slot.member, project: slot.project, log: slot.log };
+      if (!slot.provisioned) return { ...base, status: 'no-workspace' };
+      const live = running.find((e) => e.workspace === slot.workspace);
+      if (live) return { ...base, status: 'already-running', pid: live.pid };
+      const adopted = loopHolder(slot.workspace);
+      if (adopted !== undefined) {
+        state.members[stateKey(team.name, slot.key)] = entryFor(team, slot, adopted, startTimeOf(adopted));
+        return { ...base, status: 'already-running', pid: adopted, detail: 'not started by bm; now tracked' };
+      }
+      try {
+        const launched = spawnDetached({
+          command: ralph,
+          args: RALPH_RUN_ARGS,
+          cwd: slot.workspace,
+          env,
+          logFile: slot.log,
+          banner: `--- ${new Date().toISOString()} bm start: ralph ${RALPH_RUN_ARGS.join(' ')} in ${slot.workspace}`,
+        });
+        state.members[stateKey(team.name, slot.key)] = entryFor(team, slot, launched.pid, launched.started);
+        return { ...base, status: 'started', pid: launched.pid, started: launched.started };
+      } catch (error) {
+        return { ...base, status: 'error', detail: (error as Error).message };
+      }
+    });
+  });
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Waits out the liveness window (early when every launched process has already died). */
+async function livenessWindow(launched: { pid: number; started: string }[], windowMs: number): Promise<void> {
+  const deadline = Date.now() + windowMs;
+  while (Date.now() < deadline) {
+    if (launched.every((p) => !isOurs(p.pid, p.started))) return;
+    await sleep(Math.min(50, deadline - Date.now()));
+  }
+}
+
+/** Rewrites topology.json from the team's live state entries. */
+export function writeLocalTopology(team: Team, formation = 'local'): void {
+  const members: Topology['members'] = {};
+  updateTopology(team.paths.topology, () => {
+    const state = readState();
+    for (const [key, entry] of teamEntries(state, team.name)) {
+      if (!isOurs(entry.pid, entry.started)) continue;
+      members[key] = {
+        status: 'running',
+        member: entry.member,
+        project: entry.project,
+        started_at: entry.started_at,
+        endpoint: { type: 'local', pid: entry.pid, started: entry.started, workspace: entry.workspace },
+      };
+    }
+    return { formation, created_at: new Date().toISOString(), members };
+  });
+}
+
+/**
+ * Starts the team's members locally and returns one result per workspace. Throws (before doing
+ * anything) when ralph is missing or no member is hired.
+ */
+export async function startLocal(team: Team, options: StartOptions): Promise<LaunchResult[]> {
+  const env = memberEnv(team.entry, options.env);
+  const ralph = requireRalph(env);
+  const slots = slotsOf(team, options.members);
+  if (slots.length === 0) throw new BmError(`No members hired in team '${team.name}'`, 'Run `bm hire <role>` first.');
+  const results = launch(team, slots, ralph, env, options.progress ?? (() => undefined));
+
+  const launched = results.filter((r) => r.status === 'started');
+  await livenessWindow(launched.map((r) => ({ pid: r.pid ?? 0, started: r.started ?? '' })), options.timings.startCheckMs);
+  const dead = launched.filter((r) => !isOurs(r.pid ?? 0, r.started));
+  if (dead.length > 0) {
+    updateState((state) => {
+      for (const r of dead) {
+        const key = stateKey(team.name, r.key);
+        if (state.members[key]?.pid === r.pid) delete state.members[key];
+      }
+    });
+    for (const r of dead) {
+      r.status = 'exited';
+      r.logTail = tailLines(r.log ?? '', 5);
+    }
+  }
+  writeLocalTopology(team, options.formation);
+  return results;
+}

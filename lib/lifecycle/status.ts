@@ -1,0 +1,166 @@
+/**
+ * Formation-aware status: every member slot with its live state.
+ *
+ * Records come from topology.json (or state.json when the topology is missing or corrupt, with
+ * a warning), plus state entries the topology does not list. Each recorded endpoint gets a live
+ * health check through lib/endpoints. A recorded member that is no longer running is `crashed`:
+ * reported once, then dropped from state.json and topology.json, so the next look says
+ * `stopped`.
+ */
+import { describeEndpoint, health, type Endpoint } from '../endpoints/index.ts';
+import { isOurs, which } from '../proc.ts';
+import { readState, stateKey, teamEntries, updateState } from '../state.ts';
+import type { Team } from '../team.ts';
+import { readTopology, updateTopology } from '../topology.ts';
+import { daemonInfo, type DaemonInfo } from './daemon.ts';
+import { memberOfKey, slotsOf } from './slots.ts';
+
+/** The status values of the CLI contract. */
+export type MemberState = 'running' | 'stopped' | 'crashed' | 'error' | 'unknown';
+
+/** One row of `bm status`. */
+export interface MemberStatus {
+  /** Member name (`dev-alice`). */
+  name: string;
+  /** Slot key: the name, or `<name>/<project>` on a multi-project team. */
+  key: string;
+  project: string | null;
+  role: string;
+  status: MemberState;
+  endpoint: Endpoint | null;
+  startedAt: string | null;
+  workspace: string | null;
+  log: string | null;
+  detail?: string;
+}
+
+/** The whole `bm status` answer (DESIGN §6 shape plus extra fields). */
+export interface TeamStatus {
+  team: string;
+  profile: string;
+  formation: string | null;
+  daemon: DaemonInfo;
+  members: MemberStatus[];
+  warnings: string[];
+}
+
+interface Recorded {
+  endpoint: Endpoint;
+  startedAt: string | null;
+}
+
+function recordsOf(team: Team, warnings: string[]): { formation: string | null; records: Map<string, Recorded> } {
+  const records = new Map<string, Recorded>();
+  const topology = readTopology(team.paths.topology);
+  let formation: string | null = null;
+  if (topology.kind === 'corrupt') {
+    warnings.push(`${team.paths.topology} is unreadable (${topology.reason}); showing state.json instead.`);
+  } else if (topology.kind === 'ok') {
+    formation = topology.topology.formation;
+    for (const [key, member] of Object.entries(topology.topology.members)) {
+      records.set(key, { endpoint: member.endpoint, startedAt: typeof member.started_at === 'string' ? member.started_at : null });
+    }
+  }
+  for (const [key, entry] of teamEntries(readState(), team.name)) {
+    if (records.has(key)) continue;
+    records.set(key, { endpoint: { type: 'local', pid: entry.pid, started: entry.started, workspace: entry.workspace }, startedAt: entry.started_at || null });
+  }
+  return { formation, records };
+}
+
+/** Drops crashed members from state and topology, so each crash is reported once. */
+function forgetCrashed(team: Team, crashed: MemberStatus[]): void {
+  if (crashed.length === 0) return;
+  updateState((state) => {
+    for (const row of crashed) {
+      const key = stateKey(team.name, row.key);
+      const entry = state.members[key];
+      if (entry && !isOurs(entry.pid, entry.started)) delete state.members[key];
+    }
+  });
+  updateTopology(team.paths.topology, (current) => {
+    if (!current) return undefined;
+    const members = { ...current.members };
+    for (const row of crashed) delete members[row.key];
+    return { ...current, members };
+  });
+}
+
+/** Computes the team's status; with `clean` (the default) crashed members are forgotten afterwards. */
+export async function teamStatus(team: Team, { clean = true } = {}): Promise<TeamStatus> {
+  const warnings: string[] = [];
+  const { formation, records } = recordsOf(team, warnings);
+  const slots = slotsOf(team);
+  const keys = [...new Set([...slots.map((s) => s.key), ...records.keys()])].sort();
+  const members = await Promise.all(keys.map(async (key): Promise<MemberStatus> => {
+    const slot = slots.find((s) => s.key === key);
+    const record = records.get(key);
+    const name = slot?.member ?? memberOfKey(key);
+    const row: MemberStatus = {
+      name,
+      key,
+      project: slot?.project ?? (key.includes('/') ? key.split('/')[1] : null),
+      role: slot?.role ?? name.split('-')[0],
+      status: 'stopped',
+      endpoint: null,
+      startedAt: null,
+      workspace: slot?.workspace ?? (record?.endpoint.type === 'local' ? record.endpoint.workspace : null),
+      log: slot?.log ?? null,
+    };
+    if (!record) return row;
+    const live = await health(record.endpoint);
+    const status = live.status === 'stopped' ? 'crashed' : live.status;
+    return { ...row, status, endpoint: record.endpoint, startedAt: record.startedAt, ...(live.detail ? { detail: live.detail } : {}) };
+  }));
+  const unreachable = members.filter((m) => m.status === 'unknown');
+  if (unreachable.length > 0 && formation) warnings.push(`Could not reach ${formation} target. Showing cached topology.`);
+  if (clean) forgetCrashed(team, members.filter((m) => m.status === 'crashed'));
+  return { team: team.name, profile: team.entry.profile, formation, daemon: daemonInfo(team.name), members, warnings };
+}
+
+/** A short endpoint label for the table, `—` when there is none. */
+export function endpointLabel(row: MemberStatus): string {
+  return row.endpoint ? describeEndpoint(row.endpoint) : '—';
+}
+
+/**
+ * Run state per member name from state.json alone (no health checks beyond the pid, no clean
+ * up): `running` if any of its workspaces runs, `crashed` if one is recorded but gone.
+ */
+export function runStatesFromState(team: Team): Map<string, 'running' | 'crashed'> {
+  const states = new Map<string, 'running' | 'crashed'>();
+  for (const entry of teamEntries(readState(), team.name).values()) {
+    if (isOurs(entry.pid, entry.started)) states.set(entry.member, 'running');
+    else if (!states.has(entry.member)) states.set(entry.member, 'crashed');
+  }
+  return states;
+}
+
+/** The read-only ralph commands `bm status -v` shows for each running member. */
+export const VERBOSE_COMMANDS: readonly (readonly string[])[] = [['loops', 'list'], ['hats'], ['events', '--last', '5']];
+
+/** One `-v` section: the command and its output. */
+export interface VerboseSection {
+  command: string;
+  output: string;
+}
+
+/**
+ * Runs the `-v` commands in a running member's workspace, in parallel. A command that fails,
+ * times out or prints nothing is left out quietly.
+ */
+export async function verboseDetails(workspace: string, env: NodeJS.ProcessEnv): Promise<VerboseSection[]> {
+  const ralph = which('ralph', env);
+  if (!ralph) return [];
+  const { $ } = await import('zx/core');
+  const sections = await Promise.all(VERBOSE_COMMANDS.map(async (args) => {
+    try {
+      const result = await $({ cwd: workspace, env, nothrow: true, quiet: true, timeout: '10s' })`${ralph} ${args}`;
+      const output = result.stdout.trimEnd();
+      return result.exitCode === 0 && output ? { command: `ralph ${args.join(' ')}`, output } : undefined;
+    } catch {
+      return undefined;
+    }
+  }));
+  return sections.filter((s): s is VerboseSection => s !== undefined);
+}

@@ -1,0 +1,110 @@
+/**
+ * Stopping members: every endpoint from topology.json (falling back to state.json when the
+ * topology is missing or corrupt), all signalled at once, then their state entries and the
+ * topology removed.
+ */
+import { stopEndpoint, type Endpoint, type StopResult } from '../endpoints/index.ts';
+import type { Timings } from '../proc.ts';
+import { readState, stateKey, teamEntries, updateState } from '../state.ts';
+import type { Team } from '../team.ts';
+import { readTopology, updateTopology } from '../topology.ts';
+import { memberOfKey } from './slots.ts';
+
+/** One endpoint to stop. */
+export interface StopTarget {
+  key: string;
+  member: string;
+  endpoint: Endpoint;
+}
+
+/** A stopped (or not) endpoint. */
+export interface StopRow extends StopTarget {
+  result: StopResult;
+  ms: number;
+}
+
+/** Options of `stopMembers`. */
+export interface StopMembersOptions {
+  /** Member names (or member/project keys) to stop; default: all. */
+  members?: readonly string[];
+  force: boolean;
+  timings: Timings;
+  env: NodeJS.ProcessEnv;
+  /** Called with each warning (e.g. a corrupt topology) before anything is stopped. */
+  onWarning?: (message: string) => void;
+  /** Called as soon as each endpoint is done. */
+  onResult?: (row: StopRow) => void;
+}
+
+/** What `stopMembers` did. */
+export interface StopReport {
+  rows: StopRow[];
+  warnings: string[];
+}
+
+function endpointId(endpoint: Endpoint): string {
+  return endpoint.type === 'local' ? `local:${endpoint.pid}:${endpoint.started ?? ''}` : `${endpoint.type}:${JSON.stringify(endpoint)}`;
+}
+
+/** The endpoints of a team: topology first, then state entries the topology does not list. */
+export function stopTargets(team: Team, warnings: string[]): StopTarget[] {
+  const targets = new Map<string, StopTarget>();
+  const topology = readTopology(team.paths.topology);
+  if (topology.kind === 'corrupt') warnings.push(`${team.paths.topology} is unreadable (${topology.reason}); using state.json instead.`);
+  if (topology.kind === 'ok') {
+    for (const [key, record] of Object.entries(topology.topology.members)) {
+      targets.set(endpointId(record.endpoint), { key, member: typeof record.member === 'string' ? record.member : memberOfKey(key), endpoint: record.endpoint });
+    }
+  }
+  for (const [key, entry] of teamEntries(readState(), team.name)) {
+    const endpoint: Endpoint = { type: 'local', pid: entry.pid, started: entry.started, workspace: entry.workspace };
+    if (!targets.has(endpointId(endpoint))) targets.set(endpointId(endpoint), { key, member: entry.member, endpoint });
+  }
+  return [...targets.values()].sort((a, b) => a.key.localeCompare(b.key));
+}
+
+function wanted(target: StopTarget, members: readonly string[] | undefined): boolean {
+  return !members || members.some((m) => m === target.member || m === target.key);
+}
+
+/**
+ * Stops the team's members (or the named ones) in parallel. Stopped members leave state.json;
+ * the topology loses them too and is removed once nothing in it is left running. A member that
+ * could not be stopped keeps its entries, so a retry (`bm stop -f`) still finds it.
+ */
+export async function stopMembers(team: Team, options: StopMembersOptions): Promise<StopReport> {
+  const warnings: string[] = [];
+  const targets = stopTargets(team, warnings).filter((t) => wanted(t, options.members));
+  for (const w of warnings) options.onWarning?.(w);
+  const rows = await Promise.all(targets.map(async (target): Promise<StopRow> => {
+    const began = Date.now();
+    const result = await stopEndpoint(target.endpoint, { force: options.force, timings: options.timings, env: options.env });
+    const row = { ...target, result, ms: Date.now() - began };
+    options.onResult?.(row);
+    return row;
+  }));
+
+  const failedKeys = new Set(rows.filter((r) => r.result.outcome === 'failed').map((r) => r.key));
+  const done = rows.filter((r) => !failedKeys.has(r.key));
+  updateState((state) => {
+    for (const row of done) {
+      const key = stateKey(team.name, row.key);
+      const entry = state.members[key];
+      if (entry && (row.endpoint.type !== 'local' || entry.pid === row.endpoint.pid)) delete state.members[key];
+    }
+  });
+  updateTopology(team.paths.topology, (current) => {
+    // A corrupt topology is useless after a stop: remove it along with a complete one.
+    if (!current || !options.members) {
+      if (failedKeys.size === 0 || !current) return null;
+      const kept = Object.fromEntries(Object.entries(current.members).filter(([key]) => failedKeys.has(key)));
+      return { ...current, members: kept };
+    }
+    const members = Object.fromEntries(Object.entries(current.members).filter(([key, record]) => {
+      const target = { key, member: typeof record.member === 'string' ? record.member : memberOfKey(key), endpoint: record.endpoint };
+      return failedKeys.has(key) || !wanted(target, options.members);
+    }));
+    return Object.keys(members).length === 0 ? null : { ...current, members };
+  });
+  return { rows, warnings };
+}

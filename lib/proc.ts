@@ -1,0 +1,257 @@
+/**
+ * Member processes: spawn detached in their own process group, tell "ours" from a reused pid,
+ * and stop a group with SIGTERM → SIGKILL escalation.
+ *
+ * A pid alone is not an identity: the kernel hands freed pids to new processes. Every process bm
+ * launches is recorded with its pid AND its start time (`started`), and bm only ever signals a
+ * pid whose current start time still matches. On Linux the start time is field 22 of
+ * /proc/<pid>/stat (clock ticks since boot) tagged with the boot id, so it also survives reboots;
+ * elsewhere it is `ps -o lstart=`. A zombie counts as dead.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, statSync, writeSync, chmodSync } from 'node:fs';
+import path from 'node:path';
+import process from 'node:process';
+
+/** What bm knows about a live process. */
+export interface ProcInfo {
+  /** Opaque start-time token: equal tokens mean the same process. */
+  started: string;
+  zombie: boolean;
+  pgid: number;
+}
+
+const HAS_PROC = existsSync('/proc/self/stat');
+let bootId: string | undefined;
+
+function linuxBootId(): string {
+  if (bootId === undefined) {
+    try {
+      bootId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim().slice(0, 8);
+    } catch {
+      bootId = 'boot';
+    }
+  }
+  return bootId;
+}
+
+/** Parses /proc/<pid>/stat; the command name may hold spaces and parentheses, so cut at the last `)`. */
+function linuxInfo(pid: number): ProcInfo | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // fields[0] is field 3 (state), fields[2] field 5 (pgrp), fields[19] field 22 (starttime).
+  return { started: `${fields[19]}@${linuxBootId()}`, zombie: fields[0] === 'Z' || fields[0] === 'X', pgid: Number(fields[2]) };
+}
+
+function psInfo(pid: number): ProcInfo | undefined {
+  try {
+    const line = execFileSync('ps', ['-o', 'stat=,pgid=,lstart=', '-p', String(pid)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const match = /^(\S+)\s+(\d+)\s+(.+)$/.exec(line);
+    if (!match) return undefined;
+    return { started: match[3].replace(/\s+/g, ' '), zombie: match[1].startsWith('Z'), pgid: Number(match[2]) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The start time, state and group of `pid`, or undefined when no such process exists. */
+export function procInfo(pid: number): ProcInfo | undefined {
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  return HAS_PROC ? linuxInfo(pid) : psInfo(pid);
+}
+
+/** The start-time token of a live process (empty when it is already gone). */
+export function startTimeOf(pid: number): string {
+  const info = procInfo(pid);
+  return info && !info.zombie ? info.started : '';
+}
+
+/**
+ * True when `pid` is alive and is the very process recorded with start-time token `started`.
+ * An unknown start time never matches: bm will not act on a process it cannot identify.
+ */
+export function isOurs(pid: number, started: string | undefined): boolean {
+  if (!started) return false;
+  const info = procInfo(pid);
+  return info !== undefined && !info.zombie && info.started === started;
+}
+
+/** Looks `name` up on `PATH` now (never cached), like `which`. */
+export function which(name: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  for (const dir of (env.PATH ?? '').split(path.delimiter)) {
+    if (!dir) continue;
+    const candidate = path.join(dir, name);
+    try {
+      accessSync(candidate, constants.X_OK);
+      if (statSync(candidate).isFile()) return candidate;
+    } catch {
+      // Not here: keep looking.
+    }
+  }
+  return undefined;
+}
+
+/** What `spawnDetached` needs. */
+export interface DetachedSpec {
+  command: string;
+  args: readonly string[];
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  /** stdout and stderr are appended here (created 0600 in a 0700 directory). */
+  logFile: string;
+  /** A line written to the log before the process starts. */
+  banner?: string;
+  /** Called when the process exits, while this process is still alive to see it (the daemon). */
+  onExit?: (code: number | null, signal: NodeJS.Signals | null) => void;
+}
+
+/** A launched process: its pid and start-time token. */
+export interface Launched {
+  pid: number;
+  started: string;
+}
+
+/**
+ * Starts a process that outlives bm: its own session and process group (so the whole group can
+ * be signalled), stdin closed, stdout and stderr appended to the log file.
+ */
+export function spawnDetached(spec: DetachedSpec): Launched {
+  mkdirSync(path.dirname(spec.logFile), { recursive: true, mode: 0o700 });
+  const fd = openSync(spec.logFile, 'a', 0o600);
+  try {
+    chmodSync(spec.logFile, 0o600);
+    if (spec.banner) writeSync(fd, `${spec.banner}\n`);
+    const child = spawn(spec.command, [...spec.args], { cwd: spec.cwd, env: spec.env, detached: true, stdio: ['ignore', fd, fd] });
+    // A spawn failure arrives as an event; without a listener it would crash bm.
+    child.on('error', () => undefined);
+    if (spec.onExit) child.on('exit', spec.onExit);
+    child.unref();
+    if (child.pid === undefined) throw new Error(`could not start ${spec.command}`);
+    return { pid: child.pid, started: startTimeOf(child.pid) };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Sends `signal` to the process group led by `pid`, or to `pid` alone when it leads no group. */
+export function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // Already gone.
+    }
+  }
+}
+
+/**
+ * Pids still in process group `pgid` other than its leader (Linux only). While any exists the
+ * kernel cannot reuse the number `pgid`, so signalling the group then reaches only our processes.
+ */
+export function groupStragglers(pgid: number): number[] {
+  if (!HAS_PROC) return [];
+  const found: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    const pid = Number(name);
+    if (!Number.isInteger(pid) || pid === pgid) continue;
+    const info = linuxInfo(pid);
+    if (info && info.pgid === pgid && !info.zombie) found.push(pid);
+  }
+  return found;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Waits until the recorded process is gone; true if it went within `timeoutMs`. */
+export async function waitForExit(pid: number, started: string, timeoutMs: number, pollMs = 50): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (!isOurs(pid, started)) return true;
+    if (Date.now() >= deadline) return false;
+    await sleep(Math.min(pollMs, Math.max(1, deadline - Date.now())));
+  }
+}
+
+/** How a terminated process ended. */
+export type Termination = 'not-running' | 'terminated' | 'killed' | 'survived';
+
+/**
+ * Ends the recorded process and its group: SIGTERM, then SIGKILL after `killAfterMs`. Never
+ * signals a pid whose start time does not match. Leftover members of the group (children the
+ * leader did not take down) get SIGKILL too.
+ */
+export async function terminate(pid: number, started: string, killAfterMs: number): Promise<Termination> {
+  if (!isOurs(pid, started)) return 'not-running';
+  signalGroup(pid, 'SIGTERM');
+  let outcome: Termination = 'terminated';
+  if (!(await waitForExit(pid, started, killAfterMs))) {
+    if (isOurs(pid, started)) signalGroup(pid, 'SIGKILL');
+    outcome = 'killed';
+    if (!(await waitForExit(pid, started, 2000))) return 'survived';
+  }
+  reapGroup(pid);
+  return outcome;
+}
+
+/** SIGKILLs what is left of the group led by the (now dead) `pgid`. */
+export function reapGroup(pgid: number): void {
+  if (groupStragglers(pgid).length > 0) signalGroup(pgid, 'SIGKILL');
+}
+
+/** Supervision timings; every one can be shortened through the environment (tests, benchmarks). */
+export interface Timings {
+  /** Liveness window after launching members (BM_START_CHECK_MS, default 2 s). */
+  startCheckMs: number;
+  /** Wait for a graceful `ralph loops stop` (BM_STOP_GRACE_MS, default 60 s). */
+  stopGraceMs: number;
+  /** Wait between SIGTERM and SIGKILL (BM_STOP_KILL_MS, default 5 s). */
+  stopKillMs: number;
+}
+
+function msFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = Number(raw);
+  return Number.isFinite(value) && value >= 0 ? value : fallback;
+}
+
+/** Reads the timings from the environment. */
+export function timings(env: NodeJS.ProcessEnv = process.env): Timings {
+  return {
+    startCheckMs: msFrom(env, 'BM_START_CHECK_MS', 2000),
+    stopGraceMs: msFrom(env, 'BM_STOP_GRACE_MS', 60_000),
+    stopKillMs: msFrom(env, 'BM_STOP_KILL_MS', 5000),
+  };
+}
+
+/** The last `count` non-empty lines of a log file (none when it is unreadable). */
+export function tailLines(file: string, count: number, maxBytes = 64 * 1024): string[] {
+  if (count <= 0) return [];
+  try {
+    const size = statSync(file).size;
+    const fd = openSync(file, 'r');
+    try {
+      const length = Math.min(size, maxBytes);
+      const buffer = Buffer.alloc(length);
+      const start = size - length;
+      let read = 0;
+      while (read < length) {
+        const n = readSync(fd, buffer, read, length - read, start + read);
+        if (n === 0) break;
+        read += n;
+      }
+      return buffer.subarray(0, read).toString('utf8').split('\n').filter((l) => l.trim() !== '').slice(-count);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return [];
+  }
+}

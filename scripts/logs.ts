@@ -1,0 +1,119 @@
+/**
+ * `bm logs MEMBER [-f] [-n N]`: prints a member's log (BM_HOME/logs/<team>/<member>.log), or
+ * follows it like `tail -f`. A member with one workspace per project has one log per project;
+ * name one as `member/project`, or get them all with a header each.
+ */
+import { closeSync, createReadStream, existsSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
+import path from 'node:path';
+import process from 'node:process';
+import { defineCommand, isMain, runMain, teamOption } from '../lib/cli.ts';
+import { logFileOf, slotsOf } from '../lib/lifecycle/slots.ts';
+import { validateName } from '../lib/names.ts';
+import { BmError, UsageError, out } from '../lib/output.ts';
+import { home } from '../lib/paths.ts';
+import { tailLines } from '../lib/proc.ts';
+import { loadTeamFromFlag, memberNames, type Team } from '../lib/team.ts';
+
+interface LogFile {
+  key: string;
+  file: string;
+}
+
+/** The log files of `spec` (`member` or `member/project`), hired or not (a fired member keeps its log). */
+function logsOf(team: Team, spec: string): LogFile[] {
+  const [member, project] = spec.split('/');
+  validateName('member', member);
+  if (project !== undefined) validateName('project', project);
+  const candidates = memberNames(team).includes(member)
+    ? slotsOf(team, [member]).map((s) => ({ key: s.key, file: s.log }))
+    : [];
+  const dir = home.logs(team.name);
+  if (existsSync(dir)) {
+    for (const name of readdirSync(dir).sort()) {
+      const match = /^([a-z0-9-]+)(?:\.([a-z0-9-]+))?\.log$/.exec(name);
+      if (!match || match[1] !== member) continue;
+      const key = match[2] ? `${member}/${match[2]}` : member;
+      if (!candidates.some((c) => c.file === path.join(dir, name))) candidates.push({ key, file: logFileOf(team.name, key) });
+    }
+  }
+  return candidates.filter((c) => existsSync(c.file) && (project === undefined || c.key === spec || c.key === member));
+}
+
+function printWhole(file: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const stream = createReadStream(file);
+    stream.on('error', reject);
+    stream.on('end', resolve);
+    stream.on('data', (chunk) => process.stdout.write(chunk));
+  });
+}
+
+/** Prints what was appended to each file since the last look, until bm is interrupted. */
+async function follow(logs: LogFile[], pollMs = 250): Promise<void> {
+  const offsets = new Map(logs.map((l) => [l.file, statSync(l.file).size]));
+  let lastKey = logs.length > 1 ? undefined : logs[0].key;
+  await new Promise<void>((resolve) => {
+    const timer = setInterval(() => {
+      for (const log of logs) {
+        let size: number;
+        try {
+          size = statSync(log.file).size;
+        } catch {
+          continue;
+        }
+        let offset = offsets.get(log.file) ?? 0;
+        if (size < offset) offset = 0; // truncated or replaced: start over
+        if (size === offset) continue;
+        const buffer = Buffer.alloc(size - offset);
+        const fd = openSync(log.file, 'r');
+        try {
+          readSync(fd, buffer, 0, buffer.length, offset);
+        } finally {
+          closeSync(fd);
+        }
+        offsets.set(log.file, size);
+        if (lastKey !== log.key) out(`\n==> ${log.key} <==`);
+        lastKey = log.key;
+        process.stdout.write(buffer);
+      }
+    }, pollMs);
+    const stop = () => {
+      clearInterval(timer);
+      resolve();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+}
+
+export const command = defineCommand({
+  name: 'logs',
+  summary: 'Print or follow a member\'s log',
+  description: 'Prints BM_HOME/logs/<team>/<member>.log (ralph\'s output). With -f, keeps printing what is\nappended until interrupted. On a team with several projects, MEMBER/PROJECT picks one log.',
+  args: [{ name: 'member', description: 'member name, e.g. dev-alice (or dev-alice/PROJECT)', required: true, complete: 'members' }],
+  options: {
+    follow: { type: 'boolean', short: 'f', description: 'keep printing new lines until interrupted' },
+    lines: { type: 'string', short: 'n', value: 'N', description: 'print only the last N lines first' },
+    team: teamOption,
+  },
+  examples: ['bm logs dev-alice', 'bm logs dev-alice -f', 'bm logs dev-alice -n 50'],
+  async run(cli) {
+    const team = loadTeamFromFlag(cli.string('team'));
+    const spec = cli.args.member ?? '';
+    const raw = cli.string('lines');
+    const lines = raw === undefined ? undefined : Number(raw);
+    if (lines !== undefined && (!Number.isInteger(lines) || lines < 0)) throw new UsageError(`--lines needs a whole number, not '${raw}'`, 'Example: `bm logs dev-alice -n 50`.');
+    const logs = logsOf(team, spec);
+    if (logs.length === 0) {
+      throw new BmError(`No log for '${spec}' in team '${team.name}' yet`, `Logs appear once \`bm start\` has run the member; they live in ${home.logs(team.name)}.`);
+    }
+    for (const log of logs) {
+      if (logs.length > 1) out(`==> ${log.key} <==`);
+      if (lines === undefined) await printWhole(log.file);
+      else for (const line of tailLines(log.file, lines, Math.max(64 * 1024, lines * 1024))) out(line);
+    }
+    if (cli.flag('follow')) await follow(logs);
+  },
+});
+
+if (isMain(import.meta, command)) await runMain(command);

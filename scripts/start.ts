@@ -1,0 +1,79 @@
+/**
+ * `bm start [--formation F] [MEMBER...]`: runs members. On the local formation (the default)
+ * each provisioned member workspace gets its own detached `ralph run -P PROMPT.md`, logged to
+ * BM_HOME/logs/<team>/<member>.log; bm then checks they survive a short liveness window and
+ * writes the team's topology.json.
+ */
+import { defineCommand, isMain, runMain, teamOption } from '../lib/cli.ts';
+import { startFormation, summary } from '../lib/formations/index.ts';
+import { resolveFormation } from '../lib/lifecycle/formation.ts';
+import { startLocal, type LaunchResult } from '../lib/lifecycle/start.ts';
+import { validateName } from '../lib/names.ts';
+import { BmError, UsageError, info, out } from '../lib/output.ts';
+import { home } from '../lib/paths.ts';
+import { timings } from '../lib/proc.ts';
+import { requireKnownSchema } from '../lib/schema.ts';
+import { loadTeamFromFlag, readMember } from '../lib/team.ts';
+
+function describe(r: LaunchResult): string[] {
+  switch (r.status) {
+    case 'started': return [`${r.key}: started (PID ${r.pid})`];
+    case 'already-running': return [`${r.key}: already running (PID ${r.pid}${r.detail ? `; ${r.detail}` : ''})`];
+    case 'no-workspace': return [`${r.key}: no workspace found. Run \`bm teams sync\` first.`];
+    case 'error': return [`${r.key}: could not start: ${r.detail ?? 'unknown error'}`];
+    case 'exited': return [
+      `${r.key}: process exited immediately (PID ${r.pid}). Last lines of ${r.log}:`,
+      ...(r.logTail?.length ? r.logTail.map((l) => `    ${l}`) : ['    (no output)']),
+    ];
+  }
+}
+
+export const command = defineCommand({
+  name: 'start',
+  summary: 'Start members: one ralph loop per member workspace',
+  description: [
+    'Starts every hired member (or the ones named) that is not already running. On the local',
+    'formation each workspace gets a detached `ralph run -P PROMPT.md` in its own process group;',
+    'output goes to BM_HOME/logs/<team>/<member>.log. A member still alive after a short check',
+    '(BM_START_CHECK_MS, default 2000) counts as started. Needs `ralph` on PATH and workspaces',
+    'from `bm teams sync`.',
+    '',
+    'Any other formation (e.g. k8s) is deployed by its formation manager, which writes the',
+    'topology; when every member already runs healthy and unchanged, nothing is done. --dry-run',
+    'prints what would be deployed (checked by the target) and changes nothing; on a terminal a',
+    'deploy that would restart or remove members asks first, unless --yes.',
+  ].join('\n'),
+  args: [{ name: 'member', description: 'members to start (default: all)', variadic: true, complete: 'members' }],
+  options: {
+    formation: { type: 'string', value: 'NAME', description: 'formation to deploy to (default: local)', complete: 'formations' },
+    'dry-run': { type: 'boolean', description: 'non-local formations: print the manifests and plan, change nothing' },
+    yes: { type: 'boolean', short: 'y', description: 'non-local formations: do not ask before restarting or removing members' },
+    team: teamOption,
+  },
+  examples: ['bm start', 'bm start dev-alice qe-01', 'bm start --formation local -t my-team', 'bm start --formation k8s --dry-run', 'bm start --formation k8s --yes'],
+  async run(cli) {
+    const team = loadTeamFromFlag(cli.string('team'));
+    const formation = resolveFormation(team, cli.string('formation'));
+    if (formation.type !== 'local') {
+      if (cli.rest.length > 0) throw new UsageError(`Formation '${formation.name}' deploys the whole team, not single members`, `Run \`bm start --formation ${formation.name}\` without member names.`);
+      const result = await startFormation(team, formation, { dryRun: cli.flag('dry-run'), yes: cli.flag('yes') });
+      const line = summary(formation, result);
+      if (line) out(line);
+      return;
+    }
+    if (cli.flag('dry-run')) throw new UsageError('--dry-run applies to non-local formations only', 'Use `bm start --formation k8s --dry-run`.');
+    requireKnownSchema(team.name, team.schemaVersion);
+    const members = cli.rest.map((m) => readMember(team, validateName('member', m)).name);
+    const results = await startLocal(team, { members: members.length ? members : undefined, timings: timings(), formation: formation.name, progress: info });
+    for (const r of results) for (const line of describe(r)) info(line);
+    const started = results.filter((r) => r.status === 'started').length;
+    const skipped = results.filter((r) => r.status === 'already-running').length;
+    const errors = results.length - started - skipped;
+    out(`Started ${started} member(s), skipped ${skipped} (already running), ${errors} error(s).`);
+    if (errors > 0) {
+      throw new BmError('Some members failed to start', `See the lines above; logs are in ${home.logs(team.name)}.`);
+    }
+  },
+});
+
+if (isMain(import.meta, command)) await runMain(command);

@@ -1,0 +1,93 @@
+/**
+ * `bm status [-v] [--json]`: the team at a glance: profile, formation, daemon, and each member
+ * with a live health check of its endpoint (local: pid plus process start time).
+ */
+import process from 'node:process';
+import { defineCommand, isMain, jsonOption, runMain, teamOption } from '../lib/cli.ts';
+import { memberEnv } from '../lib/lifecycle/start.ts';
+import { endpointLabel, teamStatus, verboseDetails, type MemberStatus, type VerboseSection } from '../lib/lifecycle/status.ts';
+import { info, out, printJson, printTable, style, warn } from '../lib/output.ts';
+import { loadTeamFromFlag } from '../lib/team.ts';
+
+function when(iso: string | null): string {
+  if (!iso) return '—';
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? iso : date.toISOString().replace('T', ' ').slice(0, 19);
+}
+
+function coloured(status: MemberStatus['status']): string {
+  switch (status) {
+    case 'running': return style('green', status);
+    case 'crashed':
+    case 'error': return style('red', status);
+    case 'unknown': return style('yellow', status);
+    case 'stopped': return status;
+  }
+}
+
+function daemonLine(daemon: { running: boolean; pid: number | null; mode: string | null; port?: number; interval?: number }): string | undefined {
+  if (!daemon.running) return undefined;
+  const how = daemon.mode === 'webhook' && daemon.port ? `, webhook mode, port ${daemon.port}`
+    : daemon.mode === 'poll' && daemon.interval ? `, poll mode, interval ${daemon.interval}s`
+      : daemon.mode ? `, ${daemon.mode} mode` : '';
+  return `running (PID ${daemon.pid}${how})`;
+}
+
+export const command = defineCommand({
+  name: 'status',
+  summary: 'Show the team\'s members and whether each one runs',
+  description: [
+    'Prints the team, profile, formation and daemon, then one row per member workspace with a',
+    'live health check: running, stopped, crashed (recorded as running but gone; reported once,',
+    'then forgotten), error or unknown (the formation could not be reached). -v adds, for each',
+    'running member, the output of `ralph loops list`, `ralph hats` and the last events.',
+  ].join('\n'),
+  options: {
+    verbose: { type: 'boolean', short: 'v', description: 'add ralph\'s own view of each running member' },
+    team: teamOption,
+    json: jsonOption,
+  },
+  examples: ['bm status', 'bm status -v', 'bm status --json'],
+  async run(cli) {
+    const team = loadTeamFromFlag(cli.string('team'));
+    const status = await teamStatus(team);
+    for (const w of status.warnings) warn(w);
+    const details = new Map<string, VerboseSection[]>();
+    if (cli.flag('verbose')) {
+      const env = memberEnv(team.entry, process.env);
+      await Promise.all(status.members.map(async (m) => {
+        if (m.status === 'running' && m.endpoint?.type === 'local') details.set(m.key, await verboseDetails(m.endpoint.workspace, env));
+      }));
+    }
+    if (cli.flag('json')) {
+      printJson({ ...status, members: status.members.map((m) => (details.has(m.key) ? { ...m, details: details.get(m.key) } : m)) });
+      return;
+    }
+    out(`Team:      ${status.team}`);
+    out(`Profile:   ${status.profile}`);
+    if (status.formation) out(`Formation: ${status.formation}`);
+    const daemon = daemonLine(status.daemon);
+    if (daemon) out(`Daemon:    ${daemon}`);
+    out('');
+    if (status.members.length === 0) {
+      out('No members hired yet. Run `bm hire <role>` to hire one.');
+      return;
+    }
+    printTable(['Member', 'Role', 'Status', 'Endpoint', 'Started'], status.members.map((m) => [m.key, m.role, coloured(m.status), endpointLabel(m), when(m.startedAt)]));
+    for (const m of status.members.filter((row) => row.status === 'crashed')) {
+      info(`${m.key} crashed: its process is gone. It now counts as stopped; see ${m.log ?? 'its log'} and run \`bm start ${m.name}\` to restart it.`);
+    }
+    for (const m of status.members) {
+      const sections = details.get(m.key);
+      if (!sections) continue;
+      out('');
+      out(style('bold', `── ${m.key} (${endpointLabel(m)}) ──`));
+      for (const s of sections) {
+        out(`  $ ${s.command}`);
+        for (const line of s.output.split('\n')) out(`    ${line}`);
+      }
+    }
+  },
+});
+
+if (isMain(import.meta, command)) await runMain(command);
