@@ -1,0 +1,133 @@
+/**
+ * The daemon's files under `BM_HOME/daemon/<team>/` and the answer to "is it running?".
+ *
+ *   daemon.pid     {pid, started}: the `bm daemon run` process (pid + start-time token)
+ *   daemon.sock    the singleton lock: a Unix socket the daemon listens on while it lives
+ *   daemon.json    what it runs (mode, port, ...) and its counters, rewritten as they change
+ *   poll.json      the poll cursor and ETag (kept across restarts)
+ *   daemon.log     its log (rotated by copy-and-truncate)
+ *   journal.jsonl  one JSON line per delivery, poll and run (kept across restarts)
+ *
+ * A pid is only trusted together with its start time (lib/proc.ts), so a pid file left by a
+ * killed daemon is recognised as stale even when the number was handed to another process.
+ */
+import { createHash } from 'node:crypto';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import process from 'node:process';
+import * as z from 'zod/mini';
+import { readTextIfExists, writeFileAtomic } from '../files.ts';
+import { home } from '../paths.ts';
+import { isOurs } from '../proc.ts';
+
+/** Paths of one team's daemon files. */
+export function daemonPaths(team: string) {
+  const dir = home.daemon(team);
+  return {
+    dir,
+    pid: path.join(dir, 'daemon.pid'),
+    sock: socketPath(path.join(dir, 'daemon.sock')),
+    json: path.join(dir, 'daemon.json'),
+    poll: path.join(dir, 'poll.json'),
+    log: path.join(dir, 'daemon.log'),
+    journal: path.join(dir, 'journal.jsonl'),
+  };
+}
+
+export type DaemonPaths = ReturnType<typeof daemonPaths>;
+
+/** Unix socket paths are limited to about 100 bytes; a longer one moves to the temp dir under a hashed name. */
+function socketPath(wanted: string): string {
+  if (Buffer.byteLength(wanted) <= 100) return wanted;
+  return path.join(os.tmpdir(), `bm-daemon-${createHash('sha256').update(wanted).digest('hex').slice(0, 20)}.sock`);
+}
+
+/** Exit code of a `bm daemon run` that found another daemon holding the lock. */
+export const EXIT_ALREADY_RUNNING = 3;
+
+/** How the daemon receives work. */
+export type DaemonMode = 'webhook' | 'poll';
+
+const pidSchema = z.object({ pid: z.number(), started: z.string() });
+
+/** The content of `daemon.pid`. */
+export type PidRecord = z.infer<typeof pidSchema>;
+
+const recordSchema = z.looseObject({
+  team: z.string(),
+  mode: z.enum(['webhook', 'poll']),
+  pid: z.number(),
+  bind: z.optional(z.string()),
+  port: z.optional(z.nullable(z.number())),
+  interval: z.number(),
+  tunnel: z.optional(z.nullable(z.string())),
+  tunnelState: z.optional(z.nullable(z.string())),
+  startedAt: z.string(),
+  ready: z.boolean(),
+  events: z.number(),
+  relevant: z.number(),
+  launches: z.number(),
+  inProgress: z.number(),
+  lastEventAt: z.nullable(z.string()),
+});
+
+/** The content of `daemon.json`. */
+export type DaemonRecord = z.infer<typeof recordSchema>;
+
+function readJson<T>(file: string, schema: z.ZodMiniType<T>): T | undefined {
+  try {
+    const text = readTextIfExists(file);
+    if (text === undefined) return undefined;
+    const parsed = schema.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Reads `daemon.pid`; undefined when missing or unreadable. */
+export function readPidFile(paths: DaemonPaths): PidRecord | undefined {
+  return readJson(paths.pid, pidSchema);
+}
+
+/** Writes `daemon.pid` (0600). */
+export function writePidFile(paths: DaemonPaths, record: PidRecord): void {
+  writeFileAtomic(paths.pid, `${JSON.stringify(record)}\n`, 0o600);
+}
+
+/** Reads `daemon.json`; undefined when missing or unreadable. */
+export function readRecord(paths: DaemonPaths): DaemonRecord | undefined {
+  return readJson(paths.json, recordSchema);
+}
+
+/**
+ * Writes `daemon.json` atomically (0600). It is rewritten often (counters) and rebuilt at every
+ * start, so it skips the fsyncs of `writeFileAtomic`: a crash may lose the last counters, never
+ * leave half a file.
+ */
+export function writeRecord(paths: DaemonPaths, record: DaemonRecord): void {
+  const temp = `${paths.json}.${process.pid}.tmp`;
+  writeFileSync(temp, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
+  renameSync(temp, paths.json);
+}
+
+/** What is known about a team's daemon. */
+export type Liveness =
+  | { state: 'running'; pid: number; started: string; record: DaemonRecord | undefined }
+  | { state: 'stale'; pid: number | null }
+  | { state: 'stopped' };
+
+/** Is the team's daemon running? A pid file whose process is gone (or is someone else) is `stale`. */
+export function liveness(paths: DaemonPaths): Liveness {
+  const pid = readPidFile(paths);
+  if (pid && isOurs(pid.pid, pid.started)) return { state: 'running', pid: pid.pid, started: pid.started, record: readRecord(paths) };
+  const text = readTextIfExists(paths.pid);
+  if (text !== undefined) return { state: 'stale', pid: pid?.pid ?? null };
+  return readRecord(paths) ? { state: 'stale', pid: null } : { state: 'stopped' };
+}
+
+/** Removes the files of a daemon that is gone; the poll cursor and the journal stay. */
+export function removeRuntimeFiles(paths: DaemonPaths): void {
+  for (const file of [paths.pid, paths.json, paths.sock]) rmSync(file, { force: true });
+}

@@ -1,0 +1,90 @@
+/**
+ * Append-only files that never grow without bound: the daemon log and the journal.
+ *
+ * Rotation copies the file to `<file>.1` (shifting older copies up to `keep`) and truncates the
+ * original in place. The daemon's own stdout/stderr point at the same file through an inherited
+ * O_APPEND descriptor; renaming the file would leave them writing into the old copy, while
+ * truncating keeps every writer on the current file.
+ */
+import { closeSync, copyFileSync, existsSync, fstatSync, ftruncateSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import path from 'node:path';
+import process from 'node:process';
+import { redact } from '../output.ts';
+
+/** A file opened for appending, rotated when it passes `maxBytes`. */
+export class RotatingFile {
+  readonly file: string;
+  readonly maxBytes: number;
+  readonly keep: number;
+  #fd: number;
+
+  constructor(file: string, maxBytes: number, keep = 3) {
+    mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    this.file = file;
+    this.maxBytes = maxBytes;
+    this.keep = keep;
+    this.#fd = openSync(file, 'a', 0o600);
+  }
+
+  /** Appends `text` in one write, rotating first when the file is full. */
+  write(text: string): void {
+    if (fstatSync(this.#fd).size + text.length > this.maxBytes) this.rotate();
+    writeSync(this.#fd, text);
+  }
+
+  /** Copies the file to `<file>.1` (older copies shift up) and empties it. */
+  rotate(): void {
+    for (let i = this.keep - 1; i >= 1; i--) {
+      const from = `${this.file}.${i}`;
+      if (existsSync(from)) renameSync(from, `${this.file}.${i + 1}`);
+    }
+    rmSync(`${this.file}.${this.keep + 1}`, { force: true });
+    copyFileSync(this.file, `${this.file}.1`);
+    ftruncateSync(this.#fd, 0);
+  }
+
+  close(): void {
+    closeSync(this.#fd);
+  }
+}
+
+/** Log levels of the daemon log. */
+export type Level = 'INFO' | 'WARN' | 'ERROR';
+
+/** Writes `[ISO time] LEVEL message` lines, secrets masked. */
+export class Logger {
+  readonly #out: RotatingFile;
+  readonly #secrets: string[];
+  readonly #echo: boolean;
+
+  /** `echo` also writes each line to stderr (for `bm daemon run` in a terminal). */
+  constructor(out: RotatingFile, secrets: (string | undefined)[] = [], echo = false) {
+    this.#out = out;
+    this.#secrets = secrets.filter((s): s is string => Boolean(s));
+    this.#echo = echo;
+  }
+
+  log(level: Level, message: string): void {
+    const line = `[${new Date().toISOString()}] ${level} ${redact(message, this.#secrets)}\n`;
+    this.#out.write(line);
+    if (this.#echo) process.stderr.write(line);
+  }
+
+  info(message: string): void {
+    this.log('INFO', message);
+  }
+
+  warn(message: string): void {
+    this.log('WARN', message);
+  }
+
+  error(message: string): void {
+    this.log('ERROR', message);
+  }
+}
+
+/** Env knob for tests: the size at which daemon.log and journal.jsonl rotate (default 10 MiB). */
+export function maxLogBytes(env: NodeJS.ProcessEnv = process.env): number {
+  const value = Number(env.BM_DAEMON_LOG_MAX_BYTES);
+  return Number.isFinite(value) && value > 0 ? value : 10 * 1024 * 1024;
+}

@@ -1,0 +1,180 @@
+/**
+ * Poll mode (and the reconcile poll that runs alongside webhook mode): the repository's Events
+ * API through lib/github, one conditional request per poll.
+ *
+ * - The ETag is sent back as `If-None-Match`: a 304 means nothing changed and costs no rate limit.
+ * - The next poll waits at least the interval, and at least GitHub's `X-Poll-Interval`.
+ * - The first poll ever only sets the cursor (the newest event id): history is not replayed.
+ *   The cursor and ETag live in poll.json, which survives restarts; a torn file is reported and
+ *   treated as "no cursor" (so the next poll sets it again rather than replaying).
+ * - Rate limits: a 403/429 with the limit used up waits until `x-ratelimit-reset`; `retry-after`
+ *   is honoured; other failures back off exponentially (capped), without moving the cursor.
+ *
+ * Event ids are numeric strings and are compared as BigInt, never as strings.
+ */
+import process from 'node:process';
+import * as z from 'zod/mini';
+import { readTextIfExists, writeFileAtomic } from '../files.ts';
+import { GitHubError, pollRepoEvents, type GitHub, type RepoEvent } from '../github.ts';
+import { isWakeEvent, webhookName } from './events.ts';
+import type { Journal } from './journal.ts';
+import type { Logger } from './log.ts';
+
+const cursorSchema = z.looseObject({
+  last_event_id: z.nullable(z.string()),
+  etag: z.optional(z.nullable(z.string())),
+  last_poll_at: z.optional(z.nullable(z.string())),
+});
+
+/** The content of poll.json. */
+export type PollCursor = z.infer<typeof cursorSchema>;
+
+/** Reads poll.json; a missing file is no cursor, a broken one is reported through `onCorrupt`. */
+export function readCursor(file: string, onCorrupt: (why: string) => void = () => undefined): PollCursor {
+  const empty: PollCursor = { last_event_id: null, etag: null, last_poll_at: null };
+  let text: string | undefined;
+  try {
+    text = readTextIfExists(file);
+  } catch (error) {
+    onCorrupt((error as Error).message);
+    return empty;
+  }
+  if (text === undefined) return empty;
+  try {
+    const parsed = cursorSchema.safeParse(JSON.parse(text));
+    if (parsed.success && (parsed.data.last_event_id === null || /^\d+$/.test(parsed.data.last_event_id))) return parsed.data;
+    onCorrupt('unexpected content');
+  } catch (error) {
+    onCorrupt((error as Error).message);
+  }
+  return empty;
+}
+
+/** Options of the poller. */
+export interface PollerOptions {
+  gh: GitHub;
+  repo: string;
+  /** Seconds between polls (GitHub's X-Poll-Interval wins when it asks for more). */
+  intervalSeconds: number;
+  cursorFile: string;
+  events: ReadonlySet<string>;
+  log: Logger;
+  journal: Journal;
+  /** Called once per poll that found new wake-up events. */
+  wake(what: string): void;
+  /** `reconcile` in webhook mode, `poll` in poll mode (log wording only). */
+  role: 'poll' | 'reconcile';
+}
+
+/** Longest wait between retries after failures. */
+const MAX_BACKOFF_MS = 15 * 60 * 1000;
+
+/** Polls until stopped. */
+export class Poller {
+  readonly #o: PollerOptions;
+  #cursor: PollCursor;
+  #timer: NodeJS.Timeout | undefined;
+  #stopped = false;
+  #failures = 0;
+  #rateLimitWarned = false;
+  /** Polls made (requests sent). */
+  polls = 0;
+  /** When the next poll is due (epoch ms). */
+  nextAt = 0;
+
+  constructor(options: PollerOptions) {
+    this.#o = options;
+    this.#cursor = readCursor(options.cursorFile, (why) => options.log.warn(`${options.cursorFile} is unreadable (${why}); the next poll starts a new cursor without replaying history`));
+  }
+
+  start(): void {
+    this.#schedule(0);
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+  }
+
+  #schedule(ms: number): void {
+    if (this.#stopped) return;
+    this.nextAt = Date.now() + ms;
+    this.#timer = setTimeout(() => void this.#tick(), ms);
+  }
+
+  async #tick(): Promise<void> {
+    if (this.#stopped) return;
+    this.#schedule(await this.pollOnce());
+  }
+
+  #save(): void {
+    writeFileAtomic(this.#o.cursorFile, `${JSON.stringify(this.#cursor, null, 2)}\n`, 0o600);
+  }
+
+  /** One poll; returns the delay (ms) before the next one. */
+  async pollOnce(): Promise<number> {
+    const { gh, repo, log, journal } = this.#o;
+    const intervalMs = this.#o.intervalSeconds * 1000;
+    this.polls++;
+    try {
+      const result = await pollRepoEvents(gh, repo, { etag: this.#cursor.etag ?? null });
+      this.#failures = 0;
+      this.#rateLimitWarned = false;
+      const now = new Date().toISOString();
+      if (result.status === 304) {
+        journal.add({ type: 'poll', status: 304 });
+        this.#cursor.last_poll_at = now;
+      } else {
+        this.#consume(result.events);
+        this.#cursor = { ...this.#cursor, etag: result.etag, last_poll_at: now };
+      }
+      this.#save();
+      return Math.max(intervalMs, result.pollIntervalSeconds * 1000);
+    } catch (error) {
+      this.#failures++;
+      const failure = error instanceof GitHubError ? error : new GitHubError(0, (error as Error).message, '');
+      journal.add({ type: 'poll.error', status: failure.status, error: failure.message });
+      if (failure.rateLimitResetAt) {
+        const wait = Math.max(Date.parse(failure.rateLimitResetAt) - Date.now() + 1000, intervalMs);
+        if (!this.#rateLimitWarned) log.warn(`rate limit used up; next ${this.#o.role} at ${failure.rateLimitResetAt}`);
+        this.#rateLimitWarned = true;
+        return wait;
+      }
+      const backoff = Math.min(intervalMs * 2 ** Math.min(this.#failures, 10), MAX_BACKOFF_MS);
+      const asked = (failure.retryAfterSeconds ?? 0) * 1000;
+      const wait = Math.max(backoff, asked);
+      log.warn(`${this.#o.role} of ${repo} failed (${failure.message}); retrying in ${Math.round(wait / 1000)}s`);
+      return wait;
+    }
+  }
+
+  #consume(events: RepoEvent[]): void {
+    const { log, journal } = this.#o;
+    const newest = events.reduce<bigint | null>((max, e) => (max === null || BigInt(e.id) > max ? BigInt(e.id) : max), null);
+    const cursor = this.#cursor.last_event_id;
+    if (cursor === null) {
+      this.#cursor.last_event_id = (newest ?? 0n).toString();
+      log.info(`${this.#o.role}: cursor set at event ${this.#cursor.last_event_id}; older events are not replayed`);
+      journal.add({ type: 'poll', status: 200, cursor: this.#cursor.last_event_id, initial: true });
+      return;
+    }
+    const after = BigInt(cursor);
+    const fresh = events.filter((e) => BigInt(e.id) > after);
+    if (fresh.length > 0 && fresh.length === events.length && events.length >= 100) {
+      log.warn(`${this.#o.role}: gap detected: event ${cursor} is no longer in the newest ${events.length}; waking once for all of them`);
+    }
+    const waking = fresh.filter((e) => isWakeEvent(this.#o.events, webhookName(e.type)));
+    if (newest !== null && newest > after) this.#cursor.last_event_id = newest.toString();
+    journal.add({ type: 'poll', status: 200, fresh: fresh.length, waking: waking.length, cursor: this.#cursor.last_event_id });
+    if (waking.length > 0) {
+      const types = [...new Set(waking.map((e) => webhookName(e.type)))].join(', ');
+      this.#o.wake(`${this.#o.role}: ${waking.length} new event(s) (${types})`);
+    }
+  }
+}
+
+/** Env knob: seconds between reconcile polls in webhook mode (default 300). */
+export function reconcileSeconds(env: NodeJS.ProcessEnv = process.env): number {
+  const value = Number(env.BM_DAEMON_RECONCILE_S);
+  return Number.isFinite(value) && value > 0 ? value : 300;
+}

@@ -1,0 +1,252 @@
+/**
+ * The long-lived daemon process (`bm daemon run`, started detached by `bm daemon start`).
+ *
+ * It takes the team's daemon lock, records itself (daemon.pid, daemon.json), ends runs a
+ * killed predecessor left behind, then receives work (webhook server plus reconcile poll, or
+ * the poller alone) and wakes the members through the scheduler. SIGTERM, SIGINT or SIGHUP stop
+ * intake, stop member runs in progress (all at once), remove its files except the poll cursor
+ * and the journal, and exit 0.
+ */
+import { mkdirSync } from 'node:fs';
+import type { Server } from 'node:http';
+import process from 'node:process';
+import { createGitHub, type GitHub } from '../github.ts';
+import { memberEnv } from '../lifecycle/start.ts';
+import { slotsOf } from '../lifecycle/slots.ts';
+import { BmError } from '../output.ts';
+import { startTimeOf, timings } from '../proc.ts';
+import { requireSchemaV2 } from '../schema.ts';
+import { loadTeam, loadTeamFromFlag } from '../team.ts';
+import { isWakeEvent, wakeEvents } from './events.ts';
+import { daemonPaths, EXIT_ALREADY_RUNNING, readPidFile, removeRuntimeFiles, writePidFile, writeRecord, type DaemonMode, type DaemonRecord } from './files.ts';
+import { Journal, recentDeliveries } from './journal.ts';
+import { acquireDaemonLock } from './lock.ts';
+import { Logger, RotatingFile, maxLogBytes } from './log.ts';
+import { Poller, reconcileSeconds } from './poller.ts';
+import { reapOrphanRuns, Scheduler, type WakeReason } from './scheduler.ts';
+import { createWebhookServer, listen, type Delivery, type Verdict } from './server.ts';
+import { Tunnel } from './tunnel.ts';
+
+/** How the daemon was asked to run. */
+export interface DaemonOptions {
+  /** `-t` value (default team when undefined). */
+  team: string | undefined;
+  mode: DaemonMode;
+  port: number;
+  bind: string;
+  /** Poll interval in seconds (poll mode). */
+  interval: number;
+  tunnel?: string;
+}
+
+/** Env knob: longest one-shot run before it is stopped (default 1 hour). */
+export function runTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
+  const value = Number(env.BM_DAEMON_RUN_TIMEOUT_MS);
+  return Number.isFinite(value) && value > 0 ? value : 60 * 60 * 1000;
+}
+
+/** `read` memoised for `ttlMs`: a burst of wake-ups reads the team's files once. */
+function cached<T>(read: () => T, ttlMs: number): () => T {
+  let value: T | undefined;
+  let at = 0;
+  return () => {
+    if (value === undefined || Date.now() - at > ttlMs) {
+      value = read();
+      at = Date.now();
+    }
+    return value;
+  };
+}
+
+/** Runs the daemon until a stop signal; resolves to the process exit code. */
+export async function runDaemon(options: DaemonOptions): Promise<number> {
+  const team = loadTeamFromFlag(options.team);
+  requireSchemaV2(team.name, team.schemaVersion);
+  const paths = daemonPaths(team.name);
+  mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
+  const secret = team.entry.credentials?.webhook_secret ?? '';
+  const token = team.entry.credentials?.gh_token || process.env.GH_TOKEN;
+  const log = new Logger(new RotatingFile(paths.log, maxLogBytes()), [secret, token]);
+
+  const lock = await acquireDaemonLock(paths.sock);
+  if (!lock) {
+    const holder = readPidFile(paths);
+    log.error(`a daemon for team '${team.name}' is already running${holder ? ` (PID ${holder.pid})` : ''}; this one exits`);
+    return EXIT_ALREADY_RUNNING;
+  }
+  writePidFile(paths, { pid: process.pid, started: startTimeOf(process.pid) });
+  const fail = async (message: string): Promise<number> => {
+    log.error(message);
+    removeRuntimeFiles(paths);
+    await lock.release();
+    return 1;
+  };
+
+  const time = timings();
+  const reaped = await reapOrphanRuns(team.name, time.stopKillMs, (line) => log.warn(line));
+  if (reaped > 0) log.warn(`stopped ${reaped} run(s) left behind by a daemon that died`);
+
+  if (options.mode === 'webhook' && !secret) {
+    return fail(`team '${team.name}' has no webhook secret; webhook mode refuses unsigned deliveries`);
+  }
+  let gh: GitHub | undefined;
+  const repo = team.entry.github_repo;
+  if (repo && token) {
+    gh = await createGitHub({ token });
+  } else if (options.mode === 'poll') {
+    return fail(repo ? 'poll mode needs a GitHub token (team credentials or GH_TOKEN)' : `team '${team.name}' has no GitHub repository to poll`);
+  }
+
+  const journal = new Journal(paths.journal, maxLogBytes());
+  const events = wakeEvents(team.manifest);
+  const seen = recentDeliveries(paths.journal);
+  const startedAt = new Date().toISOString();
+  const record: DaemonRecord = {
+    team: team.name, mode: options.mode, pid: process.pid, bind: options.bind, port: null, interval: options.interval,
+    tunnel: options.tunnel ?? null, tunnelState: null, startedAt, ready: false, events: 0, relevant: 0, launches: 0, inProgress: 0, lastEventAt: null,
+  };
+
+  let tunnel: Tunnel | undefined;
+  let writeTimer: NodeJS.Timeout | undefined;
+  const flush = () => {
+    writeTimer = undefined;
+    record.launches = runs.launches;
+    record.inProgress = runs.inProgress;
+    record.tunnelState = tunnel?.state ?? null;
+    writeRecord(paths, record);
+  };
+  // Counters change on every delivery; batching the rewrite keeps a burst cheap.
+  const changed = () => {
+    writeTimer ??= setTimeout(flush, 100);
+  };
+
+  const runs = new Scheduler({
+    team: team.name,
+    slots: cached(() => slotsOf(loadTeam(team.entry)), 1000),
+    env: memberEnv(team.entry, process.env),
+    runTimeoutMs: runTimeoutMs(),
+    killAfterMs: time.stopKillMs,
+    journal,
+    log,
+    changed,
+  });
+
+  // Wake-ups arriving in the same turn of the event loop are merged into one.
+  let queued: WakeReason | undefined;
+  const wake = (reason: WakeReason) => {
+    if (queued) return;
+    queued = reason;
+    setImmediate(() => {
+      const next = queued;
+      queued = undefined;
+      if (next) runs.wake(next);
+    });
+  };
+
+  const onDelivery = (d: Delivery): Verdict => {
+    record.events++;
+    record.lastEventAt = new Date().toISOString();
+    changed();
+    const base = { type: 'delivery', id: d.id, event: d.event, ...(d.action ? { action: d.action } : {}) };
+    if (seen.has(d.id)) {
+      journal.add({ ...base, outcome: 'duplicate' });
+      return 'duplicate';
+    }
+    seen.add(d.id);
+    if (d.event === 'ping') {
+      const hook = d.payload.hook as { config?: { content_type?: string } } | undefined;
+      const type = hook?.config?.content_type;
+      if (type && type !== 'json') log.warn(`ping from hook: content type is '${type}'; set it to 'json' or deliveries will be refused`);
+      else log.info(`ping ${d.id}: the webhook is set up`);
+      journal.add({ ...base, outcome: 'ping' });
+      return 'ping';
+    }
+    if (!isWakeEvent(events, d.event, d.action)) {
+      journal.add({ ...base, outcome: 'ignored' });
+      return 'ignored';
+    }
+    record.relevant++;
+    journal.add({ ...base, outcome: 'wake' });
+    wake({ what: `${d.event}${d.action ? ` ${d.action}` : ''} (delivery ${d.id})`, at: d.receivedAt, delivery: d.id });
+    return 'wake';
+  };
+
+  let server: Server | undefined;
+  if (options.mode === 'webhook') {
+    server = createWebhookServer({
+      secret,
+      onDelivery,
+      onRejected: (status, reason, id) => {
+        log.warn(`rejected delivery ${id ?? '(no id)'}: ${status} ${reason}`);
+        journal.add({ type: 'rejected', status, reason, ...(id ? { id } : {}) });
+      },
+      health: () => ({ team: team.name, mode: options.mode, uptimeSeconds: Math.round((Date.now() - Date.parse(startedAt)) / 1000), events: record.events, launches: runs.launches, inProgress: runs.inProgress }),
+    });
+    try {
+      record.port = await listen(server, options.port, options.bind);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      const why = code === 'EADDRINUSE' ? `port ${options.port} on ${options.bind} is already in use` : `cannot listen on ${options.bind}:${options.port} (${(error as Error).message})`;
+      return fail(why);
+    }
+    log.info(`webhook mode: listening on http://${options.bind}:${record.port}/webhook`);
+    if (options.tunnel) {
+      tunnel = new Tunnel({ source: options.tunnel, target: `http://${options.bind === '0.0.0.0' ? '127.0.0.1' : options.bind}:${record.port}/webhook`, log, changed });
+      tunnel.start();
+    }
+  }
+
+  let poller: Poller | undefined;
+  if (gh && repo) {
+    const role = options.mode === 'poll' ? 'poll' : 'reconcile';
+    const interval = options.mode === 'poll' ? options.interval : reconcileSeconds();
+    poller = new Poller({
+      gh, repo, intervalSeconds: interval, cursorFile: paths.poll, events, log, journal, role,
+      wake: (what) => wake({ what, at: performance.now() }),
+    });
+    poller.start();
+    log.info(`${role} of ${repo} every ${interval}s (or GitHub's X-Poll-Interval when longer)`);
+  } else {
+    log.warn(`no reconcile poll: team '${team.name}' has no GitHub repository or token; a lost delivery is not recovered`);
+  }
+
+  record.ready = true;
+  flush();
+  journal.add({ type: 'start', mode: options.mode, port: record.port, interval: options.interval, pid: process.pid });
+  log.info(`daemon started for team '${team.name}' (PID ${process.pid}, ${options.mode} mode)`);
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const shutdown = async (why: string, code: number) => {
+      if (stopping) return;
+      stopping = true;
+      log.info(`${why}; shutting down`);
+      server?.close();
+      server?.closeAllConnections();
+      poller?.stop();
+      await tunnel?.stop();
+      await runs.stopAll();
+      clearTimeout(writeTimer);
+      journal.add({ type: 'stop', why });
+      journal.close();
+      removeRuntimeFiles(paths);
+      await lock.release();
+      log.info('daemon stopped');
+      resolve(code);
+    };
+    for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => void shutdown(`received ${signal}`, 0));
+    process.on('uncaughtException', (error) => {
+      log.error(`unexpected error: ${error.stack ?? error.message}`);
+      void shutdown('unexpected error', 1);
+    });
+    process.on('unhandledRejection', (error) => log.error(`unexpected error: ${error instanceof Error ? error.stack ?? error.message : String(error)}`));
+  });
+}
+
+/** Validates a port flag value. */
+export function parsePort(raw: string | undefined, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new BmError(`Invalid port '${raw}'`, 'Use a number from 0 to 65535 (0 picks a free port).');
+  return port;
+}

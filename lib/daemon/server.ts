@@ -1,0 +1,140 @@
+/**
+ * The daemon's HTTP endpoint: `POST /webhook` for GitHub deliveries and `GET /health` for
+ * probes. Nothing else is served (no control API), so exposing the port through a tunnel
+ * exposes only signed-delivery intake.
+ *
+ * A delivery is checked in this order, and refused at the first failure without launching
+ * anything: size (413), content type (415), required headers (400), signature over the raw
+ * bytes (401), JSON (400). An accepted delivery is answered at once; the work it causes is done
+ * after the response, so GitHub's 10-second budget is never at risk.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { verifySignature } from './signature.ts';
+
+/** GitHub caps payloads at 25 MB; anything larger is not a GitHub delivery. */
+export const MAX_BODY_BYTES = 25 * 1024 * 1024;
+
+/** A verified delivery. */
+export interface Delivery {
+  id: string;
+  event: string;
+  action: string | undefined;
+  payload: Record<string, unknown>;
+  /** `performance.now()` when the request arrived. */
+  receivedAt: number;
+}
+
+/** What the daemon made of a verified delivery; decides the HTTP answer. */
+export type Verdict = 'wake' | 'ignored' | 'duplicate' | 'ping';
+
+/** Options of `createWebhookServer`. */
+export interface WebhookServerOptions {
+  secret: string;
+  maxBodyBytes?: number;
+  /** Called synchronously for each verified delivery; must be quick (no I/O waits). */
+  onDelivery(delivery: Delivery): Verdict;
+  /** Called for each refused request, with the HTTP status and the delivery id when there was one. */
+  onRejected(status: number, reason: string, id: string | undefined): void;
+  /** The body of `GET /health`. */
+  health(): Record<string, unknown>;
+}
+
+function reply(res: ServerResponse, status: number, body: Record<string, unknown>, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** Answers and then drops the connection: used when the client is still sending a body we refuse. */
+function refuseAndClose(req: IncomingMessage, res: ServerResponse, status: number, body: Record<string, unknown>): void {
+  res.on('finish', () => req.destroy());
+  reply(res, status, body, { connection: 'close' });
+}
+
+const STATUS_OF: Record<Verdict, number> = { wake: 202, ignored: 200, duplicate: 200, ping: 200 };
+
+/** Creates the server (not yet listening). */
+export function createWebhookServer(options: WebhookServerOptions): Server {
+  const maxBody = options.maxBodyBytes ?? MAX_BODY_BYTES;
+
+  const handleWebhook = (req: IncomingMessage, res: ServerResponse, receivedAt: number): void => {
+    const id = header(req, 'x-github-delivery');
+    const reject = (status: number, reason: string, close = false) => {
+      options.onRejected(status, reason, id);
+      if (close) refuseAndClose(req, res, status, { error: reason });
+      else reply(res, status, { error: reason });
+    };
+    const declared = Number(header(req, 'content-length'));
+    if (Number.isFinite(declared) && declared > maxBody) return reject(413, `body of ${declared} bytes is over the ${maxBody}-byte limit`, true);
+    const type = (header(req, 'content-type') ?? '').split(';')[0].trim().toLowerCase();
+    if (type !== 'application/json') return reject(415, `content type must be application/json (set the webhook's content type to json), not '${type || 'none'}'`, true);
+    const event = header(req, 'x-github-event');
+    if (!event || !id) return reject(400, 'required headers X-GitHub-Event and X-GitHub-Delivery are missing', true);
+    const signature = header(req, 'x-hub-signature-256');
+    if (!signature) return reject(401, 'X-Hub-Signature-256 is missing (set the webhook secret)', true);
+
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let refused = false;
+    req.on('data', (chunk: Buffer) => {
+      if (refused) return;
+      size += chunk.length;
+      if (size > maxBody) {
+        refused = true;
+        chunks.length = 0;
+        reject(413, `body is over the ${maxBody}-byte limit`, true);
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('error', () => undefined);
+    req.on('end', () => {
+      if (refused) return;
+      const body = Buffer.concat(chunks, size);
+      if (!verifySignature(options.secret, body, signature)) return reject(401, 'signature does not match');
+      let payload: unknown;
+      try {
+        payload = JSON.parse(body.toString('utf8'));
+      } catch {
+        return reject(400, 'body is not valid JSON');
+      }
+      if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) return reject(400, 'body is not a JSON object');
+      const record = payload as Record<string, unknown>;
+      const action = typeof record.action === 'string' ? record.action : undefined;
+      const verdict = options.onDelivery({ id, event, action, payload: record, receivedAt });
+      reply(res, STATUS_OF[verdict], { ok: true, delivery: id, outcome: verdict });
+    });
+  };
+
+  const server = createServer((req, res) => {
+    const receivedAt = performance.now();
+    const url = (req.url ?? '/').split('?')[0].replace(/\/+$/, '') || '/';
+    if (url === '/webhook') {
+      if (req.method !== 'POST') return reply(res, 405, { error: 'use POST' }, { allow: 'POST' });
+      return handleWebhook(req, res, receivedAt);
+    }
+    if (url === '/health' && (req.method === 'GET' || req.method === 'HEAD')) return reply(res, 200, { ok: true, ...options.health() });
+    reply(res, 404, { error: 'not found' });
+  });
+  server.on('clientError', (_error, socket) => socket.destroy());
+  // Idle keep-alive connections must not hold the daemon open at shutdown.
+  server.keepAliveTimeout = 5000;
+  return server;
+}
+
+/** Starts listening; resolves to the bound port, rejects with the listen error (EADDRINUSE ...). */
+export function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}

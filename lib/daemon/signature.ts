@@ -1,0 +1,24 @@
+/**
+ * GitHub webhook signatures: `X-Hub-Signature-256: sha256=<hex HMAC-SHA256(secret, body)>`.
+ *
+ * The HMAC is computed over the body bytes exactly as received (never a re-serialised JSON
+ * value) and compared in constant time. Anything that is not a well-formed sha256 signature is
+ * refused before comparing, so odd lengths cannot throw.
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+
+const SIGNATURE = /^sha256=([0-9a-f]{64})$/;
+
+/** The `X-Hub-Signature-256` value for `body`. */
+export function signBody(secret: string, body: Buffer | string): string {
+  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+}
+
+/** True when `header` is the signature of `body` under `secret`. */
+export function verifySignature(secret: string, body: Buffer, header: string | undefined): boolean {
+  if (!secret || !header) return false;
+  const match = SIGNATURE.exec(header.trim().toLowerCase());
+  if (!match) return false;
+  const expected = createHmac('sha256', secret).update(body).digest();
+  return timingSafeEqual(expected, Buffer.from(match[1], 'hex'));
+}

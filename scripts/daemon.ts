@@ -1,0 +1,237 @@
+/**
+ * `bm daemon start|stop|status|log`: the event-driven daemon that wakes the team's members only
+ * when GitHub has work. It receives signed webhooks (or polls the repository's events), and
+ * runs every member one-shot (`persistent: false`) per burst of relevant events. `bm daemon run`
+ * (hidden) is the long-lived process that `start` launches detached. Internals: lib/daemon/.
+ */
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import process from 'node:process';
+import { defineCommand, defineGroup, isMain, jsonOption, runMain, teamOption } from '../lib/cli.ts';
+import { daemonStatus, startDaemon, stopDaemon, type DaemonStatus } from '../lib/daemon/control.ts';
+import { daemonPaths, type DaemonMode } from '../lib/daemon/files.ts';
+import { parsePort, runDaemon } from '../lib/daemon/run.ts';
+import { BmError, UsageError, info, out, printJson, warn } from '../lib/output.ts';
+import { home } from '../lib/paths.ts';
+import { tailLines } from '../lib/proc.ts';
+import { requireSchemaV2 } from '../lib/schema.ts';
+import { loadTeamFromFlag } from '../lib/team.ts';
+
+const DEFAULT_PORT = 8484;
+const DEFAULT_BIND = '127.0.0.1';
+const DEFAULT_INTERVAL = 60;
+
+function parseMode(raw: string | undefined): DaemonMode {
+  const mode = raw ?? 'webhook';
+  if (mode !== 'webhook' && mode !== 'poll') throw new UsageError(`Invalid daemon mode '${mode}'`, "Use 'webhook' or 'poll'.");
+  return mode;
+}
+
+function parseInterval(raw: string | undefined): number {
+  if (raw === undefined) return DEFAULT_INTERVAL;
+  const seconds = Number(raw);
+  if (!Number.isInteger(seconds) || seconds < 1) throw new UsageError(`Invalid interval '${raw}'`, 'Use a whole number of seconds, 1 or more.');
+  return seconds;
+}
+
+function parseTunnel(raw: string | undefined, mode: DaemonMode): string | undefined {
+  if (raw === undefined) return undefined;
+  if (mode !== 'webhook') throw new UsageError('--tunnel needs webhook mode', 'Drop --tunnel, or use --mode webhook.');
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new UsageError(`Invalid tunnel URL '${raw}'`, 'Use a smee.io channel URL such as https://smee.io/AbC123.');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new UsageError(`Invalid tunnel URL '${raw}'`, 'Use an http(s) smee channel URL.');
+  return url.toString();
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+function duration(seconds: number): string {
+  const d = Math.floor(seconds / 86400);
+  const h = Math.floor((seconds % 86400) / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = seconds % 60;
+  return [d && `${d}d`, h && `${h}h`, m && `${m}m`, `${s}s`].filter(Boolean).slice(0, 3).join(' ');
+}
+
+function when(iso: string | null): string {
+  return iso ? iso.replace('T', ' ').replace(/\.\d+Z$/, ' UTC').replace(/Z$/, ' UTC') : 'none yet';
+}
+
+function printStatus(team: string, s: DaemonStatus): void {
+  if (!s.running) {
+    out(s.stale ? `Daemon: not running (stale PID file${s.pid ? ` of PID ${s.pid}` : ''} removed)` : 'Daemon: not running');
+    return;
+  }
+  out(`Daemon:           running (PID ${s.pid})`);
+  out(`Team:             ${team}`);
+  out(`Mode:             ${s.mode === 'webhook' ? `webhook (port ${s.port} on ${s.bind})` : `poll (interval ${s.interval}s)`}`);
+  if (s.tunnel) out(`Tunnel:           ${s.tunnel} (${s.tunnelState})`);
+  out(`Started:          ${when(s.startedAt)}${s.uptimeSeconds !== undefined ? ` (up ${duration(s.uptimeSeconds)})` : ''}`);
+  out(`Last event:       ${when(s.lastEventAt)}`);
+  out(`Events received:  ${s.events}`);
+  out(`Runs launched:    ${s.launches}`);
+  out(`Runs in progress: ${s.inProgress}`);
+}
+
+const start = defineCommand({
+  name: 'daemon start',
+  summary: 'Start the daemon that wakes members when GitHub has work',
+  description: [
+    'Starts one daemon per team, detached. Webhook mode (the default) serves POST /webhook on',
+    '--bind:--port and accepts only deliveries signed with the team\'s webhook secret (made by',
+    '`bm init`); a reconcile poll runs alongside it when the team has a GitHub repo. --tunnel',
+    'forwards a smee.io channel to the local port. Poll mode reads the repository\'s events every',
+    '--interval seconds (or GitHub\'s X-Poll-Interval when longer). On each burst of relevant',
+    'events every member runs once, one-shot (ralph.oneshot.yml, persistent: false).',
+  ].join('\n'),
+  options: {
+    mode: { type: 'string', value: 'MODE', description: 'webhook (default) or poll' },
+    port: { type: 'string', value: 'PORT', description: `webhook port (default ${DEFAULT_PORT}; 0 picks a free one)` },
+    bind: { type: 'string', value: 'ADDR', description: `address to listen on (default ${DEFAULT_BIND})` },
+    interval: { type: 'string', value: 'SECONDS', description: `poll interval (default ${DEFAULT_INTERVAL})` },
+    tunnel: { type: 'string', value: 'URL', description: 'smee.io channel URL to forward deliveries from' },
+    team: teamOption,
+  },
+  examples: ['bm daemon start', 'bm daemon start --mode poll --interval 120', 'bm daemon start --port 9000 --tunnel https://smee.io/AbC123'],
+  async run(cli) {
+    const team = loadTeamFromFlag(cli.string('team'));
+    requireSchemaV2(team.name, team.schemaVersion);
+    const mode = parseMode(cli.string('mode'));
+    const port = parsePort(cli.string('port'), DEFAULT_PORT);
+    const interval = parseInterval(cli.string('interval'));
+    const bind = cli.string('bind') ?? DEFAULT_BIND;
+    const tunnel = parseTunnel(cli.string('tunnel'), mode);
+    const credentials = team.entry.credentials ?? {};
+    if (mode === 'webhook' && !credentials.webhook_secret) {
+      throw new BmError(`Team '${team.name}' has no webhook secret, and webhook mode accepts only signed deliveries`,
+        `Add \`webhook_secret\` under the team's credentials in ${home.config()} (a long random string, also set on the GitHub webhook), or use --mode poll.`);
+    }
+    if (mode === 'poll') {
+      if (!team.entry.github_repo) throw new BmError(`Team '${team.name}' has no GitHub repository to poll`, 'Use webhook mode, or re-init the team with --github-repo.');
+      if (!credentials.gh_token && !process.env.GH_TOKEN) throw new BmError('Poll mode needs a GitHub token', 'Export GH_TOKEN or add gh_token to the team\'s credentials.');
+    }
+    if (mode === 'webhook' && !LOOPBACK.has(bind)) warn(`listening on ${bind}: the webhook port is reachable from other machines (only signed deliveries are accepted).`);
+    info(`Starting daemon for team '${team.name}' in ${mode} mode...`);
+    const record = await startDaemon({ team: team.name, mode, port, bind, interval, ...(tunnel ? { tunnel } : {}) }, info);
+    const where = mode === 'webhook' ? `listening on http://${bind}:${record.port}/webhook` : `polling ${team.entry.github_repo} every ${interval}s`;
+    out(`Daemon started (PID ${record.pid}), ${where}`);
+  },
+});
+
+const stop = defineCommand({
+  name: 'daemon stop',
+  summary: 'Stop the daemon and the member runs it started',
+  description: [
+    'Sends the daemon SIGTERM: it stops taking events, stops its member runs in progress and',
+    'exits. After BM_DAEMON_STOP_MS (default 30000) it gets SIGKILL, and bm ends the runs itself.',
+    'The poll cursor and the journal are kept; the other daemon files are removed.',
+  ].join('\n'),
+  options: { team: teamOption },
+  examples: ['bm daemon stop', 'bm daemon stop -t my-team'],
+  async run(cli) {
+    const team = loadTeamFromFlag(cli.string('team'));
+    const result = await stopDaemon(team.name, info);
+    out(result.how === 'killed' ? `Daemon killed with SIGKILL (PID ${result.pid}): it ignored SIGTERM` : `Daemon stopped (PID ${result.pid})`);
+  },
+});
+
+const status = defineCommand({
+  name: 'daemon status',
+  summary: 'Show whether the daemon runs, its mode and counters',
+  description: 'Mode, port or interval, uptime, last event time, events received, runs launched and in progress. Always exits 0.',
+  options: { team: teamOption, json: jsonOption },
+  examples: ['bm daemon status', 'bm daemon status --json'],
+  run(cli) {
+    const team = loadTeamFromFlag(cli.string('team'));
+    const s = daemonStatus(team.name);
+    if (cli.flag('json')) printJson(s);
+    else printStatus(team.name, s);
+  },
+});
+
+/** Prints what is appended to `file`, starting at its end; a truncated (rotated) file is read from the start. */
+async function follow(file: string, pollMs = 250): Promise<void> {
+  let offset = existsSync(file) ? statSync(file).size : 0;
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
+    let size: number;
+    try {
+      size = statSync(file).size;
+    } catch {
+      continue;
+    }
+    if (size < offset) offset = 0;
+    if (size === offset) continue;
+    const buffer = Buffer.alloc(size - offset);
+    const fd = openSync(file, 'r');
+    try {
+      readSync(fd, buffer, 0, buffer.length, offset);
+    } finally {
+      closeSync(fd);
+    }
+    process.stdout.write(buffer);
+    offset = size;
+  }
+}
+
+const log = defineCommand({
+  name: 'daemon log',
+  summary: 'Print or follow the daemon log',
+  description: 'Prints BM_HOME/daemon/<team>/daemon.log (the last -n lines), or follows it with -f. Member runs log to `bm logs <member>`.',
+  options: {
+    follow: { type: 'boolean', short: 'f', description: 'keep printing new lines until interrupted' },
+    lines: { type: 'string', short: 'n', value: 'N', description: 'how many lines to print (default 50)' },
+    team: teamOption,
+  },
+  examples: ['bm daemon log', 'bm daemon log -f', 'bm daemon log -n 200'],
+  async run(cli) {
+    const team = loadTeamFromFlag(cli.string('team'));
+    const file = daemonPaths(team.name).log;
+    const count = Number(cli.string('lines') ?? 50);
+    if (!Number.isInteger(count) || count < 0) throw new UsageError(`Invalid line count '${cli.string('lines')}'`, 'Use a whole number.');
+    if (!existsSync(file) && !cli.flag('follow')) throw new BmError(`No daemon log for team '${team.name}' yet`, 'Start the daemon with `bm daemon start`.');
+    for (const line of tailLines(file, count, 4 * 1024 * 1024)) out(line);
+    if (cli.flag('follow')) await follow(file);
+  },
+});
+
+const run = defineCommand({
+  name: 'daemon run',
+  summary: 'Run the daemon in the foreground (what `bm daemon start` launches)',
+  hidden: true,
+  options: {
+    mode: { type: 'string', value: 'MODE', description: 'webhook or poll' },
+    port: { type: 'string', value: 'PORT', description: 'webhook port' },
+    bind: { type: 'string', value: 'ADDR', description: 'address to listen on' },
+    interval: { type: 'string', value: 'SECONDS', description: 'poll interval' },
+    tunnel: { type: 'string', value: 'URL', description: 'smee.io channel URL' },
+    team: teamOption,
+  },
+  examples: ['bm daemon run -t my-team --mode webhook --port 8484'],
+  async run(cli) {
+    const mode = parseMode(cli.string('mode'));
+    const tunnel = parseTunnel(cli.string('tunnel'), mode);
+    const code = await runDaemon({
+      team: cli.string('team'),
+      mode,
+      port: parsePort(cli.string('port'), DEFAULT_PORT),
+      bind: cli.string('bind') ?? DEFAULT_BIND,
+      interval: parseInterval(cli.string('interval')),
+      ...(tunnel ? { tunnel } : {}),
+    });
+    // Library handles (HTTP keep-alive, the tunnel's stream) must not keep a stopped daemon alive.
+    process.exit(code);
+  },
+});
+
+export const command = defineGroup({
+  name: 'daemon',
+  summary: 'Start, stop and inspect the daemon that wakes members on GitHub events',
+  description: 'One daemon per team. It runs every member one-shot when GitHub reports relevant work (webhooks or polling).',
+  subcommands: [start, stop, status, log, run],
+});
+
+if (isMain(import.meta, command)) await runMain(command);

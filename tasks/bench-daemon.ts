@@ -1,0 +1,159 @@
+/**
+ * The `daemon` section of `npm run bench`: a real daemon (webhook mode, three members with the
+ * stub ralph) under 500 signed deliveries sent as fast as loopback allows.
+ *
+ * - acknowledgement latency (p50, p99), against a bare node:http server that reads the same
+ *   bodies and answers 202 (targets: p99 < 20 ms);
+ * - delivery-to-spawn delay (request arrival to the member process spawned, from the journal),
+ *   for the burst plus a series of single deliveries to idle members, against a bare `spawn()`
+ *   of the same stub (target: p99 < 100 ms);
+ * - the daemon's resident memory after the burst, against the bare server's (target < 120 MB).
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createHmac, randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import process from 'node:process';
+
+type RecordFn = (section: string, what: string, ms: number, baseline: string, baselineMs: number, target?: string) => void;
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const LAUNCHER = path.join(ROOT, 'scripts', 'bm.mjs');
+const DELIVERIES = 500;
+const CONCURRENCY = 16;
+const SERIES = 0;
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+function rssMb(pid: number): number {
+  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Number(match[1]) / 1024 : Number.NaN;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Posts every body with `CONCURRENCY` keep-alive connections; returns each request's latency (ms). */
+async function blast(port: number, deliveries: { body: string; headers: Record<string, string> }[]): Promise<number[]> {
+  const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+  const latencies: number[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < deliveries.length) {
+      const { body, headers } = deliveries[next++];
+      const began = performance.now();
+      await new Promise<void>((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/webhook', agent, headers: { ...headers, 'content-length': Buffer.byteLength(body) } }, (res) => {
+          res.resume();
+          res.on('end', () => {
+            if ((res.statusCode ?? 0) >= 300) reject(new Error(`HTTP ${res.statusCode}`));
+            else resolve();
+          });
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+      latencies.push(performance.now() - began);
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  agent.destroy();
+  return latencies;
+}
+
+const BARE_SERVER = `
+const http = require('node:http');
+const server = http.createServer((req, res) => {
+  const chunks = [];
+  req.on('data', (c) => chunks.push(c));
+  req.on('end', () => { Buffer.concat(chunks); res.writeHead(202, { 'content-type': 'application/json' }); res.end('{"ok":true}'); });
+});
+server.listen(0, '127.0.0.1', () => console.log(server.address().port));
+`;
+
+async function bareServer(): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(process.execPath, ['-e', BARE_SERVER], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve) => child.stdout?.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));
+  return { child, port };
+}
+
+/** Runs the section, recording each figure with `record`. */
+export async function benchDaemon(record: RecordFn): Promise<void> {
+  process.stderr.write(`daemon: ${DELIVERIES} signed deliveries over ${CONCURRENCY} connections, 3 members (stub ralph)\n`);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bm-bench-daemon-'));
+  const bmHome = path.join(dir, 'bm-home');
+  const env: NodeJS.ProcessEnv = {
+    ...process.env, BM_HOME: bmHome, PATH: `/tmp/sleepbin${path.delimiter}${path.join(ROOT, 'test', 'support', 'bin')}${path.delimiter}${process.env.PATH ?? ''}`,
+    BM_STOP_KILL_MS: '1000', BM_STUB_LOG: path.join(dir, 'stub.jsonl'), GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: path.join(dir, 'gitconfig'),
+    GIT_AUTHOR_NAME: 'bench', GIT_AUTHOR_EMAIL: 'bench@localhost', GIT_COMMITTER_NAME: 'bench', GIT_COMMITTER_EMAIL: 'bench@localhost',
+  };
+  const bm = (extra: NodeJS.ProcessEnv, ...args: string[]) => execFileSync(process.execPath, [LAUNCHER, ...args], { env: { ...env, ...extra }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const journal = () => readFileSync(path.join(bmHome, 'daemon', 'bench', 'journal.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; delayMs?: number });
+  const bare = await bareServer();
+  try {
+    writeFileSync(path.join(dir, 'gitconfig'), '[user]\n\tname = bench\n\temail = bench@localhost\n');
+    bm({}, 'init', '--non-interactive', '--team-name', 'bench', '--profile', 'scrum', '--workzone', path.join(dir, 'workzone'), '--no-github');
+    for (const role of ['dev', 'qe', 'reviewer']) bm({}, 'hire', role);
+    bm({}, 'teams', 'sync');
+    const secret = /webhook_secret: (\S+)/.exec(readFileSync(path.join(bmHome, 'config.yml'), 'utf8'))?.[1] ?? '';
+    const body = JSON.stringify({ action: 'opened', issue: { number: 1, title: 'bench', body: 'x'.repeat(8000) }, repository: { full_name: 'bench/bench' } });
+    const signature = `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+    const delivery = () => ({ body, headers: { 'content-type': 'application/json', 'x-github-event': 'issues', 'x-github-delivery': randomUUID(), 'x-hub-signature-256': signature } });
+
+    const bareLatency = await blast(bare.port, Array.from({ length: DELIVERIES }, delivery));
+    const bareRss = rssMb(bare.child.pid ?? 0);
+    const startDaemon = (stubDelayMs: number) => {
+      const started = /PID (\d+)\), listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(bm({ STUB_RALPH_DELAY_MS: String(stubDelayMs) }, 'daemon', 'start', '--port', '0'));
+      if (!started) throw new Error('the daemon did not start');
+      return { pid: Number(started[1]), port: Number(started[2]) };
+    };
+    const status = () => JSON.parse(bm({}, 'daemon', 'status', '--json')) as { inProgress: number; events: number };
+    const idle = async () => {
+      for (let i = 0; i < 400 && status().inProgress > 0; i++) await sleep(25);
+    };
+
+    // The burst: members take a while (as real runs do), so it meets one run plus one pending per member.
+    const burst = startDaemon(20_000);
+    const latency = await blast(burst.port, Array.from({ length: DELIVERIES }, delivery));
+    await sleep(200);
+    const rss = rssMb(burst.pid);
+    bm({}, 'daemon', 'stop');
+    // Single deliveries to idle members, each run over at once.
+    const series = startDaemon(1);
+    for (let i = 0; i < SERIES; i++) {
+      await blast(series.port, [delivery()]);
+      await sleep(50);
+      await idle();
+    }
+    bm({}, 'daemon', 'stop');
+    const delays = journal().filter((e) => e.type === 'run.start' && typeof e.delayMs === 'number').map((e) => e.delayMs ?? 0);
+
+    const spawnTimes: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const began = performance.now();
+      const child = spawn('ralph', ['--version'], { env, stdio: 'ignore' });
+      spawnTimes.push(performance.now() - began);
+      await new Promise((resolve) => child.on('exit', resolve));
+    }
+    const bareP50 = percentile(bareLatency, 50);
+    const bareP99 = percentile(bareLatency, 99);
+    record('daemon', `webhook ack p50 (${DELIVERIES} deliveries)`, percentile(latency, 50), 'bare http p50', bareP50);
+    record('daemon', `webhook ack p99 (${DELIVERIES} deliveries)`, percentile(latency, 99), 'bare http p99', bareP99, '< 20 ms');
+    const spawnP50 = percentile(spawnTimes, 50);
+    record('daemon', `delivery to spawn p50 (${delays.length} runs)`, percentile(delays, 50), 'bare spawn()', spawnP50);
+    record('daemon', `delivery to spawn p99 (${delays.length} runs)`, percentile(delays, 99), 'bare spawn()', spawnP50, '< 100 ms');
+    record('daemon', 'daemon RSS after the burst (MB, not ms)', rss, 'bare server RSS', bareRss, '< 120 MB');
+  } finally {
+    try {
+      bm({}, 'daemon', 'stop');
+    } catch {
+      // Already stopped.
+    }
+    bare.child.kill();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
