@@ -1,0 +1,126 @@
+/**
+ * `bm start --formation <non-local>`: bm resolves the formation, runs its manager and reads the
+ * topology.json the manager wrote. The deployment itself (kubectl and all) lives in the
+ * formation's hat scripts, not here.
+ *
+ * Before running the manager bm checks whether there is anything to do: when the topology lists
+ * exactly the hired members, every input file it was made from is unchanged and every endpoint
+ * is healthy, the manager is skipped.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import process from 'node:process';
+import { health } from '../endpoints/index.ts';
+import type { ResolvedFormation } from '../lifecycle/formation.ts';
+import { BmError, info } from '../output.ts';
+import { inside } from '../paths.ts';
+import { canPrompt, closePrompts, confirm } from '../prompt.ts';
+import type { Topology } from '../schema.ts';
+import { memberNames, type Team } from '../team.ts';
+import { readTopology } from '../topology.ts';
+import { linkPackages, managerEnv, runManager, runScript, scriptsOf } from './manager.ts';
+
+/** Options of `startFormation`. */
+export interface FormationStartOptions {
+  /** Print what would be deployed, checked by the target, and change nothing. */
+  dryRun?: boolean;
+  /** Do not ask before replacing or deleting members. */
+  yes?: boolean;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** What `startFormation` did. */
+export type FormationStartResult =
+  | { action: 'up-to-date'; members: number }
+  | { action: 'dry-run' }
+  | { action: 'deployed'; members: number; topology: Topology };
+
+function sha256(file: string): string | null {
+  return existsSync(file) ? createHash('sha256').update(readFileSync(file)).digest('hex') : null;
+}
+
+/**
+ * Why the recorded deployment is not current, or undefined when it is: same formation, same
+ * members, same input files, every endpoint running and healthy.
+ */
+export async function staleness(team: Team, formation: ResolvedFormation): Promise<string | undefined> {
+  const read = readTopology(team.paths.topology);
+  if (read.kind !== 'ok') return read.kind === 'missing' ? 'nothing deployed yet' : `topology unreadable (${read.reason})`;
+  const topology = read.topology;
+  if (topology.formation !== formation.name) return `deployed with formation '${topology.formation}'`;
+  const hired = memberNames(team);
+  const recorded = Object.keys(topology.members).sort();
+  if (hired.length === 0 || hired.join() !== recorded.join()) return 'the team\'s members changed';
+  const inputs = topology.inputs as Record<string, string | null> | undefined;
+  if (!inputs || typeof inputs !== 'object') return 'the topology records no inputs';
+  for (const [rel, hash] of Object.entries(inputs)) {
+    if (sha256(inside(team.paths.repo, rel)) !== hash) return `${rel} changed`;
+  }
+  const checks = await Promise.all(Object.entries(topology.members).map(async ([key, m]) => ({ key, live: await health(m.endpoint) })));
+  const unwell = checks.find((c) => c.live.status !== 'running' || c.live.detail);
+  return unwell ? `${unwell.key} is ${unwell.live.status}${unwell.live.detail ? ` (${unwell.live.detail})` : ''}` : undefined;
+}
+
+interface Plan {
+  recreate?: { member: string; why: string }[];
+  remove?: string[];
+}
+
+/** On a TTY, asks before a deploy that would replace or delete running members. */
+async function confirmDisruption(formation: ResolvedFormation, env: NodeJS.ProcessEnv): Promise<void> {
+  const [deployer] = scriptsOf(formation);
+  const run = await runScript(formation, deployer, ['--plan'], env, 'capture');
+  if (run.code !== 0) throw new BmError(`Formation '${formation.name}' could not plan the deploy (exit code: ${run.code})`, 'See its error above.');
+  const plan = JSON.parse(run.stdout) as Plan;
+  const lines = [...(plan.recreate ?? []).map((r) => `  replace ${r.member} (${r.why})`), ...(plan.remove ?? []).map((m) => `  delete ${m} (no longer a member)`)];
+  if (lines.length === 0) return;
+  info(`This deploy would restart or remove running members:\n${lines.join('\n')}`);
+  const yes = await confirm('Go ahead?');
+  closePrompts();
+  if (!yes) throw new BmError('Deploy cancelled; nothing was changed', 'Run `bm start --formation ' + formation.name + ' --yes` to deploy without asking.');
+}
+
+/** Deploys the team with a non-local formation through its manager. */
+export async function startFormation(team: Team, formation: ResolvedFormation, options: FormationStartOptions = {}): Promise<FormationStartResult> {
+  const env = managerEnv(team, options.env);
+  if (options.dryRun) {
+    linkPackages(formation.dir);
+    const [deployer] = scriptsOf(formation);
+    const run = await runScript(formation, deployer, ['--dry-run'], env, 'stdout');
+    if (run.code !== 0) throw new BmError(`The dry run of formation '${formation.name}' failed (exit code: ${run.code})`, 'See its error above; nothing was changed.');
+    return { action: 'dry-run' };
+  }
+
+  const why = await staleness(team, formation);
+  if (why === undefined) {
+    const count = memberNames(team).length;
+    info(`All ${count} member(s) are running on formation '${formation.name}' and nothing changed; skipping the formation manager.`);
+    return { action: 'up-to-date', members: count };
+  }
+  info(`Deploying: ${why}.`);
+
+  linkPackages(formation.dir);
+  if (!options.yes && canPrompt() && process.stderr.isTTY) await confirmDisruption(formation, env);
+
+  info(`Launching formation manager for '${formation.name}' formation...`);
+  const began = Date.now();
+  await runManager(formation, env);
+  const file = team.paths.topology;
+  // Whole-second mtimes on some filesystems: allow for the rounding.
+  if (!existsSync(file) || statSync(file).mtimeMs < began - 1000) {
+    throw new BmError(`Formation manager completed but no topology file was written at ${file}`, 'Check the manager\'s output above.');
+  }
+  const read = readTopology(file);
+  if (read.kind !== 'ok') throw new BmError(`Formation manager wrote an unreadable topology at ${file} (${read.kind === 'corrupt' ? read.reason : 'missing'})`, 'Check the topology writer hat.');
+  info(`Formation '${formation.name}' deployed successfully.`);
+  return { action: 'deployed', members: Object.keys(read.topology.members).length, topology: read.topology };
+}
+
+/** The stdout summary line of a formation start. */
+export function summary(formation: ResolvedFormation, result: FormationStartResult): string | undefined {
+  switch (result.action) {
+    case 'up-to-date': return `Formation '${formation.name}' is up to date: ${result.members} member(s) running.`;
+    case 'deployed': return `Deployed ${result.members} member(s) with formation '${formation.name}'.`;
+    case 'dry-run': return undefined;
+  }
+}

@@ -1,0 +1,192 @@
+/**
+ * The k8s formation against kube-sim, through the real CLI and real kubectl: the shared
+ * lifecycle scenario (test/support/k8s-scenarios.ts), then what is awkward to stage on kind:
+ * the manager run through ralph, a dry run, an unreachable cluster, an image that cannot be
+ * pulled, and the confirmation before a disruptive deploy.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import process from 'node:process';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { startKubeSim, type KubeSim } from '../support/kube-sim/index.ts';
+import { ROOT } from '../support/sandbox.ts';
+import { TOKEN, assertTokenNeverLeaked, k8sWorld, lifecycleScenario, type ClusterHarness, type K8sWorld } from '../support/k8s-scenarios.ts';
+
+let sim: KubeSim | undefined;
+let world: K8sWorld | undefined;
+
+function simCluster(s: KubeSim): ClusterHarness {
+  return {
+    kubeconfigPath: s.kubeconfigPath,
+    context: s.context,
+    image: 'bm-member:dev',
+    env: { KUBECONFIG: s.env.KUBECONFIG, KUBECACHEDIR: s.env.KUBECACHEDIR },
+    makeUnreachable: () => s.fault({ kind: 'hang' }),
+    restore: () => s.clearFaults(),
+    dispose: () => s.stop(),
+  };
+}
+
+async function setup(hires: string[], runner: 'script' | 'ralph' = 'script'): Promise<K8sWorld> {
+  sim = await startKubeSim({ timeScale: 0.05 });
+  world = await k8sWorld(simCluster(sim), hires, runner);
+  return world;
+}
+
+test.after.each(async () => {
+  await world?.cleanup();
+  await sim?.stop();
+  world = undefined;
+  sim = undefined;
+});
+
+test('deploy, idempotent re-run, changed member, fired member, live status, hung API, stop', async () => {
+  await lifecycleScenario(await setup(['dev:alice', 'qe:quinn', 'reviewer:rita']));
+});
+
+test('runner ralph: the manager is a one-shot ralph session in the formation directory', async () => {
+  const w = await setup(['dev:alice'], 'ralph');
+  const log = path.join(w.sandbox.dir, 'stub-calls.jsonl');
+  const result = await w.bm(['start', '--formation', 'k8s'], { BM_STUB_LOG: log, STUB_RALPH_MODE: 'formation', STUB_RALPH_DELAY_MS: '50' });
+  assert.is(result.code, 0, result.stderr);
+  assert.match(result.stderr, /Formation 'k8s' deployed successfully/);
+  const calls = readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { argv: string[]; cwd: string; env: Record<string, string> });
+  assert.is(calls.length, 1);
+  const formationDir = path.join(w.repo, 'formations', 'k8s');
+  assert.is(calls[0].cwd, formationDir);
+  assert.equal(calls[0].argv, ['run', '-c', path.join(formationDir, 'ralph.yml'), '-P', path.join(formationDir, 'PROMPT.md')]);
+  assert.is(calls[0].env.BM_TEAM_NAME, 'alpha');
+  assert.is(calls[0].env.BM_TEAM_REPO, w.repo);
+  assert.is(calls[0].env.BM_WORKZONE, w.sandbox.workzone);
+  assert.is(calls[0].env.BM_HOME, w.sandbox.bmHome);
+  assert.is(calls[0].env.GH_TOKEN, TOKEN, 'the token reaches the manager through its environment');
+  assert.ok(existsSync(path.join(w.teamDir, 'topology.json')));
+
+  // A manager that fails leaves the topology it had and says so.
+  const failed = await w.bm(['start', '--formation', 'k8s'], { BM_STUB_LOG: log, STUB_RALPH_MODE: 'oneshot', STUB_RALPH_EXIT: '1', STUB_RALPH_DELAY_MS: '10' });
+  assert.is(failed.code, 1);
+  assert.match(failed.stderr, /Error: Formation manager 'k8s' failed \(exit code: 1\)/);
+});
+
+test('runner ralph: a manager that writes no topology is an error', async () => {
+  const w = await setup(['dev:alice'], 'ralph');
+  const result = await w.bm(['start', '--formation', 'k8s'], { STUB_RALPH_MODE: 'oneshot', STUB_RALPH_DELAY_MS: '10', BM_STUB_LOG: path.join(w.sandbox.dir, 'calls.jsonl') });
+  assert.is(result.code, 1);
+  assert.match(result.stderr, /Formation manager completed but no topology file was written at .*topology\.json/);
+});
+
+test('--dry-run prints the manifests with the secret redacted, checked by the server, and changes nothing', async () => {
+  const w = await setup(['dev:alice', 'qe:quinn']);
+  const result = await w.bm(['start', '--formation', 'k8s', '--dry-run']);
+  assert.is(result.code, 0, result.stderr);
+  assert.match(result.stdout, /kind: Namespace/);
+  assert.match(result.stdout, /kind: Secret[\s\S]*gh-token: "\*\*\*"/);
+  assert.match(result.stdout, /kind: Pod[\s\S]*name: dev-alice[\s\S]*imagePullPolicy: IfNotPresent/);
+  assert.match(result.stderr, /The API server accepted every manifest/);
+  assert.is((await w.kubectl(['get', 'namespace', w.namespace, '--ignore-not-found', '-o', 'name'])).stdout.trim(), '', 'no namespace was created');
+  assert.not.ok(existsSync(path.join(w.teamDir, 'topology.json')));
+  const dryRuns = (await sim!.requests()).filter((r) => r.method !== 'GET');
+  assert.ok(dryRuns.length > 0 && dryRuns.every((r) => r.path.includes('dryRun=All')), 'every write was a server-side dry run');
+  assertTokenNeverLeaked(w, [result]);
+});
+
+test('an unreachable cluster fails with the kind command to run', async () => {
+  const w = await setup(['dev:alice']);
+  await sim!.fault({ kind: 'refuse' });
+  const result = await w.bm(['start', '--formation', 'k8s']);
+  assert.is(result.code, 1);
+  assert.match(result.stderr, /Error: Cannot reach the Kubernetes cluster of context 'kind-botminter'/);
+  assert.match(result.stderr, /kind create cluster --name botminter/);
+  assert.match(result.stderr, /Formation manager 'k8s' failed/);
+  assert.not.ok(existsSync(path.join(w.teamDir, 'topology.json')));
+});
+
+test('an image that cannot be pulled: the verifier names the pod and the reason, no topology', async () => {
+  const w = await setup(['dev:alice', 'qe:quinn']);
+  await sim!.fault({ kind: 'image-pull', image: 'bm-member:dev' });
+  const result = await w.bm(['start', '--formation', 'k8s']);
+  assert.is(result.code, 1);
+  assert.match(result.stderr, /dev-alice: not ready: (ErrImagePull|ImagePullBackOff)/);
+  assert.match(result.stderr, /qe-quinn: not ready: (ErrImagePull|ImagePullBackOff)/);
+  assert.match(result.stderr, /failed \(exit code: 1\) in hats\/verifier\/verify\.ts/);
+  assert.not.ok(existsSync(path.join(w.teamDir, 'topology.json')));
+
+  // Once the image is there the kubelet's retries start the pods, and the next start records them.
+  await sim!.clearFaults();
+  const retry = await w.bm(['start', '--formation', 'k8s']);
+  assert.is(retry.code, 0, retry.stderr);
+  for (const pod of (await w.pods()).values()) assert.ok(pod.ready);
+  assert.ok(existsSync(path.join(w.teamDir, 'topology.json')));
+});
+
+test('a pod that died is reported by status and replaced by the next start', async () => {
+  const w = await setup(['dev:alice', 'qe:quinn']);
+  assert.is((await w.bm(['start', '--formation', 'k8s'])).code, 0);
+  const before = await w.pods();
+  await sim!.killPod(w.namespace, 'dev-alice', 1);
+  const status = JSON.parse((await w.sandbox.ok(['status', '--json'])).stdout) as { members: { name: string; status: string; detail?: string }[] };
+  const alice = status.members.find((m) => m.name === 'dev-alice');
+  assert.is(alice?.status, 'error');
+  assert.match(alice?.detail ?? '', /Failed/);
+  const again = await w.bm(['start', '--formation', 'k8s']);
+  assert.is(again.code, 0, again.stderr);
+  assert.match(again.stderr, /Deploying: dev-alice is error/);
+  assert.match(again.stderr, /dev-alice: recreated \(Failed/);
+  assert.match(again.stderr, /qe-quinn: unchanged/);
+  const after = await w.pods();
+  assert.is.not(after.get('dev-alice')?.uid, before.get('dev-alice')?.uid);
+  assert.is(after.get('qe-quinn')?.uid, before.get('qe-quinn')?.uid);
+  assert.ok(after.get('dev-alice')?.ready);
+
+  const single = await w.bm(['start', '--formation', 'k8s', 'dev-alice']);
+  assert.is(single.code, 2, 'member names are a usage error on k8s');
+  assert.match(single.stderr, /deploys the whole team, not single members/);
+
+  // --purge takes the namespace (and with it the Secret) too.
+  const purge = await w.bm(['stop', '--purge']);
+  assert.is(purge.code, 0, purge.stderr);
+  assert.match(purge.stderr, /namespace botminter-alpha: deleted/);
+  const ns = await w.kubectl(['get', 'namespace', w.namespace, '-o', 'jsonpath={.status.phase}', '--ignore-not-found']);
+  assert.ok(ns.stdout === '' || ns.stdout === 'Terminating', `namespace gone or terminating, got ${ns.stdout}`);
+});
+
+/** Runs bm on a pseudo-terminal (util-linux `script`), typing `input`. */
+function onTerminal(w: K8sWorld, args: string[], input: string): Promise<{ code: number | null; output: string }> {
+  const command = [process.execPath, path.join(ROOT, 'scripts', 'bm.mjs'), ...args].join(' ');
+  return new Promise((resolve, reject) => {
+    const child = spawn('script', ['-qec', command, '/dev/null'], { env: w.sandbox.env, cwd: w.sandbox.dir });
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += chunk));
+    child.stderr.on('data', (chunk) => (output += chunk));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, output });
+    });
+    child.stdin.write(input);
+  });
+}
+
+test('on a terminal, a deploy that would replace a member asks first', async () => {
+  const w = await setup(['dev:alice', 'qe:quinn']);
+  assert.is((await w.bm(['start', '--formation', 'k8s'])).code, 0);
+  const before = await w.pods();
+  const prompt = path.join(w.repo, 'members', 'dev-alice', 'PROMPT.md');
+  writeFileSync(prompt, `${readFileSync(prompt, 'utf8')}\nNew focus.\n`);
+  const declined = await onTerminal(w, ['start', '--formation', 'k8s'], 'n\n');
+  assert.is(declined.code, 1, declined.output);
+  assert.match(declined.output, /replace dev-alice \(config changed\)/);
+  assert.match(declined.output, /Go ahead\? \(y\/N\)/);
+  assert.match(declined.output, /Deploy cancelled; nothing was changed/);
+  assert.is((await w.pods()).get('dev-alice')?.uid, before.get('dev-alice')?.uid, 'nothing was replaced');
+
+  const forced = await onTerminal(w, ['start', '--formation', 'k8s', '--yes'], '');
+  assert.is(forced.code, 0, forced.output);
+  assert.not.match(forced.output, /Go ahead/);
+  assert.is.not((await w.pods()).get('dev-alice')?.uid, before.get('dev-alice')?.uid, 'replaced with --yes');
+});
+
+test.run();

@@ -1,0 +1,268 @@
+/**
+ * The k8s formation scenarios, written once against a `ClusterHarness` and run twice: against
+ * kube-sim in the default suite (test/e2e/k8s-formation.test.ts) and against a throwaway kind
+ * cluster in the gated suite (test/kind/k8s-formation.test.ts).
+ *
+ * Every kubectl the formation runs goes through a recording wrapper first on PATH, so the
+ * scenarios can assert that each call names the context and a request timeout, and that the
+ * GitHub token never appears in any argv.
+ */
+import { execFile } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import process from 'node:process';
+import { promisify } from 'node:util';
+import * as assert from 'uvu/assert';
+import { createSandbox, type RunResult, type Sandbox } from './sandbox.ts';
+
+const run = promisify(execFile);
+
+/** A cluster the scenarios deploy to. */
+export interface ClusterHarness {
+  kubeconfigPath: string;
+  context: string;
+  /** The member image the cluster can run (kind: loaded; kube-sim: any). */
+  image: string;
+  /** Environment for kubectl: KUBECONFIG and a private discovery cache. */
+  env: Record<string, string>;
+  /** Makes the API server accept connections but never answer, until `restore()`. */
+  makeUnreachable(): Promise<void>;
+  restore(): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+/** A test token: shaped like a GitHub token, so `redact()` would mask it too. */
+export const TOKEN = 'ghp_k8sFormationTest0123456789abcdefABCD';
+
+/** One scenario run: a sandbox with a team, wired to the cluster. */
+export interface K8sWorld {
+  sandbox: Sandbox;
+  cluster: ClusterHarness;
+  repo: string;
+  teamDir: string;
+  namespace: string;
+  /** Every kubectl argv the formation ran, one line each. */
+  kubectlLog: string;
+  bm(args: string[], env?: NodeJS.ProcessEnv): Promise<RunResult>;
+  kubectl(args: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
+  pods(): Promise<Map<string, { uid: string; ready: boolean; phase: string }>>;
+  kubectlCalls(): string[][];
+  cleanup(): Promise<void>;
+}
+
+/** Creates a team `alpha` with the given hires whose k8s formation targets `cluster`. */
+export async function k8sWorld(cluster: ClusterHarness, hires: string[], runner: 'script' | 'ralph' = 'script'): Promise<K8sWorld> {
+  const sandbox = createSandbox({ GH_TOKEN: TOKEN, KUBECONFIG: cluster.env.KUBECONFIG, KUBECACHEDIR: cluster.env.KUBECACHEDIR ?? '', BM_K8S_VERIFY_TIMEOUT_MS: '30000', BM_STOP_GRACE_MS: '30000' });
+  const bin = path.join(sandbox.dir, 'kubectl-bin');
+  const kubectlLog = path.join(sandbox.dir, 'kubectl-argv.log');
+  const realKubectl = (await run('sh', ['-c', 'command -v kubectl'])).stdout.trim();
+  mkdirSync(bin);
+  // One line per call: the arguments separated by NUL-free tabs (test argv never holds a tab).
+  writeFileSync(path.join(bin, 'kubectl'), `#!/bin/sh\n(IFS='\t'; printf '%s\\n' "$*") >> '${kubectlLog}'\nexec '${realKubectl}' "$@"\n`);
+  chmodSync(path.join(bin, 'kubectl'), 0o755);
+  sandbox.env.PATH = `${bin}${path.delimiter}${sandbox.env.PATH}`;
+
+  await sandbox.ok(['init', '--non-interactive', '--team-name', 'alpha', '--profile', 'scrum', '--workzone', sandbox.workzone, '--no-github']);
+  for (const hire of hires) {
+    const [role, name] = hire.split(':');
+    await sandbox.ok(['hire', role, '--name', name]);
+  }
+  const teamDir = path.join(sandbox.workzone, 'alpha');
+  const repo = path.join(teamDir, 'team');
+  const formationFile = path.join(repo, 'formations', 'k8s', 'formation.yml');
+  const text = readFileSync(formationFile, 'utf8')
+    .replace(/^( {2}context:).*$/m, `$1 ${cluster.context}`)
+    .replace(/^( {2}image:).*$/m, `$1 ${cluster.image}`)
+    .replace(/^( {2}runner:).*$/m, `$1 ${runner}`);
+  writeFileSync(formationFile, text);
+
+  const kubectl = async (args: string[]) => {
+    try {
+      const r = await run('kubectl', ['--context', cluster.context, '--request-timeout=10s', ...args], { env: { ...process.env, ...cluster.env } });
+      return { code: 0, stdout: r.stdout, stderr: r.stderr };
+    } catch (error) {
+      const e = error as { code?: number; stdout?: string; stderr?: string };
+      return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+    }
+  };
+  const namespace = 'botminter-alpha';
+  return {
+    sandbox,
+    cluster,
+    repo,
+    teamDir,
+    namespace,
+    kubectlLog,
+    bm: (args, env) => sandbox.bm(args, { env, timeoutMs: 120_000 }),
+    kubectl,
+    async pods() {
+      const got = await kubectl(['get', 'pods', '-n', namespace, '-l', 'app=botminter', '-o', 'json']);
+      assert.is(got.code, 0, `kubectl get pods: ${got.stderr}`);
+      const items = (JSON.parse(got.stdout) as { items: { metadata: { name: string; uid: string }; status?: { phase?: string; conditions?: { type: string; status: string }[] } }[] }).items;
+      return new Map(items.map((p) => [p.metadata.name, {
+        uid: p.metadata.uid,
+        phase: p.status?.phase ?? '',
+        ready: Boolean(p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')),
+      }]));
+    },
+    kubectlCalls() {
+      if (!existsSync(kubectlLog)) return [];
+      return readFileSync(kubectlLog, 'utf8').split('\n').filter(Boolean).map((line) => line.split('\t'));
+    },
+    async cleanup() {
+      sandbox.cleanup();
+    },
+  };
+}
+
+/** Every file under `dir` (no symlinks followed). */
+export function filesUnder(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const full = path.join(dir, e.name);
+    if (e.isSymbolicLink()) return [];
+    return e.isDirectory() ? filesUnder(full) : [full];
+  });
+}
+
+/** Asserts that the token is in no kubectl argv and in no file of the sandbox but the operator config. */
+export function assertTokenNeverLeaked(world: K8sWorld, outputs: RunResult[]): void {
+  const calls = world.kubectlCalls();
+  assert.ok(calls.length > 0, 'the formation ran kubectl');
+  for (const argv of calls) {
+    const line = argv.join(' ');
+    assert.not.ok(line.includes(TOKEN), `token on a kubectl command line: ${line}`);
+    assert.ok(argv.includes('--context') && argv[argv.indexOf('--context') + 1] === world.cluster.context, `kubectl without --context: ${line}`);
+    assert.ok(argv.some((a) => a.startsWith('--request-timeout')), `kubectl without --request-timeout: ${line}`);
+  }
+  for (const r of outputs) {
+    assert.not.ok(r.stdout.includes(TOKEN) || r.stderr.includes(TOKEN), 'token in bm output');
+  }
+  const config = path.join(world.sandbox.bmHome, 'config.yml');
+  for (const file of filesUnder(world.sandbox.dir)) {
+    if (file === config || statSync(file).size > 5_000_000) continue;
+    assert.not.ok(readFileSync(file, 'utf8').includes(TOKEN), `token written to ${file}`);
+  }
+}
+
+interface Topology { formation: string; members: Record<string, { endpoint: { type: string; context: string; namespace: string; pod: string; container: string } }> }
+
+/** Reads the team's topology.json. */
+export function topologyOf(world: K8sWorld): Topology {
+  return JSON.parse(readFileSync(path.join(world.teamDir, 'topology.json'), 'utf8')) as Topology;
+}
+
+/** The team's ConfigMaps, as `configmap/<name>`, sorted. */
+async function configMaps(world: K8sWorld): Promise<string[]> {
+  const got = await world.kubectl(['get', 'configmaps', '-n', world.namespace, '-l', 'app=botminter', '-o', 'name']);
+  assert.is(got.code, 0, got.stderr);
+  return got.stdout.split('\n').filter(Boolean).sort();
+}
+
+interface StatusJson { formation: string | null; members: { name: string; status: string; endpoint: { type: string; pod?: string } | null }[]; warnings: string[] }
+
+/**
+ * The main scenario: deploy three members, a second start that does nothing, a changed member
+ * recreated alone, a fired member reconciled away, live status, an API that hangs, and stop.
+ */
+export async function lifecycleScenario(world: K8sWorld): Promise<void> {
+  const outputs: RunResult[] = [];
+  const first = await world.bm(['start', '--formation', 'k8s']);
+  outputs.push(first);
+  assert.is(first.code, 0, `first start failed:\n${first.stderr}`);
+  assert.match(first.stdout, /Deployed 3 member\(s\) with formation 'k8s'/);
+  assert.match(first.stderr, /Launching formation manager for 'k8s' formation/);
+
+  const pods = await world.pods();
+  assert.equal([...pods.keys()].sort(), ['dev-alice', 'qe-quinn', 'reviewer-rita']);
+  for (const [name, pod] of pods) assert.ok(pod.ready, `${name} is Ready`);
+  const secret = await world.kubectl(['get', 'secret', 'botminter-credentials', '-n', world.namespace, '-o', 'json']);
+  assert.is(secret.code, 0, 'the credentials Secret exists');
+  const data = (JSON.parse(secret.stdout) as { data: Record<string, string>; metadata: { annotations?: Record<string, string> } });
+  assert.is(Buffer.from(data.data['gh-token'], 'base64').toString('utf8'), TOKEN);
+  assert.not.ok(JSON.stringify(data.metadata.annotations ?? {}).includes(Buffer.from(TOKEN).toString('base64')), 'no copy of the token in annotations');
+  const topology = topologyOf(world);
+  assert.is(topology.formation, 'k8s');
+  assert.equal(Object.keys(topology.members).sort(), ['dev-alice', 'qe-quinn', 'reviewer-rita']);
+  assert.equal(topology.members['dev-alice'].endpoint, { type: 'k8s', context: world.cluster.context, namespace: world.namespace, pod: 'dev-alice', container: 'ralph' });
+  assert.is(statSync(path.join(world.teamDir, 'topology.json')).mode & 0o777, 0o600);
+
+  // A second start finds everything healthy and unchanged: no manager, not one kubectl call.
+  const callsBefore = world.kubectlCalls().length;
+  const second = await world.bm(['start', '--formation', 'k8s']);
+  outputs.push(second);
+  assert.is(second.code, 0, second.stderr);
+  assert.match(second.stdout, /is up to date: 3 member\(s\) running/);
+  assert.not.match(second.stderr, /Launching formation manager/);
+  assert.is(world.kubectlCalls().length, callsBefore, 'the second start ran no kubectl');
+
+  // One member's prompt changes: only that pod is recreated.
+  writeFileSync(path.join(world.repo, 'members', 'dev-alice', 'PROMPT.md'), `${readFileSync(path.join(world.repo, 'members', 'dev-alice', 'PROMPT.md'), 'utf8')}\nFocus on the flaky tests first.\n`);
+  const third = await world.bm(['start', '--formation', 'k8s']);
+  outputs.push(third);
+  assert.is(third.code, 0, third.stderr);
+  assert.match(third.stderr, /dev-alice: recreated \(config changed\)/);
+  const after = await world.pods();
+  assert.is.not(after.get('dev-alice')?.uid, pods.get('dev-alice')?.uid, 'dev-alice was recreated');
+  assert.is(after.get('qe-quinn')?.uid, pods.get('qe-quinn')?.uid, 'qe-quinn was left alone');
+  assert.is(after.get('reviewer-rita')?.uid, pods.get('reviewer-rita')?.uid, 'reviewer-rita was left alone');
+  assert.ok(after.get('dev-alice')?.ready, 'the new dev-alice is Ready');
+
+  // `bm fire` stops the member first: its pod and ConfigMap go at once.
+  await world.sandbox.ok(['fire', 'qe-quinn', '--yes']);
+  assert.equal([...(await world.pods()).keys()].sort(), ['dev-alice', 'reviewer-rita']);
+  assert.equal(await configMaps(world), ['configmap/dev-alice-config', 'configmap/reviewer-rita-config']);
+
+  // A member removed from the team repo behind bm's back (another operator's commit) is
+  // reconciled away by the next start.
+  rmSync(path.join(world.repo, 'members', 'reviewer-rita'), { recursive: true });
+  const fourth = await world.bm(['start', '--formation', 'k8s']);
+  outputs.push(fourth);
+  assert.is(fourth.code, 0, fourth.stderr);
+  assert.match(fourth.stderr, /reviewer-rita: deleted \(no longer a member of the team\)/);
+  assert.match(fourth.stderr, /dev-alice: unchanged/);
+  assert.equal([...(await world.pods()).keys()], ['dev-alice']);
+  assert.equal(await configMaps(world), ['configmap/dev-alice-config']);
+  assert.equal(Object.keys(topologyOf(world).members), ['dev-alice']);
+
+  // Status is live.
+  const status = JSON.parse((await world.sandbox.ok(['status', '--json'])).stdout) as StatusJson;
+  assert.is(status.formation, 'k8s');
+  const rows = Object.fromEntries(status.members.map((m) => [m.name, m]));
+  assert.is(rows['dev-alice'].status, 'running');
+  assert.is(rows['dev-alice'].endpoint?.pod, 'dev-alice');
+  assert.equal(status.warnings, []);
+  const table = await world.sandbox.ok(['status']);
+  assert.match(table.stdout, /Formation: k8s/);
+  assert.match(table.stdout, /pod\/dev-alice/);
+
+  // The API server hangs: status answers within 10 s from the cached topology.
+  await world.cluster.makeUnreachable();
+  try {
+    const began = Date.now();
+    const hung = await world.bm(['status', '--json']);
+    const took = Date.now() - began;
+    assert.is(hung.code, 0, hung.stderr);
+    assert.ok(took < 10_000, `status took ${took} ms`);
+    assert.match(hung.stderr, /Warning: Could not reach k8s target\. Showing cached topology\./);
+    const cached = JSON.parse(hung.stdout) as StatusJson;
+    assert.is(cached.members.find((m) => m.name === 'dev-alice')?.status, 'unknown');
+    assert.ok(existsSync(path.join(world.teamDir, 'topology.json')), 'the cached topology is kept');
+  } finally {
+    await world.cluster.restore();
+  }
+
+  // Stop deletes the pods and ConfigMaps, keeps namespace and Secret, removes the topology.
+  const stop = await world.bm(['stop']);
+  outputs.push(stop);
+  assert.is(stop.code, 0, stop.stderr);
+  assert.match(stop.stdout, /Stopped 1 member\(s\), 0 error\(s\)/);
+  assert.is((await world.pods()).size, 0, 'no member pods left');
+  assert.equal(await configMaps(world), []);
+  assert.is((await world.kubectl(['get', 'secret', 'botminter-credentials', '-n', world.namespace, '-o', 'name'])).code, 0, 'the Secret is kept');
+  assert.not.ok(existsSync(path.join(world.teamDir, 'topology.json')), 'topology removed');
+  const stopped = JSON.parse((await world.sandbox.ok(['status', '--json'])).stdout) as StatusJson;
+  assert.ok(stopped.members.every((m) => m.status === 'stopped'), 'every member is stopped');
+
+  assertTokenNeverLeaked(world, outputs);
+}
