@@ -80,6 +80,7 @@ export const formationSchema = z.looseObject({
     ralph_yml: z.optional(z.string()),
     prompt: z.optional(z.string()),
     hats_dir: z.optional(z.string()),
+    scripts: z.optional(z.array(z.string())),
   })),
 });
 export type Formation = z.infer<typeof formationSchema>;

@@ -22,6 +22,11 @@ const COMMANDS = [
   ['projects', 'Add and list the code repositories the team works on'],
   ['knowledge', 'List, show, search and edit the team\'s knowledge and invariants'],
   ['upgrade', 'Migrate a team repo to schema v2 (adds skills/ and formations/)'],
+  ['start', 'Start members: one ralph loop per member workspace'],
+  ['stop', 'Stop running members (graceful, then SIGTERM, then SIGKILL)'],
+  ['status', 'Show the team\'s members and whether each one runs'],
+  ['logs', 'Print or follow a member\'s log'],
+  ['daemon', 'Start, stop and inspect the daemon that wakes members on GitHub events'],
   ['completions', 'Print a shell completion script (bash, zsh, fish)'],
 ];
 

@@ -26,6 +26,11 @@ const COMMAND_LOADERS: Record<string, () => Promise<{ command: Spec }>> = {
   projects: () => import('./projects.ts'),
   knowledge: () => import('./knowledge.ts'),
   upgrade: () => import('./upgrade.ts'),
+  start: () => import('./start.ts'),
+  stop: () => import('./stop.ts'),
+  status: () => import('./status.ts'),
+  logs: () => import('./logs.ts'),
+  daemon: () => import('./daemon.ts'),
   completions: async () => ({ command }),
 };
 

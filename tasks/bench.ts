@@ -6,7 +6,7 @@
  *   npm run bench -- startup      only sections whose name contains "startup"
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import process from 'node:process';
@@ -187,7 +187,108 @@ function sync(): void {
   }
 }
 
-const SECTIONS: Record<string, () => void | Promise<void>> = { startup, knowledge, sync };
+/**
+ * lifecycle: `bm status` with 10 running local members (the stub ralph) against `bm --help`, so
+ * health checks must not dominate; then the wall time of `bm stop` for 10 members, graceful and
+ * with -f (members that honour SIGTERM), as a ratio to the 2 s budget.
+ */
+function lifecycle(): void {
+  process.stderr.write('lifecycle: bm status and bm stop with 10 running members (median of runs)\n');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bm-bench-life-'));
+  const env: NodeJS.ProcessEnv = {
+    ...process.env, BM_HOME: path.join(dir, 'bm-home'), PATH: `${path.join(ROOT, 'test', 'support', 'bin')}${path.delimiter}${process.env.PATH ?? ''}`,
+    BM_START_CHECK_MS: '300', GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: path.join(dir, 'gitconfig'),
+    GIT_AUTHOR_NAME: 'bench', GIT_AUTHOR_EMAIL: 'bench@localhost', GIT_COMMITTER_NAME: 'bench', GIT_COMMITTER_EMAIL: 'bench@localhost',
+  };
+  const bm = (...args: string[]) => execFileSync(process.execPath, [LAUNCHER, ...args], { env, stdio: 'ignore' });
+  const statePids = (): number[] => {
+    try {
+      return Object.values(JSON.parse(readFileSync(path.join(dir, 'bm-home', 'state.json'), 'utf8')).members as Record<string, { pid: number }>).map((e) => e.pid);
+    } catch {
+      return [];
+    }
+  };
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  let previous: number[] = [];
+  const start = () => {
+    // A stopped stub stays a zombie until init reaps it, and the stub refuses to start next to one.
+    const deadline = Date.now() + 10_000;
+    while (previous.some((pid) => existsSync(`/proc/${pid}`)) && Date.now() < deadline) Atomics.wait(pause, 0, 0, 50);
+    bm('start');
+    previous = statePids();
+    if (previous.length !== 10) throw new Error(`expected 10 running members, state has ${previous.length}`);
+  };
+  try {
+    writeFileSync(path.join(dir, 'gitconfig'), '[user]\n\tname = bench\n\temail = bench@localhost\n');
+    bm('init', '--non-interactive', '--team-name', 'bench', '--profile', 'scrum', '--workzone', path.join(dir, 'workzone'), '--no-github');
+    for (const role of ['po', 'architect', 'dev', 'qe', 'reviewer']) for (let n = 0; n < 2; n++) bm('hire', role);
+    bm('teams', 'sync');
+    start();
+    const help = medianMs('node', [LAUNCHER, '--help'], env);
+    record('lifecycle', 'node  bm --help', help, 'bm --help', help);
+    record('lifecycle', 'node  bm status (10 running)', medianMs('node', [LAUNCHER, 'status'], env), 'bm --help', help, '<= 1.5x');
+    const runs = Math.max(3, Math.min(RUNS, 5));
+    for (const args of [['stop'], ['stop', '-f']]) {
+      const times: number[] = [];
+      for (let i = 0; i < runs; i++) {
+        if (i > 0 || args.length > 1) start();
+        times.push(timeOnce(process.execPath, [LAUNCHER, ...args], env));
+      }
+      record('lifecycle', `bm ${args.join(' ')} (10 members)`, median(times), '2 s budget', 2000, '< 1x');
+    }
+  } finally {
+    try {
+      bm('stop', '-f');
+    } catch {
+      // Nothing left to stop.
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The k8s formation against kube-sim: the skip-the-manager path of `bm start` and `bm status`, 10 pods. */
+async function k8s(): Promise<void> {
+  process.stderr.write('k8s: bm start --formation k8s (healthy, nothing to do) and bm status with 10 pods on kube-sim (median of runs)\n');
+  const { startKubeSim } = await import('../test/support/kube-sim/index.ts');
+  const sim = await startKubeSim({ timeScale: 0.05 });
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bm-bench-k8s-'));
+  const env: NodeJS.ProcessEnv = {
+    ...process.env, BM_HOME: path.join(dir, 'bm-home'), KUBECONFIG: sim.kubeconfigPath, KUBECACHEDIR: sim.env.KUBECACHEDIR,
+    GH_TOKEN: 'ghp_benchToken000000000000000000000000', GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: path.join(dir, 'gitconfig'),
+    GIT_AUTHOR_NAME: 'bench', GIT_AUTHOR_EMAIL: 'bench@localhost', GIT_COMMITTER_NAME: 'bench', GIT_COMMITTER_EMAIL: 'bench@localhost',
+  };
+  const bm = (...args: string[]) => execFileSync(process.execPath, [LAUNCHER, ...args], { env, stdio: 'ignore' });
+  try {
+    writeFileSync(path.join(dir, 'gitconfig'), '[user]\n\tname = bench\n\temail = bench@localhost\n');
+    bm('init', '--non-interactive', '--team-name', 'bench', '--profile', 'scrum', '--workzone', path.join(dir, 'workzone'), '--no-github');
+    for (const role of ['po', 'architect', 'dev', 'qe', 'reviewer']) for (let n = 0; n < 2; n++) bm('hire', role);
+    const formation = path.join(dir, 'workzone', 'bench', 'team', 'formations', 'k8s', 'formation.yml');
+    writeFileSync(formation, readFileSync(formation, 'utf8').replace(/^( {2}runner:).*$/m, '$1 script'));
+    bm('start', '--formation', 'k8s');
+    const kubectl = medianMs('kubectl', [...sim.kubectlFlags('10s'), 'get', 'pods', '-A', '-l', 'app=botminter'], env);
+    record('k8s', 'kubectl get pods -l app=botminter', kubectl, 'kubectl get pods', kubectl);
+    record('k8s', 'bm start --formation k8s (up to date)', medianMs('node', [LAUNCHER, 'start', '--formation', 'k8s'], env), 'kubectl get pods', kubectl, '<= 2x');
+    const help = medianMs('node', [LAUNCHER, '--help'], env);
+    record('k8s', 'node  bm --help', help, 'bm --help', help);
+    record('k8s', 'node  bm status (10 pods)', medianMs('node', [LAUNCHER, 'status'], env), 'bm --help', help, '<= 1.5x');
+  } finally {
+    try {
+      bm('stop');
+    } catch {
+      // Nothing left to stop.
+    }
+    await sim.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** daemon: webhook acknowledgement latency, delivery-to-spawn delay and memory under 500 deliveries (tasks/bench-daemon.ts). */
+async function daemon(): Promise<void> {
+  const { benchDaemon } = await import('./bench-daemon.ts');
+  await benchDaemon(record);
+}
+
+const SECTIONS: Record<string, () => void | Promise<void>> = { startup, knowledge, sync, lifecycle, k8s, daemon };
 
 for (const [name, run] of Object.entries(SECTIONS)) {
   if (filters.length && !filters.some((f) => name.includes(f))) continue;

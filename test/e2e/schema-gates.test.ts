@@ -64,8 +64,9 @@ const GATED: { name: string; args: string[] }[] = [
   { name: 'knowledge show', args: ['knowledge', 'show', 'knowledge/does-not-exist.md'] },
   { name: 'knowledge search', args: ['knowledge', 'search', 'commit'] },
   { name: 'knowledge (interactive session)', args: ['knowledge', '--scope', 'team'] },
-  // { name: 'start --formation k8s', args: ['start', '--formation', 'k8s'] },
-  // { name: 'daemon start', args: ['daemon', 'start', '--mode', 'poll'] },
+  { name: 'start --formation k8s', args: ['start', '--formation', 'k8s'] },
+  { name: 'start --formation k8s --dry-run', args: ['start', '--formation', 'k8s', '--dry-run'] },
+  { name: 'daemon start', args: ['daemon', 'start', '--mode', 'poll'] },
 ];
 
 /**

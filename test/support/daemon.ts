@@ -1,0 +1,138 @@
+/**
+ * Helpers for the daemon tests: recorded GitHub payloads (`@octokit/webhooks-examples`) signed
+ * with the team's secret and posted over real HTTP, the daemon's files, and waiting.
+ */
+import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { request } from 'node:http';
+import path from 'node:path';
+import { sign } from '@octokit/webhooks-methods';
+import * as assert from 'uvu/assert';
+import { parse } from 'yaml';
+import { ROOT, type Sandbox } from './sandbox.ts';
+
+interface Definition {
+  name: string;
+  examples: Record<string, unknown>[];
+}
+
+let definitions: Definition[] | undefined;
+
+/** A recorded payload of `event` (with `action`, when given). */
+export function example(event: string, action?: string): Record<string, unknown> {
+  definitions ??= JSON.parse(readFileSync(path.join(ROOT, 'node_modules', '@octokit', 'webhooks-examples', 'api.github.com', 'index.json'), 'utf8')) as Definition[];
+  const found = definitions.find((d) => d.name === event)?.examples.find((e) => action === undefined || e.action === action);
+  if (!found) throw new Error(`no recorded ${event}${action ? `.${action}` : ''} payload`);
+  return found;
+}
+
+/** The team's webhook secret from the sandbox's operator config. */
+export function webhookSecret(sandbox: Sandbox, team: string): string {
+  const config = parse(readFileSync(path.join(sandbox.bmHome, 'config.yml'), 'utf8')) as { teams: { name: string; credentials?: { webhook_secret?: string } }[] };
+  const secret = config.teams.find((t) => t.name === team)?.credentials?.webhook_secret;
+  if (!secret) throw new Error(`team ${team} has no webhook secret`);
+  return secret;
+}
+
+/** One HTTP exchange. */
+export interface HttpResult {
+  status: number;
+  body: string;
+  ms: number;
+}
+
+/** Sends a raw HTTP request to the daemon on 127.0.0.1. */
+export function httpRequest(port: number, method: string, urlPath: string, headers: Record<string, string | number> = {}, body?: Buffer | string): Promise<HttpResult> {
+  const began = performance.now();
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, method, path: urlPath, headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), ms: performance.now() - began }));
+    });
+    req.on('error', reject);
+    if (body !== undefined) req.end(body);
+    else req.end();
+  });
+}
+
+/** Options of `deliver`. */
+export interface DeliveryOptions {
+  id?: string;
+  /** Replaces the computed signature; null leaves the header out. */
+  signature?: string | null;
+  contentType?: string;
+  /** Sign with this secret instead of the team's. */
+  secret?: string;
+}
+
+/** Posts `payload` (an object, or raw text) to /webhook as GitHub would, signed over the exact bytes. */
+export async function deliver(port: number, secret: string, event: string, payload: Record<string, unknown> | string, options: DeliveryOptions = {}): Promise<HttpResult> {
+  const body = typeof payload === 'string' ? payload : JSON.stringify(payload);
+  const signature = options.signature === undefined ? await sign(options.secret ?? secret, body) : options.signature;
+  const headers: Record<string, string | number> = {
+    'content-type': options.contentType ?? 'application/json',
+    'content-length': Buffer.byteLength(body),
+    'user-agent': 'GitHub-Hookshot/test',
+    'x-github-event': event,
+    'x-github-delivery': options.id ?? randomUUID(),
+    'x-github-hook-id': '1',
+  };
+  if (signature !== null) headers['x-hub-signature-256'] = signature;
+  return httpRequest(port, 'POST', '/webhook', headers, body);
+}
+
+/** The daemon directory of a team in the sandbox. */
+export function daemonDir(sandbox: Sandbox, team: string): string {
+  return path.join(sandbox.bmHome, 'daemon', team);
+}
+
+/** A journal line. */
+export interface JournalLine {
+  ts: string;
+  type: string;
+  member?: string;
+  outcome?: string;
+  id?: string;
+  pid?: number;
+  [key: string]: unknown;
+}
+
+/** The team's journal. */
+export function journal(sandbox: Sandbox, team: string): JournalLine[] {
+  const file = path.join(daemonDir(sandbox, team), 'journal.jsonl');
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as JournalLine);
+}
+
+/** The daemon's daemon.json. */
+export function daemonJson(sandbox: Sandbox, team: string): { pid: number; port: number; mode: string } {
+  return JSON.parse(readFileSync(path.join(daemonDir(sandbox, team), 'daemon.json'), 'utf8')) as { pid: number; port: number; mode: string };
+}
+
+/** Waits until `condition` holds, then asserts it (so a timeout fails with `what`). */
+export async function waitFor(what: string, condition: () => boolean, timeoutMs = 8000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
+  assert.ok(condition(), `timed out waiting for ${what}`);
+}
+
+/** True when `pid` is a live (non-zombie) process. */
+export function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
+  } catch {
+    return false;
+  }
+}
+
+/** `bm init` (offline) + hires + `bm teams sync`: a team whose members have workspaces. */
+export async function daemonTeam(sandbox: Sandbox, team: string, hires: string[]): Promise<void> {
+  await sandbox.ok(['init', '--non-interactive', '--team-name', team, '--profile', 'scrum', '--workzone', sandbox.workzone, '--no-github']);
+  for (const hire of hires) {
+    const [role, name] = hire.split(':');
+    await sandbox.ok(['hire', role, '--name', name]);
+  }
+  await sandbox.ok(['teams', 'sync']);
+}

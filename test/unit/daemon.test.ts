@@ -1,0 +1,99 @@
+/**
+ * The daemon's small pure parts: signature verification (GitHub's official test vector and
+ * malformed headers), event names and wake-up rules, the poll cursor file, the delivery-id
+ * memory, and log rotation that keeps inherited file descriptors writing into the current file.
+ */
+import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync, closeSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { DEFAULT_EVENTS, isWakeEvent, wakeEvents, webhookName } from '../../lib/daemon/events.ts';
+import { recentDeliveries } from '../../lib/daemon/journal.ts';
+import { RotatingFile } from '../../lib/daemon/log.ts';
+import { readCursor } from '../../lib/daemon/poller.ts';
+import { signBody, verifySignature } from '../../lib/daemon/signature.ts';
+
+let dir: string;
+test.before.each(() => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'bm-daemon-unit-'));
+});
+test.after.each(() => rmSync(dir, { recursive: true, force: true }));
+
+test("signature: GitHub's documented test vector", () => {
+  const body = Buffer.from('Hello, World!');
+  const documented = 'sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17';
+  assert.is(signBody("It's a Secret to Everybody", body), documented);
+  assert.ok(verifySignature("It's a Secret to Everybody", body, documented));
+  assert.ok(verifySignature("It's a Secret to Everybody", body, documented.toUpperCase().replace('SHA256', 'sha256')), 'hex case does not matter');
+});
+
+test('signature: anything else is refused without throwing', () => {
+  const secret = 'It\'s a Secret to Everybody';
+  const body = Buffer.from('Hello, World!');
+  const good = signBody(secret, body);
+  for (const bad of [undefined, '', 'sha256=', 'sha256=zz', `${good}00`, good.slice(0, -2), good.replace('sha256=', 'sha1='), good.replace('sha256=', '')]) {
+    assert.not.ok(verifySignature(secret, body, bad), `refused: ${String(bad)}`);
+  }
+  assert.not.ok(verifySignature('another secret', body, good), 'wrong secret');
+  assert.not.ok(verifySignature(secret, Buffer.from('Hello, World?'), good), 'one byte changed');
+  assert.not.ok(verifySignature('', body, signBody('', body)), 'an empty secret verifies nothing');
+  const raw = Buffer.from('{"t":"\\u003c \u2665 \ud83c\udf89 \\/ \u2028"}');
+  assert.ok(verifySignature(secret, raw, signBody(secret, raw)), 'raw bytes, whatever they hold');
+});
+
+test('events: Events API types map to webhook names; quiet actions and unknown events wake nobody', () => {
+  assert.is(webhookName('IssuesEvent'), 'issues');
+  assert.is(webhookName('IssueCommentEvent'), 'issue_comment');
+  assert.is(webhookName('PullRequestEvent'), 'pull_request');
+  assert.is(webhookName('PullRequestReviewCommentEvent'), 'pull_request_review_comment');
+  assert.is(webhookName('WatchEvent'), 'watch');
+  const defaults = wakeEvents({ name: 't' });
+  assert.equal([...defaults], [...DEFAULT_EVENTS]);
+  assert.ok(isWakeEvent(defaults, 'issues', 'opened'));
+  assert.ok(isWakeEvent(defaults, 'projects_v2_item', 'edited'));
+  assert.not.ok(isWakeEvent(defaults, 'issues', 'pinned'));
+  assert.not.ok(isWakeEvent(defaults, 'push'));
+  assert.not.ok(isWakeEvent(defaults, 'star', 'created'));
+  const configured = wakeEvents({ name: 't', daemon: { events: ['Issues'] } });
+  assert.ok(isWakeEvent(configured, 'issues', 'opened'));
+  assert.not.ok(isWakeEvent(configured, 'pull_request', 'opened'), 'botminter.yml daemon.events narrows the set');
+});
+
+test('poll cursor: missing is empty; garbage is reported and read as empty', () => {
+  const file = path.join(dir, 'poll.json');
+  assert.equal(readCursor(file), { last_event_id: null, etag: null, last_poll_at: null });
+  writeFileSync(file, JSON.stringify({ last_event_id: '10', etag: 'W/"abc"' }));
+  assert.is(readCursor(file).last_event_id, '10');
+  for (const garbage of ['{"last_event_id": "1', '[]', '{"last_event_id": "../x"}']) {
+    writeFileSync(file, garbage);
+    const reasons: string[] = [];
+    assert.is(readCursor(file, (why) => reasons.push(why)).last_event_id, null);
+    assert.is(reasons.length, 1, `reported: ${garbage}`);
+  }
+});
+
+test('delivery ids are remembered from the journal for the redelivery window', () => {
+  const file = path.join(dir, 'journal.jsonl');
+  const now = Date.parse('2030-01-10T00:00:00Z');
+  const line = (ts: string, id: string, outcome = 'wake') => JSON.stringify({ ts, type: 'delivery', id, outcome });
+  writeFileSync(file, [line('2030-01-09T00:00:00Z', 'recent'), line('2029-12-01T00:00:00Z', 'old'), line('2030-01-09T00:00:00Z', 'again', 'duplicate'), '{"torn'].join('\n'));
+  assert.equal([...recentDeliveries(file, now)], ['recent']);
+});
+
+test('rotation keeps every writer (including inherited descriptors) on the current file', () => {
+  const file = path.join(dir, 'daemon.log');
+  const log = new RotatingFile(file, 100, 2);
+  const inherited = openSync(file, 'a');
+  log.write('a'.repeat(60) + '\n');
+  log.write('b'.repeat(60) + '\n');
+  writeSync(inherited, 'child output\n');
+  closeSync(inherited);
+  log.write('c'.repeat(60) + '\n');
+  log.close();
+  assert.is(readFileSync(`${file}.1`, 'utf8'), `${'b'.repeat(60)}\nchild output\n`);
+  assert.is(readFileSync(`${file}.2`, 'utf8'), `${'a'.repeat(60)}\n`);
+  assert.is(readFileSync(file, 'utf8'), `${'c'.repeat(60)}\n`, 'no hole, no lost line after truncation');
+});
+
+test.run();
