@@ -12,7 +12,8 @@
  * and wait for the child to exit.
  */
 import { spawn } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { which } from './proc.ts';
 import os from 'node:os';
 import path from 'node:path';
 import process from 'node:process';
@@ -32,20 +33,8 @@ export interface SessionExit {
   signal: NodeJS.Signals | null;
 }
 
-/** The absolute path of executable `name` in the PATH of `env`, or undefined. */
-export function findOnPath(name: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
-  for (const dir of (env.PATH ?? '').split(path.delimiter)) {
-    if (!dir) continue;
-    const candidate = path.join(dir, name);
-    try {
-      accessSync(candidate, constants.X_OK);
-      if (statSync(candidate).isFile()) return candidate;
-    } catch {
-      // Not here; keep looking.
-    }
-  }
-  return undefined;
-}
+/** The absolute path of executable `name` in the PATH of `env`, or undefined (looked up now). */
+export const findOnPath = which;
 
 /** The environment a session child gets: bm's own plus `extra`, without `CLAUDECODE`. */
 export function sessionEnv(extra: SessionEnv = {}, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
