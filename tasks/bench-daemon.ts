@@ -23,7 +23,7 @@ const ROOT = path.resolve(import.meta.dirname, '..');
 const LAUNCHER = path.join(ROOT, 'scripts', 'bm.mjs');
 const DELIVERIES = 500;
 const CONCURRENCY = 16;
-const SERIES = 0;
+const SERIES = 30;
 
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -87,7 +87,7 @@ export async function benchDaemon(record: RecordFn): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bm-bench-daemon-'));
   const bmHome = path.join(dir, 'bm-home');
   const env: NodeJS.ProcessEnv = {
-    ...process.env, BM_HOME: bmHome, PATH: `/tmp/sleepbin${path.delimiter}${path.join(ROOT, 'test', 'support', 'bin')}${path.delimiter}${process.env.PATH ?? ''}`,
+    ...process.env, BM_HOME: bmHome, PATH: `${path.join(ROOT, 'test', 'support', 'bin')}${path.delimiter}${process.env.PATH ?? ''}`,
     BM_STOP_KILL_MS: '1000', BM_STUB_LOG: path.join(dir, 'stub.jsonl'), GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: path.join(dir, 'gitconfig'),
     GIT_AUTHOR_NAME: 'bench', GIT_AUTHOR_EMAIL: 'bench@localhost', GIT_COMMITTER_NAME: 'bench', GIT_COMMITTER_EMAIL: 'bench@localhost',
   };

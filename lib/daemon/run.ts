@@ -109,6 +109,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   let tunnel: Tunnel | undefined;
   let writeTimer: NodeJS.Timeout | undefined;
   const flush = () => {
+    clearTimeout(writeTimer);
     writeTimer = undefined;
     record.launches = runs.launches;
     record.inProgress = runs.inProgress;
@@ -128,7 +129,8 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     killAfterMs: time.stopKillMs,
     journal,
     log,
-    changed,
+    // Runs start and end rarely: status shows them at once.
+    changed: flush,
   });
 
   // Wake-ups arriving in the same turn of the event loop are merged into one.
@@ -210,6 +212,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     log.warn(`no reconcile poll: team '${team.name}' has no GitHub repository or token; a lost delivery is not recovered`);
   }
 
+  runs.warm();
   record.ready = true;
   flush();
   journal.add({ type: 'start', mode: options.mode, port: record.port, interval: options.interval, pid: process.pid });

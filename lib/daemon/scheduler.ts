@@ -125,6 +125,18 @@ export class Scheduler {
     return n;
   }
 
+  /**
+   * Reads the team and writes each workspace's one-shot config ahead of the first event, so
+   * the first wake-up only has to record and spawn.
+   */
+  warm(): void {
+    try {
+      for (const slot of this.#o.slots()) if (slot.provisioned) writeOneShotConfig(slot.workspace);
+    } catch (error) {
+      this.#o.log.warn(`could not prepare the one-shot configs yet: ${(error as Error).message}`);
+    }
+  }
+
   /** Asks every member for one run. */
   wake(reason: WakeReason): void {
     if (this.#stopping) return;

@@ -58,6 +58,8 @@ async function startDaemon(env: NodeJS.ProcessEnv = {}): Promise<{ pid: number; 
 /** Waits until every run started so far has ended. */
 async function settled(): Promise<void> {
   await waitFor('runs to end', () => starts() > 0 && ends() === starts(), 10_000);
+  const json = path.join(daemonDir(sandbox, TEAM), 'daemon.json');
+  await waitFor('daemon.json to count no run in progress', () => !existsSync(json) || (JSON.parse(readFileSync(json, 'utf8')) as { inProgress: number }).inProgress === 0);
 }
 
 test('lifecycle: start, start twice, status, stop, files cleaned', async () => {
