@@ -7,6 +7,9 @@
  * `BM_HOME/logs/<team>/<member>.log`, or `<member>.<project>.log` for a multi-project key
  * (names never contain dots, so the two forms cannot collide).
  */
+import path from 'node:path';
+import { readTextIfExists } from '../files.ts';
+import { isValidName } from '../names.ts';
 import { home } from '../paths.ts';
 import { projectsOf, readMember, type Team } from '../team.ts';
 import { expectedWorkspaces } from '../workspaces.ts';
@@ -43,16 +46,27 @@ export function memberOfKey(key: string): string {
   return key.split('/')[0];
 }
 
+/**
+ * A member's role. `bm status` runs on a latency budget, so a manifest whose `role:` is a plain
+ * top-level name is read with one regex; anything fancier goes through the full YAML reader.
+ */
+function roleOf(team: Team, member: string): string {
+  const text = readTextIfExists(path.join(team.paths.member(member), 'botminter.yml'));
+  const plain = text === undefined ? undefined : /^role:[ \t]*([a-z0-9-]+)[ \t]*(#.*)?$/m.exec(text);
+  if (plain && isValidName(plain[1]) && text?.match(/^role:/gm)?.length === 1) return plain[1];
+  return readMember(team, member).role;
+}
+
 /** The slots of the given members (default: every hired member), in member then project order. */
 export function slotsOf(team: Team, members?: readonly string[]): Slot[] {
   const multi = isMultiProject(team);
   const roles = new Map<string, string>();
-  const roleOf = (member: string) => {
-    if (!roles.has(member)) roles.set(member, readMember(team, member).role);
+  const role = (member: string) => {
+    if (!roles.has(member)) roles.set(member, roleOf(team, member));
     return roles.get(member) ?? member;
   };
   return expectedWorkspaces(team, members).map((w) => {
     const key = slotKey(w.member, w.project, multi);
-    return { key, member: w.member, project: w.project, role: roleOf(w.member), workspace: w.path, provisioned: w.exists, log: logFileOf(team.name, key) };
+    return { key, member: w.member, project: w.project, role: role(w.member), workspace: w.path, provisioned: w.exists, log: logFileOf(team.name, key) };
   });
 }

@@ -3,7 +3,7 @@
  * the stray process is killed.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import process from 'node:process';
 import { test } from 'uvu';
@@ -35,13 +35,18 @@ test('cleanup kills a leftover stub ralph and fails', async () => {
   const ralph = spawn(path.join(STUB_BIN, 'ralph'), ['run', '-P', 'PROMPT.md'], { cwd: workspace, env: { ...sandbox.env, STUB_RALPH_MODE: 'persistent' }, stdio: 'ignore', detached: true });
   ralph.unref();
   const pid = ralph.pid ?? 0;
-  const deadline = Date.now() + 5000;
-  // Until the stub's sh wrapper has exec'd node, its command substitutions show up too.
-  while (processesUnder(sandbox.dir).map((p) => p.command).join().indexOf('ralph.mjs') < 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-  assert.equal(processesUnder(sandbox.dir).map((p) => p.pid), [pid]);
-  assert.throws(() => sandbox.cleanup(), /left 1 process\(es\) running in its sandbox/);
-  assert.not.ok(alive(pid), 'the stray was killed');
-  sandbox.cleanup();
+  try {
+    const deadline = Date.now() + 5000;
+    // Until the stub's sh wrapper has exec'd node, its command substitutions show up too.
+    while (processesUnder(sandbox.dir).map((p) => p.command).join().indexOf('ralph.mjs') < 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(processesUnder(sandbox.dir).map((p) => p.pid), [pid]);
+    assert.throws(() => sandbox.cleanup(), /left 1 process\(es\) running in its sandbox/);
+    assert.not.ok(alive(pid), 'the stray was killed');
+  } finally {
+    // Never leak the stub, even when an assertion above failed.
+    if (alive(pid)) process.kill(pid, 'SIGKILL');
+    rmSync(sandbox.dir, { recursive: true, force: true });
+  }
 });
 
 test('cleanup of a clean sandbox does not throw', () => {
