@@ -255,3 +255,26 @@ export function tailLines(file: string, count: number, maxBytes = 64 * 1024): st
     return [];
   }
 }
+
+/**
+ * What was appended to a log file since byte `offset`, and the new offset. A file that shrank
+ * (rotated or truncated) is read again from the start; an unreadable one yields nothing.
+ */
+export function readAppended(file: string, offset: number): { data: Buffer; offset: number } {
+  let size: number;
+  try {
+    size = statSync(file).size;
+  } catch {
+    return { data: Buffer.alloc(0), offset };
+  }
+  const from = size < offset ? 0 : offset;
+  const data = Buffer.alloc(size - from);
+  if (data.length === 0) return { data, offset: size };
+  const fd = openSync(file, 'r');
+  try {
+    readSync(fd, data, 0, data.length, from);
+  } finally {
+    closeSync(fd);
+  }
+  return { data, offset: size };
+}

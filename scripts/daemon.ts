@@ -4,7 +4,7 @@
  * runs every member one-shot (`persistent: false`) per burst of relevant events. `bm daemon run`
  * (hidden) is the long-lived process that `start` launches detached. Internals: lib/daemon/.
  */
-import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import process from 'node:process';
 import { defineCommand, defineGroup, isMain, jsonOption, runMain, teamOption } from '../lib/cli.ts';
 import { daemonStatus, startDaemon, stopDaemon, type DaemonStatus } from '../lib/daemon/control.ts';
@@ -12,7 +12,7 @@ import { daemonPaths, type DaemonMode } from '../lib/daemon/files.ts';
 import { parsePort, runDaemon } from '../lib/daemon/run.ts';
 import { BmError, UsageError, info, out, printJson, warn } from '../lib/output.ts';
 import { home } from '../lib/paths.ts';
-import { tailLines } from '../lib/proc.ts';
+import { readAppended, tailLines } from '../lib/proc.ts';
 import { requireSchemaV2 } from '../lib/schema.ts';
 import { loadTeamFromFlag } from '../lib/team.ts';
 
@@ -157,23 +157,9 @@ async function follow(file: string, pollMs = 250): Promise<void> {
   let offset = existsSync(file) ? statSync(file).size : 0;
   for (;;) {
     await new Promise((resolve) => setTimeout(resolve, pollMs));
-    let size: number;
-    try {
-      size = statSync(file).size;
-    } catch {
-      continue;
-    }
-    if (size < offset) offset = 0;
-    if (size === offset) continue;
-    const buffer = Buffer.alloc(size - offset);
-    const fd = openSync(file, 'r');
-    try {
-      readSync(fd, buffer, 0, buffer.length, offset);
-    } finally {
-      closeSync(fd);
-    }
-    process.stdout.write(buffer);
-    offset = size;
+    const appended = readAppended(file, offset);
+    offset = appended.offset;
+    if (appended.data.length) process.stdout.write(appended.data);
   }
 }
 

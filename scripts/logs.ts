@@ -3,7 +3,7 @@
  * follows it like `tail -f`. A member with one workspace per project has one log per project;
  * name one as `member/project`, or get them all with a header each.
  */
-import { closeSync, createReadStream, existsSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import process from 'node:process';
 import { defineCommand, isMain, runMain, teamOption } from '../lib/cli.ts';
@@ -11,7 +11,7 @@ import { logFileOf, slotsOf } from '../lib/lifecycle/slots.ts';
 import { validateName } from '../lib/names.ts';
 import { BmError, UsageError, out } from '../lib/output.ts';
 import { home } from '../lib/paths.ts';
-import { tailLines } from '../lib/proc.ts';
+import { readAppended, tailLines } from '../lib/proc.ts';
 import { loadTeamFromFlag, memberNames, type Team } from '../lib/team.ts';
 
 interface LogFile {
@@ -55,26 +55,12 @@ async function follow(logs: LogFile[], pollMs = 250): Promise<void> {
   await new Promise<void>((resolve) => {
     const timer = setInterval(() => {
       for (const log of logs) {
-        let size: number;
-        try {
-          size = statSync(log.file).size;
-        } catch {
-          continue;
-        }
-        let offset = offsets.get(log.file) ?? 0;
-        if (size < offset) offset = 0; // truncated or replaced: start over
-        if (size === offset) continue;
-        const buffer = Buffer.alloc(size - offset);
-        const fd = openSync(log.file, 'r');
-        try {
-          readSync(fd, buffer, 0, buffer.length, offset);
-        } finally {
-          closeSync(fd);
-        }
-        offsets.set(log.file, size);
+        const appended = readAppended(log.file, offsets.get(log.file) ?? 0);
+        offsets.set(log.file, appended.offset);
+        if (appended.data.length === 0) continue;
         if (lastKey !== log.key) out(`\n==> ${log.key} <==`);
         lastKey = log.key;
-        process.stdout.write(buffer);
+        process.stdout.write(appended.data);
       }
     }, pollMs);
     const stop = () => {
