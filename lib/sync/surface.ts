@@ -58,7 +58,8 @@ export function renderRalphYml(source: string, member: string, project: string |
   return text.replaceAll('{{member}}', member).replaceAll('{{project}}', project ?? '');
 }
 
-function lstat(file: string): Stats | undefined {
+/** lstat that says undefined for a missing path. */
+export function lstat(file: string): Stats | undefined {
   try {
     return lstatSync(file);
   } catch (error) {

@@ -6,13 +6,13 @@
  * are done, so an interrupted sync never leaves a half-made workspace where the next sync (or
  * `bm start`) would take it for a real one.
  */
-import { lstatSync, mkdirSync, readdirSync, renameSync, rmSync, type Stats } from 'node:fs';
+import { mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { git } from '../git.ts';
 import { BmError, formatError, redact } from '../output.ts';
 import { isProvisioned, type Workspace } from '../workspaces.ts';
 import { gitDirOf, readConfigValue, readHead, readRef, readUpstream } from './refs.ts';
-import { BOTMINTER_DIR, planSurface } from './surface.ts';
+import { BOTMINTER_DIR, lstat, planSurface } from './surface.ts';
 
 /** What one ls-remote of a project fork told us; shared by all of that project's workspaces. */
 export interface ProjectRemote {
@@ -55,14 +55,6 @@ export interface WorkspaceResult {
 /** Branch names from a remote end up in argv: accept only plain ones. */
 const SAFE_BRANCH = /^[A-Za-z0-9][A-Za-z0-9._/-]*$/;
 
-function lstat(file: string): Stats | undefined {
-  try {
-    return lstatSync(file);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
-}
 
 function short(sha: string | undefined): string {
   return sha ? sha.slice(0, 7) : 'none';
