@@ -254,7 +254,7 @@ async function k8s(): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bm-bench-k8s-'));
   const env: NodeJS.ProcessEnv = {
     ...process.env, BM_HOME: path.join(dir, 'bm-home'), KUBECONFIG: sim.kubeconfigPath, KUBECACHEDIR: sim.env.KUBECACHEDIR,
-    GH_TOKEN: 'ghp_benchToken000000000000000000000000', GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: path.join(dir, 'gitconfig'),
+    GH_TOKEN: 'bench-token-not-a-real-one', GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: path.join(dir, 'gitconfig'),
     GIT_AUTHOR_NAME: 'bench', GIT_AUTHOR_EMAIL: 'bench@localhost', GIT_COMMITTER_NAME: 'bench', GIT_COMMITTER_EMAIL: 'bench@localhost',
   };
   const bm = (...args: string[]) => execFileSync(process.execPath, [LAUNCHER, ...args], { env, stdio: 'ignore' });
