@@ -4,7 +4,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { commandHelp, defineCommand, defineGroup, runMain } from '../../lib/cli.ts';
+import { commandHelp, defineCommand, defineGroup, parseFlags, runMain } from '../../lib/cli.ts';
 import { closest } from '../../lib/suggest.mjs';
 import { validateName } from '../../lib/names.ts';
 import { formatError, redact, BmError } from '../../lib/output.ts';
@@ -90,3 +90,32 @@ test('errors are one line with the fix, and tokens never show', () => {
 });
 
 test.run();
+
+test('parseFlags: long, short, inline, bundled, repeated and -- forms', () => {
+  const options = {
+    team: { type: 'string', short: 't', description: 't' },
+    yes: { type: 'boolean', short: 'y', description: 'y' },
+    force: { type: 'boolean', short: 'f', description: 'f' },
+    project: { type: 'string', short: 'p', multiple: true, description: 'p' },
+  } as const;
+  const parsed = parseFlags(['a', '--team', 'x', '-yf', '--project=one', '-ptwo', '-p', 'three', 'b', '--', '--not-a-flag'], options);
+  assert.equal(parsed.values, { team: 'x', yes: true, force: true, project: ['one', 'two', 'three'] });
+  assert.equal(parsed.positionals, ['a', 'b', '--not-a-flag']);
+  assert.equal(parseFlags(['-tteam'], options).values, { team: 'team' });
+  assert.throws(() => parseFlags(['--tema', 'x'], options), /Unknown option '--tema'. Did you mean '--team'\?/);
+  assert.throws(() => parseFlags(['-z'], options), /Unknown option '-z'/);
+  assert.throws(() => parseFlags(['--team'], options), /Option '-t, --team' needs a value/);
+  assert.throws(() => parseFlags(['-t', '--yes'], options), /needs a value/);
+  assert.throws(() => parseFlags(['--yes=no'], options), /Option '-y, --yes' does not take a value/);
+});
+
+test('group flags may come before the subcommand', async () => {
+  const calls: string[] = [];
+  const list = defineCommand({ name: 'things list', summary: 'l', options: { team: { type: 'string', short: 't', description: 't' } }, examples: [], run: (cli) => void calls.push(`list ${cli.string('team')}`) });
+  const group = defineGroup({ name: 'things', summary: 's', subcommands: [list] });
+  await captured(() => runMain(group, ['-t', 'alpha', 'list']));
+  await captured(() => runMain(group, ['--team=beta', 'list']));
+  assert.equal(calls, ['list alpha', 'list beta']);
+  const help = await captured(() => runMain(group, ['-t', 'alpha']));
+  assert.match(help.stdout, /bm things list/);
+});
