@@ -1,64 +1,25 @@
-// The Node fast path of the launcher, in plain JavaScript because it runs before any TypeScript
-// loader. tsx's loader runs in a worker thread on Node 20 and roughly triples start-up time, so
-// the launcher first looks for the scripts compiled by esbuild (the compiler tsx itself uses) in
-// node_modules/.cache/bm, keyed by the mtime and size of every source file that went into them.
-// Any edit, a missing cache or a failed build falls back to tsx, which reports errors properly.
+// Builds the compile cache that lib/compile-cache.mjs checks: every scripts/*.ts bundled by
+// esbuild (the compiler tsx itself uses) into one directory per build, with a manifest of the
+// mtime and size of each source file that went in. Loaded only when the cache is stale.
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import process from 'node:process';
-import { pathToFileURL } from 'node:url';
+import { RUNTIME, scriptNames, stamp } from './compile-cache.mjs';
 
+// Long-running processes (the daemon) may still lazily import chunks of an older build.
 const BUILD_KEEP_MS = 60 * 60 * 1000;
 
+// yaml and zod sit on every command's path: bundled they load in a third of the time.
+// Everything else stays external and is loaded lazily by the code that needs it.
+const BUNDLED = new Set(['yaml', 'zod']);
+
 /**
- * URL of the compiled module for `scripts/<command>.ts`, building the cache when it is stale.
- * Returns undefined when no compiled module can be had (read-only install, esbuild missing).
+ * Builds the cache for the running runtime and makes it current.
  * @param {string} root bm's root directory
- * @param {string} command
- * @returns {Promise<string | undefined>}
+ * @param {string} cacheDir
+ * @returns {Promise<{build: string, entries: string[], inputs: Record<string, [number, number]>} | undefined>}
  */
-export async function compiledCommand(root, command) {
-  if (process.env.BM_NO_COMPILE_CACHE) return undefined;
-  const cacheDir = process.env.BM_CACHE_DIR || path.join(root, 'node_modules', '.cache', 'bm');
-  const manifestFile = path.join(cacheDir, 'current.json');
-  let manifest = readManifest(manifestFile);
-  if (!manifest || !isFresh(root, manifest, command)) {
-    manifest = await build(root, cacheDir, manifestFile);
-    if (!manifest || !manifest.entries.includes(command)) return undefined;
-  }
-  return pathToFileURL(path.join(cacheDir, manifest.build, `${command}.mjs`)).href;
-}
-
-function readManifest(file) {
-  try {
-    return JSON.parse(readFileSync(file, 'utf8'));
-  } catch {
-    return undefined;
-  }
-}
-
-function isFresh(root, manifest, command) {
-  if (!manifest.entries.includes(command)) return false;
-  if (scriptNames(root).join() !== manifest.entries.join()) return false;
-  for (const [file, [mtime, size]] of Object.entries(manifest.inputs)) {
-    try {
-      const st = statSync(path.join(root, file));
-      if (st.mtimeMs !== mtime || st.size !== size) return false;
-    } catch {
-      return false;
-    }
-  }
-  return true;
-}
-
-function scriptNames(root) {
-  return readdirSync(path.join(root, 'scripts'))
-    .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))
-    .map((f) => f.slice(0, -3))
-    .sort();
-}
-
-async function build(root, cacheDir, manifestFile) {
+export async function build(root, cacheDir) {
   try {
     mkdirSync(cacheDir, { recursive: true });
   } catch {
@@ -71,7 +32,7 @@ async function build(root, cacheDir, manifestFile) {
     return undefined;
   }
   const entries = scriptNames(root);
-  const buildName = `b-${Date.now().toString(36)}-${process.pid}`;
+  const buildName = `${RUNTIME.prefix}${Date.now().toString(36)}-${process.pid}`;
   try {
     const result = await esbuild.build({
       absWorkingDir: root,
@@ -82,26 +43,25 @@ async function build(root, cacheDir, manifestFile) {
       splitting: true,
       format: 'esm',
       platform: 'node',
-      target: 'node20',
-      // yaml and zod sit on every command's path: bundled they load in a third of the time.
-      // Everything else stays external and is loaded lazily by the code that needs it.
+      target: RUNTIME.name === 'deno' ? 'esnext' : 'node20',
       external: externalPackages(root),
       alias: { yaml: './node_modules/yaml/browser/index.js' },
+      plugins: RUNTIME.name === 'deno' ? [denoShims(root)] : [],
       sourcemap: 'linked',
       metafile: true,
       logLevel: 'silent',
     });
     const inputs = {};
     for (const file of Object.keys(result.metafile.inputs)) {
-      if (file.includes('node_modules/')) continue;
-      const st = statSync(path.join(root, file));
-      inputs[file] = [st.mtimeMs, st.size];
+      if (file.includes('node_modules/') || file.includes(':')) continue;
+      inputs[file] = stamp(path.join(root, file));
     }
     const manifest = { build: buildName, entries, inputs };
+    const manifestFile = path.join(cacheDir, RUNTIME.manifest);
     const temp = `${manifestFile}.${process.pid}.tmp`;
     writeFileSync(temp, JSON.stringify(manifest));
     renameSync(temp, manifestFile);
-    pruneOldBuilds(cacheDir, buildName);
+    pruneOldBuilds(cacheDir);
     return manifest;
   } catch {
     rmSync(path.join(cacheDir, buildName), { recursive: true, force: true });
@@ -109,24 +69,65 @@ async function build(root, cacheDir, manifestFile) {
   }
 }
 
-const BUNDLED = new Set(['yaml', 'zod']);
-
 function externalPackages(root) {
   const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
   const names = Object.keys({ ...pkg.dependencies, ...pkg.devDependencies }).filter((name) => !BUNDLED.has(name));
   return names.flatMap((name) => [name, `${name}/*`]);
 }
 
-function pruneOldBuilds(cacheDir, keep) {
+// The built-ins bm's start-up path uses; lib/deno-shims has a node-<name>.mjs for each.
+const SHIMMED = new Set(['fs', 'os', 'path', 'process', 'url']);
+
+/**
+ * For the Deno build: every `node:*` import becomes a generated module that exports the shim's
+ * native functions (lib/deno-shims/node-<name>.mjs) where there is one, constants by value, and
+ * a lazy stand-in for everything else, so Deno's Node layer loads only if a command uses it.
+ */
+function denoShims(root) {
+  const shimDir = path.join(root, 'lib', 'deno-shims');
+  return {
+    name: 'deno-shims',
+    setup(b) {
+      b.onResolve({ filter: /^node:/ }, (args) => ({ path: args.path.slice('node:'.length), namespace: 'deno-node' }));
+      b.onLoad({ filter: /.*/, namespace: 'deno-node' }, async (args) => {
+        const name = args.path;
+        const real = await import(`node:${name}`);
+        const shimFile = path.join(shimDir, `node-${name}.mjs`);
+        const shim = SHIMMED.has(name) ? await import(shimFile) : {};
+        const lines = [`import { lazy, moduleObject } from ${JSON.stringify(path.join(shimDir, 'lazy.mjs'))};`];
+        if (SHIMMED.has(name)) lines.push(`import * as shim from ${JSON.stringify(shimFile)};`);
+        const names = new Set([...Object.keys(real), ...Object.keys(shim)]);
+        for (const key of names) {
+          if (key === 'default' || !/^[A-Za-z_$][\w$]*$/.test(key)) continue;
+          if (key in shim) lines.push(`export const ${key} = shim.${key};`);
+          else if (typeof real[key] === 'object' || typeof real[key] === 'function') lines.push(`export const ${key} = /* @__PURE__ */ lazy(${JSON.stringify(name)}, ${JSON.stringify(key)});`);
+          // Constants such as os.EOL keep their value; process.pid and the like are left out.
+          else if (name !== 'process') lines.push(`export const ${key} = ${JSON.stringify(real[key])};`);
+        }
+        const natives = Object.keys(shim).filter((key) => key !== 'default').map((key) => `${key}: shim.${key}`);
+        lines.push('default' in shim ? 'export default shim.default;' : `export default /* @__PURE__ */ moduleObject(${JSON.stringify(name)}, { ${natives.join(', ')} });`);
+        return { contents: lines.join('\n'), loader: 'js', resolveDir: root };
+      });
+    },
+  };
+}
+
+function pruneOldBuilds(cacheDir) {
+  const current = new Set();
+  for (const manifest of ['current.json', 'current-deno.json']) {
+    try {
+      current.add(JSON.parse(readFileSync(path.join(cacheDir, manifest), 'utf8')).build);
+    } catch {
+      // No build for that runtime yet.
+    }
+  }
   for (const name of readdirSync(cacheDir)) {
-    if (!name.startsWith('b-') || name === keep) continue;
+    if (!/^[bd]-/.test(name) || current.has(name)) continue;
     const dir = path.join(cacheDir, name);
     try {
-      // Long-running processes (the daemon) may still lazily import chunks of an older build.
       if (Date.now() - statSync(dir).mtimeMs > BUILD_KEEP_MS) rmSync(dir, { recursive: true, force: true });
     } catch {
       // Another bm pruned it first.
     }
   }
 }
-

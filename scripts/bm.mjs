@@ -1,14 +1,14 @@
 #!/usr/bin/env node
-// The `bm` launcher: `bm <command> ...` runs scripts/<command>.ts in this same process.
-// Under Deno the script is imported natively; under Node the compiled cache is used when fresh
-// (see lib/compile-cache.mjs), else tsx is registered first.
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import process from 'node:process';
-import { pathToFileURL } from 'node:url';
+// The `bm` launcher: `bm <command> ...` runs scripts/<command>.ts in this same process, from the
+// compile cache when it is fresh (see lib/compile-cache.mjs), else from the TypeScript source:
+// natively under Deno, through tsx under Node.
+//
+// Under Deno this file touches no `node:` module and not the `process` global: loading Deno's
+// Node layer would cost more than the whole command (the compiled scripts use lib/deno-shims).
 import { closest } from '../lib/suggest.mjs';
 
-const ROOT = path.resolve(import.meta.dirname, '..');
+const deno = globalThis.Deno;
+const ROOT = decodeURIComponent(new URL('..', import.meta.url).pathname).replace(/\/$/, '');
 
 /** Every command with its one-line summary, in the order `bm --help` lists them. */
 const COMMANDS = [
@@ -46,35 +46,48 @@ function overview() {
   ].join('\n');
 }
 
-async function importScript(script, command) {
-  if (typeof globalThis.Deno === 'undefined') {
-    const { compiledCommand } = await import('../lib/compile-cache.mjs');
-    const compiled = await compiledCommand(ROOT, command);
-    if (compiled) return import(compiled);
+function setExitCode(code) {
+  if (deno) deno.exitCode = code;
+  else globalThis.process.exitCode = code;
+}
+
+/** Runs scripts/<command>.ts with `args` as its arguments. */
+async function runScript(command, args) {
+  const script = `${ROOT}/scripts/${command}.ts`;
+  const argv = [deno ? deno.execPath() : globalThis.process.argv[0], script, ...args];
+  // Tells lib/cli.ts isMain() which command to run: bundled chunks cannot tell by file name.
+  globalThis.bmEntryCommand = command;
+  const { compiledCommand, fileUrl } = await import('../lib/compile-cache.mjs');
+  const compiled = await compiledCommand(ROOT, command);
+  if (deno ? deno.env.get('BM_DEBUG') : globalThis.process.env.BM_DEBUG) console.error(`bm debug: running ${command} from ${compiled ?? 'the TypeScript source'}`);
+  if (compiled) {
+    // Read by lib/deno-shims/node-process.mjs, which stands in for `process` in the Deno build.
+    if (deno) globalThis.bmEntryArgv = argv;
+    else globalThis.process.argv = argv;
+    return import(compiled);
+  }
+  globalThis.process.argv = argv;
+  if (!deno) {
     const { register } = await import('tsx/esm/api');
     register();
   }
-  return import(pathToFileURL(script).href);
+  return import(fileUrl(script));
 }
 
-const [command, ...rest] = process.argv.slice(2);
+const [command, ...rest] = deno ? deno.args : globalThis.process.argv.slice(2);
 if (command === undefined || command === '-h' || command === '--help') {
   console.log(overview());
 } else if (command === '--version' || command === '-V') {
   const { readFileSync } = await import('node:fs');
-  console.log(`bm ${JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version}`);
+  console.log(`bm ${JSON.parse(readFileSync(`${ROOT}/package.json`, 'utf8')).version}`);
 } else {
   const known = COMMANDS.map(([name]) => name);
   const target = command === 'help' && rest[0] ? rest[0] : command;
-  const script = path.join(ROOT, 'scripts', `${target}.ts`);
-  if (!known.includes(target) || !existsSync(script)) {
+  if (!known.includes(target)) {
     const guess = closest(target, known);
     console.error(`Error: unknown command '${target}'.${guess ? ` Did you mean 'bm ${guess}'?` : ''} Run \`bm --help\` for the list.`);
-    process.exitCode = 2;
+    setExitCode(2);
   } else {
-    process.argv = [process.argv[0], script, ...(command === 'help' ? ['--help'] : rest)];
-    // Tells lib/cli.ts isMain() which command to run: bundled chunks cannot tell by file name.
-    globalThis.bmEntryCommand = target;
-    await importScript(script, target);
+    await runScript(target, command === 'help' ? ['--help'] : rest);
   }
 }

@@ -65,6 +65,26 @@ test('Deno runs the same scripts: list, hire and JSON identical to Node', async 
   const usage = run('hier');
   assert.is(usage.status, 2);
   assert.match(usage.stderr, /Did you mean 'bm hire'/);
+  const badFlag = run('members', 'list', '--jsn');
+  assert.is(badFlag.status, 2, 'the exit code set through the process shim reaches the OS');
+  assert.match(badFlag.stderr, /Did you mean '--json'/);
+});
+
+test('under Deno, read-only commands never load Deno\'s Node layer; others load what they use', async () => {
+  const deno = denoBinary(ROOT);
+  const run = (...args: string[]) => spawnSync(deno, ['run', '-A', '--no-prompt', path.join(ROOT, 'scripts', 'bm.mjs'), ...args], { env: { ...sandbox.env, BM_DEBUG: '1' }, encoding: 'utf8' });
+  for (const args of [['members', 'list'], ['members', 'list', '-t', 'beta', '--json'], ['roles', 'list'], ['--help']]) {
+    const result = run(...args);
+    assert.is(result.status, 0, result.stderr);
+    assert.not.match(result.stderr, /loading Deno's node:/, `bm ${args.join(' ')}`);
+    if (args[0] !== '--help') assert.match(result.stderr, /running \w+ from file:.*\/d-[^/]+\/\w+\.mjs/, 'the Deno build of the compile cache is used');
+  }
+  const nodeList = await sandbox.ok(['members', 'list', '-t', 'beta']);
+  assert.is(run('members', 'list', '-t', 'beta').stdout, nodeList.stdout, 'same table as under Node');
+  const fired = run('fire', 'qe-quinn', '--yes');
+  assert.is(fired.status, 0, fired.stderr);
+  assert.match(fired.stderr, /loading Deno's node:/, 'a command that runs git loads the Node layer, and says so under BM_DEBUG');
+  assert.not.ok((await sandbox.ok(['members', 'list', '--json'])).stdout.includes('qe-quinn'));
 });
 
 test.run();

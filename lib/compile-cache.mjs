@@ -1,0 +1,82 @@
+// The launcher's fast path, in plain JavaScript because it runs before any TypeScript loader.
+//
+// Commands run from scripts compiled by esbuild into node_modules/.cache/bm, one build per
+// runtime: under Node, tsx's loader thread would roughly triple start-up; under Deno, the build
+// swaps Node built-ins for the shims in lib/deno-shims, because Deno's Node layer costs more
+// start-up than bm's own work. A build is used only while every source file that went into it
+// has the mtime and size recorded in its manifest; otherwise it is rebuilt
+// (lib/compile-build.mjs), and if that fails the launcher falls back to the TypeScript sources.
+//
+// This file checks freshness without node:fs or node:path so that, under Deno, a fresh build
+// runs without loading the Node layer at all.
+const deno = globalThis.Deno;
+const nodeFs = deno ? undefined : await import('node:fs');
+
+/** The runtime-specific parts of the cache: manifest name and build directory prefix. */
+export const RUNTIME = deno ? { name: 'deno', manifest: 'current-deno.json', prefix: 'd-' } : { name: 'node', manifest: 'current.json', prefix: 'b-' };
+
+/** Modification time (whole milliseconds, as both runtimes report it) and size of a file. */
+export function stamp(file) {
+  const info = deno ? deno.statSync(file) : nodeFs.statSync(file);
+  return [Math.floor(deno ? info.mtime.getTime() : info.mtimeMs), info.size];
+}
+
+/** The command names: one per `scripts/<name>.ts`. */
+export function scriptNames(root) {
+  const names = deno ? [...deno.readDirSync(`${root}/scripts`)].map((e) => e.name) : nodeFs.readdirSync(`${root}/scripts`);
+  return names.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts')).map((f) => f.slice(0, -3)).sort();
+}
+
+/** The cache directory (BM_CACHE_DIR overrides it for tests). */
+export function cacheDir(root) {
+  const override = deno ? deno.env.get('BM_CACHE_DIR') : globalThis.process.env.BM_CACHE_DIR;
+  return override || `${root}/node_modules/.cache/bm`;
+}
+
+function readManifest(file) {
+  try {
+    return JSON.parse(deno ? deno.readTextFileSync(file) : nodeFs.readFileSync(file, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+function isFresh(root, manifest, command) {
+  if (!manifest.entries.includes(command)) return false;
+  if (scriptNames(root).join() !== manifest.entries.join()) return false;
+  for (const [file, [mtime, size]] of Object.entries(manifest.inputs)) {
+    try {
+      const [actualMtime, actualSize] = stamp(`${root}/${file}`);
+      if (actualMtime !== mtime || actualSize !== size) return false;
+    } catch {
+      return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * URL of the compiled module for `scripts/<command>.ts`, rebuilding the cache when it is stale.
+ * Returns undefined when no compiled module can be had (BM_NO_COMPILE_CACHE, read-only install,
+ * esbuild missing, a build error): the caller then runs the TypeScript source.
+ * @param {string} root bm's root directory
+ * @param {string} command
+ * @returns {Promise<string | undefined>}
+ */
+export async function compiledCommand(root, command) {
+  const disabled = deno ? deno.env.get('BM_NO_COMPILE_CACHE') : globalThis.process.env.BM_NO_COMPILE_CACHE;
+  if (disabled) return undefined;
+  const dir = cacheDir(root);
+  let manifest = readManifest(`${dir}/${RUNTIME.manifest}`);
+  if (!manifest || !isFresh(root, manifest, command)) {
+    const { build } = await import('./compile-build.mjs');
+    manifest = await build(root, dir);
+    if (!manifest || !manifest.entries.includes(command)) return undefined;
+  }
+  return fileUrl(`${dir}/${manifest.build}/${command}.mjs`);
+}
+
+/** The file: URL of an absolute POSIX path. */
+export function fileUrl(file) {
+  return new URL(`file://${file.replace(/%/g, '%25').replace(/#/g, '%23').replace(/\?/g, '%3F')}`).href;
+}
