@@ -13,6 +13,7 @@ import path from 'node:path';
 import { LineCounter, parseDocument, type Document } from 'yaml';
 import * as z from 'zod/mini';
 import { readTextIfExists } from './files.ts';
+import { cachedValue, rememberValue } from './parse-cache.ts';
 import { BmError } from './output.ts';
 
 /** The schema version bm creates teams with. */
@@ -108,15 +109,32 @@ export interface YamlFile<T> {
 /**
  * Reads and validates a YAML file. Errors name the file, line and column; aliases are capped so
  * an alias bomb fails fast instead of exhausting memory.
+ *
+ * Values come from the parse cache (lib/parse-cache.ts) when the file's text is unchanged; the
+ * Document is then parsed only if a caller asks for it. Only team and profile files are read
+ * here: the operator config holds credentials and goes through `parseYaml`, never the cache.
  */
 export function readYaml<T>(file: string, schema: z.ZodMiniType<T>): YamlFile<T> {
   const text = readTextIfExists(file);
   if (text === undefined) throw new BmError(`${file} does not exist`);
-  return parseYaml(text, file, schema);
+  const cached = cachedValue(file, text);
+  const result = cached && schema.safeParse(cached.value ?? {});
+  if (result?.success) {
+    let doc: Document | undefined;
+    return { value: result.data, get doc() { return (doc ??= parseDocumentOf(text, file, schema).doc); } };
+  }
+  // No entry, or one this schema rejects: parse for real, for an error with its line number.
+  const parsed = parseDocumentOf(text, file, schema);
+  rememberValue(file, text, parsed.plain);
+  return parsed;
 }
 
-/** Parses YAML text as `readYaml` does; `file` is used in messages. */
+/** Parses YAML text as `readYaml` does, without the cache; `file` is used in messages. */
 export function parseYaml<T>(text: string, file: string, schema: z.ZodMiniType<T>): YamlFile<T> {
+  return parseDocumentOf(text, file, schema);
+}
+
+function parseDocumentOf<T>(text: string, file: string, schema: z.ZodMiniType<T>): YamlFile<T> & { plain: unknown } {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -140,7 +158,7 @@ export function parseYaml<T>(text: string, file: string, schema: z.ZodMiniType<T
     const at = issue.path.length ? issue.path.map(String).join('.') : '(top level)';
     throw new BmError(`${where}: ${at}: ${describeIssue(issue)}`, `Fix ${path.basename(file)}.`);
   }
-  return { value: result.data, doc };
+  return { value: result.data, doc, plain };
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {

@@ -42,8 +42,9 @@ export function loadTeam(entry: TeamEntry): Team {
   if (!existsSync(paths.manifest)) {
     throw new BmError(`Team repo at ${paths.repo} has no botminter.yml`, `Is ${paths.repo} a bm team repo? Re-run \`bm init\` or fix the path in the operator config.`);
   }
-  const { value, doc } = readYaml(paths.manifest, teamManifestSchema);
-  return { name: entry.name, entry, paths, manifest: value, manifestDoc: doc, schemaVersion: value.schema_version };
+  const file = readYaml(paths.manifest, teamManifestSchema);
+  // The Document is parsed only by commands that edit the manifest; reading needs the value only.
+  return { name: entry.name, entry, paths, manifest: file.value, get manifestDoc() { return file.doc; }, schemaVersion: file.value.schema_version };
 }
 
 /** Writes the team manifest document back (atomically), keeping comments and unknown keys. */

@@ -2,7 +2,7 @@
 // Every other export of node:os is loaded lazily (see lib/compile-cache.mjs).
 import { real } from './lazy.mjs';
 
-export const homedir = () => Deno.env.get('HOME') || real('os').homedir();
+export const homedir = () => Deno.env.get('HOME') || real('os', 'homedir').homedir();
 
 export function tmpdir() {
   const dir = Deno.env.get('TMPDIR') || Deno.env.get('TMP') || Deno.env.get('TEMP') || '/tmp';

@@ -38,13 +38,13 @@ function stream(name) {
   };
   const events = (method) => (event, ...rest) => {
     // A write error is already handled in write(); other events need the real stream.
-    if (event !== 'error') real('process')[name][method](event, ...rest);
+    if (event !== 'error') real('process', `${name}.${method}`)[name][method](event, ...rest);
     return proxy;
   };
   const proxy = new Proxy(native, {
     get(target, key) {
       if (key === 'on' || key === 'once' || key === 'addListener') return events(key);
-      return key in target ? target[key] : real('process')[name][key];
+      return key in target ? target[key] : real('process', `${name}.${String(key)}`)[name][key];
     },
   });
   return proxy;
@@ -114,10 +114,10 @@ const native = {
 };
 
 export default new Proxy(native, {
-  get: (target, key) => (key in target ? target[key] : real('process')[key]),
+  get: (target, key) => (key in target ? target[key] : real('process', key)[key]),
   set: (target, key, value) => {
     if (key in target) target[key] = value;
-    else real('process')[key] = value;
+    else real('process', key)[key] = value;
     return true;
   },
 });
