@@ -44,7 +44,8 @@ test('eight processes incrementing one counter under the lock lose no update', a
     for (let i = 0; i < 25; i++) withFileLock(${JSON.stringify(file)}, () => writeFileAtomic(${JSON.stringify(file)}, String(Number(readFileSync(${JSON.stringify(file)}, 'utf8')) + 1)));
   `;
   await Promise.all(Array.from({ length: 8 }, () => new Promise<void>((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', worker], { stdio: 'inherit' });
+    const args = 'Deno' in globalThis ? ['eval', worker] : ['--import', 'tsx', '--input-type=module', '-e', worker];
+    const child = spawn(process.execPath, args, { stdio: 'inherit' });
     child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`worker exited ${code}`))));
   })));
   assert.is(readFileSync(file, 'utf8'), '200');

@@ -1,6 +1,6 @@
 // Helpers shared by the stub `ralph` and `claude` executables (see README.md).
 // Plain ESM with builtins only: the stubs must start fast.
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { isatty } from 'node:tty';
 
@@ -43,14 +43,22 @@ export function msKnob(name, fallback) {
   return Number.isFinite(n) && n >= 0 ? n : fallback;
 }
 
-/** True when `pid` names a running process (EPERM still means it exists). */
+/**
+ * True when `pid` names a running process (EPERM still means it exists). A zombie, dead but not
+ * yet reaped by its parent, still answers kill(0); real ralph treats it as gone, and so do we.
+ */
 export function isAlive(pid) {
   if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     return err.code === 'EPERM';
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true; // No /proc (macOS): kill(0) is all we have.
   }
 }
 
