@@ -7,7 +7,7 @@
  * files by substring: `npm test -- sync start`.
  */
 import { spawn } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import process from 'node:process';
@@ -42,6 +42,13 @@ function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
+// Tests that call lib/ directly (not through a sandbox) must not touch the operator's real
+// ~/.botminter either: every test process gets a throwaway BM_HOME.
+const scratchHome = mkdtempSync(path.join(os.tmpdir(), 'bm-test-home-'));
+const realHome = path.join(os.homedir(), '.botminter');
+const realHomeExisted = existsSync(realHome);
+process.on('exit', () => rmSync(scratchHome, { recursive: true, force: true }));
+
 function runGroup(group: string[]): Promise<Totals> {
   const pattern = `^(${group.map(escape).join('|')})$`;
   const uvu = ['node_modules/uvu/bin.js', '--no-color', 'test', pattern];
@@ -49,7 +56,7 @@ function runGroup(group: string[]): Promise<Totals> {
     : coverage ? ['npx', ['--no', 'c8', '--reporter=text-summary', 'node', '--import', 'tsx', ...uvu]] as const
       : ['node', ['--import', 'tsx', ...uvu]] as const;
   return new Promise((resolve) => {
-    const child = spawn(command[0], [...command[1]], { cwd: ROOT, env: { ...process.env, FORCE_COLOR: '0' } });
+    const child = spawn(command[0], [...command[1]], { cwd: ROOT, env: { ...process.env, FORCE_COLOR: '0', BM_HOME: scratchHome } });
     let output = '';
     child.stdout.on('data', (chunk) => (output += chunk));
     child.stderr.on('data', (chunk) => (output += chunk));
@@ -73,6 +80,10 @@ function runGroup(group: string[]): Promise<Totals> {
 const results = await Promise.all(groups.filter((g) => g.length).map(runGroup));
 const sum = results.reduce((a, r) => ({ passed: a.passed + r.passed, failed: a.failed + r.failed, skipped: a.skipped + r.skipped }), { passed: 0, failed: 0, skipped: 0 });
 const notes = results.map((r) => r.note).filter(Boolean);
+if (!realHomeExisted && existsSync(realHome)) {
+  sum.failed++;
+  notes.push(`a test created the operator's real ${realHome}`);
+}
 if (files.length === 0) notes.push('no test files matched');
 process.stdout.write(`\n${sum.passed} passed, ${sum.failed} failed, ${sum.skipped} skipped${notes.length ? ` (${notes.join('; ')})` : ''}\n`);
 process.exitCode = sum.failed > 0 || files.length === 0 ? 1 : 0;

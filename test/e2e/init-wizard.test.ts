@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createSandbox, ROOT } from '../support/sandbox.ts';
+import { BM_COMMAND, createSandbox } from '../support/sandbox.ts';
 
 const hasScript = spawnSync('script', ['--version']).status === 0;
 
@@ -22,7 +22,7 @@ test('the wizard creates a team from typed answers; "no" at the end creates noth
   }
   const sandbox = createSandbox();
   try {
-    const bm = `${process.execPath} ${path.join(ROOT, 'scripts', 'bm.mjs')} init`;
+    const bm = [...BM_COMMAND, 'init'].join(' ');
     const zone = path.join(sandbox.dir, 'zone');
     const env = { ...sandbox.env, CI: '' };
     const declined = typeInto(env, bm, ['wiz', '2', zone, 'n', '', '', 'superman:clark', 'n']);

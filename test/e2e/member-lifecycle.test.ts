@@ -10,7 +10,7 @@ import path from 'node:path';
 import process from 'node:process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ROOT, createSandbox, type Sandbox } from '../support/sandbox.ts';
+import { BM_COMMAND, createSandbox, type Sandbox } from '../support/sandbox.ts';
 
 let sandbox: Sandbox;
 let stubLog: string;
@@ -295,7 +295,7 @@ test('bm logs prints and follows a member\'s log', async () => {
   assert.is(missing.code, 1);
   assert.match(missing.stderr, /No log for 'qe-nobody'/);
 
-  const follower = spawn(process.execPath, [path.join(ROOT, 'scripts', 'bm.mjs'), 'logs', 'dev-alice', '-f', '-n', '1'], { env: sandbox.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const follower = spawn(BM_COMMAND[0], [...BM_COMMAND.slice(1), 'logs', 'dev-alice', '-f', '-n', '1'], { env: sandbox.env, stdio: ['ignore', 'pipe', 'pipe'] });
   let seen = '';
   follower.stdout.on('data', (chunk) => (seen += chunk));
   try {

@@ -12,6 +12,13 @@ export const ROOT = path.resolve(import.meta.dirname, '..', '..');
 export const STUB_BIN = path.join(ROOT, 'test', 'support', 'bin');
 const LAUNCHER = path.join(ROOT, 'scripts', 'bm.mjs');
 
+/**
+ * The command line that runs bm in the runtime running the tests: `node scripts/bm.mjs`, or
+ * under `npm run test:deno` `deno run -A --no-prompt scripts/bm.mjs` (Deno grants a script no
+ * permissions unless told, and would stop to ask on a terminal).
+ */
+export const BM_COMMAND: readonly string[] = 'Deno' in globalThis ? [process.execPath, 'run', '-A', '--no-prompt', LAUNCHER] : [process.execPath, LAUNCHER];
+
 /** What one `bm` run produced. */
 export interface RunResult {
   code: number | null;
@@ -127,7 +134,7 @@ export function createSandbox(extraEnv: NodeJS.ProcessEnv = {}): Sandbox {
 
   const bm = (args: string[], options: RunOptions = {}): Promise<RunResult> =>
     new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [LAUNCHER, ...args], { cwd: options.cwd ?? dir, env: { ...env, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+      const child = spawn(BM_COMMAND[0], [...BM_COMMAND.slice(1), ...args], { cwd: options.cwd ?? dir, env: { ...env, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (chunk) => (stdout += chunk));

@@ -19,7 +19,8 @@ const schema = z.looseObject({ name: z.string(), count: z.optional(z.number()) }
 const file = path.join(dir, 'thing.yml');
 
 test.after(() => {
-  process.env.BM_HOME = previousHome;
+  if (previousHome === undefined) delete process.env.BM_HOME;
+  else process.env.BM_HOME = previousHome;
   rmSync(dir, { recursive: true, force: true });
 });
 
