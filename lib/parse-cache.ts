@@ -1,12 +1,13 @@
 /**
- * A cache of parsed YAML, under BM_HOME/cache/parsed: one entry per file, keyed by its text.
+ * A cache of parsed YAML, under BM_HOME/cache/parsed: one entry per file.
  *
  * Parsing YAML is the largest single cost of a short bm command: the yaml package runs cold in
  * every new process, and `bm members list` parses the team manifest and every member manifest,
- * which rarely change. Files that hold secrets (the operator config) must never come here. An entry holds the plain value parsed from one text of
- * one file and a fingerprint of that text (its length and two 32-bit hashes); any other text is
- * parsed again. Only texts that parsed cleanly are remembered, and callers still validate the
- * value against their schema, so a newer bm never trusts an older shape.
+ * which rarely change. An entry holds one text of one file and the plain value parsed from it;
+ * any other text is parsed again, and comparing whole texts leaves no room for a false hit.
+ * Only texts that parsed cleanly are remembered, and callers still validate the value against
+ * their schema, so a newer bm never trusts an older shape. Files that hold secrets (the
+ * operator config) must never come here.
  */
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -16,23 +17,15 @@ import { bmHome } from './paths.ts';
 
 interface Entry {
   file: string;
-  fingerprint: string;
+  text: string;
   value: unknown;
 }
 
-/** FNV-1a over the UTF-16 code units, from a given offset basis. node:crypto would cost start-up under Deno. */
-function fnv(text: string, basis: number): string {
-  let hash = basis;
-  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193) >>> 0;
-  return hash.toString(16).padStart(8, '0');
-}
-
-function fingerprint(text: string): string {
-  return `${text.length}:${fnv(text, 0x811c9dc5)}${fnv(text, 0x2a7f3b1d)}`;
-}
-
+/** A short, stable entry name for a path: FNV-1a (node:crypto would cost start-up under Deno). */
 function entryPath(file: string): string {
-  return path.join(bmHome(), 'cache', 'parsed', `${fnv(file, 0x811c9dc5)}.json`);
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < file.length; i++) hash = Math.imul(hash ^ file.charCodeAt(i), 0x01000193) >>> 0;
+  return path.join(bmHome(), 'cache', 'parsed', `${hash.toString(16).padStart(8, '0')}.json`);
 }
 
 function enabled(): boolean {
@@ -44,7 +37,7 @@ export function cachedValue(file: string, text: string): { value: unknown } | un
   if (!enabled()) return undefined;
   try {
     const entry = JSON.parse(readTextIfExists(entryPath(file)) ?? 'null') as Entry | null;
-    return entry?.file === file && entry.fingerprint === fingerprint(text) ? { value: entry.value } : undefined;
+    return entry?.file === file && entry.text === text ? { value: entry.value } : undefined;
   } catch {
     return undefined; // A torn or foreign entry is a miss.
   }
@@ -57,7 +50,7 @@ export function rememberValue(file: string, text: string, value: unknown): void 
   const temp = `${target}.${process.pid}.tmp`;
   try {
     mkdirSync(path.dirname(target), { recursive: true });
-    writeFileSync(temp, JSON.stringify({ file, fingerprint: fingerprint(text), value } satisfies Entry));
+    writeFileSync(temp, JSON.stringify({ file, text, value } satisfies Entry));
     renameSync(temp, target);
   } catch {
     // A read-only BM_HOME only costs the speed-up.
