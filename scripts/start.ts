@@ -7,7 +7,7 @@
 import { defineCommand, isMain, runMain, teamOption } from '../lib/cli.ts';
 import { startFormation, summary } from '../lib/formations/index.ts';
 import { resolveFormation } from '../lib/lifecycle/formation.ts';
-import { startLocal, type LaunchResult } from '../lib/lifecycle/start.ts';
+import type { LaunchResult } from '../lib/lifecycle/start.ts';
 import { validateName } from '../lib/names.ts';
 import { BmError, UsageError, info, out } from '../lib/output.ts';
 import { home } from '../lib/paths.ts';
@@ -64,6 +64,8 @@ export const command = defineCommand({
     if (cli.flag('dry-run')) throw new UsageError('--dry-run applies to non-local formations only', 'Use `bm start --formation k8s --dry-run`.');
     requireKnownSchema(team.name, team.schemaVersion);
     const members = cli.rest.map((m) => readMember(team, validateName('member', m)).name);
+    // Imported here: a repeated `bm start --formation k8s` should load no more than it uses.
+    const { startLocal } = await import('../lib/lifecycle/start.ts');
     const results = await startLocal(team, { members: members.length ? members : undefined, timings: timings(), formation: formation.name, progress: info });
     for (const r of results) for (const line of describe(r)) info(line);
     const started = results.filter((r) => r.status === 'started').length;

@@ -1,28 +1,33 @@
 /**
  * The `k8s` endpoint: a member pod, `{type: k8s, context, namespace, pod, container}`.
  *
- * Talks to the API server through @kubernetes/client-node, imported on first use (it takes the
- * better part of a second to load) and configured from the operator's kubeconfig (KUBECONFIG or
- * ~/.kube/config) with the endpoint's context. client-node sets no timeout of its own, and a
- * paused kind container accepts connections but never answers, so every request carries an
- * abort signal (BM_K8S_TIMEOUT_MS, default 4000).
- *
  * Health reads all the team's pods of a namespace in one list request, shared by every endpoint
- * of that namespace, so `bm status` costs one round-trip per namespace, not one per member.
+ * of that namespace, so `bm status` costs one round-trip per namespace, not one per member. It
+ * is on the path of `bm status` and of every `bm start --formation k8s`, so that request goes
+ * straight over node:http(s) (kubeconfig.ts) whenever the context is one bm can honour exactly
+ * as kubectl would.
+ *
+ * Other contexts (exec plugins and the like), and every write (stop, purge), go through
+ * @kubernetes/client-node, imported on first use (it takes the better part of a second to
+ * load) and configured from the operator's kubeconfig (KUBECONFIG or ~/.kube/config) with the
+ * endpoint's context. client-node sets no timeout of its own, and a paused kind container
+ * accepts connections but never answers, so every request on either path has a deadline
+ * (BM_K8S_TIMEOUT_MS, default 4000).
  */
 import process from 'node:process';
-import type { CoreV1Api, V1Pod } from '@kubernetes/client-node';
-import { podHealth, type Pod } from '../../formations/k8s/kube.ts';
+import type { CoreV1Api } from '@kubernetes/client-node';
+import { APP, podHealth, type Pod } from '../../formations/k8s/kube.ts';
 import { BmError } from '../output.ts';
 import type { Endpoint } from '../schema.ts';
 import type { EndpointDriver, Health, StopOptions, StopResult } from './index.ts';
+import { getJson, routeTo } from './kubeconfig.ts';
 
 type K8sEndpoint = Extract<Endpoint, { type: 'k8s' }>;
 type ClientNode = typeof import('@kubernetes/client-node');
 
 let loaded: Promise<ClientNode> | undefined;
 const apis = new Map<string, Promise<CoreV1Api>>();
-const podLists = new Map<string, Promise<Map<string, V1Pod>>>();
+const podLists = new Map<string, Promise<Map<string, Pod>>>();
 
 function timeoutMs(): number {
   const ms = Number(process.env.BM_K8S_TIMEOUT_MS);
@@ -102,21 +107,34 @@ export function describeError(error: unknown): string {
   return typeof cause === 'string' && !message.includes(cause) ? `${message} (${cause})` : message;
 }
 
-function listPods(endpoint: K8sEndpoint): Promise<Map<string, V1Pod>> {
+/** The team's pods of the endpoint's namespace: one list request, direct when the context allows. */
+async function readPods(endpoint: K8sEndpoint): Promise<Pod[]> {
+  const selector = `app=${APP}`;
+  const route = routeTo(endpoint.context);
+  if (route.kind === 'fallback') {
+    const list = await call(endpoint.context, (api, options) => api.listNamespacedPod({ namespace: endpoint.namespace, labelSelector: selector }, options));
+    return list.items as unknown as Pod[];
+  }
+  const list = await getJson(route.target, `/api/v1/namespaces/${encodeURIComponent(endpoint.namespace)}/pods?labelSelector=${encodeURIComponent(selector)}`, timeoutMs());
+  const items = (list as { kind?: unknown; items?: unknown }).items;
+  if ((list as { kind?: unknown }).kind !== 'PodList' || !Array.isArray(items)) throw new Error('the API server did not answer with a PodList');
+  return items as Pod[];
+}
+
+function listPods(endpoint: K8sEndpoint): Promise<Map<string, Pod>> {
   const key = `${endpoint.context}\0${endpoint.namespace}`;
   let list = podLists.get(key);
   if (!list) {
-    list = call(endpoint.context, (api, options) => api.listNamespacedPod({ namespace: endpoint.namespace, labelSelector: 'app=botminter' }, options))
-      .then((pods) => new Map(pods.items.map((p) => [p.metadata?.name ?? '', p])));
+    list = readPods(endpoint).then((pods) => new Map(pods.map((p) => [p.metadata?.name ?? '', p])));
     podLists.set(key, list);
   }
   return list;
 }
 
 /** The health of one pod, as bm status reports it. */
-export function healthOfPod(pod: V1Pod): Health {
+export function healthOfPod(pod: Pod): Health {
   if (pod.status?.phase === 'Succeeded') return { status: 'stopped', detail: 'the pod completed' };
-  const { state, reason } = podHealth(pod as unknown as Pod);
+  const { state, reason } = podHealth(pod);
   if (state === 'ready') return { status: 'running' };
   if (state === 'failed') return { status: 'error', detail: reason };
   // Running but not fully healthy yet: a detail on `running` says so.
@@ -140,7 +158,7 @@ async function waitUntilGone(endpoint: K8sEndpoint, uid: string | undefined, ms:
 /** The k8s endpoint driver. */
 export const driver: EndpointDriver<K8sEndpoint> = {
   async health(endpoint): Promise<Health> {
-    let pods: Map<string, V1Pod>;
+    let pods: Map<string, Pod>;
     try {
       pods = await listPods(endpoint);
     } catch (error) {

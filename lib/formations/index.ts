@@ -5,7 +5,8 @@
  *
  * Before running the manager bm checks whether there is anything to do: when the topology lists
  * exactly the hired members, every input file it was made from is unchanged and every endpoint
- * is healthy, the manager is skipped.
+ * is healthy, the manager is skipped. That check is the whole of a repeated `bm start`, so
+ * what only a deploy needs (the manager runner, prompts) is imported when a deploy happens.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
@@ -14,11 +15,9 @@ import { health } from '../endpoints/index.ts';
 import type { ResolvedFormation } from '../lifecycle/formation.ts';
 import { BmError, info } from '../output.ts';
 import { inside } from '../paths.ts';
-import { canPrompt, closePrompts, confirm } from '../prompt.ts';
 import type { Topology } from '../schema.ts';
 import { memberNames, type Team } from '../team.ts';
 import { readTopology } from '../topology.ts';
-import { linkPackages, managerEnv, runManager, runScript, scriptsOf } from './manager.ts';
 
 /** Options of `startFormation`. */
 export interface FormationStartOptions {
@@ -68,6 +67,8 @@ interface Plan {
 
 /** On a TTY, asks before a deploy that would replace or delete running members. */
 async function confirmDisruption(formation: ResolvedFormation, env: NodeJS.ProcessEnv): Promise<void> {
+  const { runScript, scriptsOf } = await import('./manager.ts');
+  const { closePrompts, confirm } = await import('../prompt.ts');
   const [deployer] = scriptsOf(formation);
   const run = await runScript(formation, deployer, ['--plan'], env, 'capture');
   if (run.code !== 0) throw new BmError(`Formation '${formation.name}' could not plan the deploy (exit code: ${run.code})`, 'See its error above.');
@@ -82,8 +83,9 @@ async function confirmDisruption(formation: ResolvedFormation, env: NodeJS.Proce
 
 /** Deploys the team with a non-local formation through its manager. */
 export async function startFormation(team: Team, formation: ResolvedFormation, options: FormationStartOptions = {}): Promise<FormationStartResult> {
-  const env = managerEnv(team, options.env);
   if (options.dryRun) {
+    const { linkPackages, managerEnv, runScript, scriptsOf } = await import('./manager.ts');
+    const env = managerEnv(team, options.env);
     linkPackages(formation.dir);
     const [deployer] = scriptsOf(formation);
     const run = await runScript(formation, deployer, ['--dry-run'], env, 'stdout');
@@ -99,6 +101,9 @@ export async function startFormation(team: Team, formation: ResolvedFormation, o
   }
   info(`Deploying: ${why}.`);
 
+  const { linkPackages, managerEnv, runManager } = await import('./manager.ts');
+  const { canPrompt } = await import('../prompt.ts');
+  const env = managerEnv(team, options.env);
   linkPackages(formation.dir);
   if (!options.yes && canPrompt() && process.stderr.isTTY) await confirmDisruption(formation, env);
 

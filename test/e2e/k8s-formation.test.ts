@@ -11,23 +11,14 @@ import process from 'node:process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startKubeSim, type KubeSim } from '../support/kube-sim/index.ts';
+import { kubectlTest } from '../support/kube-sim/kubectl.ts';
 import { ROOT } from '../support/sandbox.ts';
-import { TOKEN, assertTokenNeverLeaked, k8sWorld, lifecycleScenario, type ClusterHarness, type K8sWorld } from '../support/k8s-scenarios.ts';
+import { TOKEN, assertTokenNeverLeaked, k8sWorld, lifecycleScenario, simCluster, type K8sWorld } from '../support/k8s-scenarios.ts';
 
 let sim: KubeSim | undefined;
 let world: K8sWorld | undefined;
-
-function simCluster(s: KubeSim): ClusterHarness {
-  return {
-    kubeconfigPath: s.kubeconfigPath,
-    context: s.context,
-    image: 'bm-member:dev',
-    env: { KUBECONFIG: s.env.KUBECONFIG, KUBECACHEDIR: s.env.KUBECACHEDIR },
-    makeUnreachable: () => s.fault({ kind: 'hang' }),
-    restore: () => s.clearFaults(),
-    dispose: () => s.stop(),
-  };
-}
+/** Every test here deploys with real kubectl: skipped, with the reason, when it is missing or too old. */
+const withKubectl = await kubectlTest(test, 'k8s formation');
 
 async function setup(hires: string[], runner: 'script' | 'ralph' = 'script'): Promise<K8sWorld> {
   sim = await startKubeSim({ timeScale: 0.05 });
@@ -42,11 +33,11 @@ test.after.each(async () => {
   sim = undefined;
 });
 
-test('deploy, idempotent re-run, changed member, fired member, live status, hung API, stop', async () => {
+withKubectl('deploy, idempotent re-run, changed member, fired member, live status, hung API, stop', async () => {
   await lifecycleScenario(await setup(['dev:alice', 'qe:quinn', 'reviewer:rita']));
 });
 
-test('runner ralph: the manager is a one-shot ralph session in the formation directory', async () => {
+withKubectl('runner ralph: the manager is a one-shot ralph session in the formation directory', async () => {
   const w = await setup(['dev:alice'], 'ralph');
   const log = path.join(w.sandbox.dir, 'stub-calls.jsonl');
   const result = await w.bm(['start', '--formation', 'k8s'], { BM_STUB_LOG: log, STUB_RALPH_MODE: 'formation', STUB_RALPH_DELAY_MS: '50' });
@@ -70,14 +61,14 @@ test('runner ralph: the manager is a one-shot ralph session in the formation dir
   assert.match(failed.stderr, /Error: Formation manager 'k8s' failed \(exit code: 1\)/);
 });
 
-test('runner ralph: a manager that writes no topology is an error', async () => {
+withKubectl('runner ralph: a manager that writes no topology is an error', async () => {
   const w = await setup(['dev:alice'], 'ralph');
   const result = await w.bm(['start', '--formation', 'k8s'], { STUB_RALPH_MODE: 'oneshot', STUB_RALPH_DELAY_MS: '10', BM_STUB_LOG: path.join(w.sandbox.dir, 'calls.jsonl') });
   assert.is(result.code, 1);
   assert.match(result.stderr, /Formation manager completed but no topology file was written at .*topology\.json/);
 });
 
-test('--dry-run prints the manifests with the secret redacted, checked by the server, and changes nothing', async () => {
+withKubectl('--dry-run prints the manifests with the secret redacted, checked by the server, and changes nothing', async () => {
   const w = await setup(['dev:alice', 'qe:quinn']);
   const result = await w.bm(['start', '--formation', 'k8s', '--dry-run']);
   assert.is(result.code, 0, result.stderr);
@@ -92,7 +83,7 @@ test('--dry-run prints the manifests with the secret redacted, checked by the se
   assertTokenNeverLeaked(w, [result]);
 });
 
-test('an unreachable cluster fails with the kind command to run', async () => {
+withKubectl('an unreachable cluster fails with the kind command to run', async () => {
   const w = await setup(['dev:alice']);
   await sim!.fault({ kind: 'refuse' });
   const result = await w.bm(['start', '--formation', 'k8s']);
@@ -103,7 +94,7 @@ test('an unreachable cluster fails with the kind command to run', async () => {
   assert.not.ok(existsSync(path.join(w.teamDir, 'topology.json')));
 });
 
-test('an image that cannot be pulled: the verifier names the pod and the reason, no topology', async () => {
+withKubectl('an image that cannot be pulled: the verifier names the pod and the reason, no topology', async () => {
   const w = await setup(['dev:alice', 'qe:quinn']);
   await sim!.fault({ kind: 'image-pull', image: 'bm-member:dev' });
   const result = await w.bm(['start', '--formation', 'k8s']);
@@ -121,7 +112,7 @@ test('an image that cannot be pulled: the verifier names the pod and the reason,
   assert.ok(existsSync(path.join(w.teamDir, 'topology.json')));
 });
 
-test('a pod that died is reported by status and replaced by the next start', async () => {
+withKubectl('a pod that died is reported by status and replaced by the next start', async () => {
   const w = await setup(['dev:alice', 'qe:quinn']);
   assert.is((await w.bm(['start', '--formation', 'k8s'])).code, 0);
   const before = await w.pods();
@@ -170,7 +161,7 @@ function onTerminal(w: K8sWorld, args: string[], input: string): Promise<{ code:
   });
 }
 
-test('on a terminal, a deploy that would replace a member asks first', async () => {
+withKubectl('on a terminal, a deploy that would replace a member asks first', async () => {
   const w = await setup(['dev:alice', 'qe:quinn']);
   assert.is((await w.bm(['start', '--formation', 'k8s'])).code, 0);
   const before = await w.pods();

@@ -1,7 +1,7 @@
 /**
  * The k8s formation scenarios against a real, throwaway kind cluster. Runs only with
  * BM_KIND_TESTS=1 (`npm run test:kind`), and skips with the reason when kind, docker (with a
- * running daemon) or kubectl is missing. Each run creates cluster `bm-test-<random>` with its own
+ * running daemon) or kubectl 1.27+ is missing. Each run creates cluster `bm-test-<random>` with its own
  * kubeconfig (the operator's ~/.kube/config is never touched), builds and loads a stub member
  * image from test/support/stubs (needs `node:20-slim` locally or network access), and deletes
  * the cluster at the end, also on Ctrl-C.
@@ -14,6 +14,7 @@ import process from 'node:process';
 import { promisify } from 'node:util';
 import { test } from 'uvu';
 import { k8sWorld, lifecycleScenario, type ClusterHarness, type K8sWorld } from '../support/k8s-scenarios.ts';
+import { kubectlProblem } from '../support/kube-sim/kubectl.ts';
 import { ROOT } from '../support/sandbox.ts';
 
 const run = promisify(execFile);
@@ -25,7 +26,6 @@ async function preflight(): Promise<string | undefined> {
   for (const [tool, args, why] of [
     ['kind', ['version'], 'kind is not installed'],
     ['docker', ['info', '--format', '{{.ServerVersion}}'], 'docker is missing or its daemon is not running'],
-    ['kubectl', ['version', '--client'], 'kubectl is not installed'],
   ] as const) {
     try {
       await run(tool, [...args], { timeout: 20_000 });
@@ -33,7 +33,7 @@ async function preflight(): Promise<string | undefined> {
       return `${why} (${tool} ${args.join(' ')}: ${(error as Error).message.split('\n')[0]})`;
     }
   }
-  return undefined;
+  return kubectlProblem();
 }
 
 /** Builds the stub member image: the test stubs behind a `ralph` on PATH. */

@@ -13,6 +13,7 @@ import path from 'node:path';
 import process from 'node:process';
 import { promisify } from 'node:util';
 import * as assert from 'uvu/assert';
+import type { KubeSim } from './kube-sim/index.ts';
 import { createSandbox, type RunResult, type Sandbox } from './sandbox.ts';
 
 const run = promisify(execFile);
@@ -29,6 +30,19 @@ export interface ClusterHarness {
   makeUnreachable(): Promise<void>;
   restore(): Promise<void>;
   dispose(): Promise<void>;
+}
+
+/** kube-sim as a ClusterHarness: "unreachable" is an API server that accepts connections and never answers. */
+export function simCluster(sim: KubeSim): ClusterHarness {
+  return {
+    kubeconfigPath: sim.kubeconfigPath,
+    context: sim.context,
+    image: 'bm-member:dev',
+    env: { KUBECONFIG: sim.env.KUBECONFIG, KUBECACHEDIR: sim.env.KUBECACHEDIR },
+    makeUnreachable: () => sim.fault({ kind: 'hang' }),
+    restore: () => sim.clearFaults(),
+    dispose: () => sim.stop(),
+  };
 }
 
 /** A test token: shaped like a GitHub token, so `redact()` would mask it too. */

@@ -10,6 +10,7 @@ import * as k8s from '@kubernetes/client-node';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startKubeSim, type KubeSim } from '../support/kube-sim/index.ts';
+import { kubectlTest } from '../support/kube-sim/kubectl.ts';
 import { strategicMerge } from '../support/kube-sim/patch.ts';
 import { parseLabelSelector } from '../support/kube-sim/selectors.ts';
 
@@ -18,6 +19,8 @@ const TOKEN = 'ghp_kubeSimTestToken0123456789abcdef';
 
 let sim: KubeSim;
 let core: k8s.CoreV1Api;
+/** Registers a test that runs kubectl: skipped, with the reason printed, when kubectl is missing or too old. */
+const withKubectl = await kubectlTest(test, 'kube-sim');
 
 interface Run {
   code: number | null;
@@ -134,14 +137,14 @@ test.after.each(async () => {
 });
 
 
-test('kubectl sees a v1.32 cluster at the kubeconfig context', async () => {
+withKubectl('kubectl sees a v1.32 cluster at the kubeconfig context', async () => {
   const version = JSON.parse(await ok(['version', '-o', 'json'])) as { serverVersion: { gitVersion: string; minor: string } };
   assert.is(version.serverVersion.gitVersion, 'v1.32.2');
   const info = await ok(['cluster-info']);
   assert.match(info, `Kubernetes control plane is running at ${sim.apiUrl}`);
 });
 
-test('namespace, secret from stdin and configmap are created; the token never goes on argv', async () => {
+withKubectl('namespace, secret from stdin and configmap are created; the token never goes on argv', async () => {
   await sim.clearRequests();
   assert.match(await ok(['create', 'namespace', NS]), `namespace/${NS} created`);
   // kubectl's create generators send protobuf bodies.
@@ -173,7 +176,7 @@ test('namespace, secret from stdin and configmap are created; the token never go
   assert.equal(cm.data, { 'PROMPT.md': 'hello' });
 });
 
-test('server-side apply of a Secret on stdin conflicts with kubectl-create unless forced; no annotation', async () => {
+withKubectl('server-side apply of a Secret on stdin conflicts with kubectl-create unless forced; no annotation', async () => {
   const manifest = JSON.stringify({
     apiVersion: 'v1', kind: 'Secret', type: 'Opaque',
     metadata: { name: 'botminter-credentials', namespace: NS },
@@ -191,7 +194,7 @@ test('server-side apply of a Secret on stdin conflicts with kubectl-create unles
   assert.match(patch?.path ?? '', 'fieldManager=kubectl');
 });
 
-test('a pod applied server-side goes Pending → Running, and Ready only after its readiness delay', async () => {
+withKubectl('a pod applied server-side goes Pending → Running, and Ready only after its readiness delay', async () => {
   await sim.fault({ kind: 'slow-ready', name: 'dev-1', readyMs: 4000 }); // 800 ms at timeScale 0.2
   const out = await ok(['apply', '--server-side', '-f', '-'], podManifest('dev-1'));
   assert.match(out, 'pod/dev-1 serverside-applied');
@@ -209,7 +212,7 @@ test('a pod applied server-side goes Pending → Running, and Ready only after i
   await sim.clearFaults();
 });
 
-test('label-selector lists through kubectl and client-node', async () => {
+withKubectl('label-selector lists through kubectl and client-node', async () => {
   await ok(['apply', '--server-side', '-f', '-'], podManifest('dev-2'));
   const all = JSON.parse(await ok(['get', 'pods', '-n', NS, '-l', 'app=botminter,team=alpha', '-o', 'json'])) as k8s.V1PodList;
   assert.equal(all.items.map((p) => p.metadata?.name), ['dev-1', 'dev-2']);
@@ -221,7 +224,7 @@ test('label-selector lists through kubectl and client-node', async () => {
   assert.match(table, /NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE/);
 });
 
-test('a pod spec is immutable: kubectl and client-node both get 422 Invalid; an image change is allowed', async () => {
+withKubectl('a pod spec is immutable: kubectl and client-node both get 422 Invalid; an image change is allowed', async () => {
   const changed = await kubectl(['apply', '--server-side', '-f', '-'], { input: podManifest('dev-2', { command: ['ralph', 'run'] }) });
   assert.is(changed.code, 1);
   assert.match(changed.stderr, 'The Pod "dev-2" is invalid: spec: Forbidden: pod updates may not change fields other than');
@@ -240,7 +243,7 @@ test('a pod spec is immutable: kubectl and client-node both get 422 Invalid; an 
   assert.ok(restarted, 'image change restarts the container in place');
 });
 
-test('client-node watch sees ADDED, MODIFIED and DELETED; delete --wait returns once the pod is gone', async () => {
+withKubectl('client-node watch sees ADDED, MODIFIED and DELETED; delete --wait returns once the pod is gone', async () => {
   const kc = new k8s.KubeConfig();
   kc.loadFromFile(sim.kubeconfigPath);
   const seen: string[] = [];
@@ -266,7 +269,7 @@ test('client-node watch sees ADDED, MODIFIED and DELETED; delete --wait returns 
   assert.is(JSON.parse((missing as k8s.ApiException<string>).body).reason, 'NotFound');
 });
 
-test('creating a pod while its namesake is still terminating gives 409 "object is being deleted"', async () => {
+withKubectl('creating a pod while its namesake is still terminating gives 409 "object is being deleted"', async () => {
   await sim.fault({ kind: 'pod', match: { name: 'dev-1' }, behavior: { ignoreSigterm: true } });
   const del = await kubectl(['delete', 'pod', 'dev-1', '-n', NS, '--wait=false']);
   assert.is(del.code, 0, del.stderr);
@@ -279,7 +282,7 @@ test('creating a pod while its namesake is still terminating gives 409 "object i
   await ok(['delete', 'pod', 'dev-1', '-n', NS, '--grace-period=0', '--force']);
 });
 
-test('refused: kubectl reports the refused connection fast, client-node gets ECONNREFUSED, then it recovers', async () => {
+withKubectl('refused: kubectl reports the refused connection fast, client-node gets ECONNREFUSED, then it recovers', async () => {
   await sim.fault({ kind: 'refuse' });
   const r = await kubectl(['get', 'pods', '-n', NS], { timeout: '2s' });
   assert.is(r.code, 1);
@@ -291,7 +294,7 @@ test('refused: kubectl reports the refused connection fast, client-node gets ECO
   assert.is((await kubectl(['get', 'pods', '-n', NS])).code, 0);
 });
 
-test('hang: kubectl gives up at --request-timeout, client-node gets no answer', async () => {
+withKubectl('hang: kubectl gives up at --request-timeout, client-node gets no answer', async () => {
   await sim.fault({ kind: 'hang' });
   const r = await kubectl(['get', 'pods', '-n', NS], { timeout: '1s' });
   assert.is(r.code, 1);
@@ -305,7 +308,7 @@ test('hang: kubectl gives up at --request-timeout, client-node gets no answer', 
   assert.is(await pending, 'failed');
 });
 
-test('500: kubectl prints InternalError and an empty List, exits 1; client-node gets ApiException 500', async () => {
+withKubectl('500: kubectl prints InternalError and an empty List, exits 1; client-node gets ApiException 500', async () => {
   await sim.fault({ kind: 'error', status: 500, path: `/api/v1/namespaces/${NS}/pods`, times: 2 });
   const r = await kubectl(['get', 'pods', '-n', NS, '-o', 'json']);
   assert.is(r.code, 1);
@@ -316,7 +319,7 @@ test('500: kubectl prints InternalError and an empty List, exits 1; client-node 
   assert.is((await kubectl(['get', 'pods', '-n', NS])).code, 0, 'only two requests fail');
 });
 
-test('connection reset: both clients see the reset', async () => {
+withKubectl('connection reset: both clients see the reset', async () => {
   await sim.fault({ kind: 'reset', path: '/pods' });
   const r = await kubectl(['get', 'pods', '-n', NS], { timeout: '1s' });
   assert.is(r.code, 1);
@@ -326,7 +329,7 @@ test('connection reset: both clients see the reset', async () => {
   await sim.clearFaults();
 });
 
-test('image pull failure: the pod waits in ErrImagePull / ImagePullBackOff', async () => {
+withKubectl('image pull failure: the pod waits in ErrImagePull / ImagePullBackOff', async () => {
   await sim.fault({ kind: 'image-pull', image: 'ghcr\\.io/missing/.*' });
   await ok(['apply', '--server-side', '-f', '-'], podManifest('dev-3', { image: 'ghcr.io/missing/ralph:v1' }));
   const stuck = await eventually(async () => {
@@ -338,7 +341,7 @@ test('image pull failure: the pod waits in ErrImagePull / ImagePullBackOff', asy
   await sim.clearFaults();
 });
 
-test('missing secret key: CreateContainerConfigError until the key exists, then Running', async () => {
+withKubectl('missing secret key: CreateContainerConfigError until the key exists, then Running', async () => {
   await ok(['create', 'configmap', 'dev-4-config', '-n', NS, '--from-literal=a=b']);
   await ok(['apply', '--server-side', '-f', '-'], podManifest('dev-4', { secretKey: 'telegram-bot-token' }));
   const blocked = await eventually(async () => (await podJson('dev-4')).status?.containerStatuses?.[0].state?.waiting?.reason === 'CreateContainerConfigError');
@@ -349,7 +352,7 @@ test('missing secret key: CreateContainerConfigError until the key exists, then 
   assert.ok(await eventually(async () => (await podJson('dev-4')).status?.phase === 'Running'), 'runs once the key exists');
 });
 
-test('crash: the API vanishes (refused); restart() brings it back with its state', async () => {
+withKubectl('crash: the API vanishes (refused); restart() brings it back with its state', async () => {
   const oldPid = sim.pid;
   await sim.fault({ kind: 'crash' });
   const r = await kubectl(['get', 'ns', NS], { timeout: '2s' });
@@ -361,7 +364,7 @@ test('crash: the API vanishes (refused); restart() brings it back with its state
   assert.is(ns.status?.phase, 'Active');
 });
 
-test('request log records method, path, content type and user agent', async () => {
+withKubectl('request log records method, path, content type and user agent', async () => {
   await sim.clearRequests();
   await ok(['get', 'pods', '-n', NS, '-l', 'app=botminter', '-o', 'json']);
   const [get] = await sim.requests({ method: 'GET', path: /pods\?labelSelector=app%3Dbotminter/ });

@@ -17,6 +17,8 @@ export interface LoggedRequest {
   userAgent?: string;
   /** The request body for text content types (truncated at 64 KiB); protobuf bodies are omitted. */
   body?: string;
+  /** The credential the request carried (never its value): a bearer token or a verified client certificate. */
+  auth?: 'bearer' | 'client-cert';
   /** HTTP status, or 'reset' / 'hang' when a fault swallowed the request; absent while in flight. */
   status?: number | 'reset' | 'hang';
 }

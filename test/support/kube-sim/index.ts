@@ -9,9 +9,14 @@
  *
  * The simulator runs in a child process on purpose: an in-process server deadlocks as soon as a
  * test calls kubectl synchronously.
+ *
+ * By default it serves plain http to anyone (the kubeconfig sets `insecure-skip-tls-verify`,
+ * without which client-node refuses http). `{tls: true}` serves https with a throwaway CA,
+ * `{clientCert: true}` also requires a client certificate, `{token}` a bearer token (either one
+ * will do when both are set); the kubeconfig it writes carries what is needed.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import process from 'node:process';
@@ -38,11 +43,30 @@ export interface KubeSimOptions {
   controlPort?: number;
   /** How long to wait for the simulator to listen; default 15 s. */
   startTimeoutMs?: number;
+  /**
+   * Serve the API over https with a throwaway CA (made with `openssl`); the kubeconfig then
+   * carries `certificate-authority-data` instead of `insecure-skip-tls-verify`.
+   */
+  tls?: boolean;
+  /** Implies `tls`: a client certificate signed by the CA authenticates; the kubeconfig user carries it. */
+  clientCert?: boolean;
+  /** Requests must carry `Authorization: Bearer <token>` (or the client certificate); the kubeconfig user has it. */
+  token?: string;
+}
+
+/** The throwaway TLS material of a `tls` simulator (PEM files in `<dir>/tls`). */
+export interface KubeSimTls {
+  caFile: string;
+  serverCertFile: string;
+  serverKeyFile: string;
+  /** With `clientCert`: a client certificate the server accepts, and its key. */
+  clientCertFile?: string;
+  clientKeyFile?: string;
 }
 
 /** A running simulator. */
 export interface KubeSim {
-  /** `http://127.0.0.1:PORT`: the API server URL in the kubeconfig. */
+  /** `http://127.0.0.1:PORT` (`https://` with `tls`): the API server URL in the kubeconfig. */
   apiUrl: string;
   /** `http://127.0.0.1:PORT` of the control port. */
   controlUrl: string;
@@ -54,6 +78,8 @@ export interface KubeSim {
   dir: string;
   /** Environment for kubectl and bm: KUBECONFIG, KUBECACHEDIR and HOME inside `dir`. */
   env: Record<string, string>;
+  /** The certificates, when the simulator serves https. */
+  tls?: KubeSimTls;
   /** PID of the simulator process (changes on restart). */
   readonly pid: number;
   /** `--kubeconfig P --context C --request-timeout T`, to put before every kubectl command. */
@@ -91,8 +117,19 @@ function installExitHook(): void {
   });
 }
 
-/** Writes a kubeconfig for an http:// server; `insecure-skip-tls-verify` is what lets client-node use http. */
-export function writeKubeconfig(path: string, server: string, context = 'kind-botminter', namespace = 'default'): void {
+/** Extra fields of the kubeconfig's cluster and user entries (values as kubeconfig spells them). */
+export interface KubeconfigEntries {
+  /** Default `{insecure-skip-tls-verify: true}`, which is what lets client-node use http. */
+  cluster?: Record<string, unknown>;
+  /** Default `{}`: no credentials. */
+  user?: Record<string, unknown>;
+}
+
+/** Writes a kubeconfig whose one context, cluster and user are all named `context`, laid out as kind writes one. */
+export function writeKubeconfig(path: string, server: string, context = 'kind-botminter', namespace = 'default', entries: KubeconfigEntries = {}): void {
+  // JSON values are YAML too; nested ones (an exec plugin) come out in flow style.
+  const fields = (object: Record<string, unknown>) => Object.entries(object).map(([k, v]) => `    ${k}: ${JSON.stringify(v)}`);
+  const user = fields(entries.user ?? {});
   const text = [
     'apiVersion: v1',
     'kind: Config',
@@ -100,17 +137,44 @@ export function writeKubeconfig(path: string, server: string, context = 'kind-bo
     `- name: ${context}`,
     '  cluster:',
     `    server: ${server}`,
-    '    insecure-skip-tls-verify: true',
+    ...fields(entries.cluster ?? { 'insecure-skip-tls-verify': true }),
     'contexts:',
     `- name: ${context}`,
-    `  context: {cluster: ${context}, user: ${context}, namespace: ${namespace}}`,
+    '  context:',
+    `    cluster: ${context}`,
+    `    user: ${context}`,
+    `    namespace: ${namespace}`,
     `current-context: ${context}`,
     'users:',
     `- name: ${context}`,
-    '  user: {}',
+    ...(user.length ? ['  user:', ...user] : ['  user: {}']),
     '',
   ].join('\n');
   writeFileSync(path, text, { mode: 0o600 });
+}
+
+function openssl(dir: string, args: string[]): void {
+  execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+/** A CA and a server certificate for 127.0.0.1 (and a client certificate), made with openssl. */
+export function makeTls(dir: string, clientCert: boolean): KubeSimTls {
+  mkdirSync(dir, { recursive: true });
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  openssl(dir, ['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=kube-sim-ca']);
+  const leaf = (name: string, subject: string, extensions: string) => {
+    writeFileSync(join(dir, `${name}.ext`), `${extensions}\n`);
+    openssl(dir, ['req', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subject]);
+    openssl(dir, ['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-out', `${name}.crt`, '-extfile', `${name}.ext`]);
+  };
+  leaf('server', '/CN=kube-apiserver', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth');
+  if (clientCert) leaf('client', '/O=system:masters/CN=kube-sim-admin', 'extendedKeyUsage=clientAuth');
+  return {
+    caFile: join(dir, 'ca.crt'),
+    serverCertFile: join(dir, 'server.crt'),
+    serverKeyFile: join(dir, 'server.key'),
+    ...(clientCert ? { clientCertFile: join(dir, 'client.crt'), clientKeyFile: join(dir, 'client.key') } : {}),
+  };
 }
 
 interface Spawned {
@@ -119,10 +183,18 @@ interface Spawned {
   controlPort: number;
 }
 
-function spawnServer(stateDir: string, opts: KubeSimOptions, port: number, controlPort: number): Promise<Spawned> {
+interface ServerAuth {
+  tls?: KubeSimTls;
+  tokenFile?: string;
+}
+
+function spawnServer(stateDir: string, opts: KubeSimOptions, port: number, controlPort: number, auth: ServerAuth): Promise<Spawned> {
   const serverArgs = [
     SERVER, '--port', String(port), '--control-port', String(controlPort), '--state-dir', stateDir,
     '--time-scale', String(opts.timeScale ?? 1), '--version', opts.version ?? '1.32.2', '--exit-with-stdin',
+    ...(auth.tls ? ['--tls-cert', auth.tls.serverCertFile, '--tls-key', auth.tls.serverKeyFile] : []),
+    ...(auth.tls?.clientCertFile ? ['--client-ca', auth.tls.caFile] : []),
+    ...(auth.tokenFile ? ['--token-file', auth.tokenFile] : []),
   ];
   // process.execPath is the deno binary under Deno, node under Node.
   const argv = isDeno ? ['run', '-A', '--no-prompt', ...serverArgs] : ['--import', 'tsx', ...serverArgs];
@@ -189,12 +261,25 @@ export async function startKubeSim(opts: KubeSimOptions = {}): Promise<KubeSim> 
   const cacheDir = join(dir, 'kube-cache');
   for (const d of [stateDir, home, cacheDir]) mkdirSync(d, { recursive: true });
   const context = opts.context ?? 'kind-botminter';
-  let spawned = await spawnServer(stateDir, opts, opts.port ?? 0, opts.controlPort ?? 0);
+  const auth: ServerAuth = {};
+  if (opts.tls || opts.clientCert) auth.tls = makeTls(join(dir, 'tls'), Boolean(opts.clientCert));
+  if (opts.token !== undefined) {
+    auth.tokenFile = join(stateDir, 'token');
+    writeFileSync(auth.tokenFile, opts.token, { mode: 0o600 });
+  }
+  let spawned = await spawnServer(stateDir, opts, opts.port ?? 0, opts.controlPort ?? 0, auth);
   const { port, controlPort } = spawned;
-  const apiUrl = `http://127.0.0.1:${port}`;
+  const apiUrl = `${auth.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
   const controlUrl = `http://127.0.0.1:${controlPort}`;
   const kubeconfigPath = join(dir, 'kubeconfig');
-  writeKubeconfig(kubeconfigPath, apiUrl, context, opts.namespace ?? 'default');
+  const pem = (file: string) => readFileSync(file).toString('base64');
+  writeKubeconfig(kubeconfigPath, apiUrl, context, opts.namespace ?? 'default', {
+    ...(auth.tls ? { cluster: { 'certificate-authority-data': pem(auth.tls.caFile) } } : {}),
+    user: {
+      ...(opts.token !== undefined ? { token: opts.token } : {}),
+      ...(auth.tls?.clientCertFile && auth.tls.clientKeyFile ? { 'client-certificate-data': pem(auth.tls.clientCertFile), 'client-key-data': pem(auth.tls.clientKeyFile) } : {}),
+    },
+  });
   let stopped = false;
 
   const control = async (method: string, path: string, body?: unknown): Promise<unknown> => {
@@ -217,6 +302,7 @@ export async function startKubeSim(opts: KubeSimOptions = {}): Promise<KubeSim> 
     context,
     dir,
     env: { KUBECONFIG: kubeconfigPath, KUBECACHEDIR: cacheDir, HOME: home },
+    ...(auth.tls ? { tls: auth.tls } : {}),
     get pid() {
       return spawned.child.pid ?? 0;
     },
@@ -243,7 +329,7 @@ export async function startKubeSim(opts: KubeSimOptions = {}): Promise<KubeSim> 
     },
     async restart() {
       await killChild(spawned.child);
-      spawned = await spawnServer(stateDir, opts, port, controlPort);
+      spawned = await spawnServer(stateDir, opts, port, controlPort, auth);
     },
     async stop() {
       if (stopped) return;

@@ -11,6 +11,13 @@
  * (exit when stdin closes, so a killed parent never leaves the simulator behind).
  * Once both ports listen it prints one JSON line: {"port":N,"controlPort":M,"pid":P}.
  *
+ * Serving and authentication, as a kube-apiserver with --anonymous-auth=false would:
+ *   --tls-cert FILE --tls-key FILE   serve the API over https (the control port stays http)
+ *   --client-ca FILE                 a client certificate signed by this CA authenticates
+ *   --token-file FILE                a request with `Authorization: Bearer <the file's token>` authenticates
+ * With --client-ca or --token-file set, any other request gets 401 and a Status body
+ * (`Unauthorized`); without them every request is let in, as before.
+ *
  * Control API (JSON over HTTP on the control port):
  *   POST /faults {kind, ...}   inject a fault (see Fault in faults.ts); DELETE /faults clears all
  *   GET  /faults               the active faults
@@ -20,7 +27,9 @@
  *   GET  /healthz
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import type { TLSSocket } from 'node:tls';
 import { join } from 'node:path';
 import process from 'node:process';
 import { parseArgs } from 'node:util';
@@ -43,8 +52,17 @@ const { values: args } = parseArgs({
     'time-scale': { type: 'string', default: '1' },
     version: { type: 'string', default: '1.32.2' },
     'exit-with-stdin': { type: 'boolean', default: false },
+    'tls-cert': { type: 'string' },
+    'tls-key': { type: 'string' },
+    'client-ca': { type: 'string' },
+    'token-file': { type: 'string' },
   },
 });
+
+/** The token that authenticates, read from a file so it never shows in `ps`. */
+const token = args['token-file'] ? readFileSync(args['token-file'], 'utf8').trim() : undefined;
+const clientCa = args['client-ca'] ? readFileSync(args['client-ca']) : undefined;
+const authRequired = token !== undefined || clientCa !== undefined;
 
 const host = args.host;
 const stateDir = args['state-dir'];
@@ -108,6 +126,16 @@ async function onApiRequest(req: IncomingMessage, res: ServerResponse): Promise<
     req.socket.destroy();
     return;
   }
+  const viaCert = clientCa !== undefined && (req.socket as TLSSocket).authorized === true;
+  const bearer = /^Bearer (.+)$/i.exec(req.headers.authorization ?? '')?.[1];
+  if (viaCert) entry.auth = 'client-cert';
+  else if (bearer !== undefined) entry.auth = 'bearer';
+  if (authRequired && !viaCert && (token === undefined || bearer !== token)) {
+    // What kube-apiserver answers when no authenticator accepts the request.
+    res.writeHead(401, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'Unauthorized', reason: 'Unauthorized', code: 401 }));
+    return;
+  }
   const body = await readBody(req);
   if (body.length && !/protobuf/.test(entry.contentType ?? '')) entry.body = body.toString('utf8').slice(0, 65_536);
   if (action.type === 'error') {
@@ -121,12 +149,21 @@ async function onApiRequest(req: IncomingMessage, res: ServerResponse): Promise<
   api.handle({ method, url, headers: req.headers, body }, res);
 }
 
-const apiServer = http.createServer((req, res) => {
+function onApi(req: IncomingMessage, res: ServerResponse): void {
   onApiRequest(req, res).catch((error: unknown) => {
     if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain' });
     res.end(String(error));
   });
-});
+}
+
+const apiServer: http.Server = args['tls-cert'] && args['tls-key']
+  ? https.createServer({
+    cert: readFileSync(args['tls-cert']),
+    key: readFileSync(args['tls-key']),
+    // Ask for a client certificate but let requests without one reach the authentication check.
+    ...(clientCa ? { ca: clientCa, requestCert: true, rejectUnauthorized: false } : {}),
+  }, onApi)
+  : http.createServer(onApi);
 apiServer.keepAliveTimeout = 30_000;
 
 let apiPort = Number(args.port);

@@ -1,0 +1,190 @@
+/**
+ * The fast read path of the k8s formation, through the CLI against kube-sim serving https and
+ * demanding credentials (a bearer token or a client certificate, 401 otherwise): `bm status`
+ * and a repeated `bm start --formation k8s` read the pods with one GET of their own
+ * (User-Agent `bm`), for each kind of kubeconfig bm honours itself, and leave what it does not
+ * (an exec plugin) to client-node. Plus how an unreachable or hung API server is reported.
+ */
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { startKubeSim, writeKubeconfig, type KubeSim, type LoggedRequest } from '../support/kube-sim/index.ts';
+import { kubectlTest } from '../support/kube-sim/kubectl.ts';
+import { k8sWorld, simCluster, type K8sWorld } from '../support/k8s-scenarios.ts';
+import { ROOT } from '../support/sandbox.ts';
+
+/** The bearer token kube-sim accepts. */
+const SIM_TOKEN = 'kube-sim-bearer-0123456789abcdef';
+
+let sim: KubeSim | undefined;
+let world: K8sWorld | undefined;
+const withKubectl = await kubectlTest(test, 'k8s fast path');
+
+interface StatusJson { members: { name: string; status: string; detail?: string }[]; warnings: string[] }
+
+/** The pod list requests kube-sim received since the last `clearRequests()`. */
+async function podReads(): Promise<LoggedRequest[]> {
+  return sim ? sim.requests({ method: 'GET', path: /\/pods\?labelSelector=app%3Dbotminter/ }) : [];
+}
+
+/** Writes a kubeconfig for the simulator with these cluster and user fields; returns its path. */
+function kubeconfig(name: string, cluster: Record<string, unknown>, user: Record<string, unknown>): string {
+  const file = path.join(world?.sandbox.dir ?? '', name, 'kubeconfig');
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeKubeconfig(file, sim?.apiUrl ?? '', sim?.context, 'default', { cluster, user });
+  return file;
+}
+
+/** `bm status --json` with `KUBECONFIG=file`; asserts the exit code 0. */
+async function status(env: NodeJS.ProcessEnv = {}): Promise<{ json: StatusJson; stderr: string; ms: number }> {
+  const began = Date.now();
+  const result = await world!.bm(['status', '--json'], env);
+  assert.is(result.code, 0, result.stderr);
+  assert.not.ok(`${result.stdout}${result.stderr}`.includes(SIM_TOKEN), 'the token is never printed');
+  return { json: JSON.parse(result.stdout) as StatusJson, stderr: result.stderr, ms: Date.now() - began };
+}
+
+const IMPORT_LOG_HOOK = path.join(ROOT, 'test', 'support', 'kube-sim', 'import-log.mjs');
+/** Deno ignores NODE_OPTIONS: what bm imported is only known under Node. */
+const logsImports = typeof (globalThis as { Deno?: unknown }).Deno === 'undefined';
+
+/** Environment that makes bm log every module it imports to `file` (test/support/kube-sim/import-log.mjs). */
+function importLog(file: string): NodeJS.ProcessEnv {
+  return { BM_IMPORT_LOG: file, NODE_OPTIONS: `--import ${IMPORT_LOG_HOOK}` };
+}
+
+/** The heavy packages bm imported, per the log. */
+function heavyImports(file: string): string[] {
+  if (!existsSync(file)) return [];
+  return [...new Set(readFileSync(file, 'utf8').split('\n').filter((url) => /node_modules\/(@kubernetes\/client-node|zx|openid-client)\//.test(url)).map((url) => url.replace(/^.*node_modules\/((@[^/]+\/)?[^/]+).*$/, '$1')))];
+}
+
+/** The simulator's CA certificate file. */
+function caFile(): string {
+  const file = sim?.tls?.caFile;
+  if (!file) throw new Error('kube-sim serves no TLS');
+  return file;
+}
+
+/** The CA as `certificate-authority-data`. */
+function caData(): string {
+  return readFileSync(caFile()).toString('base64');
+}
+
+test.before(async () => {
+  if (withKubectl !== test) return;
+  sim = await startKubeSim({ timeScale: 0.05, clientCert: true, token: SIM_TOKEN });
+  world = await k8sWorld(simCluster(sim), ['dev:alice', 'qe:quinn']);
+});
+
+test.after(async () => {
+  await world?.cleanup();
+  await sim?.stop();
+});
+
+test.before.each(async () => {
+  await sim?.clearFaults();
+  await sim?.clearRequests();
+});
+
+withKubectl('deploy over https with a client certificate, then status and a repeated start read the pods directly', async () => {
+  const w = world!;
+  const first = await w.bm(['start', '--formation', 'k8s']);
+  assert.is(first.code, 0, first.stderr);
+  await sim!.clearRequests();
+
+  const imports = path.join(w.sandbox.dir, 'imports-status.log');
+  const { json } = await status(importLog(imports));
+  assert.equal(json.members.map((m) => [m.name, m.status]), [['dev-alice', 'running'], ['qe-quinn', 'running']]);
+  if (logsImports) assert.ok(existsSync(imports), 'the import log was written');
+  assert.equal(heavyImports(imports), [], 'status loaded no heavy package');
+  assert.equal(json.warnings, []);
+  const reads = await podReads();
+  assert.is(reads.length, 1, 'one list request for the namespace');
+  assert.is(reads[0].userAgent, 'bm', 'sent by bm itself, not client-node');
+  assert.is(reads[0].auth, 'client-cert');
+  assert.is(reads[0].path, '/api/v1/namespaces/botminter-alpha/pods?labelSelector=app%3Dbotminter');
+  assert.is((await sim!.requests()).length, 1, 'and nothing else (no discovery)');
+
+  await sim!.clearRequests();
+  const calls = w.kubectlCalls().length;
+  const startImports = path.join(w.sandbox.dir, 'imports-start.log');
+  const again = await w.bm(['start', '--formation', 'k8s'], importLog(startImports));
+  assert.is(again.code, 0, again.stderr);
+  assert.match(again.stdout, /is up to date: 2 member\(s\) running/);
+  assert.equal(heavyImports(startImports), [], 'the repeated start loaded no heavy package');
+  assert.is(w.kubectlCalls().length, calls, 'no kubectl');
+  assert.equal((await sim!.requests()).map((r) => [r.method, r.userAgent]), [['GET', 'bm']], 'one GET, by bm');
+});
+
+withKubectl('a token user: the token authenticates, from the kubeconfig or a tokenFile next to it; a wrong one is a 401', async () => {
+  const ca = caData();
+  const { json } = await status({ KUBECONFIG: kubeconfig('token', { 'certificate-authority-data': ca }, { token: SIM_TOKEN }) });
+  assert.ok(json.members.every((m) => m.status === 'running'), JSON.stringify(json));
+  assert.equal((await podReads()).map((r) => [r.userAgent, r.auth, r.status]), [['bm', 'bearer', 200]]);
+
+  // Files named by the kubeconfig are relative to its directory, as kubectl reads them.
+  const file = kubeconfig('token-file', { 'certificate-authority': 'ca.crt' }, { tokenFile: 'token' });
+  copyFileSync(caFile(), path.join(path.dirname(file), 'ca.crt'));
+  writeFileSync(path.join(path.dirname(file), 'token'), `${SIM_TOKEN}\n`, { mode: 0o600 });
+  assert.ok((await status({ KUBECONFIG: file })).json.members.every((m) => m.status === 'running'));
+
+  await sim!.clearRequests();
+  const wrong = await status({ KUBECONFIG: kubeconfig('wrong', { 'certificate-authority-data': ca }, { token: 'not-the-token' }) });
+  assert.match(wrong.stderr, /Warning: Could not reach k8s target\. Showing cached topology\./);
+  for (const m of wrong.json.members) {
+    assert.is(m.status, 'unknown');
+    assert.match(m.detail ?? '', /Unauthorized \(HTTP 401\)/);
+    assert.not.match(m.detail ?? '', /not-the-token/);
+  }
+  assert.equal((await podReads()).map((r) => [r.userAgent, r.status]), [['bm', 401]], 'no retry through client-node');
+});
+
+withKubectl('TLS: insecure-skip-tls-verify is honoured; without it an unknown CA is a certificate error', async () => {
+  const insecure = await status({ KUBECONFIG: kubeconfig('insecure', { 'insecure-skip-tls-verify': true }, { token: SIM_TOKEN }) });
+  assert.ok(insecure.json.members.every((m) => m.status === 'running'));
+  const untrusted = await status({ KUBECONFIG: kubeconfig('untrusted', {}, { token: SIM_TOKEN }) });
+  assert.match(untrusted.stderr, /Could not reach k8s target/);
+  assert.match(untrusted.json.members[0].detail ?? '', /certificate/i);
+  assert.equal((await podReads()).map((r) => r.userAgent), ['bm'], 'the untrusted server never got a request');
+});
+
+withKubectl('an exec credential plugin is left to client-node, which runs it; status and start still work', async () => {
+  const plugin = path.join(world!.sandbox.dir, 'credential-plugin');
+  const credential = { apiVersion: 'client.authentication.k8s.io/v1beta1', kind: 'ExecCredential', status: { token: SIM_TOKEN } };
+  writeFileSync(plugin, `#!/bin/sh\nprintf '%s\\n' '${JSON.stringify(credential)}'\n`);
+  chmodSync(plugin, 0o700);
+  const file = kubeconfig('exec', { 'certificate-authority-data': caData() }, {
+    exec: { apiVersion: 'client.authentication.k8s.io/v1beta1', command: plugin, interactiveMode: 'Never' },
+  });
+  const imports = path.join(world!.sandbox.dir, 'imports-exec.log');
+  const { json } = await status({ KUBECONFIG: file, ...importLog(imports) });
+  assert.ok(json.members.every((m) => m.status === 'running'), JSON.stringify(json));
+  if (logsImports) assert.ok(heavyImports(imports).includes('@kubernetes/client-node'), 'client-node was loaded');
+  const reads = await podReads();
+  assert.is(reads.length, 1);
+  assert.match(reads[0].userAgent ?? '', /node-fetch/, 'client-node sent it');
+  assert.is(reads[0].auth, 'bearer', 'with the plugin\'s token');
+
+  const again = await world!.bm(['start', '--formation', 'k8s'], { KUBECONFIG: file });
+  assert.is(again.code, 0, again.stderr);
+  assert.match(again.stdout, /is up to date/);
+});
+
+withKubectl('unreachable: refused at once, hung until BM_K8S_TIMEOUT_MS; cached topology either way', async () => {
+  await sim!.fault({ kind: 'refuse' });
+  const refused = await status();
+  assert.match(refused.stderr, /Warning: Could not reach k8s target\. Showing cached topology\./);
+  assert.is(refused.json.members[0].status, 'unknown');
+  assert.match(refused.json.members[0].detail ?? '', /ECONNREFUSED/);
+  await sim!.clearFaults();
+
+  await sim!.fault({ kind: 'hang' });
+  const hung = await status({ BM_K8S_TIMEOUT_MS: '1500' });
+  assert.ok(hung.ms >= 1500 && hung.ms < 10_000, `status took ${hung.ms} ms`);
+  assert.match(hung.stderr, /Could not reach k8s target/);
+  assert.match(hung.json.members[0].detail ?? '', /no answer from the API server within 1500 ms/);
+});
+
+test.run();
