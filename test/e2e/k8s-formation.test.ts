@@ -7,12 +7,11 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import process from 'node:process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startKubeSim, type KubeSim } from '../support/kube-sim/index.ts';
 import { kubectlTest } from '../support/kube-sim/kubectl.ts';
-import { ROOT } from '../support/sandbox.ts';
+import { BM_COMMAND } from '../support/sandbox.ts';
 import { TOKEN, assertTokenNeverLeaked, k8sWorld, lifecycleScenario, simCluster, type K8sWorld } from '../support/k8s-scenarios.ts';
 
 let sim: KubeSim | undefined;
@@ -145,7 +144,7 @@ withKubectl('a pod that died is reported by status and replaced by the next star
 
 /** Runs bm on a pseudo-terminal (util-linux `script`), typing `input`. */
 function onTerminal(w: K8sWorld, args: string[], input: string): Promise<{ code: number | null; output: string }> {
-  const command = [process.execPath, path.join(ROOT, 'scripts', 'bm.mjs'), ...args].join(' ');
+  const command = [...BM_COMMAND, ...args].join(' ');
   return new Promise((resolve, reject) => {
     const child = spawn('script', ['-qec', command, '/dev/null'], { env: w.sandbox.env, cwd: w.sandbox.dir });
     let output = '';

@@ -335,7 +335,23 @@ export async function startKubeSim(opts: KubeSimOptions = {}): Promise<KubeSim> 
       if (stopped) return;
       stopped = true;
       await killChild(spawned.child);
-      if (ownDir) rmSync(dir, { recursive: true, force: true });
+      if (ownDir) await removeDir(dir);
     },
   };
+}
+
+/**
+ * Removes the simulator's directory. A kubectl started by a test may still be writing its cache
+ * there for a moment, which makes Deno's recursive rm fail with ENOTEMPTY: try again briefly.
+ */
+async function removeDir(dir: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      rmSync(dir, { recursive: true, force: true });
+      return;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOTEMPTY' || attempt === 20) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
 }
