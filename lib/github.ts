@@ -525,51 +525,106 @@ export interface RepoEvent {
   created_at: string;
 }
 
-/** The result of one poll of the repository events. */
-export interface EventsPoll {
-  /** 304: nothing changed since `etag` (and the request did not count against the rate limit). */
+/*
+ * The repository events timeline for the daemon's poller, page by page.
+ *
+ * GitHub keeps the newest 300 events of a repository and serves them 100 per page at most. The
+ * first page is a conditional request (`If-None-Match` with the last ETag): a 304 means nothing
+ * changed and costs no rate limit. When something changed, the following pages are read through
+ * the `Link: <...>; rel="next"` URLs GitHub sends (never built by hand) until a page reaches the
+ * cursor (events at or below it were seen before) or the timeline ends. So a relevant event
+ * followed by a hundred irrelevant ones is still seen. A link to another host is refused: the
+ * request would carry the token there.
+ */
+
+/** What one poll read. */
+export interface EventsRead {
+  /** 304: nothing changed since the ETag sent (no events, no rate limit spent). */
   status: 200 | 304;
-  /** Newest first; empty on 304. */
+  /** Newest first, across the pages read. */
   events: RepoEvent[];
-  /** Send back as-is on the next poll; null when GitHub sent none. */
+  /** The first page's ETag, to send back as-is; the old one on a 304. */
   etag: string | null;
   /** GitHub's `X-Poll-Interval` (minimum seconds until the next poll), 60 when absent. */
   pollIntervalSeconds: number;
-  rateLimit: { remaining: number | null; resetAt: string | null };
+  pages: number;
+  /** True when a page held an event at or below the cursor: nothing newer was missed. */
+  reachedCursor: boolean;
 }
 
-function pollMeta(headers: Record<string, string | number | undefined>, etag: string | null) {
-  const interval = Number(headers['x-poll-interval']);
-  const remaining = headers['x-ratelimit-remaining'];
-  const reset = Number(headers['x-ratelimit-reset']);
-  return {
-    etag: typeof headers.etag === 'string' ? headers.etag : etag,
-    pollIntervalSeconds: Number.isFinite(interval) && interval > 0 ? interval : 60,
-    rateLimit: {
-      remaining: remaining === undefined || remaining === '' ? null : Number(remaining),
-      resetAt: Number.isFinite(reset) && reset > 0 ? new Date(reset * 1000).toISOString() : null,
-    },
-  };
+/** A runaway `next` chain stops here (GitHub's 300 events at 100 per page take 3). */
+const MAX_PAGES = 10;
+
+type Headers = Record<string, string | number | undefined>;
+
+/** The `rel="next"` URL of a Link header. */
+export function nextLink(header: unknown): string | undefined {
+  if (typeof header !== 'string') return undefined;
+  for (const part of header.split(',')) {
+    const match = /^\s*<([^>]+)>\s*;(.*)$/.exec(part);
+    if (match && /(?:^|;)\s*rel="?next"?\s*(?:;|$)/.test(match[2])) return match[1];
+  }
+  return undefined;
+}
+
+function pollInterval(headers: Headers): number {
+  const value = Number(headers['x-poll-interval']);
+  return Number.isFinite(value) && value > 0 ? value : 60;
+}
+
+function toEvents(data: unknown): RepoEvent[] {
+  if (!Array.isArray(data)) return [];
+  return data
+    .filter((e): e is { id: unknown; type?: unknown; created_at?: unknown } => e !== null && typeof e === 'object')
+    .filter((e) => /^\d+$/.test(String(e.id)))
+    .map((e) => ({ id: String(e.id), type: typeof e.type === 'string' ? e.type : '', created_at: typeof e.created_at === 'string' ? e.created_at : '' }));
 }
 
 /**
- * Polls the repository events with ONE conditional request (`per_page=100`, `If-None-Match`).
- * A 304 comes back as `status: 304` with no events; failures are `GitHubError`s.
+ * Reads the events of `slug` newer than `cursor` (all of page 1 when there is no cursor).
+ * Failures are GitHubErrors (rate limits carry their reset time).
  */
-export async function pollRepoEvents(gh: GitHub, slug: string, options: { etag?: string | null } = {}): Promise<EventsPoll> {
+export async function readRepoEvents(gh: GitHub, slug: string, options: { etag: string | null; cursor: string | null }): Promise<EventsRead> {
   const { owner, repo } = parseRepoSlug(slug);
-  const etag = options.etag ?? null;
+  const doing = `read the events of ${slug}`;
+  let response: { data: unknown; headers: Headers };
   try {
-    const response = await gh.octokit.request('GET /repos/{owner}/{repo}/events', {
-      owner, repo, per_page: 100, headers: etag ? { 'if-none-match': etag } : {},
+    response = await gh.octokit.request('GET /repos/{owner}/{repo}/events', {
+      owner, repo, per_page: 100, headers: options.etag ? { 'if-none-match': options.etag } : {},
     });
-    const events = response.data.map((e) => ({ id: String(e.id), type: e.type ?? '', created_at: e.created_at ?? '' }));
-    return { status: 200, events, ...pollMeta(response.headers, null) };
   } catch (error) {
+    const failure = error as { status?: unknown; response?: { headers: Headers } };
     // Octokit throws on 304; for a poller it is the normal "nothing new".
-    if (isHttpFailure(error) && error.status === 304 && error.response) {
-      return { status: 304, events: [], ...pollMeta(error.response.headers, etag) };
+    if (failure.status === 304 && failure.response) {
+      return { status: 304, events: [], etag: options.etag, pollIntervalSeconds: pollInterval(failure.response.headers), pages: 1, reachedCursor: true };
     }
-    throw toGitHubError(gh, error, `read the events of ${slug}`);
+    throw toGitHubError(gh, error, doing);
   }
+  const first = response.headers;
+  const events = toEvents(response.data);
+  const cursor = options.cursor === null ? null : BigInt(options.cursor);
+  const reached = () => cursor !== null && events.some((e) => BigInt(e.id) <= cursor);
+  let pages = 1;
+  let next = nextLink(first.link);
+  while (cursor !== null && next && !reached() && pages < MAX_PAGES) {
+    if (new URL(next, gh.baseUrl).origin !== new URL(gh.baseUrl).origin) {
+      throw new GitHubError(0, `GitHub sent a next-page link to another host (${new URL(next, gh.baseUrl).host}) while trying to ${doing}`, 'Check BM_GITHUB_API_URL; bm does not send the token elsewhere');
+    }
+    try {
+      response = await gh.octokit.request({ method: 'GET', url: new URL(next, gh.baseUrl).toString() });
+    } catch (error) {
+      throw toGitHubError(gh, error, doing);
+    }
+    pages++;
+    events.push(...toEvents(response.data));
+    next = nextLink(response.headers.link);
+  }
+  return {
+    status: 200,
+    events,
+    etag: typeof first.etag === 'string' ? first.etag : null,
+    pollIntervalSeconds: pollInterval(first),
+    pages,
+    reachedCursor: reached(),
+  };
 }

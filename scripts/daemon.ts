@@ -9,6 +9,7 @@ import process from 'node:process';
 import { defineCommand, defineGroup, isMain, jsonOption, runMain, teamOption } from '../lib/cli.ts';
 import { daemonStatus, startDaemon, stopDaemon, type DaemonStatus } from '../lib/daemon/control.ts';
 import { daemonPaths, type DaemonMode } from '../lib/daemon/files.ts';
+import { runLauncher } from '../lib/daemon/launcher.ts';
 import { parsePort, runDaemon } from '../lib/daemon/run.ts';
 import { BmError, UsageError, info, out, printJson, warn } from '../lib/output.ts';
 import { home } from '../lib/paths.ts';
@@ -19,6 +20,8 @@ import { loadTeamFromFlag } from '../lib/team.ts';
 const DEFAULT_PORT = 8484;
 const DEFAULT_BIND = '127.0.0.1';
 const DEFAULT_INTERVAL = 60;
+/** Agent runs are heavy (an LLM client each); a few at once keeps a laptop usable. */
+const DEFAULT_MAX_RUNS = 4;
 
 function parseMode(raw: string | undefined): DaemonMode {
   const mode = raw ?? 'webhook';
@@ -44,6 +47,13 @@ function parseTunnel(raw: string | undefined, mode: DaemonMode): string | undefi
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new UsageError(`Invalid tunnel URL '${raw}'`, 'Use an http(s) smee channel URL.');
   return url.toString();
+}
+
+function parseMaxRuns(raw: string | undefined): number {
+  if (raw === undefined) return DEFAULT_MAX_RUNS;
+  const runs = Number(raw);
+  if (!Number.isInteger(runs) || runs < 1 || runs > 1000) throw new UsageError(`Invalid run cap '${raw}'`, 'Use a whole number of runs, from 1 to 1000.');
+  return runs;
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
@@ -73,7 +83,12 @@ function printStatus(team: string, s: DaemonStatus): void {
   out(`Last event:       ${when(s.lastEventAt)}`);
   out(`Events received:  ${s.events}`);
   out(`Runs launched:    ${s.launches}`);
-  out(`Runs in progress: ${s.inProgress}`);
+  out(`Runs in progress: ${s.inProgress}${s.maxRuns ? ` (at most ${s.maxRuns} at once)` : ''}`);
+  if (s.waiting) out(`Runs waiting:     ${s.waiting}`);
+  for (const b of s.backoff ?? []) {
+    const next = b.retrying ? `retrying at ${when(b.until)}` : `no more retries; the next event runs it, not before ${when(b.until)}`;
+    out(`Backing off:      ${b.member} (${b.failures} failed run${b.failures === 1 ? '' : 's'} in a row; ${next})`);
+  }
 }
 
 const start = defineCommand({
@@ -85,7 +100,9 @@ const start = defineCommand({
     '`bm init`); a reconcile poll runs alongside it when the team has a GitHub repo. --tunnel',
     'forwards a smee.io channel to the local port. Poll mode reads the repository\'s events every',
     '--interval seconds (or GitHub\'s X-Poll-Interval when longer). On each burst of relevant',
-    'events every member runs once, one-shot (ralph.oneshot.yml, persistent: false).',
+    'events every member runs once, one-shot (ralph.oneshot.yml, persistent: false), at a lower',
+    'CPU priority; at most --max-runs at once. A member whose runs fail quickly is retried with',
+    'growing waits (shown by `bm daemon status`).',
   ].join('\n'),
   options: {
     mode: { type: 'string', value: 'MODE', description: 'webhook (default) or poll' },
@@ -93,9 +110,10 @@ const start = defineCommand({
     bind: { type: 'string', value: 'ADDR', description: `address to listen on (default ${DEFAULT_BIND})` },
     interval: { type: 'string', value: 'SECONDS', description: `poll interval (default ${DEFAULT_INTERVAL})` },
     tunnel: { type: 'string', value: 'URL', description: 'smee.io channel URL to forward deliveries from' },
+    'max-runs': { type: 'string', value: 'N', description: `most member runs at once; others wait their turn (default ${DEFAULT_MAX_RUNS})` },
     team: teamOption,
   },
-  examples: ['bm daemon start', 'bm daemon start --mode poll --interval 120', 'bm daemon start --port 9000 --tunnel https://smee.io/AbC123'],
+  examples: ['bm daemon start', 'bm daemon start --mode poll --interval 120', 'bm daemon start --port 9000 --tunnel https://smee.io/AbC123', 'bm daemon start --max-runs 2'],
   async run(cli) {
     const team = loadTeamFromFlag(cli.string('team'));
     requireSchemaV2(team.name, team.schemaVersion);
@@ -104,6 +122,7 @@ const start = defineCommand({
     const interval = parseInterval(cli.string('interval'));
     const bind = cli.string('bind') ?? DEFAULT_BIND;
     const tunnel = parseTunnel(cli.string('tunnel'), mode);
+    const maxRuns = parseMaxRuns(cli.string('max-runs'));
     const credentials = team.entry.credentials ?? {};
     if (mode === 'webhook' && !credentials.webhook_secret) {
       throw new BmError(`Team '${team.name}' has no webhook secret, and webhook mode accepts only signed deliveries`,
@@ -115,7 +134,7 @@ const start = defineCommand({
     }
     if (mode === 'webhook' && !LOOPBACK.has(bind)) warn(`listening on ${bind}: the webhook port is reachable from other machines (only signed deliveries are accepted).`);
     info(`Starting daemon for team '${team.name}' in ${mode} mode...`);
-    const record = await startDaemon({ team: team.name, mode, port, bind, interval, ...(tunnel ? { tunnel } : {}) }, info);
+    const record = await startDaemon({ team: team.name, mode, port, bind, interval, maxRuns, ...(tunnel ? { tunnel } : {}) }, info);
     const where = mode === 'webhook' ? `listening on http://${bind}:${record.port}/webhook` : `polling ${team.entry.github_repo} every ${interval}s`;
     out(`Daemon started (PID ${record.pid}), ${where}`);
   },
@@ -184,6 +203,17 @@ const log = defineCommand({
   },
 });
 
+const launcher = defineCommand({
+  name: 'daemon launcher',
+  summary: 'Launch member runs for the daemon (started by `bm daemon run`)',
+  hidden: true,
+  options: { team: teamOption },
+  examples: ['bm daemon launcher -t my-team'],
+  async run() {
+    process.exit(await runLauncher());
+  },
+});
+
 const run = defineCommand({
   name: 'daemon run',
   summary: 'Run the daemon in the foreground (what `bm daemon start` launches)',
@@ -194,6 +224,7 @@ const run = defineCommand({
     bind: { type: 'string', value: 'ADDR', description: 'address to listen on' },
     interval: { type: 'string', value: 'SECONDS', description: 'poll interval' },
     tunnel: { type: 'string', value: 'URL', description: 'smee.io channel URL' },
+    'max-runs': { type: 'string', value: 'N', description: 'most member runs at once' },
     team: teamOption,
   },
   examples: ['bm daemon run -t my-team --mode webhook --port 8484'],
@@ -206,6 +237,7 @@ const run = defineCommand({
       port: parsePort(cli.string('port'), DEFAULT_PORT),
       bind: cli.string('bind') ?? DEFAULT_BIND,
       interval: parseInterval(cli.string('interval')),
+      maxRuns: parseMaxRuns(cli.string('max-runs')),
       ...(tunnel ? { tunnel } : {}),
     });
     // Library handles (HTTP keep-alive, the tunnel's stream) must not keep a stopped daemon alive.
@@ -217,7 +249,7 @@ export const command = defineGroup({
   name: 'daemon',
   summary: 'Start, stop and inspect the daemon that wakes members on GitHub events',
   description: 'One daemon per team. It runs every member one-shot when GitHub reports relevant work (webhooks or polling).',
-  subcommands: [start, stop, status, log, run],
+  subcommands: [start, stop, status, log, run, launcher],
 });
 
 if (isMain(import.meta, command)) await runMain(command);

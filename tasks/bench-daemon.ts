@@ -7,11 +7,14 @@
  * - delivery-to-spawn delay (request arrival to the member process spawned, from the journal),
  *   for the burst plus a series of single deliveries to idle members, against a bare `spawn()`
  *   of the same stub (target: p99 < 100 ms);
- * - the daemon's resident memory after the burst, against the bare server's (target < 120 MB).
+ * - the daemon's resident memory after the burst, against the bare server's (target < 120 MB),
+ *   and the proportional memory (PSS: shared pages such as node's own code split between the
+ *   processes that map them) of the daemon plus its launcher helper, the process that spawns
+ *   member runs for it.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHmac, randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -33,6 +36,23 @@ function percentile(values: number[], p: number): number {
 function rssMb(pid: number): number {
   const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return match ? Number(match[1]) / 1024 : Number.NaN;
+}
+
+function pssMb(pid: number): number {
+  const match = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+  return match ? Number(match[1]) / 1024 : Number.NaN;
+}
+
+/** The pids whose parent is `pid`. */
+function children(pid: number): number[] {
+  return readdirSync('/proc').filter((name) => /^\d+$/.test(name)).filter((name) => {
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid;
+    } catch {
+      return false;
+    }
+  }).map(Number);
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -121,6 +141,9 @@ export async function benchDaemon(record: RecordFn): Promise<void> {
     const latency = await blast(burst.port, Array.from({ length: DELIVERIES }, delivery));
     await sleep(200);
     const rss = rssMb(burst.pid);
+    // The launcher helper is the daemon's only child (runs are children of the helper).
+    const pss = [burst.pid, ...children(burst.pid)].reduce((sum, pid) => sum + pssMb(pid), 0);
+    const barePss = pssMb(bare.child.pid ?? 0);
     bm({}, 'daemon', 'stop');
     // Single deliveries to idle members, each run over at once.
     const series = startDaemon(1);
@@ -147,6 +170,7 @@ export async function benchDaemon(record: RecordFn): Promise<void> {
     record('daemon', `delivery to spawn p50 (${delays.length} runs)`, percentile(delays, 50), 'bare spawn()', spawnP50);
     record('daemon', `delivery to spawn p99 (${delays.length} runs)`, percentile(delays, 99), 'bare spawn()', spawnP50, '< 100 ms');
     record('daemon', 'daemon RSS after the burst (MB, not ms)', rss, 'bare server RSS', bareRss, '< 120 MB');
+    record('daemon', 'daemon + launcher PSS after the burst (MB)', pss, 'bare server PSS', barePss, '< 120 MB');
   } finally {
     try {
       bm({}, 'daemon', 'stop');

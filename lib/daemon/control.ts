@@ -9,7 +9,7 @@ import { BmError } from '../output.ts';
 import { BM_ROOT } from '../paths.ts';
 import { isOurs, spawnDetached, terminate, timings, waitForExit } from '../proc.ts';
 import { daemonPaths, EXIT_ALREADY_RUNNING, liveness, readRecord, removeRuntimeFiles, type DaemonMode, type DaemonRecord } from './files.ts';
-import { reapOrphanRuns } from './scheduler.ts';
+import { reapOrphanRuns, type Backoff } from './scheduler.ts';
 
 /** What `bm daemon start` was asked for. */
 export interface StartRequest {
@@ -19,6 +19,8 @@ export interface StartRequest {
   bind: string;
   interval: number;
   tunnel?: string;
+  /** Most member runs in progress at once. */
+  maxRuns: number;
 }
 
 /** The argv that runs `bm` again with the current runtime: node + launcher, or `deno run -A` + launcher. */
@@ -89,7 +91,7 @@ export async function startDaemon(request: StartRequest, progress: (line: string
   const reaped = await reapOrphanRuns(request.team, timings().stopKillMs, progress);
   if (reaped > 0) progress(`Stopped ${reaped} member run(s) left behind by the previous daemon`);
 
-  const args = ['daemon', 'run', '-t', request.team, '--mode', request.mode, '--port', String(request.port), '--bind', request.bind, '--interval', String(request.interval)];
+  const args = ['daemon', 'run', '-t', request.team, '--mode', request.mode, '--port', String(request.port), '--bind', request.bind, '--interval', String(request.interval), '--max-runs', String(request.maxRuns)];
   if (request.tunnel) args.push('--tunnel', request.tunnel);
   const { command, args: argv } = bmCommand(args);
   const offset = logSize(paths.log);
@@ -171,6 +173,12 @@ export interface DaemonStatus {
   events: number;
   launches: number;
   inProgress: number;
+  /** The cap on runs in progress (running daemons only). */
+  maxRuns?: number;
+  /** Members with work waiting for a run: behind their previous run, the cap or a backoff. */
+  waiting?: number;
+  /** Members whose runs keep failing, and when they may run next. */
+  backoff?: Backoff[];
   /** Set when a dead daemon's files were found (and removed). */
   stale?: boolean;
 }
@@ -199,5 +207,8 @@ export function daemonStatus(team: string, { clean = true } = {}): DaemonStatus 
     events: r?.events ?? 0,
     launches: r?.launches ?? 0,
     inProgress: r?.inProgress ?? 0,
+    ...(r && typeof r.maxRuns === 'number' ? { maxRuns: r.maxRuns } : {}),
+    waiting: r?.waiting ?? 0,
+    backoff: r?.backoff ?? [],
   };
 }

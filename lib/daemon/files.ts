@@ -70,6 +70,9 @@ const recordSchema = z.looseObject({
   launches: z.number(),
   inProgress: z.number(),
   lastEventAt: z.nullable(z.string()),
+  maxRuns: z.optional(z.number()),
+  waiting: z.optional(z.number()),
+  backoff: z.optional(z.array(z.object({ member: z.string(), failures: z.number(), until: z.string(), retrying: z.boolean() }))),
 });
 
 /** The content of `daemon.json`. */

@@ -1,12 +1,15 @@
 /**
  * Poll mode (and the reconcile poll that runs alongside webhook mode): the repository's Events
- * API through lib/github, one conditional request per poll.
+ * API, one conditional request per poll, plus the next pages when the first does not reach the
+ * cursor (readRepoEvents in lib/github.ts).
  *
  * - The ETag is sent back as `If-None-Match`: a 304 means nothing changed and costs no rate limit.
  * - The next poll waits at least the interval, and at least GitHub's `X-Poll-Interval`.
  * - The first poll ever only sets the cursor (the newest event id): history is not replayed.
  *   The cursor and ETag live in poll.json, which survives restarts; a torn file is reported and
  *   treated as "no cursor" (so the next poll sets it again rather than replaying).
+ * - When the cursor is no longer in the timeline (more than 300 events since, or 90 days),
+ *   events were missed unseen: the team is woken once, as one of them may have mattered.
  * - Rate limits: a 403/429 with the limit used up waits until `x-ratelimit-reset`; `retry-after`
  *   is honoured; other failures back off exponentially (capped), without moving the cursor.
  *
@@ -15,12 +18,14 @@
 import process from 'node:process';
 import * as z from 'zod/mini';
 import { readTextIfExists, writeFileAtomic } from '../files.ts';
-import { GitHubError, pollRepoEvents, type GitHub, type RepoEvent } from '../github.ts';
+import { GitHubError, readRepoEvents, type EventsRead, type GitHub } from '../github.ts';
 import { isWakeEvent, webhookName } from './events.ts';
 import type { Journal } from './journal.ts';
 import type { Logger } from './log.ts';
 
 const cursorSchema = z.looseObject({
+  /** The repository the cursor belongs to (files written before it was recorded have none). */
+  repo: z.optional(z.string()),
   last_event_id: z.nullable(z.string()),
   etag: z.optional(z.nullable(z.string())),
   last_poll_at: z.optional(z.nullable(z.string())),
@@ -85,6 +90,13 @@ export class Poller {
   constructor(options: PollerOptions) {
     this.#o = options;
     this.#cursor = readCursor(options.cursorFile, (why) => options.log.warn(`${options.cursorFile} is unreadable (${why}); the next poll starts a new cursor without replaying history`));
+    const previous = this.#cursor.repo;
+    if (previous !== undefined && previous.toLowerCase() !== options.repo.toLowerCase()) {
+      // Event ids of another repository say nothing about this one.
+      options.log.info(`the poll cursor belongs to ${previous}, not ${options.repo}; starting a new one without replaying history`);
+      this.#cursor = { last_event_id: null, etag: null, last_poll_at: null };
+    }
+    this.#cursor.repo = options.repo;
   }
 
   start(): void {
@@ -117,7 +129,7 @@ export class Poller {
     const intervalMs = this.#o.intervalSeconds * 1000;
     this.polls++;
     try {
-      const result = await pollRepoEvents(gh, repo, { etag: this.#cursor.etag ?? null });
+      const result = await readRepoEvents(gh, repo, { etag: this.#cursor.etag ?? null, cursor: this.#cursor.last_event_id });
       this.#failures = 0;
       this.#rateLimitWarned = false;
       const now = new Date().toISOString();
@@ -125,7 +137,7 @@ export class Poller {
         journal.add({ type: 'poll', status: 304 });
         this.#cursor.last_poll_at = now;
       } else {
-        this.#consume(result.events);
+        this.#consume(result);
         this.#cursor = { ...this.#cursor, etag: result.etag, last_poll_at: now };
       }
       this.#save();
@@ -148,27 +160,29 @@ export class Poller {
     }
   }
 
-  #consume(events: RepoEvent[]): void {
+  #consume(result: EventsRead): void {
     const { log, journal } = this.#o;
+    const { events, pages } = result;
     const newest = events.reduce<bigint | null>((max, e) => (max === null || BigInt(e.id) > max ? BigInt(e.id) : max), null);
     const cursor = this.#cursor.last_event_id;
     if (cursor === null) {
       this.#cursor.last_event_id = (newest ?? 0n).toString();
       log.info(`${this.#o.role}: cursor set at event ${this.#cursor.last_event_id}; older events are not replayed`);
-      journal.add({ type: 'poll', status: 200, cursor: this.#cursor.last_event_id, initial: true });
+      journal.add({ type: 'poll', status: 200, pages, cursor: this.#cursor.last_event_id, initial: true });
       return;
     }
     const after = BigInt(cursor);
     const fresh = events.filter((e) => BigInt(e.id) > after);
-    if (fresh.length > 0 && fresh.length === events.length && events.length >= 100) {
-      log.warn(`${this.#o.role}: gap detected: event ${cursor} is no longer in the newest ${events.length}; waking once for all of them`);
-    }
+    const gap = fresh.length > 0 && !result.reachedCursor;
+    if (gap) log.warn(`${this.#o.role}: gap detected: event ${cursor} is no longer in the timeline (${fresh.length} newer events read); waking once in case a missed event mattered`);
     const waking = fresh.filter((e) => isWakeEvent(this.#o.events, webhookName(e.type)));
     if (newest !== null && newest > after) this.#cursor.last_event_id = newest.toString();
-    journal.add({ type: 'poll', status: 200, fresh: fresh.length, waking: waking.length, cursor: this.#cursor.last_event_id });
+    journal.add({ type: 'poll', status: 200, pages, fresh: fresh.length, waking: waking.length, ...(gap ? { gap: true } : {}), cursor: this.#cursor.last_event_id });
     if (waking.length > 0) {
       const types = [...new Set(waking.map((e) => webhookName(e.type)))].join(', ');
       this.#o.wake(`${this.#o.role}: ${waking.length} new event(s) (${types})`);
+    } else if (gap) {
+      this.#o.wake(`${this.#o.role}: events missed in a gap`);
     }
   }
 }

@@ -2,29 +2,36 @@
  * The long-lived daemon process (`bm daemon run`, started detached by `bm daemon start`).
  *
  * It takes the team's daemon lock, records itself (daemon.pid, daemon.json), ends runs a
- * killed predecessor left behind, then receives work (webhook server plus reconcile poll, or
- * the poller alone) and wakes the members through the scheduler. SIGTERM, SIGINT or SIGHUP stop
- * intake, stop member runs in progress (all at once), remove its files except the poll cursor
- * and the journal, and exit 0.
+ * killed predecessor left behind, starts its launcher helper (launcher.ts), then receives work
+ * (webhook server plus reconcile poll, or the poller alone) and wakes the members through the
+ * scheduler. Work a predecessor acknowledged but did not finish (journal.ts) wakes them once at
+ * start. SIGTERM, SIGINT or SIGHUP stop intake, stop member runs in progress (all at once), let
+ * the helper go, remove its files except the poll cursor and the journal, and exit 0.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import type { Server } from 'node:http';
+import path from 'node:path';
 import process from 'node:process';
+import type { TeamEntry } from '../schema.ts';
 import { createGitHub, type GitHub } from '../github.ts';
 import { memberEnv } from '../lifecycle/start.ts';
-import { slotsOf } from '../lifecycle/slots.ts';
+import { slotsOf, type Slot } from '../lifecycle/slots.ts';
 import { BmError } from '../output.ts';
 import { startTimeOf, timings } from '../proc.ts';
 import { requireSchemaV2 } from '../schema.ts';
 import { loadTeam, loadTeamFromFlag } from '../team.ts';
+import { isProvisioned } from '../workspaces.ts';
+import { bmCommand } from './control.ts';
 import { isWakeEvent, wakeEvents } from './events.ts';
 import { daemonPaths, EXIT_ALREADY_RUNNING, readPidFile, removeRuntimeFiles, writePidFile, writeRecord, type DaemonMode, type DaemonRecord } from './files.ts';
-import { Journal, recentDeliveries } from './journal.ts';
+import { Journal, readJournal, recentDeliveries, unfinishedWork } from './journal.ts';
+import { Launcher } from './launcher.ts';
 import { acquireDaemonLock } from './lock.ts';
 import { Logger, RotatingFile, maxLogBytes } from './log.ts';
 import { Poller, reconcileSeconds } from './poller.ts';
-import { reapOrphanRuns, Scheduler, type WakeReason } from './scheduler.ts';
-import { createWebhookServer, listen, type Delivery, type Verdict } from './server.ts';
+import { backoffPolicy, reapOrphanRuns, runNice, Scheduler, type WakeReason } from './scheduler.ts';
+import { createWebhookServer, listen, probeHealth, type Delivery, type Verdict } from './server.ts';
+import { signatureSelfTest } from './signature.ts';
 import { Tunnel } from './tunnel.ts';
 
 /** How the daemon was asked to run. */
@@ -37,6 +44,8 @@ export interface DaemonOptions {
   /** Poll interval in seconds (poll mode). */
   interval: number;
   tunnel?: string;
+  /** Most member runs in progress at once. */
+  maxRuns: number;
 }
 
 /** Env knob: longest one-shot run before it is stopped (default 1 hour). */
@@ -45,16 +54,39 @@ export function runTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
   return Number.isFinite(value) && value > 0 ? value : 60 * 60 * 1000;
 }
 
-/** `read` memoised for `ttlMs`: a burst of wake-ups reads the team's files once. */
-function cached<T>(read: () => T, ttlMs: number): () => T {
-  let value: T | undefined;
-  let at = 0;
+function stampOf(file: string): string {
+  try {
+    const stat = statSync(file);
+    return `${stat.mtimeMs}:${stat.size}`;
+  } catch {
+    return '-';
+  }
+}
+
+/**
+ * The team's member workspaces, parsed again only when a file they come from changed: the
+ * manifest, the members directory, a member's manifest, or a workspace being provisioned. The
+ * files are looked at (stat calls, no YAML) at most once per `checkMs`, so a burst of
+ * wake-ups, while deliveries are waiting for answers, costs next to nothing.
+ */
+function slotReader(entry: TeamEntry, checkMs = 1000): () => Slot[] {
+  let slots: Slot[] = [];
+  let files: string[] = [];
+  let stamp: string | undefined;
+  let checkedAt = 0;
+  const fingerprint = () => [...files.map(stampOf), ...slots.map((s) => (isProvisioned(s.workspace) ? 1 : 0))].join('|');
   return () => {
-    if (value === undefined || Date.now() - at > ttlMs) {
-      value = read();
-      at = Date.now();
+    const now = Date.now();
+    if (stamp !== undefined && now - checkedAt < checkMs) return slots;
+    checkedAt = now;
+    if (stamp === undefined || fingerprint() !== stamp) {
+      const team = loadTeam(entry);
+      slots = slotsOf(team);
+      const members = [...new Set(slots.map((s) => s.member))];
+      files = [team.paths.manifest, team.paths.members, ...members.map((m) => path.join(team.paths.member(m), 'botminter.yml'))];
+      stamp = fingerprint();
     }
-    return value;
+    return slots;
   };
 }
 
@@ -75,8 +107,11 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     return EXIT_ALREADY_RUNNING;
   }
   writePidFile(paths, { pid: process.pid, started: startTimeOf(process.pid) });
+  const runEnv = memberEnv(team.entry, process.env);
+  const launcher = new Launcher({ command: bmCommand(['daemon', 'launcher', '-t', team.name]), env: runEnv, log });
   const fail = async (message: string): Promise<number> => {
     log.error(message);
+    await launcher.close();
     removeRuntimeFiles(paths);
     await lock.release();
     return 1;
@@ -89,6 +124,9 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   if (options.mode === 'webhook' && !secret) {
     return fail(`team '${team.name}' has no webhook secret; webhook mode refuses unsigned deliveries`);
   }
+  if (options.mode === 'webhook' && !signatureSelfTest()) {
+    return fail("the HMAC-SHA256 self-test with GitHub's documented test vector failed; this runtime cannot verify webhook signatures");
+  }
   let gh: GitHub | undefined;
   const repo = team.entry.github_repo;
   if (repo && token) {
@@ -97,13 +135,16 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     return fail(repo ? 'poll mode needs a GitHub token (team credentials or GH_TOKEN)' : `team '${team.name}' has no GitHub repository to poll`);
   }
 
+  const past = readJournal(paths.journal);
+  const seen = recentDeliveries(past);
+  const unfinished = unfinishedWork(past);
   const journal = new Journal(paths.journal, maxLogBytes());
   const events = wakeEvents(team.manifest);
-  const seen = recentDeliveries(paths.journal);
   const startedAt = new Date().toISOString();
   const record: DaemonRecord = {
     team: team.name, mode: options.mode, pid: process.pid, bind: options.bind, port: null, interval: options.interval,
     tunnel: options.tunnel ?? null, tunnelState: null, startedAt, ready: false, events: 0, relevant: 0, launches: 0, inProgress: 0, lastEventAt: null,
+    maxRuns: options.maxRuns, waiting: 0, backoff: [],
   };
 
   let tunnel: Tunnel | undefined;
@@ -113,6 +154,8 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     writeTimer = undefined;
     record.launches = runs.launches;
     record.inProgress = runs.inProgress;
+    record.waiting = runs.waiting;
+    record.backoff = runs.backoffs();
     record.tunnelState = tunnel?.state ?? null;
     writeRecord(paths, record);
   };
@@ -121,12 +164,18 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     writeTimer ??= setTimeout(flush, 100);
   };
 
+  // It boots while the server starts listening; the daemon is ready only once it is.
+  const helperReady = launcher.start().then(() => undefined, (error: Error) => error);
   const runs = new Scheduler({
     team: team.name,
-    slots: cached(() => slotsOf(loadTeam(team.entry)), 1000),
-    env: memberEnv(team.entry, process.env),
+    slots: slotReader(team.entry),
+    env: runEnv,
+    launcher,
     runTimeoutMs: runTimeoutMs(),
     killAfterMs: time.stopKillMs,
+    maxRuns: options.maxRuns,
+    backoff: backoffPolicy(),
+    nice: runNice(),
     journal,
     log,
     // Runs start and end rarely: status shows them at once.
@@ -192,6 +241,10 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
       return fail(why);
     }
     log.info(`webhook mode: listening on http://${options.bind}:${record.port}/webhook`);
+    // Like a load balancer's probe: it proves the server answers (and compiles the request path
+    // before the first delivery rather than during it).
+    const unhealthy = await probeHealth(options.bind, record.port);
+    if (unhealthy) log.warn(`the daemon's own health probe failed (${unhealthy}); GitHub's deliveries may fail too`);
     if (options.tunnel) {
       tunnel = new Tunnel({ source: options.tunnel, target: `http://${options.bind === '0.0.0.0' ? '127.0.0.1' : options.bind}:${record.port}/webhook`, log, changed });
       tunnel.start();
@@ -212,11 +265,23 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     log.warn(`no reconcile poll: team '${team.name}' has no GitHub repository or token; a lost delivery is not recovered`);
   }
 
+  const helperFailed = await helperReady;
+  if (helperFailed) {
+    server?.close();
+    poller?.stop();
+    await tunnel?.stop();
+    return fail(`cannot start the launcher helper: ${helperFailed.message}`);
+  }
   runs.warm();
   record.ready = true;
   flush();
   journal.add({ type: 'start', mode: options.mode, port: record.port, interval: options.interval, pid: process.pid });
   log.info(`daemon started for team '${team.name}' (PID ${process.pid}, ${options.mode} mode)`);
+  if (unfinished) {
+    log.warn(`${unfinished}; running every member once to finish it`);
+    journal.add({ type: 'recover', why: unfinished });
+    wake({ what: 'work left unfinished by the previous daemon', at: performance.now() });
+  }
 
   return new Promise<number>((resolve) => {
     let stopping = false;
@@ -224,13 +289,15 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
       if (stopping) return;
       stopping = true;
       log.info(`${why}; shutting down`);
+      const unfinishedNow = runs.busy;
       server?.close();
       server?.closeAllConnections();
       poller?.stop();
       await tunnel?.stop();
       await runs.stopAll();
+      await launcher.close();
       clearTimeout(writeTimer);
-      journal.add({ type: 'stop', why });
+      journal.add({ type: 'stop', why, ...(unfinishedNow ? { unfinished: true } : {}) });
       journal.close();
       removeRuntimeFiles(paths);
       await lock.release();

@@ -1,10 +1,25 @@
 /**
- * One-shot member runs with per-member coalescing.
+ * One-shot member runs: per-member coalescing, a cap on concurrent runs, and backoff for members
+ * whose runs keep failing.
  *
- * Every wake-up asks each member workspace (slot) for one run. A slot has at most one run in
- * progress and one pending: a wake-up while a run is in progress only marks the slot pending,
- * and when the run ends one more run starts. So a burst of 100 events causes at most two runs
- * per member, and the second one sees everything the burst changed. Slots run in parallel.
+ * Coalescing: every wake-up asks each member workspace (slot) for one run. A slot has at most
+ * one run in progress and one pending: a wake-up while a run is in progress (or while the slot
+ * already waits to start) only marks it pending, and when the run ends one more run starts. So
+ * a burst of 100 events causes at most two runs per member, and the second one sees everything
+ * the burst changed. Slots run in parallel.
+ *
+ * Cap: at most `maxRuns` runs at once. Slots with pending work wait in a first-in first-out
+ * queue, each at most once, so waiting work stays coalesced; they start as runs end.
+ *
+ * Backoff: a run that fails quickly (exit code not 0 within `quickFailMs`) looks like a crash
+ * loop, so the slot's next run waits `baseMs * 2^(failures-1)` (capped at `maxMs`, up to 20%
+ * shorter at random so members failing together do not retry together). The failed run's work
+ * is retried automatically up to `retries` times; after that the member is shown as failing and
+ * only a new event starts it again (still after the wait). A successful run resets it.
+ *
+ * Responsiveness: runs are launched by a helper process (launcher.ts), after the webhook answers
+ * already waiting, and run at a lower CPU priority (`nice`), so the daemon keeps answering
+ * GitHub quickly while a burst launches members and while agents work.
  *
  * A run is `ralph run -c ralph.oneshot.yml -P PROMPT.md` in the workspace: the workspace's
  * ralph.yml with `event_loop.persistent: false`, so ralph scans all available work, processes
@@ -15,12 +30,14 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import process from 'node:process';
 import { parseDocument } from 'yaml';
 import { readTextIfExists, writeFileAtomic } from '../files.ts';
 import type { Slot } from '../lifecycle/slots.ts';
-import { isOurs, spawnDetached, terminate, which } from '../proc.ts';
-import { stateKey, updateState, type StateEntry } from '../state.ts';
+import { isOurs, terminate, which } from '../proc.ts';
+import { updateState, type StateEntry } from '../state.ts';
 import type { Journal } from './journal.ts';
+import type { ExitInfo, Launcher } from './launcher.ts';
 import type { Logger } from './log.ts';
 
 /** The one-shot config bm writes next to the workspace's persistent ralph.yml. */
@@ -35,8 +52,47 @@ export interface WakeReason {
   /** `performance.now()` of the delivery, to measure delivery-to-spawn delay. */
   at: number;
   delivery?: string;
-  /** A pending run started when the previous one ended: its wait is not the daemon's latency. */
-  followUp?: boolean;
+  /**
+   * Set when the run's start waited on purpose (for the previous run of the member, a free run
+   * slot, or a backoff): its delay is then not the daemon's latency.
+   */
+  waited?: 'previous run' | 'run cap' | 'backoff';
+}
+
+/** When a member's failing runs are retried. */
+export interface BackoffPolicy {
+  /** A run that exits with a non-zero code sooner than this counts as a failure. */
+  quickFailMs: number;
+  /** The wait after the first failure; it doubles with each further failure in a row. */
+  baseMs: number;
+  maxMs: number;
+  /** Automatic retries of a failed run's work before waiting for a new event. */
+  retries: number;
+}
+
+function envMs(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  const value = Number(raw);
+  return raw !== undefined && raw.trim() !== '' && Number.isFinite(value) && value >= 0 ? value : fallback;
+}
+
+/** The backoff policy; each figure can be changed through the environment (tests). */
+export function backoffPolicy(env: NodeJS.ProcessEnv = process.env): BackoffPolicy {
+  return {
+    quickFailMs: envMs(env, 'BM_DAEMON_QUICK_FAIL_MS', 60_000),
+    baseMs: envMs(env, 'BM_DAEMON_BACKOFF_MS', 10_000),
+    maxMs: envMs(env, 'BM_DAEMON_BACKOFF_MAX_MS', 15 * 60_000),
+    retries: 5,
+  };
+}
+
+/**
+ * Env knob: the `nice` value of member runs (default 19, the lowest priority; 0 keeps the
+ * daemon's). Agents mostly wait on their model's API, so they lose little; the daemon, which
+ * must answer GitHub within its deadline while a burst starts node processes, gains most.
+ */
+export function runNice(env: NodeJS.ProcessEnv = process.env): number {
+  return Math.min(19, Math.round(envMs(env, 'BM_DAEMON_RUN_NICE', 19)));
 }
 
 /** Options of the scheduler. */
@@ -44,32 +100,33 @@ export interface SchedulerOptions {
   team: string;
   /** The team's member workspaces, read afresh at each wake-up (members may be hired meanwhile). */
   slots(): Slot[];
+  /** The runs' environment (to find ralph on its PATH). */
   env: NodeJS.ProcessEnv;
+  launcher: Launcher;
   /** A run still going after this long is stopped. */
   runTimeoutMs: number;
   /** SIGTERM → SIGKILL grace when stopping a run. */
   killAfterMs: number;
+  /** Most runs in progress at once. */
+  maxRuns: number;
+  backoff: BackoffPolicy;
+  /** CPU priority of runs (0 to 19, higher is lower). */
+  nice: number;
   journal: Journal;
   log: Logger;
   /** Called whenever a counter changes. */
   changed(): void;
 }
 
-/** How a run ended. */
-interface ExitInfo {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
-
-/** A promise settled by a child's exit event. */
-class Exit {
-  readonly promise: Promise<ExitInfo>;
-  settle: (code: number | null, signal: NodeJS.Signals | null) => void = () => undefined;
-  constructor() {
-    this.promise = new Promise((resolve) => {
-      this.settle = (code, signal) => resolve({ code, signal });
-    });
-  }
+/** A member that is backing off after failed runs (`bm daemon status`). */
+export interface Backoff {
+  member: string;
+  /** Failed runs in a row. */
+  failures: number;
+  /** No run before this time. */
+  until: string;
+  /** False once the automatic retries are used up: only a new event starts it again. */
+  retrying: boolean;
 }
 
 interface Running {
@@ -84,8 +141,20 @@ interface Running {
 interface SlotState {
   slot: Slot;
   running?: Running;
+  /** Between the launch request and its outcome. */
+  launching?: Promise<void>;
+  /** Work waiting for a run: the oldest wake-up no started run has answered yet. */
   pending?: WakeReason;
+  /** In the launch queue. */
+  queued: boolean;
+  /** Quick failures in a row. */
+  failures: number;
+  /** No run before this time (epoch ms). */
+  notBefore: number;
+  retryTimer?: NodeJS.Timeout;
   skippedWarned?: boolean;
+  /** The process (`bm start`'s, or a run of an earlier daemon) found running in the workspace. */
+  busyWith?: { pid: number; started: string };
 }
 
 /** The ralph.yml each one-shot config was made from (size and mtime), to skip unchanged ones. */
@@ -106,10 +175,15 @@ export function writeOneShotConfig(workspace: string): string {
   return target;
 }
 
+const ordinal = (n: number) => `${n}${n % 10 === 1 && n % 100 !== 11 ? 'st' : n % 10 === 2 && n % 100 !== 12 ? 'nd' : n % 10 === 3 && n % 100 !== 13 ? 'rd' : 'th'}`;
+
 /** Runs members one-shot, coalescing wake-ups per member. */
 export class Scheduler {
   readonly #o: SchedulerOptions;
   readonly #slots = new Map<string, SlotState>();
+  /** Slots waiting to launch, oldest first. */
+  readonly #queue: SlotState[] = [];
+  #pumping = false;
   #stopping = false;
   /** Runs started since the daemon started. */
   launches = 0;
@@ -118,11 +192,31 @@ export class Scheduler {
     this.#o = options;
   }
 
-  /** Runs in progress. */
+  /** Runs in progress (and being launched). */
   get inProgress(): number {
     let n = 0;
-    for (const s of this.#slots.values()) if (s.running) n++;
+    for (const s of this.#slots.values()) if (s.running || s.launching) n++;
     return n;
+  }
+
+  /** Members with work waiting for a run (behind a run, the cap or a backoff). */
+  get waiting(): number {
+    let n = 0;
+    for (const s of this.#slots.values()) if (s.pending) n++;
+    return n;
+  }
+
+  /** True while runs are in progress or work is waiting: stopping now leaves work undone. */
+  get busy(): boolean {
+    return this.inProgress > 0 || this.waiting > 0;
+  }
+
+  /** Members backing off after failed runs. */
+  backoffs(): Backoff[] {
+    const { retries } = this.#o.backoff;
+    return [...this.#slots.values()]
+      .filter((s) => s.failures > 0)
+      .map((s) => ({ member: s.slot.key, failures: s.failures, until: new Date(s.notBefore).toISOString(), retrying: s.failures <= retries }));
   }
 
   /**
@@ -147,16 +241,75 @@ export class Scheduler {
       this.#o.log.error(`cannot read the team's members: ${(error as Error).message}`);
       return;
     }
-    const idle: SlotState[] = [];
     for (const slot of slots) {
-      const state = this.#slots.get(slot.key) ?? { slot };
+      const state = this.#slots.get(slot.key) ?? { slot, queued: false, failures: 0, notBefore: 0 };
       state.slot = slot;
       this.#slots.set(slot.key, state);
-      // Keep the first pending reason: it is the oldest event the follow-up run answers.
-      if (state.running) state.pending ??= reason;
-      else idle.push(state);
+      // Keep the oldest reason: it is the first event the next run answers.
+      state.pending ??= state.running || state.launching ? { ...reason, waited: 'previous run' } : { ...reason };
+      this.#enqueue(state);
     }
-    this.#launch(idle, reason);
+    this.#pump();
+  }
+
+  /** Queues a slot that has pending work and may start now; arms the retry timer of one backing off. */
+  #enqueue(state: SlotState): void {
+    if (this.#stopping || state.running || state.launching || state.queued || !state.pending) return;
+    const wait = state.notBefore - Date.now();
+    if (wait > 0) {
+      state.pending.waited ??= 'backoff';
+      state.retryTimer ??= setTimeout(() => {
+        state.retryTimer = undefined;
+        this.#enqueue(state);
+        this.#pump();
+      }, wait);
+      return;
+    }
+    state.queued = true;
+    this.#queue.push(state);
+  }
+
+  /**
+   * Launches queued slots while the cap allows, in a later turn of the event loop: the webhook
+   * answers already waiting go out first.
+   */
+  #pump(): void {
+    if (this.#pumping || this.#stopping || this.#queue.length === 0) return;
+    this.#pumping = true;
+    setImmediate(() => {
+      this.#pumping = false;
+      while (!this.#stopping && this.#queue.length > 0 && this.inProgress < this.#o.maxRuns) {
+        const state = this.#queue.shift();
+        if (!state) break;
+        state.queued = false;
+        const reason = state.pending;
+        state.pending = undefined;
+        if (reason) this.#start(state, reason);
+      }
+      let waits = false;
+      for (const state of this.#queue) {
+        if (!state.pending || state.pending.waited) continue;
+        state.pending.waited = 'run cap';
+        waits = true;
+        this.#o.journal.add({ type: 'run.wait', member: state.slot.key, why: `${this.#o.maxRuns} runs in progress (the cap)` });
+      }
+      if (waits) this.#o.changed();
+    });
+  }
+
+  /** Launches a slot; it counts as in progress from now until the launch fails or the run ends. */
+  #start(state: SlotState, reason: WakeReason): void {
+    const launching = this.#launch(state, reason).catch((error: unknown) => {
+      this.#o.log.error(`${state.slot.key}: launch failed: ${(error as Error).message}`);
+    }).finally(() => {
+      state.launching = undefined;
+      // A launch that did not start a run frees its place for the next in line.
+      if (!state.running) {
+        this.#enqueue(state);
+        this.#pump();
+      }
+    });
+    state.launching = launching;
   }
 
   /** Prepares a slot for a run; returns the ralph binary, or undefined (logged) when it cannot run. */
@@ -185,98 +338,116 @@ export class Scheduler {
     return ralph;
   }
 
-  /** Launches the given idle slots in one state transaction (one lock, one write). */
-  #launch(states: SlotState[], reason: WakeReason): void {
-    const ready = states.map((state) => ({ state, ralph: this.#prepare(state) })).filter((c): c is { state: SlotState; ralph: string } => c.ralph !== undefined);
-    if (ready.length === 0) return;
-    const { team, journal, log } = this.#o;
-    type Outcome = { kind: 'busy'; entry: StateEntry } | { kind: 'started'; pid: number; started: string; exit: Exit; at: number } | { kind: 'error'; message: string };
-    const outcomes = updateState((st) => ready.map(({ state: { slot }, ralph }): Outcome => {
-      const key = stateKey(team, slot.key);
-      const existing = st.members[key];
-      if (existing && isOurs(existing.pid, existing.started)) return { kind: 'busy', entry: existing };
-      const sameWorkspace = Object.values(st.members).find((e) => e.workspace === slot.workspace && isOurs(e.pid, e.started));
-      if (sameWorkspace) return { kind: 'busy', entry: sameWorkspace };
-      const exit = new Exit();
-      try {
-        const launched = spawnDetached({
-          command: ralph,
-          args: ONESHOT_ARGS,
-          cwd: slot.workspace,
-          env: this.#o.env,
-          logFile: slot.log,
-          banner: `--- ${new Date().toISOString()} bm daemon: ralph ${ONESHOT_ARGS.join(' ')} in ${slot.workspace} (woken by ${reason.what})`,
-          onExit: exit.settle,
-        });
-        st.members[key] = {
-          team, member: slot.member, project: slot.project, pid: launched.pid, started: launched.started,
-          started_at: new Date().toISOString(), workspace: slot.workspace, log: slot.log, by: 'daemon',
-        };
-        return { kind: 'started', pid: launched.pid, started: launched.started, exit, at: performance.now() };
-      } catch (error) {
-        return { kind: 'error', message: (error as Error).message };
-      }
-    }));
-    ready.forEach(({ state }, i) => {
-      const outcome = outcomes[i];
-      const { slot } = state;
-      if (outcome.kind === 'busy') {
-        const who = outcome.entry.by === 'daemon' ? 'a daemon run' : '`bm start`';
-        log.info(`${slot.key}: already running (PID ${outcome.entry.pid}, started by ${who}); not launched again`);
-        journal.add({ type: 'run.skip', member: slot.key, why: 'already running', pid: outcome.entry.pid });
-        return;
-      }
-      if (outcome.kind === 'error') {
-        log.error(`${slot.key}: could not start ralph: ${outcome.message}`);
-        journal.add({ type: 'run.error', member: slot.key, error: outcome.message });
-        return;
-      }
-      const delayMs = outcome.at - reason.at;
-      this.launches++;
-      const { pid, started, exit } = outcome;
-      const running: Running = {
-        pid, started, since: Date.now(), ended: exit.promise, timedOut: false,
-        timer: setTimeout(() => {
-          running.timedOut = true;
-          log.warn(`${slot.key}: run (PID ${pid}) exceeded ${Math.round(this.#o.runTimeoutMs / 1000)}s; stopping it`);
-          journal.add({ type: 'run.timeout', member: slot.key, pid });
-          void terminate(pid, started, this.#o.killAfterMs);
-        }, this.#o.runTimeoutMs),
-      };
-      running.timer.unref();
-      state.running = running;
-      log.info(`${slot.key}: launched (PID ${pid}) for ${reason.what}; log at ${slot.log}`);
-      journal.add({ type: 'run.start', member: slot.key, pid, reason: reason.what, ...(reason.delivery ? { delivery: reason.delivery } : {}), ...(reason.followUp ? { followUp: true } : { delayMs: Math.round(delayMs * 100) / 100 }) });
-      void exit.promise.then((info) => this.#finished(state, running, info));
+  /** Launches one slot through the launcher helper (which checks, spawns and records it). */
+  async #launch(state: SlotState, reason: WakeReason): Promise<void> {
+    const { team, journal, log, launcher } = this.#o;
+    const { slot } = state;
+    // Still busy: answered here, without a state transaction and a log line per wake-up.
+    if (state.busyWith && isOurs(state.busyWith.pid, state.busyWith.started)) return;
+    state.busyWith = undefined;
+    const ralph = this.#prepare(state);
+    if (ralph === undefined) return;
+    const outcome = await launcher.launch({
+      team, key: slot.key, member: slot.member, project: slot.project, workspace: slot.workspace, log: slot.log,
+      command: ralph, args: [...ONESHOT_ARGS], nice: this.#o.nice,
+      banner: `--- ${new Date().toISOString()} bm daemon: ralph ${ONESHOT_ARGS.join(' ')} in ${slot.workspace} (woken by ${reason.what})`,
     });
+    const at = performance.now();
+    if (outcome.kind === 'busy') {
+      state.busyWith = { pid: outcome.pid, started: outcome.started };
+      const who = outcome.byDaemon ? 'a daemon run' : '`bm start`';
+      log.info(`${slot.key}: already running (PID ${outcome.pid}, started by ${who}); not launched again`);
+      journal.add({ type: 'run.skip', member: slot.key, why: 'already running', pid: outcome.pid });
+      return;
+    }
+    if (outcome.kind === 'error') {
+      log.error(`${slot.key}: could not start ralph: ${outcome.message}`);
+      journal.add({ type: 'run.error', member: slot.key, error: outcome.message });
+      return;
+    }
+    this.launches++;
+    const { pid, started } = outcome;
+    let ended: (exit: ExitInfo) => void = () => undefined;
+    const running: Running = {
+      pid, started, since: Date.now(), ended: new Promise((resolve) => (ended = resolve)), timedOut: false,
+      timer: setTimeout(() => {
+        running.timedOut = true;
+        log.warn(`${slot.key}: run (PID ${pid}) exceeded ${Math.round(this.#o.runTimeoutMs / 1000)}s; stopping it`);
+        journal.add({ type: 'run.timeout', member: slot.key, pid });
+        void terminate(pid, started, this.#o.killAfterMs);
+      }, this.#o.runTimeoutMs),
+    };
+    running.timer.unref();
+    state.running = running;
+    log.info(`${slot.key}: launched (PID ${pid}) for ${reason.what}; log at ${slot.log}`);
+    const timing = reason.waited ? { waited: reason.waited } : { delayMs: Math.round((at - reason.at) * 100) / 100 };
+    journal.add({ type: 'run.start', member: slot.key, pid, reason: reason.what, ...(reason.delivery ? { delivery: reason.delivery } : {}), ...timing });
+    launcher.watch(pid, started, (exit) => {
+      ended(exit);
+      this.#finished(state, running, exit);
+    });
+    // A stop that began while the launch was on its way: this run is stopped like the others.
+    if (this.#stopping) void terminate(pid, started, this.#o.killAfterMs);
     this.#o.changed();
   }
 
   #finished(state: SlotState, running: Running, exit: ExitInfo): void {
     clearTimeout(running.timer);
     const { slot } = state;
-    updateState((st) => {
-      const key = stateKey(this.#o.team, slot.key);
-      if (st.members[key]?.pid === running.pid) delete st.members[key];
-    });
+    const { log, journal, backoff } = this.#o;
+    // The launcher helper has already removed the run's state entry.
     const ms = Date.now() - running.since;
-    const how = exit.signal ? `signal ${exit.signal}` : `code ${exit.code ?? '?'}`;
-    this.#o.log.info(`${slot.key}: exited (${how}) after ${(ms / 1000).toFixed(1)}s${running.timedOut ? ' (timed out)' : ''}`);
-    this.#o.journal.add({ type: 'run.end', member: slot.key, pid: running.pid, code: exit.code, signal: exit.signal, ms, ...(running.timedOut ? { timedOut: true } : {}) });
+    const how = exit.signal ? `signal ${exit.signal}` : exit.code === null ? 'exit status unknown' : `code ${exit.code}`;
+    log.info(`${slot.key}: exited (${how}) after ${(ms / 1000).toFixed(1)}s${running.timedOut ? ' (timed out)' : ''}`);
+    journal.add({ type: 'run.end', member: slot.key, pid: running.pid, code: exit.code, signal: exit.signal, ms, ...(running.timedOut ? { timedOut: true } : {}) });
     state.running = undefined;
-    const pending = state.pending;
-    state.pending = undefined;
-    if (pending && !this.#stopping) {
-      this.#launch([state], { ...pending, followUp: true });
+    if (this.#stopping) return;
+    // Runs the daemon stopped (timeout) did not fail on their own; an exit nobody saw (the
+    // launcher helper died) has no code to judge.
+    const unknown = exit.code === null && exit.signal === null;
+    if (exit.code !== 0 && !unknown && ms < backoff.quickFailMs && !running.timedOut) {
+      this.#failed(state, how, ms);
+    } else if (exit.code === 0 && state.failures > 0) {
+      log.info(`${slot.key}: ran successfully again after ${state.failures} failed run(s); backoff cleared`);
+      journal.add({ type: 'run.recovered', member: slot.key, failures: state.failures });
+      state.failures = 0;
+      state.notBefore = 0;
     }
+    this.#enqueue(state);
+    this.#pump();
     this.#o.changed();
+  }
+
+  /** Counts a quick failure, delays the slot's next run, and retries the work while retries last. */
+  #failed(state: SlotState, how: string, ms: number): void {
+    const { slot } = state;
+    const { log, journal, backoff } = this.#o;
+    state.failures++;
+    const full = Math.min(backoff.baseMs * 2 ** Math.min(state.failures - 1, 30), backoff.maxMs);
+    const wait = Math.round(full * (1 - 0.2 * Math.random()));
+    state.notBefore = Date.now() + wait;
+    const retrying = state.failures <= backoff.retries;
+    const next = `${(wait / 1000).toFixed(1)}s`;
+    if (retrying) {
+      state.pending ??= { what: `retry ${state.failures} of ${backoff.retries} after a failed run`, at: performance.now(), waited: 'backoff' };
+      log.warn(`${slot.key}: run failed (${how} after ${(ms / 1000).toFixed(1)}s), the ${ordinal(state.failures)} failure in a row; retrying in ${next}`);
+    } else {
+      log.warn(`${slot.key}: run failed (${how} after ${(ms / 1000).toFixed(1)}s), the ${ordinal(state.failures)} failure in a row; no more automatic retries, the next event runs it again (not before ${next} from now)`);
+    }
+    journal.add({ type: 'run.backoff', member: slot.key, failures: state.failures, waitMs: wait, retrying });
   }
 
   /** Stops every run in progress, all at once, and forgets pending ones. */
   async stopAll(): Promise<void> {
     this.#stopping = true;
+    await Promise.all([...this.#slots.values()].map((s) => s.launching));
+    this.#queue.length = 0;
+    for (const s of this.#slots.values()) {
+      s.pending = undefined;
+      s.queued = false;
+      clearTimeout(s.retryTimer);
+    }
     const runs = [...this.#slots.values()].filter((s) => s.running);
-    for (const s of this.#slots.values()) s.pending = undefined;
     await Promise.all(runs.map(async (s) => {
       const run = s.running;
       if (!run) return;

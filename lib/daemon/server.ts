@@ -8,7 +8,7 @@
  * bytes (401), JSON (400). An accepted delivery is answered at once; the work it causes is done
  * after the response, so GitHub's 10-second budget is never at risk.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { verifySignature } from './signature.ts';
 
@@ -136,5 +136,22 @@ export function listen(server: Server, port: number, host: string): Promise<numb
       server.off('error', reject);
       resolve((server.address() as AddressInfo).port);
     });
+  });
+}
+
+/**
+ * Asks the server for its own `/health` over the network, as a probe would: proof that it
+ * answers, not only listens. Resolves to the failure, or undefined when it answered 200.
+ */
+export function probeHealth(host: string, port: number, timeoutMs = 5000): Promise<string | undefined> {
+  const target = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
+  return new Promise((resolve) => {
+    const req = request({ host: target, port, path: '/health', agent: false, timeout: timeoutMs }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode === 200 ? undefined : `HTTP ${res.statusCode}`));
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    req.on('error', (error) => resolve(error.message));
+    req.end();
   });
 }

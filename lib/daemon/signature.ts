@@ -22,3 +22,13 @@ export function verifySignature(secret: string, body: Buffer, header: string | u
   const expected = createHmac('sha256', secret).update(body).digest();
   return timingSafeEqual(expected, Buffer.from(match[1], 'hex'));
 }
+
+/**
+ * Checks the signature code against GitHub's documented test vector, so a broken crypto set-up
+ * shows at start-up rather than as every delivery refused.
+ */
+export function signatureSelfTest(): boolean {
+  const body = Buffer.from('Hello, World!');
+  return verifySignature("It's a Secret to Everybody", body, 'sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17')
+    && !verifySignature("It's a Secret to Everybody", body, `sha256=${'0'.repeat(64)}`);
+}

@@ -43,18 +43,20 @@ function connectTeam(repo: string): void {
 }
 
 /** One request for the events endpoint as the proxy saw it. */
-interface Seen { at: number; status: number; ifNoneMatch: string | undefined; etag: string | undefined }
+interface Seen { at: number; url: string; status: number; ifNoneMatch: string | undefined; etag: string | undefined }
 
-/** A pass-through proxy to the fake GitHub that can rewrite X-Poll-Interval. */
+/** A pass-through proxy to the fake GitHub that can rewrite X-Poll-Interval (and points page links at itself, as a reverse proxy does). */
 async function pollProxy(target: string): Promise<{ url: string; seen: Seen[]; pollInterval: { value: string }; close(): void }> {
   const seen: Seen[] = [];
   const pollInterval = { value: '1' };
+  let self = '';
   const server = createServer((req, res) => {
     const upstream = request(`${target}${req.url ?? '/'}`, { method: req.method, headers: { ...req.headers, host: new URL(target).host } }, (answer) => {
       const headers = { ...answer.headers };
       if (headers['x-poll-interval']) headers['x-poll-interval'] = pollInterval.value;
+      if (typeof headers.link === 'string') headers.link = headers.link.split(target).join(self);
       if (/\/events/.test(req.url ?? '')) {
-        seen.push({ at: Date.now(), status: answer.statusCode ?? 0, ifNoneMatch: req.headers['if-none-match'] as string | undefined, etag: answer.headers.etag });
+        seen.push({ at: Date.now(), url: req.url ?? '', status: answer.statusCode ?? 0, ifNoneMatch: req.headers['if-none-match'] as string | undefined, etag: answer.headers.etag });
       }
       res.writeHead(answer.statusCode ?? 502, headers);
       answer.pipe(res);
@@ -62,7 +64,8 @@ async function pollProxy(target: string): Promise<{ url: string; seen: Seen[]; p
     req.pipe(upstream);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen, pollInterval, close: () => server.close() };
+  self = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return { url: self, seen, pollInterval, close: () => server.close() };
 }
 
 test.before(async () => {
@@ -71,6 +74,11 @@ test.before(async () => {
   sandbox.env.BM_STUB_LOG = stubLog;
   await daemonTeam(sandbox, TEAM, ['dev:alice', 'qe:quinn']);
   github = await startFakeGitHub({ token: TOKEN });
+});
+
+test.after.each(async () => {
+  // Every test leaves the daemon stopped; a failed one may not have.
+  if ((await sandbox.json<{ running: boolean }>(['daemon', 'status', '--json'])).running) await sandbox.bm(['daemon', 'stop']);
 });
 
 test.after(async () => {
@@ -138,6 +146,7 @@ test('poll mode: cursor without replay, ETag and 304, wake-up events, X-Poll-Int
     const after = journal(sandbox, TEAM).slice(before).find((e) => e.type === 'poll');
     assert.not.ok(after?.initial, 'the cursor was kept, not re-initialised');
     await waitFor('the event missed while stopped to run both members', () => runCalls().length === 6);
+    await waitFor('the runs to end', () => journal(sandbox, TEAM).filter((e) => e.type === 'run.end').length === journal(sandbox, TEAM).filter((e) => e.type === 'run.start').length);
     await sandbox.ok(['daemon', 'stop']);
   } finally {
     proxy.close();
@@ -218,9 +227,51 @@ test('tunnel: a smee channel is forwarded, supervised through a refused connect 
     await waitFor('the previous runs to end', () => journal(sandbox, TEAM).filter((e) => e.type === 'run.end').length >= journal(sandbox, TEAM).filter((e) => e.type === 'run.start').length);
     channel.send(await headers('tunnel-2'), payload);
     await waitFor('a delivery after the reconnect to run both members', () => runCalls().length === before + 4);
+    await waitFor('the runs to end', () => journal(sandbox, TEAM).filter((e) => e.type === 'run.end').length === journal(sandbox, TEAM).filter((e) => e.type === 'run.start').length);
     await sandbox.ok(['daemon', 'stop']);
   } finally {
     channel.close();
+  }
+});
+
+test('poll mode reads the next pages up to the cursor: a relevant event behind 150 others wakes the team; a gap wakes it once', async () => {
+  const repo = await github.addRepo('octocat/paged');
+  connectTeam('octocat/paged');
+  const proxy = await pollProxy(github.url);
+  try {
+    const mark = journal(sandbox, TEAM).length;
+    const polls = () => journal(sandbox, TEAM).slice(mark).filter((e) => e.type === 'poll');
+    github.pushEvent('IssuesEvent', { action: 'opened' });
+    await sandbox.ok(['daemon', 'start', '--mode', 'poll', '--interval', '1'], { env: { BM_GITHUB_API_URL: proxy.url } });
+    await waitFor('the cursor to be set', () => polls().some((p) => p.initial === true));
+    assert.is(polls()[0].pages, 1, 'setting the cursor reads one page');
+    await waitFor('the runs to end', () => journal(sandbox, TEAM).filter((e) => e.type === 'run.end').length === journal(sandbox, TEAM).filter((e) => e.type === 'run.start').length);
+
+    const before = runCalls().length;
+    const firstSeen = proxy.seen.length;
+    github.pushEvent('IssueCommentEvent', { action: 'created' });
+    for (let i = 0; i < 150; i++) github.pushEvent('WatchEvent', { action: 'started' });
+    await waitFor('the poll that reads them', () => polls().some((p) => typeof p.fresh === 'number' && p.fresh > 0), 10_000);
+    await waitFor('the comment behind 150 stars to run both members', () => runCalls().length === before + 2, 10_000);
+    const paged = polls().find((p) => typeof p.fresh === 'number' && p.fresh > 0);
+    assert.equal([paged?.pages, paged?.fresh, paged?.waking, paged?.gap], [2, 151, 1, undefined]);
+    const pageTwo = proxy.seen.slice(firstSeen).find((s) => /page=2/.test(s.url));
+    assert.ok(pageTwo, 'page 2 was requested');
+    assert.match(pageTwo.url, new RegExp(`^/repositories/${repo.id}/events\\?per_page=100&page=2$`), 'through the link GitHub sent');
+    assert.is(pageTwo.ifNoneMatch, undefined, 'only the first page is conditional');
+    await waitFor('the runs to end', () => journal(sandbox, TEAM).filter((e) => e.type === 'run.end').length === journal(sandbox, TEAM).filter((e) => e.type === 'run.start').length);
+
+    const quiet = runCalls().length;
+    for (let i = 0; i < 320; i++) github.pushEvent('WatchEvent', { action: 'started' });
+    await waitFor('the gap to be seen', () => polls().some((p) => p.gap === true), 10_000);
+    const gap = polls().find((p) => p.gap === true);
+    assert.equal([gap?.pages, gap?.fresh, gap?.waking], [3, 300, 0], 'all 300 events read, the cursor not among them');
+    assert.match(readFileSync(path.join(daemonDir(sandbox, TEAM), 'daemon.log'), 'utf8'), /gap detected: event \d+ is no longer in the timeline/);
+    await waitFor('the gap to wake both members once', () => runCalls().length === quiet + 2);
+    await waitFor('the runs to end', () => journal(sandbox, TEAM).filter((e) => e.type === 'run.end').length === journal(sandbox, TEAM).filter((e) => e.type === 'run.start').length);
+    await sandbox.ok(['daemon', 'stop']);
+  } finally {
+    proxy.close();
   }
 });
 

@@ -284,10 +284,12 @@ test('a run over the timeout is stopped; stopping the daemon stops runs in progr
   assert.equal(stateMembers(), [], 'state cleaned');
 });
 
-test('kill -9 of the daemon: status says not running, start works again, no member run is orphaned', async () => {
-  const { pid, port } = await startDaemon({ STUB_RALPH_DELAY_MS: '30000' });
+test('kill -9 of the daemon: status says not running, start works again, no run is orphaned, acknowledged work is run again', async () => {
   const mark = journal(sandbox, TEAM).length;
-  await deliver(port, secret, 'issues', example('issues', 'opened'));
+  const { pid, port } = await startDaemon({ STUB_RALPH_DELAY_MS: '30000' });
+  const accepted = await deliver(port, secret, 'issues', example('issues', 'opened'));
+  assert.is(accepted.status, 202);
+  // (The previous test stopped runs in progress, so this daemon may already run both members.)
   await waitFor('both runs to start', () => journal(sandbox, TEAM).slice(mark).filter((e) => e.type === 'run.start').length === 2);
   const orphans = journal(sandbox, TEAM).slice(mark).filter((e) => e.type === 'run.start').map((e) => e.pid ?? 0);
   assert.ok(orphans.every(alive));
@@ -296,13 +298,24 @@ test('kill -9 of the daemon: status says not running, start works again, no memb
 
   assert.match((await sandbox.ok(['daemon', 'status'])).stdout, new RegExp(`Daemon: not running \\(stale PID file of PID ${pid} removed\\)`));
   assert.is((await status()).running, false);
+  const again = journal(sandbox, TEAM).length;
   const restarted = await sandbox.ok(['daemon', 'start', '--port', '0']);
   assert.match(restarted.stdout, /Daemon started \(PID \d+\)/);
   assert.match(restarted.stderr, /Stopped 2 member run\(s\) left behind by the previous daemon/);
   for (const p of orphans) assert.not.ok(alive(p), `orphaned run ${p} was stopped`);
+  // The delivery was acknowledged but its runs were cut short: the new daemon runs every member again.
+  const after = () => journal(sandbox, TEAM).slice(again);
+  assert.ok(after().some((e) => e.type === 'recover'), 'the unfinished work is found');
+  await waitFor('the recovery runs', () => after().filter((e) => e.type === 'run.end').length === 2);
+  assert.equal(after().filter((e) => e.type === 'run.start').map((e) => e.member).sort(), MEMBERS);
+  await waitFor('no run in progress', () => (JSON.parse(readFileSync(path.join(daemonDir(sandbox, TEAM), 'daemon.json'), 'utf8')) as { inProgress: number }).inProgress === 0);
   assert.equal(stateMembers(), []);
   const replayed = await deliver(daemonJson(sandbox, TEAM).port, secret, 'issues', example('issues', 'opened'), { id: String(journal(sandbox, TEAM).find((e) => e.type === 'delivery' && e.outcome === 'wake')?.id) });
   assert.is((JSON.parse(replayed.body) as { outcome: string }).outcome, 'duplicate', 'delivery ids survive a restart');
+  await sandbox.ok(['daemon', 'stop']);
+  const clean = journal(sandbox, TEAM).length;
+  await startDaemon();
+  assert.not.ok(journal(sandbox, TEAM).slice(clean).some((e) => e.type === 'recover'), 'nothing to recover after a clean stop with no work left');
   await sandbox.ok(['daemon', 'stop']);
 });
 

@@ -3,7 +3,7 @@
  * with the team's secret and posted over real HTTP, the daemon's files, and waiting.
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import path from 'node:path';
 import { sign } from '@octokit/webhooks-methods';
@@ -135,4 +135,19 @@ export async function daemonTeam(sandbox: Sandbox, team: string, hires: string[]
     await sandbox.ok(['hire', role, '--name', name]);
   }
   await sandbox.ok(['teams', 'sync']);
+}
+
+/** The pid of the daemon's launcher helper (`bm daemon launcher`, a child of the daemon), Linux only. */
+export function launcherPid(daemonPid: number): number | undefined {
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === daemonPid && readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').includes('launcher')) return Number(name);
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return undefined;
 }

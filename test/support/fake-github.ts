@@ -285,6 +285,11 @@ export async function startFakeGitHub(opts: FakeGitHubOptions = {}): Promise<Fak
       const repo = await createRepo(owner, name, body.private !== false, description);
       return new HttpReply(201, publicRepo(repo), { location: repo.url });
     }
+    // Where GitHub's events page links point: /repositories/{id}/events.
+    if (method === 'GET' && segs.length === 3 && segs[0] === 'repositories' && segs[2] === 'events') {
+      const byId = [...repos.entries()].find(([, r]) => String(r.id) === segs[1]);
+      return byId ? listEvents(byId[0], true, req) : notFound();
+    }
     if (segs[0] !== 'repos' || segs.length < 3) return notFound();
 
     // Below: /repos/{owner}/{repo}/<rest>, matched on "<METHOD> <rest>".
@@ -324,6 +329,11 @@ export async function startFakeGitHub(opts: FakeGitHubOptions = {}): Promise<Fak
     return notFound();
   }
 
+  /**
+   * A repository's events, newest first, paged as GitHub does: `per_page` (default 30, at most
+   * 100), and `Link` URLs by repository id (`/repositories/{id}/events?per_page=&page=`), which a
+   * client must follow as given.
+   */
   function listEvents(key: string, repoExists: boolean, req: FakeRequest): HttpReply {
     const timeline = events.filter((e) => e.repo.name.toLowerCase() === key);
     if (!repoExists && timeline.length === 0) return notFound();
@@ -331,7 +341,9 @@ export async function startFakeGitHub(opts: FakeGitHubOptions = {}): Promise<Fak
     const headers: Record<string, string> = { etag, 'x-poll-interval': '60', 'cache-control': 'private, max-age=60, s-maxage=60' };
     const ifNoneMatch = req.headers['if-none-match'];
     if (typeof ifNoneMatch === 'string' && ifNoneMatch.replace(/^W\//, '') === etag.replace(/^W\//, '')) return new HttpReply(304, undefined, headers);
-    const { page, link } = paginate(req.query, req.path, timeline);
+    const repo = repos.get(key);
+    const prefix = req.path.startsWith('/api/v3/') ? '/api/v3' : '';
+    const { page, link } = paginate(req.query, repo ? `${prefix}/repositories/${repo.id}/events` : req.path, timeline);
     return new HttpReply(200, page, link ? { ...headers, link } : headers);
   }
 

@@ -1,7 +1,8 @@
 /**
  * The daemon's small pure parts: signature verification (GitHub's official test vector and
  * malformed headers), event names and wake-up rules, the poll cursor file, the delivery-id
- * memory, and log rotation that keeps inherited file descriptors writing into the current file.
+ * memory, work a previous daemon left unfinished, Link header parsing, and log rotation that
+ * keeps inherited file descriptors writing into the current file.
  */
 import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync, closeSync } from 'node:fs';
 import os from 'node:os';
@@ -9,10 +10,11 @@ import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { DEFAULT_EVENTS, isWakeEvent, wakeEvents, webhookName } from '../../lib/daemon/events.ts';
-import { recentDeliveries } from '../../lib/daemon/journal.ts';
+import { nextLink } from '../../lib/github.ts';
+import { recentDeliveries, unfinishedWork } from '../../lib/daemon/journal.ts';
 import { RotatingFile } from '../../lib/daemon/log.ts';
 import { readCursor } from '../../lib/daemon/poller.ts';
-import { signBody, verifySignature } from '../../lib/daemon/signature.ts';
+import { signatureSelfTest, signBody, verifySignature } from '../../lib/daemon/signature.ts';
 
 let dir: string;
 test.before.each(() => {
@@ -79,6 +81,29 @@ test('delivery ids are remembered from the journal for the redelivery window', (
   const line = (ts: string, id: string, outcome = 'wake') => JSON.stringify({ ts, type: 'delivery', id, outcome });
   writeFileSync(file, [line('2030-01-09T00:00:00Z', 'recent'), line('2029-12-01T00:00:00Z', 'old'), line('2030-01-09T00:00:00Z', 'again', 'duplicate'), '{"torn'].join('\n'));
   assert.equal([...recentDeliveries(file, now)], ['recent']);
+});
+
+test('unfinished work: a wake-up after the last start, then a crash or a stop with runs in progress', () => {
+  const ts = '2030-01-10T00:00:00Z';
+  const at = (type: string, extra: Record<string, unknown> = {}) => ({ ts, type, ...extra });
+  const wake = at('delivery', { id: 'a', outcome: 'wake' });
+  assert.is(unfinishedWork([]), undefined, 'no daemon ever ran');
+  assert.is(unfinishedWork([at('start'), at('delivery', { outcome: 'ignored' })]), undefined, 'nothing relevant arrived');
+  assert.match(unfinishedWork([at('start'), wake]) ?? '', /died/, 'no stop line: it died');
+  assert.match(unfinishedWork([at('start'), at('poll', { waking: 2 })]) ?? '', /died/, 'poll wake-ups count');
+  assert.match(unfinishedWork([at('start'), at('poll', { waking: 0, gap: true })]) ?? '', /died/, 'a gap counts');
+  assert.is(unfinishedWork([at('start'), wake, at('run.start'), at('run.end'), at('stop')]), undefined, 'a clean stop with nothing left');
+  assert.match(unfinishedWork([at('start'), wake, at('stop', { unfinished: true })]) ?? '', /stopped with runs/);
+  assert.is(unfinishedWork([at('start'), wake, at('stop', { unfinished: true }), at('start')]), undefined, 'only the last daemon counts');
+});
+
+test("Link headers: the rel=\"next\" URL, as GitHub writes them", () => {
+  const link = '<https://api.github.com/repositories/1296269/events?per_page=100&page=2>; rel="next", <https://api.github.com/repositories/1296269/events?per_page=100&page=3>; rel="last"';
+  assert.is(nextLink(link), 'https://api.github.com/repositories/1296269/events?per_page=100&page=2');
+  assert.is(nextLink('<https://x/e?page=1>; rel="first", <https://x/e?page=2>; rel="prev"'), undefined, 'the last page has no next');
+  assert.is(nextLink(undefined), undefined);
+  assert.is(nextLink('garbage'), undefined);
+  assert.ok(signatureSelfTest(), "GitHub's documented test vector");
 });
 
 test('rotation keeps every writer (including inherited descriptors) on the current file', () => {
