@@ -19,6 +19,7 @@ import * as z from 'zod/mini';
 import { readTextIfExists, withFileLock, writeFileAtomic } from './files.ts';
 import { warn } from './output.ts';
 import { home } from './paths.ts';
+import { isOurs } from './proc.ts';
 
 const entrySchema = z.looseObject({
   team: z.optional(z.string()),
@@ -158,4 +159,18 @@ export function teamEntries(state: State, team: string): Map<string, StateEntry>
     if (key.startsWith(prefix)) entries.set(key.slice(prefix.length), entry);
   }
   return entries;
+}
+
+/**
+ * Run state per member of `team` from state.json alone (no health checks beyond the pid, no
+ * clean-up): `running` if any of its workspaces runs, `crashed` if one is recorded but gone.
+ * Here rather than in lifecycle/status.ts so that `bm members list` stays light.
+ */
+export function memberRunStates(team: string): Map<string, 'running' | 'crashed'> {
+  const states = new Map<string, 'running' | 'crashed'>();
+  for (const entry of teamEntries(readState(), team).values()) {
+    if (isOurs(entry.pid, entry.started)) states.set(entry.member, 'running');
+    else if (!states.has(entry.member)) states.set(entry.member, 'crashed');
+  }
+  return states;
 }

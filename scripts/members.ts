@@ -4,9 +4,9 @@
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { defineCommand, defineGroup, isMain, jsonOption, runMain, teamOption } from '../lib/cli.ts';
-import { runStatesFromState } from '../lib/lifecycle/status.ts';
 import { validateName } from '../lib/names.ts';
 import { out, printJson, printTable } from '../lib/output.ts';
+import { memberRunStates } from '../lib/state.ts';
 import { listMembers, loadTeamFromFlag, readMember } from '../lib/team.ts';
 
 const list = defineCommand({
@@ -16,7 +16,7 @@ const list = defineCommand({
   examples: ['bm members list', 'bm members list --json'],
   run(cli) {
     const team = loadTeamFromFlag(cli.string('team'));
-    const running = runStatesFromState(team);
+    const running = memberRunStates(team.name);
     const members = listMembers(team).map((m) => ({ name: m.name, role: m.role, displayName: m.manifest?.name ?? m.name, status: running.get(m.name) ?? 'stopped' }));
     if (cli.flag('json')) return printJson(members);
     if (members.length === 0) return out('No members hired yet. Run `bm hire <role>` to hire a member.');

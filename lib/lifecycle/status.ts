@@ -123,19 +123,6 @@ export function endpointLabel(row: MemberStatus): string {
   return row.endpoint ? describeEndpoint(row.endpoint) : '—';
 }
 
-/**
- * Run state per member name from state.json alone (no health checks beyond the pid, no clean
- * up): `running` if any of its workspaces runs, `crashed` if one is recorded but gone.
- */
-export function runStatesFromState(team: Team): Map<string, 'running' | 'crashed'> {
-  const states = new Map<string, 'running' | 'crashed'>();
-  for (const entry of teamEntries(readState(), team.name).values()) {
-    if (isOurs(entry.pid, entry.started)) states.set(entry.member, 'running');
-    else if (!states.has(entry.member)) states.set(entry.member, 'crashed');
-  }
-  return states;
-}
-
 /** The read-only ralph commands `bm status -v` shows for each running member. */
 export const VERBOSE_COMMANDS: readonly (readonly string[])[] = [['loops', 'list'], ['hats'], ['events', '--last', '5']];
 
