@@ -75,8 +75,9 @@ export function mkdirSync(p, options) {
 }
 
 export function writeFileSync(p, data, options) {
-  if (options !== undefined || typeof data !== 'string' || typeof p !== 'string') return real('fs', 'writeFileSync').writeFileSync(p, data, options);
-  Deno.writeTextFileSync(p, data);
+  const simple = options === undefined || (typeof options === 'object' && Object.keys(options).every((key) => key === 'mode'));
+  if (!simple || typeof data !== 'string' || typeof p !== 'string') return real('fs', 'writeFileSync').writeFileSync(p, data, options);
+  Deno.writeTextFileSync(p, data, options?.mode === undefined ? {} : { mode: options.mode });
 }
 
 export const renameSync = (from, to) => Deno.renameSync(from, to);

@@ -9,6 +9,7 @@ import process from 'node:process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as z from 'zod/mini';
+import { loadConfig, updateConfig } from '../../lib/config.ts';
 import { readYaml } from '../../lib/schema.ts';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'bm-parse-cache-'));
@@ -51,6 +52,27 @@ test('a damaged entry is a miss, and an entry the schema rejects still yields a 
   assert.equal(readYaml(file, schema).value, { name: 'gamma' }, 'the file, not the tampered entry, decides');
   writeFileSync(file, 'count: 1\nname: [x]\n');
   assert.throws(() => readYaml(file, schema), /thing\.yml:2:7: name: expected string/);
+});
+
+test('the operator config is cached without its credentials, which still load on demand', () => {
+  const config = path.join(dir, 'config.yml');
+  const token = 'ghp_' + 'x'.repeat(36);
+  writeFileSync(config, `teams:\n  - name: alpha\n    path: /w/alpha\n    profile: scrum\n    credentials:\n      gh_token: ${token}\n  - name: beta\n    path: /w/beta\n    profile: scrum\n`, { mode: 0o600 });
+  assert.is(loadConfig(config).teams?.[0].credentials?.gh_token, token);
+  const entry = entries().find((e) => readFileSync(e, 'utf8').includes('/w/alpha'));
+  assert.ok(entry, 'the config was cached');
+  assert.not.ok(readFileSync(entry as string, 'utf8').includes(token), 'the token is not in the cache entry');
+  assert.not.ok(readFileSync(entry as string, 'utf8').includes('teams:'), 'nor is the text');
+  const hit = loadConfig(config);
+  assert.is(hit.teams?.[0].credentials?.gh_token, token, 'a cache hit still has the token');
+  assert.is(hit.teams?.[1].credentials, undefined);
+  updateConfig((c) => {
+    const beta = c.teams?.find((t) => t.name === 'beta');
+    if (beta) beta.credentials = { webhook_secret: 'hook' };
+  }, config);
+  const saved = readFileSync(config, 'utf8');
+  assert.ok(saved.includes(token) && saved.includes('webhook_secret: hook'), 'a read-modify-write of a cached config keeps every credential');
+  assert.is(loadConfig(config).teams?.[1].credentials?.webhook_secret, 'hook');
 });
 
 test.run();
