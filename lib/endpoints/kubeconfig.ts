@@ -31,6 +31,7 @@ import os from 'node:os';
 import path from 'node:path';
 import process from 'node:process';
 import { parse } from 'yaml';
+import { cachedValue, rememberValue } from '../parse-cache.ts';
 
 /** Where and how to send API requests for one context. */
 export interface ApiTarget {
@@ -160,16 +161,43 @@ function tokenOf(user: Json, dir: string, what: string): string | undefined {
   throw new Error(`cannot read a token from tokenFile ${full}`);
 }
 
+/**
+ * The kubeconfig's contexts and clusters, through the parse cache (lib/parse-cache.ts): parsing
+ * YAML cold is the largest part of a status check. The users hold the credentials, so they are
+ * never cached; `users()` parses the file for them when a request needs them (https only).
+ */
+function readKubeconfig(file: string): { config: Json; users: () => unknown } {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    fallback(`${file} cannot be read`);
+  }
+  const parseFile = (): Json => {
+    let parsed: unknown;
+    try {
+      parsed = parse(text);
+    } catch {
+      fallback(`${file} does not parse`);
+    }
+    if (!isRecord(parsed)) fallback(`${file} is not a kubeconfig`);
+    return parsed;
+  };
+  const cached = cachedValue(file, text, { holdsSecrets: true });
+  if (cached && isRecord(cached.value)) {
+    let full: Json | undefined;
+    return { config: cached.value, users: () => (full ??= parseFile()).users };
+  }
+  const full = parseFile();
+  const { users, ...withoutUsers } = full;
+  rememberValue(file, text, withoutUsers, { holdsSecrets: true });
+  return { config: full, users: () => users };
+}
+
 /** Resolves `context`: throws Fallback for what it cannot honour, Error for a broken setup. */
 function resolve(context: string, env: NodeJS.ProcessEnv): ApiTarget {
   const file = kubeconfigFile(env);
-  let config: unknown;
-  try {
-    config = parse(readFileSync(file, 'utf8'));
-  } catch {
-    fallback(`${file} does not parse`);
-  }
-  if (!isRecord(config)) fallback(`${file} is not a kubeconfig`);
+  const { config, users } = readKubeconfig(file);
   const ctx = named(config, 'contexts', context);
   if (!ctx) throw new Error(`context '${context}' is not in the kubeconfig (${file})`);
   onlyKnown(ctx, CONTEXT_KEYS, `context ${context}`);
@@ -200,7 +228,7 @@ function resolve(context: string, env: NodeJS.ProcessEnv): ApiTarget {
   }
 
   const userName = text(ctx, 'user', `context ${context}`);
-  const user = userName === undefined ? {} : named(config, 'users', userName);
+  const user = userName === undefined ? {} : named({ users: users() }, 'users', userName);
   if (!user) fallback(`context ${context} names no user in ${file}`);
   const who = `user ${userName}`;
   onlyKnown(user, USER_KEYS, who);

@@ -4,10 +4,11 @@
  * one GET reports what went wrong. The same path against kube-sim, through the CLI, is in
  * test/e2e/k8s-status.test.ts.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import process from 'node:process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { getJson, KubeApiError, resolveRoute, type ApiTarget } from '../../lib/endpoints/kubeconfig.ts';
@@ -50,6 +51,27 @@ function fallbackReason(env: NodeJS.ProcessEnv): string {
   assert.is(route.kind, 'fallback', 'expected a fallback to client-node');
   return route.kind === 'fallback' ? route.reason : '';
 }
+
+test('the parse cache keeps contexts and clusters, never the users and their credentials', () => {
+  const home = mkdtempSync(path.join(os.tmpdir(), 'bm-kubeconfig-home-'));
+  const previous = process.env.BM_HOME;
+  process.env.BM_HOME = home;
+  try {
+    const env = kubeconfig({ 'certificate-authority-data': b64(PEM) }, { token: 'secret-tok-456' });
+    assert.is(direct(env).token, 'secret-tok-456', 'first read: parsed');
+    const entries = readdirSync(path.join(home, 'cache', 'parsed')).map((f) => readFileSync(path.join(home, 'cache', 'parsed', f), 'utf8'));
+    assert.is(entries.length, 1);
+    assert.ok(entries[0].includes('127.0.0.1:6443'), 'the cluster is cached');
+    assert.not.ok(entries[0].includes('secret-tok-456'), 'the token is not');
+    assert.is(direct(env).token, 'secret-tok-456', 'a cache hit still finds the token, in the file');
+    writeFileSync(env.KUBECONFIG as string, readFileSync(env.KUBECONFIG as string, 'utf8').replace('6443', '7443'));
+    assert.is(direct(env).server.port, '7443', 'an edited kubeconfig is read again');
+  } finally {
+    if (previous === undefined) delete process.env.BM_HOME;
+    else process.env.BM_HOME = previous;
+    rmSync(home, { recursive: true, force: true });
+  }
+});
 
 test('a token user on https, with the CA inline: the direct path, token and CA resolved', () => {
   const target = direct(kubeconfig({ 'certificate-authority-data': b64(PEM) }, { token: 'tok-123' }));
