@@ -8,10 +8,17 @@
  * /proc/<pid>/stat (clock ticks since boot) tagged with the boot id, so it also survives reboots;
  * elsewhere it is `ps -o lstart=`. A zombie counts as dead.
  */
-import { execFileSync, spawn } from 'node:child_process';
 import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, statSync, writeSync, chmodSync } from 'node:fs';
 import path from 'node:path';
 import process from 'node:process';
+
+/**
+ * node:child_process, loaded on first use: the liveness checks that `bm status` and
+ * `bm members list` make read /proc and send signals, and should not pay for it.
+ */
+function childProcess(): typeof import('node:child_process') {
+  return process.getBuiltinModule('node:child_process');
+}
 
 /** What bm knows about a live process. */
 export interface ProcInfo {
@@ -50,7 +57,7 @@ function linuxInfo(pid: number): ProcInfo | undefined {
 
 function psInfo(pid: number): ProcInfo | undefined {
   try {
-    const line = execFileSync('ps', ['-o', 'stat=,pgid=,lstart=', '-p', String(pid)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const line = childProcess().execFileSync('ps', ['-o', 'stat=,pgid=,lstart=', '-p', String(pid)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
     const match = /^(\S+)\s+(\d+)\s+(.+)$/.exec(line);
     if (!match) return undefined;
     return { started: match[3].replace(/\s+/g, ' '), zombie: match[1].startsWith('Z'), pgid: Number(match[2]) };
@@ -126,7 +133,7 @@ export function spawnDetached(spec: DetachedSpec): Launched {
   try {
     chmodSync(spec.logFile, 0o600);
     if (spec.banner) writeSync(fd, `${spec.banner}\n`);
-    const child = spawn(spec.command, [...spec.args], { cwd: spec.cwd, env: spec.env, detached: true, stdio: ['ignore', fd, fd] });
+    const child = childProcess().spawn(spec.command, [...spec.args], { cwd: spec.cwd, env: spec.env, detached: true, stdio: ['ignore', fd, fd] });
     // A spawn failure arrives as an event; without a listener it would crash bm.
     child.on('error', () => undefined);
     if (spec.onExit) child.on('exit', spec.onExit);

@@ -7,8 +7,8 @@
 import { existsSync, statSync } from 'node:fs';
 import process from 'node:process';
 import { defineCommand, defineGroup, isMain, jsonOption, runMain, teamOption } from '../lib/cli.ts';
-import { daemonStatus, startDaemon, stopDaemon, type DaemonStatus } from '../lib/daemon/control.ts';
-import { daemonPaths, type DaemonMode } from '../lib/daemon/files.ts';
+import { startDaemon, stopDaemon } from '../lib/daemon/control.ts';
+import { daemonPaths, daemonStatus, type DaemonMode, type DaemonStatus } from '../lib/daemon/files.ts';
 import { runLauncher } from '../lib/daemon/launcher.ts';
 import { parsePort, runDaemon } from '../lib/daemon/run.ts';
 import { BmError, UsageError, info, out, printJson, warn } from '../lib/output.ts';

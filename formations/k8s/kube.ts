@@ -7,7 +7,6 @@
  * when the operator uses one). Every kubectl call is written out in the hat script that makes
  * it, always with `--context` and `--request-timeout`.
  */
-import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import process from 'node:process';
@@ -159,6 +158,8 @@ export function podManifest(d: Deployment, member: string, data: Record<string, 
     }],
     volumes: [{ name: 'config', configMap: { name: `${member}-config` } }, { name: 'workspace', emptyDir: {} }],
   };
+  // node:crypto is loaded here, not at the top: bm status imports this module for podHealth.
+  const { createHash } = process.getBuiltinModule('node:crypto');
   const hash = createHash('sha256').update(JSON.stringify({ spec, data })).digest('hex').slice(0, 16);
   return {
     apiVersion: 'v1',

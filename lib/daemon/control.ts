@@ -9,7 +9,7 @@ import { BmError } from '../output.ts';
 import { BM_ROOT } from '../paths.ts';
 import { isOurs, spawnDetached, terminate, timings, waitForExit } from '../proc.ts';
 import { daemonPaths, EXIT_ALREADY_RUNNING, liveness, readRecord, removeRuntimeFiles, type DaemonMode, type DaemonRecord } from './files.ts';
-import { reapOrphanRuns, type Backoff } from './scheduler.ts';
+import { reapOrphanRuns } from './scheduler.ts';
 
 /** What `bm daemon start` was asked for. */
 export interface StartRequest {
@@ -157,58 +157,3 @@ export async function stopDaemon(team: string, progress: (line: string) => void)
   return { pid: live.pid, how: ended === 'killed' ? 'killed' : ended === 'not-running' ? 'already-gone' : 'terminated' };
 }
 
-/** `bm daemon status --json` (DESIGN §6 shape plus extra fields). */
-export interface DaemonStatus {
-  running: boolean;
-  pid: number | null;
-  mode: DaemonMode | null;
-  port?: number;
-  bind?: string;
-  interval?: number;
-  tunnel?: string;
-  tunnelState?: string;
-  startedAt: string | null;
-  uptimeSeconds?: number;
-  lastEventAt: string | null;
-  events: number;
-  launches: number;
-  inProgress: number;
-  /** The cap on runs in progress (running daemons only). */
-  maxRuns?: number;
-  /** Members with work waiting for a run: behind their previous run, the cap or a backoff. */
-  waiting?: number;
-  /** Members whose runs keep failing, and when they may run next. */
-  backoff?: Backoff[];
-  /** Set when a dead daemon's files were found (and removed). */
-  stale?: boolean;
-}
-
-/** The team's daemon now; stale files of a dead daemon are removed (and reported as `stale`). */
-export function daemonStatus(team: string, { clean = true } = {}): DaemonStatus {
-  const paths = daemonPaths(team);
-  const live = liveness(paths);
-  const idle: DaemonStatus = { running: false, pid: null, mode: null, startedAt: null, lastEventAt: null, events: 0, launches: 0, inProgress: 0 };
-  if (live.state === 'stopped') return idle;
-  if (live.state === 'stale') {
-    if (clean) removeRuntimeFiles(paths);
-    return { ...idle, pid: live.pid, stale: true };
-  }
-  const r = live.record;
-  return {
-    running: true,
-    pid: live.pid,
-    mode: r?.mode ?? null,
-    ...(r?.mode === 'webhook' && typeof r.port === 'number' ? { port: r.port, bind: r.bind } : {}),
-    ...(r ? { interval: r.interval } : {}),
-    ...(r?.tunnel ? { tunnel: r.tunnel, tunnelState: r.tunnelState ?? 'connecting' } : {}),
-    startedAt: r?.startedAt ?? null,
-    ...(r ? { uptimeSeconds: Math.max(0, Math.round((Date.now() - Date.parse(r.startedAt)) / 1000)) } : {}),
-    lastEventAt: r?.lastEventAt ?? null,
-    events: r?.events ?? 0,
-    launches: r?.launches ?? 0,
-    inProgress: r?.inProgress ?? 0,
-    ...(r && typeof r.maxRuns === 'number' ? { maxRuns: r.maxRuns } : {}),
-    waiting: r?.waiting ?? 0,
-    backoff: r?.backoff ?? [],
-  };
-}

@@ -11,7 +11,6 @@
  * A pid is only trusted together with its start time (lib/proc.ts), so a pid file left by a
  * killed daemon is recognised as stale even when the number was handed to another process.
  */
-import { createHash } from 'node:crypto';
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,6 +19,7 @@ import * as z from 'zod/mini';
 import { readTextIfExists, writeFileAtomic } from '../files.ts';
 import { home } from '../paths.ts';
 import { isOurs } from '../proc.ts';
+import type { Backoff } from './scheduler.ts';
 
 /** Paths of one team's daemon files. */
 export function daemonPaths(team: string) {
@@ -40,6 +40,8 @@ export type DaemonPaths = ReturnType<typeof daemonPaths>;
 /** Unix socket paths are limited to about 100 bytes; a longer one moves to the temp dir under a hashed name. */
 function socketPath(wanted: string): string {
   if (Buffer.byteLength(wanted) <= 100) return wanted;
+  // Loaded here, not at the top: bm status reads these files and should not pay for node:crypto.
+  const { createHash } = process.getBuiltinModule('node:crypto');
   return path.join(os.tmpdir(), `bm-daemon-${createHash('sha256').update(wanted).digest('hex').slice(0, 20)}.sock`);
 }
 
@@ -133,4 +135,60 @@ export function liveness(paths: DaemonPaths): Liveness {
 /** Removes the files of a daemon that is gone; the poll cursor and the journal stay. */
 export function removeRuntimeFiles(paths: DaemonPaths): void {
   for (const file of [paths.pid, paths.json, paths.sock]) rmSync(file, { force: true });
+}
+
+/** `bm daemon status --json` (DESIGN §6 shape plus extra fields). */
+export interface DaemonStatus {
+  running: boolean;
+  pid: number | null;
+  mode: DaemonMode | null;
+  port?: number;
+  bind?: string;
+  interval?: number;
+  tunnel?: string;
+  tunnelState?: string;
+  startedAt: string | null;
+  uptimeSeconds?: number;
+  lastEventAt: string | null;
+  events: number;
+  launches: number;
+  inProgress: number;
+  /** The cap on runs in progress (running daemons only). */
+  maxRuns?: number;
+  /** Members with work waiting for a run: behind their previous run, the cap or a backoff. */
+  waiting?: number;
+  /** Members whose runs keep failing, and when they may run next. */
+  backoff?: Backoff[];
+  /** Set when a dead daemon's files were found (and removed). */
+  stale?: boolean;
+}
+
+/** The team's daemon now; stale files of a dead daemon are removed (and reported as `stale`). */
+export function daemonStatus(team: string, { clean = true } = {}): DaemonStatus {
+  const paths = daemonPaths(team);
+  const live = liveness(paths);
+  const idle: DaemonStatus = { running: false, pid: null, mode: null, startedAt: null, lastEventAt: null, events: 0, launches: 0, inProgress: 0 };
+  if (live.state === 'stopped') return idle;
+  if (live.state === 'stale') {
+    if (clean) removeRuntimeFiles(paths);
+    return { ...idle, pid: live.pid, stale: true };
+  }
+  const r = live.record;
+  return {
+    running: true,
+    pid: live.pid,
+    mode: r?.mode ?? null,
+    ...(r?.mode === 'webhook' && typeof r.port === 'number' ? { port: r.port, bind: r.bind } : {}),
+    ...(r ? { interval: r.interval } : {}),
+    ...(r?.tunnel ? { tunnel: r.tunnel, tunnelState: r.tunnelState ?? 'connecting' } : {}),
+    startedAt: r?.startedAt ?? null,
+    ...(r ? { uptimeSeconds: Math.max(0, Math.round((Date.now() - Date.parse(r.startedAt)) / 1000)) } : {}),
+    lastEventAt: r?.lastEventAt ?? null,
+    events: r?.events ?? 0,
+    launches: r?.launches ?? 0,
+    inProgress: r?.inProgress ?? 0,
+    ...(r && typeof r.maxRuns === 'number' ? { maxRuns: r.maxRuns } : {}),
+    waiting: r?.waiting ?? 0,
+    backoff: r?.backoff ?? [],
+  };
 }

@@ -2,7 +2,7 @@
  * The daemon line of `bm status`: whether the team's daemon runs, and how (read from its pid
  * and daemon.json files; see lib/daemon/). Its shape is part of `bm status --json`.
  */
-import { daemonStatus } from '../daemon/control.ts';
+import { daemonStatus } from '../daemon/files.ts';
 
 /** Whether the team's daemon runs, and how. */
 export interface DaemonInfo {

@@ -14,8 +14,13 @@ import { readYaml } from '../../lib/schema.ts';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'bm-parse-cache-'));
 const previousHome = process.env.BM_HOME;
-process.env.BM_HOME = path.join(dir, 'home');
-const entries = () => readdirSync(path.join(dir, 'home', 'cache', 'parsed')).map((f) => path.join(dir, 'home', 'cache', 'parsed', f));
+const parsedDir = path.join(dir, 'home', 'cache', 'parsed');
+/** This file's cache entries (other test files in the same process may use the cache too). */
+const entries = () => readdirSync(parsedDir).map((f) => path.join(parsedDir, f)).filter((f) => readFileSync(f, 'utf8').includes(dir));
+
+test.before(() => {
+  process.env.BM_HOME = path.join(dir, 'home');
+});
 const schema = z.looseObject({ name: z.string(), count: z.optional(z.number()) });
 const file = path.join(dir, 'thing.yml');
 
