@@ -51,7 +51,8 @@ export async function build(root, cacheDir) {
       metafile: true,
       logLevel: 'silent',
     });
-    const inputs = {};
+    // The builder is an input too: a change to how the cache is built must rebuild it.
+    const inputs = { 'lib/compile-build.mjs': stamp(path.join(root, 'lib', 'compile-build.mjs')) };
     for (const file of Object.keys(result.metafile.inputs)) {
       if (file.includes('node_modules/') || file.includes(':')) continue;
       inputs[file] = stamp(path.join(root, file));
@@ -82,6 +83,7 @@ const SHIMMED = new Set(['fs', 'os', 'path', 'process', 'url']);
  * For the Deno build: every `node:*` import becomes a generated module that exports the shim's
  * native functions (lib/deno-shims/node-<name>.mjs) where there is one, constants by value, and
  * a lazy stand-in for everything else, so Deno's Node layer loads only if a command uses it.
+ * lib/yaml.ts, which requires the yaml package lazily for Node, becomes lib/deno-shims/yaml.mjs.
  */
 function denoShims(root) {
   const shimDir = path.join(root, 'lib', 'deno-shims');
@@ -89,6 +91,10 @@ function denoShims(root) {
     name: 'deno-shims',
     setup(b) {
       b.onResolve({ filter: /^node:/ }, (args) => ({ path: args.path.slice('node:'.length), namespace: 'deno-node' }));
+      b.onResolve({ filter: /\/yaml\.ts$/ }, (args) => {
+        const target = path.resolve(args.resolveDir, args.path);
+        return target === path.join(root, 'lib', 'yaml.ts') ? { path: path.join(shimDir, 'yaml.mjs') } : undefined;
+      });
       b.onLoad({ filter: /.*/, namespace: 'deno-node' }, async (args) => {
         const name = args.path;
         const real = await import(`node:${name}`);

@@ -3,11 +3,11 @@
  * credentials. Always mode 0600 (it holds tokens), written atomically under a lock.
  */
 import { chmodSync, statSync } from 'node:fs';
-import { stringify } from 'yaml';
 import { withFileLock, writeFileAtomic, readTextIfExists } from './files.ts';
 import { BmError, warn } from './output.ts';
 import { cachedValue, rememberValue } from './parse-cache.ts';
 import { home } from './paths.ts';
+import { yaml } from './yaml.ts';
 import { operatorConfigSchema, parseYaml, type OperatorConfig, type TeamEntry } from './schema.ts';
 
 export type { OperatorConfig, TeamEntry };
@@ -63,7 +63,7 @@ function enforcePrivateMode(file: string): void {
 
 /** Writes the config atomically with mode 0600. */
 export function saveConfig(config: OperatorConfig, file: string = home.config()): void {
-  writeFileAtomic(file, stringify(config, { lineWidth: 0 }), 0o600);
+  writeFileAtomic(file, yaml().stringify(config, { lineWidth: 0 }), 0o600);
 }
 
 /** Read-modify-write of the config under its lock, so concurrent bm commands lose nothing. */

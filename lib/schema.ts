@@ -10,10 +10,11 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { LineCounter, parseDocument, type Document } from 'yaml';
+import type { Document } from 'yaml';
 import * as z from 'zod/mini';
 import { readTextIfExists } from './files.ts';
 import { cachedValue, rememberValue } from './parse-cache.ts';
+import { yaml } from './yaml.ts';
 import { BmError } from './output.ts';
 
 /** The schema version bm creates teams with. */
@@ -135,6 +136,7 @@ export function parseYaml<T>(text: string, file: string, schema: z.ZodMiniType<T
 }
 
 function parseDocumentOf<T>(text: string, file: string, schema: z.ZodMiniType<T>): YamlFile<T> & { plain: unknown } {
+  const { LineCounter, parseDocument } = yaml();
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true });
   if (doc.errors.length > 0) {

@@ -9,8 +9,8 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { createRequire } from 'node:module';
 import process from 'node:process';
-import { parse } from 'yaml';
 
 /** The `app` label of every object bm creates. */
 export const APP = 'botminter';
@@ -59,6 +59,8 @@ export function deployment(formationDir: string): Deployment {
   const team = required('BM_TEAM_NAME');
   const teamRepo = required('BM_TEAM_REPO');
   const teamDir = path.join(required('BM_WORKZONE'), team);
+  // yaml is required here rather than imported: bm status imports this module for podHealth only.
+  const { parse } = createRequire(import.meta.url)('yaml') as typeof import('yaml');
   const settings = (parse(readFileSync(path.join(formationDir, 'formation.yml'), 'utf8')) as FormationFile | null)?.k8s ?? {};
   const context = settings.context ?? 'kind-botminter';
   return {

@@ -31,11 +31,11 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import process from 'node:process';
-import { parseDocument } from 'yaml';
 import { readTextIfExists, writeFileAtomic } from '../files.ts';
 import type { Slot } from '../lifecycle/slots.ts';
 import { isOurs, terminate, which } from '../proc.ts';
 import { updateState, type StateEntry } from '../state.ts';
+import { yaml } from '../yaml.ts';
 import type { Journal } from './journal.ts';
 import type { ExitInfo, Launcher } from './launcher.ts';
 import type { Logger } from './log.ts';
@@ -166,7 +166,7 @@ export function writeOneShotConfig(workspace: string): string {
   const target = path.join(workspace, ONESHOT_CONFIG);
   const stamp = `${statSync(source).mtimeMs}:${statSync(source).size}`;
   if (madeFrom.get(target) === stamp && existsSync(target)) return target;
-  const doc = parseDocument(readFileSync(source, 'utf8'));
+  const doc = yaml().parseDocument(readFileSync(source, 'utf8'));
   doc.setIn(['event_loop', 'persistent'], false);
   const text = `# Written by the bm daemon for one-shot runs; edit ralph.yml instead.\n${doc.toString({ lineWidth: 0 })}`;
   // Unchanged most of the time: skipping the write keeps a launch free of fsyncs.

@@ -30,8 +30,8 @@ import type { RequestOptions } from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import process from 'node:process';
-import { parse } from 'yaml';
 import { cachedValue, rememberValue } from '../parse-cache.ts';
+import { yaml } from '../yaml.ts';
 
 /** Where and how to send API requests for one context. */
 export interface ApiTarget {
@@ -176,7 +176,7 @@ function readKubeconfig(file: string): { config: Json; users: () => unknown } {
   const parseFile = (): Json => {
     let parsed: unknown;
     try {
-      parsed = parse(text);
+      parsed = yaml().parse(text);
     } catch {
       fallback(`${file} does not parse`);
     }
