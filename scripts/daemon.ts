@@ -13,7 +13,7 @@ import { runLauncher } from '../lib/daemon/launcher.ts';
 import { parsePort, runDaemon } from '../lib/daemon/run.ts';
 import { BmError, UsageError, info, out, printJson, warn } from '../lib/output.ts';
 import { home } from '../lib/paths.ts';
-import { readAppended, tailLines } from '../lib/proc.ts';
+import { readAppended, tailLines } from '../lib/logs.ts';
 import { requireSchemaV2 } from '../lib/schema.ts';
 import { loadTeamFromFlag } from '../lib/team.ts';
 

@@ -11,7 +11,7 @@ import { logFileOf, slotsOf } from '../lib/lifecycle/slots.ts';
 import { validateName } from '../lib/names.ts';
 import { BmError, UsageError, out } from '../lib/output.ts';
 import { home } from '../lib/paths.ts';
-import { readAppended, tailLines } from '../lib/proc.ts';
+import { readAppended, tailLines } from '../lib/logs.ts';
 import { loadTeamFromFlag, memberNames, type Team } from '../lib/team.ts';
 
 interface LogFile {

@@ -9,7 +9,8 @@ import path from 'node:path';
 import process from 'node:process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { isOurs, procInfo, spawnDetached, tailLines, terminate, timings, which } from '../../lib/proc.ts';
+import { tailLines } from '../../lib/logs.ts';
+import { isOurs, procInfo, spawnDetached, terminate, timings, which } from '../../lib/proc.ts';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'bm-proc-'));
 const launched: number[] = [];
