@@ -17,6 +17,7 @@ export interface StartRequest {
   mode: DaemonMode;
   port: number;
   bind: string;
+  /** Poll interval in seconds (poll mode). */
   interval: number;
   tunnel?: string;
   /** Most member runs in progress at once. */

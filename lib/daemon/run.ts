@@ -21,9 +21,9 @@ import { startTimeOf, timings } from '../proc.ts';
 import { requireSchemaV2 } from '../schema.ts';
 import { loadTeam, loadTeamFromFlag } from '../team.ts';
 import { isProvisioned } from '../workspaces.ts';
-import { bmCommand } from './control.ts';
+import { bmCommand, type StartRequest } from './control.ts';
 import { isWakeEvent, wakeEvents } from './events.ts';
-import { daemonPaths, EXIT_ALREADY_RUNNING, readPidFile, removeRuntimeFiles, writePidFile, writeRecord, type DaemonMode, type DaemonRecord } from './files.ts';
+import { daemonPaths, EXIT_ALREADY_RUNNING, readPidFile, removeRuntimeFiles, writePidFile, writeRecord, type DaemonRecord } from './files.ts';
 import { Journal, readJournal, recentDeliveries, unfinishedWork } from './journal.ts';
 import { Launcher } from './launcher.ts';
 import { acquireDaemonLock } from './lock.ts';
@@ -35,17 +35,10 @@ import { signatureSelfTest } from './signature.ts';
 import { Tunnel } from './tunnel.ts';
 
 /** How the daemon was asked to run. */
-export interface DaemonOptions {
+/** What `bm daemon run` is asked to do: what `bm daemon start` asked for, with `-t` unresolved. */
+export interface DaemonOptions extends Omit<StartRequest, 'team'> {
   /** `-t` value (default team when undefined). */
   team: string | undefined;
-  mode: DaemonMode;
-  port: number;
-  bind: string;
-  /** Poll interval in seconds (poll mode). */
-  interval: number;
-  tunnel?: string;
-  /** Most member runs in progress at once. */
-  maxRuns: number;
 }
 
 /** Env knob: longest one-shot run before it is stopped (default 1 hour). */
