@@ -52,10 +52,13 @@ export async function staleness(team: Team, formation: ResolvedFormation): Promi
   if (hired.length === 0 || hired.join() !== recorded.join()) return 'the team\'s members changed';
   const inputs = topology.inputs as Record<string, string | null> | undefined;
   if (!inputs || typeof inputs !== 'object') return 'the topology records no inputs';
+  // The health checks go out first: hashing the inputs overlaps the round-trip to the cluster.
+  const checking = Promise.all(Object.entries(topology.members).map(async ([key, m]) => ({ key, live: await health(m.endpoint) })));
+  checking.catch(() => undefined);
   for (const [rel, hash] of Object.entries(inputs)) {
     if (sha256(inside(team.paths.repo, rel)) !== hash) return `${rel} changed`;
   }
-  const checks = await Promise.all(Object.entries(topology.members).map(async ([key, m]) => ({ key, live: await health(m.endpoint) })));
+  const checks = await checking;
   const unwell = checks.find((c) => c.live.status !== 'running' || c.live.detail);
   return unwell ? `${unwell.key} is ${unwell.live.status}${unwell.live.detail ? ` (${unwell.live.detail})` : ''}` : undefined;
 }
