@@ -233,7 +233,8 @@ test('a burst of 100 deliveries runs each member at most twice', async () => {
   const before = runCalls().length;
   const replies = await Promise.all(Array.from({ length: 100 }, (_, i) => deliver(port, secret, 'pull_request', body, { id: `burst-${i}`, signature })));
   assert.ok(replies.every((r) => r.status === 202), 'every delivery acknowledged');
-  await waitFor('the burst to run', () => runCalls().length > before);
+  // Every member's first run, then the follow-ups: on a loaded machine the launches trail the burst.
+  await waitFor('the burst to run every member', () => MEMBERS.every((m) => runCalls().slice(before).some((c) => c.cwd === workspace(m))));
   await settled();
   const perMember = MEMBERS.map((m) => runCalls().slice(before).filter((c) => c.cwd === workspace(m)).length);
   for (const [i, count] of perMember.entries()) assert.ok(count >= 1 && count <= 2, `${MEMBERS[i]} ran ${count} times for 100 events`);
@@ -273,7 +274,8 @@ test('a run over the timeout is stopped; stopping the daemon stops runs in progr
   await deliver(port, secret, 'issues', example('issues', 'opened'));
   await waitFor('both runs to time out', () => fresh().filter((e) => e.type === 'run.timeout').length === 2, 10_000);
   await waitFor('both runs to end', () => fresh().filter((e) => e.type === 'run.end').length === 2, 5000);
-  for (const e of fresh().filter((e) => e.type === 'run.start')) assert.not.ok(alive(e.pid ?? 0), `run ${e.pid} was stopped`);
+  // run.end is written when the launcher sees the exit; the process table may lag it a moment.
+  for (const e of fresh().filter((e) => e.type === 'run.start')) await waitFor(`run ${e.pid} to be stopped`, () => !alive(e.pid ?? 0), 3000);
 
   await deliver(port, secret, 'issues', example('issues', 'reopened'));
   await waitFor('new runs', () => fresh().filter((e) => e.type === 'run.start').length === 4);
