@@ -51,3 +51,28 @@ export function readAppended(file: string, offset: number): { data: Buffer; offs
   }
   return { data, offset: size };
 }
+
+/**
+ * Follows `files` like `tail -f`: polls each for appended bytes, from its current end (a file
+ * that does not exist yet, from its start; a truncated or rotated one, from its start again),
+ * and hands them to `onAppend`. Returns the function that stops following.
+ */
+export function followAppends(files: readonly string[], onAppend: (file: string, data: Buffer) => void, pollMs = 250): () => void {
+  const offsets = new Map(files.map((file) => [file, sizeOf(file)]));
+  const timer = setInterval(() => {
+    for (const file of files) {
+      const appended = readAppended(file, offsets.get(file) ?? 0);
+      offsets.set(file, appended.offset);
+      if (appended.data.length > 0) onAppend(file, appended.data);
+    }
+  }, pollMs);
+  return () => clearInterval(timer);
+}
+
+function sizeOf(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
+  }
+}

@@ -4,7 +4,7 @@
  * runs every member one-shot (`persistent: false`) per burst of relevant events. `bm daemon run`
  * (hidden) is the long-lived process that `start` launches detached. Internals: lib/daemon/.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import process from 'node:process';
 import { defineCommand, defineGroup, isMain, jsonOption, runMain, teamOption } from '../lib/cli.ts';
 import { startDaemon, stopDaemon } from '../lib/daemon/control.ts';
@@ -13,7 +13,7 @@ import { runLauncher } from '../lib/daemon/launcher.ts';
 import { parsePort, runDaemon } from '../lib/daemon/run.ts';
 import { BmError, UsageError, info, out, printJson, warn } from '../lib/output.ts';
 import { home } from '../lib/paths.ts';
-import { readAppended, tailLines } from '../lib/logs.ts';
+import { followAppends, tailLines } from '../lib/logs.ts';
 import { requireSchemaV2 } from '../lib/schema.ts';
 import { loadTeamFromFlag } from '../lib/team.ts';
 
@@ -171,17 +171,6 @@ const status = defineCommand({
   },
 });
 
-/** Prints what is appended to `file`, starting at its end; a truncated (rotated) file is read from the start. */
-async function follow(file: string, pollMs = 250): Promise<void> {
-  let offset = existsSync(file) ? statSync(file).size : 0;
-  for (;;) {
-    await new Promise((resolve) => setTimeout(resolve, pollMs));
-    const appended = readAppended(file, offset);
-    offset = appended.offset;
-    if (appended.data.length) process.stdout.write(appended.data);
-  }
-}
-
 const log = defineCommand({
   name: 'daemon log',
   summary: 'Print or follow the daemon log',
@@ -199,7 +188,8 @@ const log = defineCommand({
     if (!Number.isInteger(count) || count < 0) throw new UsageError(`Invalid line count '${cli.string('lines')}'`, 'Use a whole number.');
     if (!existsSync(file) && !cli.flag('follow')) throw new BmError(`No daemon log for team '${team.name}' yet`, 'Start the daemon with `bm daemon start`.');
     for (const line of tailLines(file, count, 4 * 1024 * 1024)) out(line);
-    if (cli.flag('follow')) await follow(file);
+    // Follows until the operator interrupts bm.
+    if (cli.flag('follow')) await new Promise<never>(() => followAppends([file], (_, data) => process.stdout.write(data)));
   },
 });
 

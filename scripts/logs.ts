@@ -3,7 +3,7 @@
  * follows it like `tail -f`. A member with one workspace per project has one log per project;
  * name one as `member/project`, or get them all with a header each.
  */
-import { createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import process from 'node:process';
 import { defineCommand, isMain, runMain, teamOption } from '../lib/cli.ts';
@@ -11,7 +11,7 @@ import { logFileOf, slotsOf } from '../lib/lifecycle/slots.ts';
 import { validateName } from '../lib/names.ts';
 import { BmError, UsageError, out } from '../lib/output.ts';
 import { home } from '../lib/paths.ts';
-import { readAppended, tailLines } from '../lib/logs.ts';
+import { followAppends, tailLines } from '../lib/logs.ts';
 import { loadTeamFromFlag, memberNames, type Team } from '../lib/team.ts';
 
 interface LogFile {
@@ -48,27 +48,23 @@ function printWhole(file: string): Promise<void> {
   });
 }
 
-/** Prints what was appended to each file since the last look, until bm is interrupted. */
-async function follow(logs: LogFile[], pollMs = 250): Promise<void> {
-  const offsets = new Map(logs.map((l) => [l.file, statSync(l.file).size]));
+/** Prints what is appended to each log, with a header when the log changes, until interrupted. */
+async function follow(logs: LogFile[]): Promise<void> {
+  const keyOf = new Map(logs.map((l) => [l.file, l.key]));
   let lastKey = logs.length > 1 ? undefined : logs[0].key;
+  const stop = followAppends(logs.map((l) => l.file), (file, data) => {
+    const key = keyOf.get(file);
+    if (lastKey !== key) out(`\n==> ${key} <==`);
+    lastKey = key;
+    process.stdout.write(data);
+  });
   await new Promise<void>((resolve) => {
-    const timer = setInterval(() => {
-      for (const log of logs) {
-        const appended = readAppended(log.file, offsets.get(log.file) ?? 0);
-        offsets.set(log.file, appended.offset);
-        if (appended.data.length === 0) continue;
-        if (lastKey !== log.key) out(`\n==> ${log.key} <==`);
-        lastKey = log.key;
-        process.stdout.write(appended.data);
-      }
-    }, pollMs);
-    const stop = () => {
-      clearInterval(timer);
+    const end = () => {
+      stop();
       resolve();
     };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    process.once('SIGINT', end);
+    process.once('SIGTERM', end);
   });
 }
 
