@@ -27,10 +27,18 @@ export function scriptNames(root) {
   return names.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts')).map((f) => f.slice(0, -3)).sort();
 }
 
+/**
+ * An environment variable, read without touching the `process` global under Deno.
+ * @param {string} name
+ * @returns {string | undefined}
+ */
+export function envVar(name) {
+  return deno ? deno.env.get(name) : globalThis.process.env[name];
+}
+
 /** The cache directory (BM_CACHE_DIR overrides it for tests). */
 export function cacheDir(root) {
-  const override = deno ? deno.env.get('BM_CACHE_DIR') : globalThis.process.env.BM_CACHE_DIR;
-  return override || `${root}/node_modules/.cache/bm`;
+  return envVar('BM_CACHE_DIR') || `${root}/node_modules/.cache/bm`;
 }
 
 function readManifest(file) {
@@ -64,8 +72,7 @@ function isFresh(root, manifest, command) {
  * @returns {Promise<string | undefined>}
  */
 export async function compiledCommand(root, command) {
-  const disabled = deno ? deno.env.get('BM_NO_COMPILE_CACHE') : globalThis.process.env.BM_NO_COMPILE_CACHE;
-  if (disabled) return undefined;
+  if (envVar('BM_NO_COMPILE_CACHE')) return undefined;
   const dir = cacheDir(root);
   let manifest = readManifest(`${dir}/${RUNTIME.manifest}`);
   if (!manifest || !isFresh(root, manifest, command)) {
