@@ -112,8 +112,8 @@ export interface YamlFile<T> {
  * an alias bomb fails fast instead of exhausting memory.
  *
  * Values come from the parse cache (lib/parse-cache.ts) when the file's text is unchanged; the
- * Document is then parsed only if a caller asks for it. Only team and profile files are read
- * here: the operator config holds credentials and goes through `parseYaml`, never the cache.
+ * Document is then parsed only if a caller asks for it. Files that hold secrets must not come
+ * here: the operator config (lib/config.ts) uses the cache its own way, without credentials.
  */
 export function readYaml<T>(file: string, schema: z.ZodMiniType<T>): YamlFile<T> {
   const text = readTextIfExists(file);
@@ -122,20 +122,19 @@ export function readYaml<T>(file: string, schema: z.ZodMiniType<T>): YamlFile<T>
   const result = cached && schema.safeParse(cached.value ?? {});
   if (result?.success) {
     let doc: Document | undefined;
-    return { value: result.data, get doc() { return (doc ??= parseDocumentOf(text, file, schema).doc); } };
+    return { value: result.data, get doc() { return (doc ??= parseYaml(text, file, schema).doc); } };
   }
   // No entry, or one this schema rejects: parse for real, for an error with its line number.
-  const parsed = parseDocumentOf(text, file, schema);
+  const parsed = parseYaml(text, file, schema);
   rememberValue(file, text, parsed.plain);
   return parsed;
 }
 
-/** Parses YAML text as `readYaml` does, without the cache; `file` is used in messages. */
-export function parseYaml<T>(text: string, file: string, schema: z.ZodMiniType<T>): YamlFile<T> {
-  return parseDocumentOf(text, file, schema);
-}
-
-function parseDocumentOf<T>(text: string, file: string, schema: z.ZodMiniType<T>): YamlFile<T> & { plain: unknown } {
+/**
+ * Parses YAML text as `readYaml` does, without the cache; `file` is used in messages. `plain` is
+ * the value before validation, as the parse cache keeps it.
+ */
+export function parseYaml<T>(text: string, file: string, schema: z.ZodMiniType<T>): YamlFile<T> & { plain: unknown } {
   const { LineCounter, parseDocument } = yaml();
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true });
