@@ -16,6 +16,7 @@
  * are detached, so when the daemon dies they outlive both and the next start reaps them.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import process from 'node:process';
 import { createInterface } from 'node:readline';
@@ -64,6 +65,20 @@ export interface ExitNotice {
  * answered as soon as it is known: the daemon learns of a run when it is spawned, not after
  * the write (whose fsync can take long on a busy disk) of the whole batch.
  */
+/**
+ * A detached run leads its own session, and Linux's autogroup scheduler shares the CPUs between
+ * sessions before it looks at nice values; so a run's nice only counts once its session's
+ * autogroup gets it too. Without this, three runs starting up take two thirds of a two-core
+ * machine from the daemon, and webhook answers wait.
+ */
+function lowerSessionPriority(pid: number, nice: number): void {
+  try {
+    writeFileSync(`/proc/${pid}/autogroup`, String(nice));
+  } catch {
+    // Not Linux, autogroup disabled, or the run already exited: nice alone applies.
+  }
+}
+
 function launchAll(requests: LaunchRequest[], answer: (outcome: LaunchOutcome) => void, exited: (notice: ExitNotice) => void): void {
   updateState((st) => {
     for (const request of requests) answer(launchInto(st, request, exited));
@@ -100,6 +115,7 @@ function launchInto(st: State, request: LaunchRequest, exited: (notice: ExitNoti
       } catch {
         // Already exited, or the platform refuses: the run keeps the daemon's priority.
       }
+      lowerSessionPriority(launched.pid, request.nice);
     }
     st.members[key] = {
       team: request.team, member: request.member, project: request.project, pid: launched.pid, started: launched.started,

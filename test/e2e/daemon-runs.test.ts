@@ -44,6 +44,15 @@ const queueBusy = () => {
   return record.inProgress > 0 || (record.waiting ?? 0) > 0;
 };
 
+/** The nice value of a process's autogroup (its session's share of the CPUs), or undefined without autogroup. */
+function autogroupNiceOf(pid: number): number | undefined {
+  try {
+    return Number(/nice (-?\d+)/.exec(readFileSync(`/proc/${pid}/autogroup`, 'utf8'))?.[1]);
+  } catch {
+    return undefined;
+  }
+}
+
 /** The nice value of a live process (field 19 of /proc/<pid>/stat). */
 function niceOf(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -141,7 +150,11 @@ test('the launcher helper: killed mid-run, its runs are still seen to end and th
   assert.ok(helper && alive(helper), 'the daemon has a launcher helper');
   await deliver(port, secret, 'issues', example('issues', 'opened'));
   await waitFor('both runs to start', () => of(since(mark), 'run.start').length === 2);
-  for (const run of of(since(mark), 'run.start')) assert.is(niceOf(run.pid ?? 0), 19, 'runs get the lowest CPU priority');
+  for (const run of of(since(mark), 'run.start')) {
+    assert.is(niceOf(run.pid ?? 0), 19, 'runs get the lowest CPU priority');
+    // Each run leads its own session; where the kernel groups sessions, the group is lowered too.
+    if (autogroupNiceOf(pid) !== undefined) assert.is(autogroupNiceOf(run.pid ?? 0), 19, "the run's session gets the lowest share");
+  }
   assert.is(niceOf(pid), 0, 'the daemon keeps its own');
   process.kill(helper, 'SIGKILL');
   await waitFor('both runs to be seen ending without the helper', () => of(since(mark), 'run.end').length === 2 && !queueBusy(), 10_000);
