@@ -2,8 +2,9 @@
  * The `daemon` section of `npm run bench`: a real daemon (webhook mode, three members with the
  * stub ralph) under 500 signed deliveries sent as fast as loopback allows.
  *
- * - acknowledgement latency (p50, p99), against a bare node:http server that reads the same
- *   bodies and answers 202 (targets: p99 < 20 ms);
+ * - acknowledgement latency (p50, p99) as a client sees it, sent by a lean load generator in its
+ *   own process (bench-load.mjs), against a bare node:http server that reads the same bodies
+ *   and answers 202 (targets: p99 < 20 ms);
  * - delivery-to-spawn delay (request arrival to the member process spawned, from the journal),
  *   for the burst plus a series of single deliveries to idle members, against a bare `spawn()`
  *   of the same stub (target: p99 < 100 ms);
@@ -13,9 +14,8 @@
  *   member runs for it.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { createHmac, randomUUID } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { Agent, request } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import process from 'node:process';
@@ -57,32 +57,26 @@ function children(pid: number): number[] {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Posts every body with `CONCURRENCY` keep-alive connections; returns each request's latency (ms). */
-async function blast(port: number, deliveries: { body: string; headers: Record<string, string> }[]): Promise<number[]> {
-  const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
-  const latencies: number[] = [];
-  let next = 0;
-  const worker = async () => {
-    while (next < deliveries.length) {
-      const { body, headers } = deliveries[next++];
-      const began = performance.now();
-      await new Promise<void>((resolve, reject) => {
-        const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/webhook', agent, headers: { ...headers, 'content-length': Buffer.byteLength(body) } }, (res) => {
-          res.resume();
-          res.on('end', () => {
-            if ((res.statusCode ?? 0) >= 300) reject(new Error(`HTTP ${res.statusCode}`));
-            else resolve();
-          });
-        });
-        req.on('error', reject);
-        req.end(body);
-      });
-      latencies.push(performance.now() - began);
-    }
-  };
-  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-  agent.destroy();
-  return latencies;
+const LOAD_GENERATOR = path.join(ROOT, 'tasks', 'bench-load.mjs');
+
+/** What the load generator sends: one body, the same headers, a fresh delivery id per request. */
+interface Load { body: string; headers: Record<string, string> }
+
+/**
+ * Posts `count` copies of `load` to the server's /webhook over `CONCURRENCY` keep-alive
+ * connections from the lean load generator (tasks/bench-load.mjs), its own code warmed first
+ * unless `warmup` is 0; returns each request's latency (ms).
+ */
+async function blast(port: number, load: Load, count: number, warmup = 200): Promise<number[]> {
+  const child = spawn(process.execPath, [LOAD_GENERATOR], { stdio: ['pipe', 'pipe', 'inherit'] });
+  child.stdin?.end(JSON.stringify({ port, path: '/webhook', count, concurrency: CONCURRENCY, warmup, uniqueHeader: 'x-github-delivery', ...load }));
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  if (code !== 0) throw new Error(`the load generator failed (exit ${code})`);
+  return JSON.parse(output) as number[];
 }
 
 const BARE_SERVER = `
@@ -90,7 +84,7 @@ const http = require('node:http');
 const server = http.createServer((req, res) => {
   const chunks = [];
   req.on('data', (c) => chunks.push(c));
-  req.on('end', () => { Buffer.concat(chunks); res.writeHead(202, { 'content-type': 'application/json' }); res.end('{"ok":true}'); });
+  req.on('end', () => { Buffer.concat(chunks); res.writeHead(202, { 'content-type': 'application/json', 'content-length': 11 }); res.end('{"ok":true}'); });
 });
 server.listen(0, '127.0.0.1', () => console.log(server.address().port));
 `;
@@ -122,9 +116,9 @@ export async function benchDaemon(record: RecordFn): Promise<void> {
     const secret = /webhook_secret: (\S+)/.exec(readFileSync(path.join(bmHome, 'config.yml'), 'utf8'))?.[1] ?? '';
     const body = JSON.stringify({ action: 'opened', issue: { number: 1, title: 'bench', body: 'x'.repeat(8000) }, repository: { full_name: 'bench/bench' } });
     const signature = `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
-    const delivery = () => ({ body, headers: { 'content-type': 'application/json', 'x-github-event': 'issues', 'x-github-delivery': randomUUID(), 'x-hub-signature-256': signature } });
+    const load: Load = { body, headers: { 'content-type': 'application/json', 'x-github-event': 'issues', 'x-hub-signature-256': signature } };
 
-    const bareLatency = await blast(bare.port, Array.from({ length: DELIVERIES }, delivery));
+    const bareLatency = await blast(bare.port, load, DELIVERIES);
     const bareRss = rssMb(bare.child.pid ?? 0);
     const startDaemon = (stubDelayMs: number) => {
       const started = /PID (\d+)\), listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(bm({ STUB_RALPH_DELAY_MS: String(stubDelayMs) }, 'daemon', 'start', '--port', '0'));
@@ -138,7 +132,7 @@ export async function benchDaemon(record: RecordFn): Promise<void> {
 
     // The burst: members take a while (as real runs do), so it meets one run plus one pending per member.
     const burst = startDaemon(20_000);
-    const latency = await blast(burst.port, Array.from({ length: DELIVERIES }, delivery));
+    const latency = await blast(burst.port, load, DELIVERIES);
     await sleep(200);
     const rss = rssMb(burst.pid);
     // The launcher helper is the daemon's only child (runs are children of the helper).
@@ -148,7 +142,7 @@ export async function benchDaemon(record: RecordFn): Promise<void> {
     // Single deliveries to idle members, each run over at once.
     const series = startDaemon(1);
     for (let i = 0; i < SERIES; i++) {
-      await blast(series.port, [delivery()]);
+      await blast(series.port, load, 1, 0);
       await sleep(50);
       await idle();
     }
