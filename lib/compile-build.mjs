@@ -13,6 +13,28 @@ const BUILD_KEEP_MS = 60 * 60 * 1000;
 // Everything else stays external and is loaded lazily by the code that needs it.
 const BUNDLED = new Set(['yaml', 'zod']);
 
+// Deno: ES modules split into shared chunks, Node built-ins swapped for the shims.
+const DENO_BUILD = { format: 'esm', splitting: true, target: 'esnext', outExtension: { '.js': '.mjs' } };
+
+/**
+ * Node: one self-contained CommonJS file per command, because Node 20 can cache V8's compiled
+ * code only for scripts, not for ES modules, and compiling the bundle was a third of a
+ * command's own start-up (lib/compile-cache.mjs runs it with the cache). Dynamic imports become
+ * require() calls: packages that are ES modules load through Node's require(esm). import.meta
+ * gets the values the ES build had: this file's URL and directory.
+ */
+function nodeBuild() {
+  return {
+    format: 'cjs',
+    splitting: false,
+    target: 'node20',
+    outExtension: { '.js': '.cjs' },
+    supported: { 'dynamic-import': false },
+    define: { 'import.meta.url': '__bmModuleUrl', 'import.meta.dirname': '__dirname' },
+    banner: { js: 'const __bmModuleUrl = require("node:url").pathToFileURL(__filename).href;' },
+  };
+}
+
 /**
  * Builds the cache for the running runtime and makes it current.
  * @param {string} root bm's root directory
@@ -38,18 +60,14 @@ export async function build(root, cacheDir) {
       absWorkingDir: root,
       entryPoints: entries.map((name) => `scripts/${name}.ts`),
       outdir: path.join(cacheDir, buildName),
-      outExtension: { '.js': '.mjs' },
       bundle: true,
-      splitting: true,
-      format: 'esm',
       platform: 'node',
-      target: RUNTIME.name === 'deno' ? 'esnext' : 'node20',
       external: externalPackages(root),
       alias: { yaml: './node_modules/yaml/browser/index.js' },
-      plugins: RUNTIME.name === 'deno' ? [denoShims(root)] : [],
       sourcemap: 'linked',
       metafile: true,
       logLevel: 'silent',
+      ...(RUNTIME.name === 'deno' ? { ...DENO_BUILD, plugins: [denoShims(root)] } : nodeBuild()),
     });
     // The builder is an input too: a change to how the cache is built must rebuild it.
     const inputs = { 'lib/compile-build.mjs': stamp(path.join(root, 'lib', 'compile-build.mjs')) };

@@ -1,16 +1,18 @@
 // The launcher's fast path, in plain JavaScript because it runs before any TypeScript loader.
 //
 // Commands run from scripts compiled by esbuild into node_modules/.cache/bm, one build per
-// runtime: under Node, tsx's loader thread would roughly triple start-up; under Deno, the build
-// swaps Node built-ins for the shims in lib/deno-shims, because Deno's Node layer costs more
-// start-up than bm's own work. A build is used only while every source file that went into it
+// runtime: under Node, tsx's loader thread would roughly triple start-up, so each command is one
+// CommonJS file run with V8's code cache (runCompiled); under Deno, the build swaps Node
+// built-ins for the shims in lib/deno-shims, because Deno's Node layer costs more start-up than
+// bm's own work. A build is used only while every source file that went into it
 // has the mtime and size recorded in its manifest; otherwise it is rebuilt
 // (lib/compile-build.mjs), and if that fails the launcher falls back to the TypeScript sources.
 //
 // This file checks freshness without node:fs or node:path so that, under Deno, a fresh build
 // runs without loading the Node layer at all.
 const deno = globalThis.Deno;
-const nodeFs = deno ? undefined : await import('node:fs');
+// getBuiltinModule, unlike import('node:fs'), builds no ES module namespace for the built-in.
+const nodeFs = deno ? undefined : globalThis.process.getBuiltinModule('node:fs');
 
 /** The runtime-specific parts of the cache: manifest name and build directory prefix. */
 export const RUNTIME = deno ? { name: 'deno', manifest: 'current-deno.json', prefix: 'd-' } : { name: 'node', manifest: 'current.json', prefix: 'b-' };
@@ -64,8 +66,8 @@ function isFresh(root, manifest, command) {
 }
 
 /**
- * URL of the compiled module for `scripts/<command>.ts`, rebuilding the cache when it is stale.
- * Returns undefined when no compiled module can be had (BM_NO_COMPILE_CACHE, read-only install,
+ * Path of the compiled file for `scripts/<command>.ts`, rebuilding the cache when it is stale.
+ * Returns undefined when no compiled file can be had (BM_NO_COMPILE_CACHE, read-only install,
  * esbuild missing, a build error): the caller then runs the TypeScript source.
  * @param {string} root bm's root directory
  * @param {string} command
@@ -80,7 +82,44 @@ export async function compiledCommand(root, command) {
     manifest = await build(root, dir);
     if (!manifest || !manifest.entries.includes(command)) return undefined;
   }
-  return fileUrl(`${dir}/${manifest.build}/${command}.mjs`);
+  return `${dir}/${manifest.build}/${command}.${deno ? 'mjs' : 'cjs'}`;
+}
+
+/**
+ * Runs a file from `compiledCommand`. Deno imports the ES module. Node compiles the CommonJS
+ * file as a script with V8's code cache kept beside it (`<file>.v8`, written after the first run
+ * and again whenever V8 refuses it, e.g. after a Node upgrade), which skips most compiling.
+ * @param {string} file
+ */
+export async function runCompiled(file) {
+  if (deno) return import(fileUrl(file));
+  const process = globalThis.process;
+  const vm = process.getBuiltinModule('node:vm');
+  const { createRequire } = process.getBuiltinModule('node:module');
+  const codeCache = `${file}.v8`;
+  let cachedData;
+  try {
+    cachedData = nodeFs.readFileSync(codeCache);
+  } catch {
+    // First run of this build.
+  }
+  // The same wrapper Node puts around a CommonJS module, on the first line so positions hold.
+  const source = `(function (exports, require, module, __filename, __dirname) {${nodeFs.readFileSync(file, 'utf8')}\n})`;
+  const script = new vm.Script(source, { filename: file, cachedData });
+  if (!cachedData || script.cachedDataRejected) {
+    // At exit the cache also holds the functions this run compiled lazily.
+    process.once('exit', () => {
+      try {
+        const temp = `${codeCache}.${process.pid}.tmp`;
+        nodeFs.writeFileSync(temp, script.createCachedData());
+        nodeFs.renameSync(temp, codeCache);
+      } catch {
+        // A read-only install runs without the code cache.
+      }
+    });
+  }
+  const module = { exports: {} };
+  script.runInThisContext()(module.exports, createRequire(file), module, file, file.slice(0, file.lastIndexOf('/')));
 }
 
 /** The file: URL of an absolute POSIX path. */

@@ -57,14 +57,14 @@ async function runScript(command, args) {
   const argv = [deno ? deno.execPath() : globalThis.process.argv[0], script, ...args];
   // Tells lib/cli.ts isMain() which command to run: bundled chunks cannot tell by file name.
   globalThis.bmEntryCommand = command;
-  const { compiledCommand, envVar, fileUrl } = await import('../lib/compile-cache.mjs');
+  const { compiledCommand, envVar, fileUrl, runCompiled } = await import('../lib/compile-cache.mjs');
   const compiled = await compiledCommand(ROOT, command);
   if (envVar('BM_DEBUG')) console.error(`bm debug: running ${command} from ${compiled ?? 'the TypeScript source'}`);
   if (compiled) {
     // Read by lib/deno-shims/node-process.mjs, which stands in for `process` in the Deno build.
     if (deno) globalThis.bmEntryArgv = argv;
     else globalThis.process.argv = argv;
-    return import(compiled);
+    return runCompiled(compiled);
   }
   globalThis.process.argv = argv;
   if (!deno) {

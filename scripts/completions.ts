@@ -148,4 +148,4 @@ export const command = defineCommand({
   },
 });
 
-if (isMain(import.meta, command)) await runMain(command);
+if (isMain(import.meta, command)) void runMain(command);

@@ -242,4 +242,4 @@ export const command = defineGroup({
   subcommands: [start, stop, status, log, run, launcher],
 });
 
-if (isMain(import.meta, command)) await runMain(command);
+if (isMain(import.meta, command)) void runMain(command);

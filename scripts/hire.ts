@@ -73,4 +73,4 @@ export const command = defineCommand({
   },
 });
 
-if (isMain(import.meta, command)) await runMain(command);
+if (isMain(import.meta, command)) void runMain(command);

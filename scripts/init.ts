@@ -253,5 +253,5 @@ export const command = defineCommand({
   },
 });
 
-if (isMain(import.meta, command)) await runMain(command);
+if (isMain(import.meta, command)) void runMain(command);
 

@@ -235,4 +235,4 @@ export const command = defineGroup({
   fallback: session,
 });
 
-if (isMain(import.meta, command)) await runMain(command);
+if (isMain(import.meta, command)) void runMain(command);

@@ -75,4 +75,4 @@ const list = defineCommand({
 
 export const command = defineGroup({ name: 'projects', summary: 'Add and list the team\'s projects', subcommands: [add, list] });
 
-if (isMain(import.meta, command)) await runMain(command);
+if (isMain(import.meta, command)) void runMain(command);

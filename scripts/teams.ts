@@ -123,4 +123,4 @@ const sync = defineCommand({
 
 export const command = defineGroup({ name: 'teams', summary: 'List, show and sync teams', subcommands: [list, show, sync] });
 
-if (isMain(import.meta, command)) await runMain(command);
+if (isMain(import.meta, command)) void runMain(command);

@@ -86,7 +86,7 @@ export class Tunnel {
     if (this.#stopped) return;
     const { log, source, target } = this.#o;
     this.#set('connecting');
-    const { SmeeClient } = await import('smee-client');
+    const { default: SmeeClient } = await import('smee-client');
     const logger = {
       info: (message: string) => log.info(`tunnel: ${String(message)}`),
       error: (...parts: unknown[]) => log.warn(`tunnel: ${parts.map((p) => (p instanceof Error ? p.message : String(p))).join(' ')}`),

@@ -3,7 +3,9 @@
  * under Deno as under Node.
  */
 import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import process from 'node:process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { denoBinary } from '../../tasks/deno.ts';
@@ -77,7 +79,7 @@ test('under Deno, read-only commands never load Deno\'s Node layer; others load 
     const result = run(...args);
     assert.is(result.status, 0, result.stderr);
     assert.not.match(result.stderr, /loading Deno's node:/, `bm ${args.join(' ')}`);
-    if (args[0] !== '--help') assert.match(result.stderr, /running \w+ from file:.*\/d-[^/]+\/\w+\.mjs/, 'the Deno build of the compile cache is used');
+    if (args[0] !== '--help') assert.match(result.stderr, /running \w+ from \/.*\/d-[^/]+\/\w+\.mjs\n/, 'the Deno build of the compile cache is used');
   }
   const nodeList = await sandbox.ok(['members', 'list', '-t', 'beta']);
   assert.is(run('members', 'list', '-t', 'beta').stdout, nodeList.stdout, 'same table as under Node');
@@ -85,6 +87,26 @@ test('under Deno, read-only commands never load Deno\'s Node layer; others load 
   assert.is(fired.status, 0, fired.stderr);
   assert.match(fired.stderr, /loading Deno's node:/, 'a command that runs git loads the Node layer, and says so under BM_DEBUG');
   assert.not.ok((await sandbox.ok(['members', 'list', '--json'])).stdout.includes('qe-quinn'));
+});
+
+const underDeno = typeof (globalThis as { Deno?: unknown }).Deno !== 'undefined';
+
+test('under Node, commands run from the CommonJS build with V8\'s code cache, which a damaged copy cannot break', () => {
+  if (underDeno) return;
+  const run = () => spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'bm.mjs'), 'roles', 'list', '-t', 'beta'], { env: { ...sandbox.env, BM_DEBUG: '1' }, encoding: 'utf8' });
+  const first = run();
+  assert.is(first.status, 0, first.stderr);
+  const file = /running roles from (\/.*\/b-[^/]+\/roles\.cjs)\n/.exec(first.stderr)?.[1];
+  assert.ok(file, `the Node build of the compile cache is used: ${first.stderr}`);
+  const codeCache = `${file}.v8`;
+  assert.ok(existsSync(codeCache), 'the code cache is written after a run');
+  // Replaced the way bm writes it (a rename), so a concurrent run never reads half a file.
+  writeFileSync(`${codeCache}.damaged`, 'not a V8 code cache');
+  renameSync(`${codeCache}.damaged`, codeCache);
+  const second = run();
+  assert.is(second.status, 0, second.stderr);
+  assert.is(second.stdout, first.stdout, 'same output from a rejected cache');
+  assert.is.not(readFileSync(codeCache, 'utf8').slice(0, 19), 'not a V8 code cache', 'a rejected cache is written again');
 });
 
 test.run();

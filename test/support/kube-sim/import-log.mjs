@@ -3,13 +3,25 @@
 // check that the fast read path never loads @kubernetes/client-node or zx.
 //
 // The same file is both the preload (on the main thread it registers itself) and the module
-// resolution hooks (which Node runs on a thread of their own).
+// resolution hooks (which Node runs on a thread of their own). bm's Node build is CommonJS and
+// loads packages with require(), which those hooks do not see, so on the main thread it also
+// wraps CommonJS resolution.
 import { appendFileSync } from 'node:fs';
-import { register } from 'node:module';
+import Module, { register } from 'node:module';
 import process from 'node:process';
+import { pathToFileURL } from 'node:url';
 import { isMainThread } from 'node:worker_threads';
 
-if (isMainThread && process.env.BM_IMPORT_LOG) register(import.meta.url, { data: process.env.BM_IMPORT_LOG });
+if (isMainThread && process.env.BM_IMPORT_LOG) {
+  const file = process.env.BM_IMPORT_LOG;
+  register(import.meta.url, { data: file });
+  const resolveFilename = Module._resolveFilename;
+  Module._resolveFilename = function logged(...args) {
+    const resolved = resolveFilename.apply(this, args);
+    if (resolved.startsWith('/')) appendFileSync(file, `${pathToFileURL(resolved).href}\n`);
+    return resolved;
+  };
+}
 
 let log;
 
