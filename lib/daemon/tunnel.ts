@@ -91,7 +91,10 @@ export class Tunnel {
       info: (message: string) => log.info(`tunnel: ${String(message)}`),
       error: (...parts: unknown[]) => log.warn(`tunnel: ${parts.map((p) => (p instanceof Error ? p.message : String(p))).join(' ')}`),
     };
-    const client = new SmeeClient({ source, target, logger, maxConnectionTimeout: 15_000 }) as unknown as Client;
+    // smee-client's default fetch is the undici package's; under Deno its stream never learns that
+    // the connection dropped, so the tunnel would stall for good. Deno's own fetch notices.
+    const runtimeFetch = typeof (globalThis as { Deno?: unknown }).Deno !== 'undefined' ? { fetch: globalThis.fetch } : {};
+    const client = new SmeeClient({ source, target, logger, maxConnectionTimeout: 15_000, ...runtimeFetch }) as unknown as Client;
     this.#client = client;
     let events: EventTarget & { readyState: number };
     try {
