@@ -400,7 +400,7 @@ test('stop() leaves no process and no temp dir behind', async () => {
   const other = await startKubeSim();
   const pid = other.pid;
   await other.stop();
-  assert.not.ok(alive(pid), `kube-sim pid ${pid} still running`);
+  assert.not.ok(alive(pid), `kube-sim pid ${pid} still running: ${existsSync(`/proc/${pid}/stat`) ? readFileSync(`/proc/${pid}/stat`, "utf8").slice(0, 40) : "gone"}`);
   assert.not.ok(existsSync(other.dir));
 });
 

@@ -243,12 +243,36 @@ function waitForExit(child: ChildProcess, ms: number): Promise<boolean> {
   });
 }
 
+/** True while the process runs; exited but not yet reaped (state Z) counts as gone. */
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return true;
+  }
+}
+
+/** Waits until the process is gone, not only reported gone: Deno emits 'exit' a little early. */
+async function waitUntilGone(pid: number, ms: number): Promise<boolean> {
+  for (const deadline = Date.now() + ms; running(pid);) {
+    if (Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return true;
+}
+
 async function killChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
+  const pid = child.pid;
+  if (pid === undefined || !running(pid)) return;
   child.kill('SIGTERM');
-  if (!(await waitForExit(child, 3000))) {
+  if (!(await waitForExit(child, 3000)) || !(await waitUntilGone(pid, 3000))) {
     child.kill('SIGKILL');
-    await waitForExit(child, 3000);
+    await waitUntilGone(pid, 3000);
   }
 }
 
