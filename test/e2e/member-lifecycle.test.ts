@@ -10,6 +10,7 @@ import path from 'node:path';
 import process from 'node:process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { alive } from '../support/processes.ts';
 import { BM_COMMAND, createSandbox, type Sandbox } from '../support/sandbox.ts';
 
 let sandbox: Sandbox;
@@ -52,20 +53,6 @@ function calls(): Call[] {
 
 const runCalls = () => calls().filter((c) => c.argv[0] === 'run');
 const stopCalls = () => calls().filter((c) => c.argv[0] === 'loops' && c.argv[1] === 'stop');
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
-  } catch {
-    return true;
-  }
-}
 
 async function waitFor(what: string, condition: () => boolean, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

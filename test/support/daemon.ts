@@ -117,15 +117,7 @@ export async function waitFor(what: string, condition: () => boolean, timeoutMs 
   assert.ok(condition(), `timed out waiting for ${what}`);
 }
 
-/** True when `pid` is a live (non-zombie) process. */
-export function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
-  } catch {
-    return false;
-  }
-}
+export { alive } from './processes.ts';
 
 /** `bm init` (offline) + hires + `bm teams sync`: a team whose members have workspaces. */
 export async function daemonTeam(sandbox: Sandbox, team: string, hires: string[]): Promise<void> {

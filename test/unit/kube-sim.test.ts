@@ -10,6 +10,7 @@ import * as k8s from '@kubernetes/client-node';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startKubeSim, type KubeSim } from '../support/kube-sim/index.ts';
+import { alive } from '../support/processes.ts';
 import { kubectlTest } from '../support/kube-sim/kubectl.ts';
 import { strategicMerge } from '../support/kube-sim/patch.ts';
 import { parseLabelSelector } from '../support/kube-sim/selectors.ts';
@@ -101,17 +102,6 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
     return error;
   }
   throw new Error('expected the call to fail');
-}
-
-/** True while `pid` runs; an exited child not yet reaped (state Z, as Deno leaves it briefly) counts as dead. */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  const stat = existsSync(`/proc/${pid}/stat`) ? readFileSync(`/proc/${pid}/stat`, 'utf8') : '';
-  return !/^\d+ \(.*\) Z/.test(stat);
 }
 
 function errorCode(error: unknown): string | undefined {
@@ -400,7 +390,7 @@ test('stop() leaves no process and no temp dir behind', async () => {
   const other = await startKubeSim();
   const pid = other.pid;
   await other.stop();
-  assert.not.ok(alive(pid), `kube-sim pid ${pid} still running: ${existsSync(`/proc/${pid}/stat`) ? readFileSync(`/proc/${pid}/stat`, "utf8").slice(0, 40) : "gone"}`);
+  assert.not.ok(alive(pid), `kube-sim pid ${pid} still running: ${existsSync(`/proc/${pid}/stat`) ? readFileSync(`/proc/${pid}/stat`, 'utf8').slice(0, 40) : 'gone'}`);
   assert.not.ok(existsSync(other.dir));
 });
 

@@ -21,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
+import { alive } from '../processes.ts';
 import type { LoggedRequest } from './control.ts';
 import type { Fault, PodBehavior, PodMatch } from './faults.ts';
 
@@ -243,23 +244,9 @@ function waitForExit(child: ChildProcess, ms: number): Promise<boolean> {
   });
 }
 
-/** True while the process runs; exited but not yet reaped (state Z) counts as gone. */
-function running(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return true;
-  }
-}
-
 /** Waits until the process is gone, not only reported gone: Deno emits 'exit' a little early. */
 async function waitUntilGone(pid: number, ms: number): Promise<boolean> {
-  for (const deadline = Date.now() + ms; running(pid);) {
+  for (const deadline = Date.now() + ms; alive(pid);) {
     if (Date.now() > deadline) return false;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
@@ -268,7 +255,7 @@ async function waitUntilGone(pid: number, ms: number): Promise<boolean> {
 
 async function killChild(child: ChildProcess): Promise<void> {
   const pid = child.pid;
-  if (pid === undefined || !running(pid)) return;
+  if (pid === undefined || !alive(pid)) return;
   child.kill('SIGTERM');
   if (!(await waitForExit(child, 3000)) || !(await waitUntilGone(pid, 3000))) {
     child.kill('SIGKILL');
