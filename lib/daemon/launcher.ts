@@ -60,18 +60,17 @@ export interface ExitNotice {
 // --- The helper ---------------------------------------------------------------------------------
 
 /**
- * Checks, spawns and records runs in one state transaction, as `bm start` does: one lock and
- * one (fsynced) write for all the members a wake-up launches together. Each outcome is
- * answered as soon as it is known: the daemon learns of a run when it is spawned, not after
- * the write (whose fsync can take long on a busy disk) of the whole batch.
+ * Gives a run the CPU priority `nice`. A detached run leads its own session, and Linux's
+ * autogroup scheduler shares the CPUs between sessions before it looks at nice values; so the
+ * session's autogroup gets the same value. Without it, three runs starting up take two thirds of
+ * a two-core machine from the daemon, and webhook answers wait.
  */
-/**
- * A detached run leads its own session, and Linux's autogroup scheduler shares the CPUs between
- * sessions before it looks at nice values; so a run's nice only counts once its session's
- * autogroup gets it too. Without this, three runs starting up take two thirds of a two-core
- * machine from the daemon, and webhook answers wait.
- */
-function lowerSessionPriority(pid: number, nice: number): void {
+function lowerPriority(pid: number, nice: number): void {
+  try {
+    os.setPriority(pid, nice);
+  } catch {
+    // Already exited, or the platform refuses: the run keeps the daemon's priority.
+  }
   try {
     writeFileSync(`/proc/${pid}/autogroup`, String(nice));
   } catch {
@@ -79,6 +78,12 @@ function lowerSessionPriority(pid: number, nice: number): void {
   }
 }
 
+/**
+ * Checks, spawns and records runs in one state transaction, as `bm start` does: one lock and
+ * one (fsynced) write for all the members a wake-up launches together. Each outcome is
+ * answered as soon as it is known: the daemon learns of a run when it is spawned, not after
+ * the write (whose fsync can take long on a busy disk) of the whole batch.
+ */
 function launchAll(requests: LaunchRequest[], answer: (outcome: LaunchOutcome) => void, exited: (notice: ExitNotice) => void): void {
   updateState((st) => {
     for (const request of requests) answer(launchInto(st, request, exited));
@@ -109,14 +114,7 @@ function launchInto(st: State, request: LaunchRequest, exited: (notice: ExitNoti
         exited({ kind: 'exit', pid: launched.pid, code, signal });
       },
     });
-    if (request.nice > 0) {
-      try {
-        os.setPriority(launched.pid, request.nice);
-      } catch {
-        // Already exited, or the platform refuses: the run keeps the daemon's priority.
-      }
-      lowerSessionPriority(launched.pid, request.nice);
-    }
+    if (request.nice > 0) lowerPriority(launched.pid, request.nice);
     st.members[key] = {
       team: request.team, member: request.member, project: request.project, pid: launched.pid, started: launched.started,
       started_at: new Date().toISOString(), workspace: request.workspace, log: request.log, by: 'daemon',

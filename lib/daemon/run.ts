@@ -34,7 +34,6 @@ import { createWebhookServer, listen, probeHealth, type Delivery, type Verdict }
 import { signatureSelfTest } from './signature.ts';
 import { Tunnel } from './tunnel.ts';
 
-/** How the daemon was asked to run. */
 /** What `bm daemon run` is asked to do: what `bm daemon start` asked for, with `-t` unresolved. */
 export interface DaemonOptions extends Omit<StartRequest, 'team'> {
   /** `-t` value (default team when undefined). */
