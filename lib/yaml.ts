@@ -2,9 +2,9 @@
  * The yaml package, loaded on first use.
  *
  * Most commands find every file they read in the parse cache (lib/parse-cache.ts) and never
- * parse YAML; compiling the package anyway cost them a few milliseconds of start-up under Node,
- * which has no code cache for ES modules. `require` loads it synchronously when a command does
- * parse or write YAML.
+ * parse YAML; loading the package anyway cost them a few milliseconds of start-up under Node.
+ * `require` loads it synchronously when a command does parse or write YAML. (The Deno build
+ * swaps this file for lib/deno-shims/yaml.mjs.)
  */
 import { createRequire } from 'node:module';
 
