@@ -244,7 +244,7 @@ function waitForExit(child: ChildProcess, ms: number): Promise<boolean> {
   });
 }
 
-/** Waits until the process is gone, not only reported gone: Deno emits 'exit' a little early. */
+/** Waits until the process is gone; not its 'exit' event, which Deno emits a little early. */
 async function waitUntilGone(pid: number, ms: number): Promise<boolean> {
   for (const deadline = Date.now() + ms; alive(pid);) {
     if (Date.now() > deadline) return false;
@@ -257,7 +257,7 @@ async function killChild(child: ChildProcess): Promise<void> {
   const pid = child.pid;
   if (pid === undefined || !alive(pid)) return;
   child.kill('SIGTERM');
-  if (!(await waitForExit(child, 3000)) || !(await waitUntilGone(pid, 3000))) {
+  if (!(await waitUntilGone(pid, 3000))) {
     child.kill('SIGKILL');
     await waitUntilGone(pid, 3000);
   }
