@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'coverage/**', '.bm-cache/**'] },
+  { ignores: ['node_modules/**', 'coverage/**', 'dist/**', 'dist.*/**', '.tools/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -2,9 +2,9 @@
  * The deployer hat: brings the team's namespace, credentials Secret, member ConfigMaps and
  * member Pods to the state the team repo describes.
  *
- *   node --import tsx hats/deployer/deploy.ts             deploy (idempotent)
- *   node --import tsx hats/deployer/deploy.ts --plan      print what would change, as JSON
- *   node --import tsx hats/deployer/deploy.ts --dry-run   print the manifests, have the API
+ *   node hats/deployer/deploy.ts             deploy (idempotent)
+ *   node hats/deployer/deploy.ts --plan      print what would change, as JSON
+ *   node hats/deployer/deploy.ts --dry-run   print the manifests, have the API
  *                                                         server check them, change nothing
  *
  * A pod that is healthy and has the same config hash is left alone; a changed or failed one is

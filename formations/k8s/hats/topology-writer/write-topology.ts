@@ -4,7 +4,7 @@
  * endpoint per member pod, and the input files the deployment was made from with their
  * sha256, so `bm start` can tell later whether anything changed.
  *
- *   node --import tsx hats/topology-writer/write-topology.ts
+ *   node hats/topology-writer/write-topology.ts
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';

@@ -4,7 +4,7 @@
  * on its own (ImagePullBackOff, CreateContainerConfigError, Failed, ...) fails the check at once
  * instead of at the timeout.
  *
- *   node --import tsx hats/verifier/verify.ts
+ *   node hats/verifier/verify.ts
  */
 import path from 'node:path';
 import process from 'node:process';
