@@ -4,7 +4,7 @@
  * read-only mode, the listening address, the /api/ shapes against the CLI's --json, the live push
  * of a member's state change, actions journaled with origin "console", and a clean Ctrl-C.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -16,24 +16,20 @@ let consoles: ConsoleProcess[] = [];
 
 const FAST = { BM_START_CHECK_MS: '300', BM_STOP_GRACE_MS: '3000', BM_STOP_KILL_MS: '1000', STUB_RALPH_TICK_MS: '20' };
 
-test.before.each(() => {
+// One team for the whole file (creating it is most of a test's time); each test leaves it stopped.
+test.before(async () => {
   sandbox = createSandbox(FAST);
-  consoles = [];
+  await sandbox.ok(['init', '--non-interactive', '--team-name', 'alpha', '--profile', 'scrum', '--workzone', sandbox.workzone, '--no-github']);
+  await sandbox.ok(['hire', 'dev', '--name', 'alice']);
+  await sandbox.ok(['hire', 'qe', '--name', 'quinn']);
+  await sandbox.ok(['teams', 'sync']);
 });
 test.after.each(async () => {
   for (const c of consoles) await c.stop().catch(() => undefined);
-  await sandbox.bm(['stop', '-f']);
-  sandbox.cleanup();
+  consoles = [];
+  await sandbox.ok(['stop', '-f']);
 });
-
-async function team(hires = ['dev:alice', 'qe:quinn']): Promise<void> {
-  await sandbox.ok(['init', '--non-interactive', '--team-name', 'alpha', '--profile', 'scrum', '--workzone', sandbox.workzone, '--no-github']);
-  for (const hire of hires) {
-    const [role, name] = hire.split(':');
-    await sandbox.ok(['hire', role, '--name', name]);
-  }
-  await sandbox.ok(['teams', 'sync']);
-}
+test.after(() => sandbox.cleanup());
 
 async function open(args: string[] = []): Promise<ConsoleProcess> {
   const c = await startConsoleProcess(sandbox, args);
@@ -56,7 +52,6 @@ function listeningAddresses(port: number): string[] {
 }
 
 test('without its token every request is refused with 401; the token trades for a strict cookie', async () => {
-  await team();
   const c = await open();
   assert.match(c.url, /^http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]{40,}$/);
   assert.equal(listeningAddresses(c.port), ['127.0.0.1'], 'only loopback listens');
@@ -92,7 +87,6 @@ test('without its token every request is refused with 401; the token trades for 
 });
 
 test('/api/status and /api/daemon answer exactly as `bm status --json` and `bm daemon status --json`', async () => {
-  await team();
   await sandbox.ok(['start', 'dev-alice']);
   const c = await open();
   const auth = { Authorization: `Bearer ${c.token}` };
@@ -103,7 +97,8 @@ test('/api/status and /api/daemon answer exactly as `bm status --json` and `bm d
 });
 
 test('a state change reaches the event stream without polling; actions are journaled with origin console', async () => {
-  await team();
+  const journal = path.join(sandbox.bmHome, 'daemon', 'alpha', 'journal.jsonl');
+  rmSync(journal, { force: true });
   const c = await open();
   const auth = { Authorization: `Bearer ${c.token}` };
   const stream = await eventStream(c.port, '/api/events', auth);
@@ -128,7 +123,6 @@ test('a state change reaches the event stream without polling; actions are journ
   await stream.next<View>((event, v) => event === 'view' && statusOf(v, 'qe-quinn') === 'running');
   stream.close();
 
-  const journal = path.join(sandbox.bmHome, 'daemon', 'alpha', 'journal.jsonl');
   assert.ok(existsSync(journal), 'the actions went to the team journal');
   const actions = readFileSync(journal, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
   assert.equal(actions.map((a) => [a.type, a.action, a.members, a.origin]), [['action', 'stop', ['dev-alice'], 'console'], ['action', 'start', ['qe-quinn'], 'console']]);
@@ -139,7 +133,6 @@ test('a state change reaches the event stream without polling; actions are journ
 });
 
 test('actions: same-origin JSON only when signed in by cookie; none at all with --read-only', async () => {
-  await team(['dev:alice']);
   const c = await open();
   const cookie = String((await http(c.port, 'GET', `/?token=${c.token}`)).headers['set-cookie']).split(';')[0];
   const json = { Cookie: cookie, 'Content-Type': 'application/json' };
@@ -155,7 +148,6 @@ test('actions: same-origin JSON only when signed in by cookie; none at all with 
 });
 
 test('--bind listens where asked, with a warning; Ctrl-C stops the console cleanly', async () => {
-  await team(['dev:alice']);
   const c = await open(['--bind', '0.0.0.0']);
   assert.match(c.stderr(), /Warning: listening on 0\.0\.0\.0/);
   assert.equal(listeningAddresses(c.port), ['0.0.0.0']);
