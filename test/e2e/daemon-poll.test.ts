@@ -200,7 +200,8 @@ test('tunnel: a smee channel is forwarded, supervised through a refused connect 
 
     assert.ok(journal(sandbox, TEAM).some((e) => e.type === 'start' && e.mode === 'webhook'));
     await waitFor('the reconcile poll that runs alongside webhook mode', () => readFileSync(path.join(daemonDir(sandbox, TEAM), 'daemon.log'), 'utf8').includes('reconcile of octocat/alpha every 3600s'));
-    const payload = example('issues', 'opened');
+    // The team's own repository: deliveries about other repositories wake nobody.
+    const payload = example('issues', 'opened', 'octocat/alpha');
     const headers = async (id: string): Promise<Record<string, string>> => ({
       'x-github-event': 'issues', 'x-github-delivery': id, 'x-hub-signature-256': await sign(secret, JSON.stringify(payload)), 'content-type': 'application/json',
     });

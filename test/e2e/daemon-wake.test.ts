@@ -27,7 +27,7 @@ let board: { id: string; statusField: string };
 
 const runCalls = () => (existsSync(stubLog) ? readFileSync(stubLog, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { argv: string[] }) : []).filter((c) => c.argv[0] === 'run');
 const count = (type: string) => journal(sandbox, TEAM).filter((e) => e.type === type).length;
-const settled = () => waitFor('runs to end', () => count('run.end') === count('run.start'), 15_000);
+const settled = () => waitFor('runs to end', () => count('run.end') === count('run.start'), 30_000);
 
 test.before(async () => {
   sandbox = createSandbox(FAST);
@@ -86,22 +86,22 @@ test('a foreign repository or board runs nobody; every recorded payload is answe
   assert.ok(status.ignoredBy['foreign-repo'] > 50, JSON.stringify(status.ignoredBy));
 
   assert.equal(await post(cases.filter((c) => c.wakes || c.variant === 'team')), []);
-  await waitFor('the team to run', () => runCalls().length >= 2);
+  await waitFor('the team to run', () => runCalls().length >= 2, 30_000);
   await settled();
 });
 
 test("a member's own comment during its run does not run it again; someone else's does", async () => {
   await settled();
   const before = runCalls().length;
-  const issue = { ...example('issues', 'opened'), repository: { ...(example('issues', 'opened').repository as object), full_name: 'octocat/alpha' } };
-  const comment = (login: string) => ({ ...example('issue_comment', 'created'), repository: { full_name: 'octocat/alpha' }, sender: { login } });
+  const issue = example('issues', 'opened', 'octocat/alpha');
+  const comment = (login: string) => ({ ...example('issue_comment', 'created', 'octocat/alpha'), sender: { login } });
   await deliver(port, secret, 'issues', issue);
-  await waitFor('both members to start', () => runCalls().length === before + 2);
+  await waitFor('both members to start', () => runCalls().length === before + 2, 30_000);
   assert.is(JSON.parse((await deliver(port, secret, 'issue_comment', comment('octocat'))).body).outcome, 'ignored');
   await settled();
   assert.is(runCalls().length, before + 2, 'no second run for the team\'s own comment');
   assert.is(JSON.parse((await deliver(port, secret, 'issue_comment', comment('a-human'))).body).outcome, 'wake');
-  await waitFor('a human comment to run both members', () => runCalls().length === before + 4);
+  await waitFor('a human comment to run both members', () => runCalls().length === before + 4, 30_000);
   await settled();
 });
 

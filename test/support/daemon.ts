@@ -18,12 +18,12 @@ interface Definition {
 
 let definitions: Definition[] | undefined;
 
-/** A recorded payload of `event` (with `action`, when given). */
-export function example(event: string, action?: string): Record<string, unknown> {
+/** A recorded payload of `event` (with `action`, when given), about repository `repo` when given. */
+export function example(event: string, action?: string, repo?: string): Record<string, unknown> {
   definitions ??= JSON.parse(readFileSync(path.join(ROOT, 'node_modules', '@octokit', 'webhooks-examples', 'api.github.com', 'index.json'), 'utf8')) as Definition[];
   const found = definitions.find((d) => d.name === event)?.examples.find((e) => action === undefined || e.action === action);
   if (!found) throw new Error(`no recorded ${event}${action ? `.${action}` : ''} payload`);
-  return found;
+  return repo ? { ...found, repository: { ...(found.repository as object), full_name: repo } } : found;
 }
 
 /** The team's webhook secret from the sandbox's operator config. */
