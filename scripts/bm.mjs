@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The `bm` launcher: `bm <command> ...` runs the command in this same process. Under Node that is
-// dist/<command>.mjs, bundled from scripts/<command>.ts at install time (tasks/build.mjs), with
+// dist/commands/<command>.mjs, bundled from scripts/<command>.ts at install time (tasks/build.mjs), with
 // Node's compile cache; under Deno it is scripts/<command>.ts itself.
 import { closest } from '../lib/suggest.mjs';
 
@@ -24,6 +24,7 @@ export const COMMANDS = [
   ['status', 'Show the team\'s members and whether each one runs'],
   ['logs', 'Print or follow a member\'s log'],
   ['daemon', 'Start, stop and inspect the daemon that wakes members on GitHub events'],
+  ['console', 'Show the team live in a browser: members, daemon, journal; start and stop'],
   ['completions', 'Print a shell completion script (bash, zsh, fish)'],
 ];
 
@@ -87,10 +88,10 @@ async function runCommand(command, args) {
   const cache = env('XDG_CACHE_HOME') || `${env('HOME') || process.getBuiltinModule('node:os').homedir()}/.cache`;
   process.getBuiltinModule('node:module').enableCompileCache?.(`${cache}/bm/node-compile-cache`);
   try {
-    return await import(`${ROOT}/dist/${command}.mjs`);
+    return await import(`${ROOT}/dist/commands/${command}.mjs`);
   } catch (error) {
-    if (error?.code !== 'ERR_MODULE_NOT_FOUND' || !String(error.message).includes(`/dist/${command}.mjs`)) throw error;
-    console.error(`Error: bm is not built (${ROOT}/dist/${command}.mjs is missing). Run \`npm run build\` in ${ROOT}.`);
+    if (error?.code !== 'ERR_MODULE_NOT_FOUND' || !String(error.message).includes(`/dist/commands/${command}.mjs`)) throw error;
+    console.error(`Error: bm is not built (${ROOT}/dist/commands/${command}.mjs is missing). Run \`npm run build\` in ${ROOT}.`);
     setExitCode(1);
   }
 }

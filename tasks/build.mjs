@@ -1,9 +1,10 @@
 /**
- * `npm run build`: bundles every command, scripts/<name>.ts, into dist/<name>.mjs, which the
- * launcher (scripts/bm.mjs) runs under Node. npm runs it on install (`prepare`) and before
- * packing; `npm test`, `npm run demo` and `npm run bench` run it first, so they never run stale
- * code. After editing the sources in a checkout, run it again, or keep `npm run build -- --watch`
- * running. (Deno runs the TypeScript sources and needs no build.)
+ * `npm run build`: bundles every command, scripts/<name>.ts, into dist/commands/<name>.mjs, which
+ * the launcher (scripts/bm.mjs) runs under Node, and builds the console's page (dist/console/,
+ * tasks/build-web.mjs). npm runs it on install (`prepare`) and before packing; `npm test`,
+ * `npm run demo` and `npm run bench` run it first, so they never run stale code. After editing
+ * the sources in a checkout, run it again, or keep `npm run build -- --watch` running (commands
+ * only). (Deno runs the TypeScript sources and needs no build.)
  *
  * Plain JavaScript, so that it runs on any Node before anything else is set up.
  */
@@ -11,9 +12,10 @@ import { existsSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:
 import path from 'node:path';
 import process from 'node:process';
 import { pathToFileURL } from 'node:url';
+import { buildWeb } from './build-web.mjs';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
-export const DIST = path.join(ROOT, 'dist');
+export const DIST = path.join(ROOT, 'dist', 'commands');
 
 // zod and string-width are on every command's path: bundled, they load as part of one file
 // instead of ~100. Every other package stays external, loaded from node_modules by the code that
@@ -40,10 +42,15 @@ function options() {
 }
 
 /**
- * Builds dist/ from scratch; throws when esbuild reports an error. The new build is written
- * beside the old one and swapped in, so a bm running meanwhile never reads a half-written file.
+ * Builds dist/ from scratch; throws when esbuild reports an error. The new bundles are written
+ * beside the old ones and swapped in, so a bm running meanwhile never reads a half-written file.
  */
 export async function build() {
+  await buildCommands();
+  await buildWeb();
+}
+
+async function buildCommands() {
   const esbuild = await import('esbuild');
   const fresh = `${DIST}.${process.pid}.new`;
   const old = `${DIST}.${process.pid}.old`;
@@ -60,7 +67,7 @@ export async function build() {
 /** Rebuilds dist/ whenever a source file changes, until interrupted. */
 async function watch() {
   const esbuild = await import('esbuild');
-  const context = await esbuild.context({ ...options(), plugins: [{ name: 'report', setup: (b) => b.onEnd((r) => console.error(`build: ${r.errors.length ? 'failed' : 'dist/ is up to date'} (${new Date().toLocaleTimeString()})`)) }] });
+  const context = await esbuild.context({ ...options(), plugins: [{ name: 'report', setup: (b) => b.onEnd((r) => console.error(`build: ${r.errors.length ? 'failed' : 'dist/commands/ is up to date'} (${new Date().toLocaleTimeString()})`)) }] });
   await context.watch();
 }
 

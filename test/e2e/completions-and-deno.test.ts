@@ -92,7 +92,7 @@ test('a checkout that was never built says how to build it', () => {
     for (const file of ['scripts/bm.mjs', 'lib/suggest.mjs']) cpSync(path.join(ROOT, file), path.join(root, file));
     const result = spawnSync(process.execPath, [path.join(root, 'scripts', 'bm.mjs'), 'members', 'list'], { env: sandbox.env, encoding: 'utf8' });
     assert.is(result.status, 1, result.stderr);
-    assert.match(result.stderr, /^Error: bm is not built \(.*\/dist\/members\.mjs is missing\)\. Run `npm run build` in /);
+    assert.match(result.stderr, /^Error: bm is not built \(.*\/dist\/commands\/members\.mjs is missing\)\. Run `npm run build` in /);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
