@@ -36,6 +36,14 @@ export const teamManifestSchema = z.looseObject({
   views: z.optional(z.array(z.looseObject({ name: z.string(), prefixes: z.optional(z.array(z.string())), also_include: z.optional(z.array(z.string())) }))),
   projects: z.optional(z.nullable(z.array(z.looseObject({ name: z.string(), fork_url: z.string() })))),
   daemon: z.optional(z.looseObject({ events: z.optional(z.array(z.string())) })),
+  human_gates: z.optional(z.nullable(z.array(z.looseObject({
+    name: z.string(),
+    status: z.string(),
+    approve: z.string(),
+    reject: z.string(),
+    description: z.optional(z.string()),
+    enabled: z.optional(z.boolean()),
+  })))),
 });
 export type TeamManifest = z.infer<typeof teamManifestSchema>;
 

@@ -4,12 +4,14 @@
  */
 import { defineCommand, defineGroup, isMain, jsonOption, runMain, teamOption } from '../lib/cli.ts';
 import { loadConfig, resolveTeam, teamsOf } from '../lib/config.ts';
+import { gatesOf, parseGateList, setGates, type HumanGate } from '../lib/gates.ts';
+import { commitAll } from '../lib/git.ts';
 import { validateName } from '../lib/names.ts';
 import { UsageError, info, out, printJson, printTable, warn } from '../lib/output.ts';
 import { requireKnownSchema } from '../lib/schema.ts';
 import { DEFAULT_JOBS, pushTeamRepo, syncTeam } from '../lib/sync/index.ts';
 import { createProgress, failureError, printPlan, printSummary } from '../lib/sync/report.ts';
-import { listMembers, loadTeam, loadTeamFromFlag, memberNames, projectsOf, readMember } from '../lib/team.ts';
+import { listMembers, loadTeam, loadTeamFromFlag, memberNames, projectsOf, readMember, withTeamLock } from '../lib/team.ts';
 
 const list = defineCommand({
   name: 'teams list',
@@ -121,6 +123,40 @@ const sync = defineCommand({
   },
 });
 
-export const command = defineGroup({ name: 'teams', summary: 'List, show and sync teams', subcommands: [list, show, sync] });
+const gates = defineCommand({
+  name: 'teams gates',
+  summary: 'Show or switch the team\'s human gates (statuses that wait for your approval)',
+  description: [
+    'Without GATES, lists the human gates the profile declares and whether each is on. With GATES (a',
+    'comma-separated list, `all` or `none`), switches exactly those on, commits the team manifest and',
+    'reminds you to sync: members read the gates from their copy of the team repo.',
+  ].join('\n'),
+  args: [{ name: 'gates', description: 'gates to switch on: e.g. design,accept, or all, or none' }],
+  options: { team: teamOption, json: jsonOption },
+  examples: ['bm teams gates', 'bm teams gates design,accept', 'bm teams gates none --json'],
+  async run(cli) {
+    const team = loadTeamFromFlag(cli.string('team'));
+    const wanted = cli.args.gates;
+    let changed: HumanGate[] = [];
+    if (wanted !== undefined) {
+      const names = parseGateList(wanted, team.manifest);
+      changed = await withTeamLock(team, async () => {
+        const done = setGates(team, names);
+        if (done.length > 0) await commitAll(team.paths.repo, `feat: human gates ${names.join(',') || 'none'}`, ['botminter.yml']);
+        return done;
+      });
+    }
+    const all = gatesOf(team.manifest);
+    if (cli.flag('json')) return printJson({ team: team.name, gates: all, changed: changed.map((g) => g.name) });
+    if (all.length === 0) return out(`Team '${team.name}' (profile ${team.entry.profile}) declares no human gates.`);
+    printTable(['Gate', 'On', 'Status', 'Approve ->', 'Reject ->', 'What'], all.map((g) => [g.name, g.enabled ? 'on' : 'off', g.status, g.approve, g.reject, g.description]));
+    if (wanted !== undefined) {
+      out('');
+      out(changed.length ? `Switched ${changed.map((g) => `${g.name} ${g.enabled ? 'on' : 'off'}`).join(', ')}. Next: \`bm teams sync --push\` so the members see it.` : 'Nothing to change.');
+    }
+  },
+});
+
+export const command = defineGroup({ name: 'teams', summary: 'List, show and sync teams', subcommands: [list, show, sync, gates] });
 
 if (isMain(import.meta, command)) void runMain(command);
