@@ -67,7 +67,11 @@ export const teamEntrySchema = z.looseObject({
     gh_token: z.optional(z.string()),
     webhook_secret: z.optional(z.string()),
     telegram_bot_token: z.optional(z.string()),
+    /** The notification webhook (lib/notify.ts): a Slack or Discord URL is itself a secret. */
+    notify_webhook: z.optional(z.string()),
   })),
+  /** The daemon's other notification settings (lib/notify.ts). */
+  notify: z.optional(z.looseObject({ desktop: z.optional(z.boolean()) })),
 });
 export type TeamEntry = z.infer<typeof teamEntrySchema>;
 

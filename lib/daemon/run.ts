@@ -29,6 +29,7 @@ import { Journal, readJournal, recentDeliveries, unfinishedWork } from './journa
 import { Launcher } from './launcher.ts';
 import { acquireDaemonLock } from './lock.ts';
 import { Logger, RotatingFile, maxLogBytes } from './log.ts';
+import { watchNotices } from './notices.ts';
 import { Poller, reconcileSeconds } from './poller.ts';
 import { backoffPolicy, reapOrphanRuns, runNice, Scheduler, type WakeReason } from './scheduler.ts';
 import { createWebhookServer, listen, probeHealth, type Delivery, type Verdict } from './server.ts';
@@ -270,6 +271,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   flush();
   journal.add({ type: 'start', mode: options.mode, port: record.port, interval: options.interval, pid: process.pid });
   log.info(`daemon started for team '${team.name}' (PID ${process.pid}, ${options.mode} mode)`);
+  const stopNotices = watchNotices(team.entry, paths, journal, log, Boolean(gh && repo));
   // The operator's local requests (lib/daemon/lock.ts): `bm answer` and friends wake a member.
   lock.serve((request) => {
     const members = Array.isArray(request.members) ? request.members.filter((m): m is string => typeof m === 'string' && isValidName(m)) : [];
@@ -297,6 +299,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
       server?.close();
       server?.closeAllConnections();
       poller?.stop();
+      stopNotices();
       await tunnel?.stop();
       await runs.stopAll();
       await launcher.close();

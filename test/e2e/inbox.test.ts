@@ -5,6 +5,8 @@
  * rejected the same way; without a daemon bm says how to start one.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -22,6 +24,9 @@ const FAST = { BM_STOP_KILL_MS: '1000', BM_DAEMON_STOP_MS: '5000', STUB_RALPH_TI
 let sandbox: Sandbox;
 let github: FakeGitHub;
 let stubLog: string;
+let receiver: Server;
+/** Raw bodies the notification receiver got. */
+const notifications: string[] = [];
 
 interface InboxJson {
   team: string;
@@ -47,20 +52,39 @@ async function ask(issue: FakeIssue, role: string, member: string, text: string)
 
 const graphqlCalls = (operation: string) => github.requests.filter((r) => r.path === '/graphql' && (r.body as { operationName?: string }).operationName === operation).length;
 
+/** Waits until the daemon read the inbox twice more: a duplicate notification would have been sent by then. */
+async function twoMoreInboxReads(): Promise<void> {
+  const seen = graphqlCalls('BmInbox');
+  await waitFor('two more inbox reads by the daemon', () => graphqlCalls('BmInbox') >= seen + 2, 30_000);
+}
+
 test.before(async () => {
   github = await startFakeGitHub({ token: TOKEN });
+  receiver = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
+    req.on('end', () => {
+      notifications.push(body);
+      res.writeHead(200).end('ok');
+    });
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
   sandbox = createSandbox({ ...FAST, GH_TOKEN: TOKEN, BM_GITHUB_API_URL: github.url });
   stubLog = path.join(sandbox.dir, 'stub-calls.jsonl');
   sandbox.env.BM_STUB_LOG = stubLog;
   await sandbox.ok(['init', '--non-interactive', '--team-name', TEAM, '--profile', 'scrum', '--workzone', sandbox.workzone, '--github-repo', REPO,
     '--hire', 'dev:alice', '--hire', 'po:paul', '--hire', 'architect:archie', '--human-gates', 'design,accept']);
   await sandbox.ok(['teams', 'sync']);
+  const hook = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks/secret-path`;
+  const set = await sandbox.json<{ webhook: string }>(['teams', 'notify', '--webhook', '--json'], { input: `${hook}\n` });
+  assert.is(set.webhook, new URL(hook).host, 'only the host is shown');
 });
 
 test.after(async () => {
   await sandbox.bm(['daemon', 'stop']);
   sandbox.cleanup();
   await github.close();
+  receiver.close();
 });
 
 test('init sets up the board with the gate statuses and records the chosen gates', async () => {
@@ -72,15 +96,25 @@ test('init sets up the board with the gate statuses and records the chosen gates
   assert.is(manifest.human_gates.find((g) => g.name === 'plan')?.enabled, false);
 });
 
-test('a question is listed, answered, and wakes only the member that asked', async () => {
-  await sandbox.ok(['daemon', 'start', '--port', '0']);
+test('a question is notified once, listed, answered, and wakes only the member that asked', async () => {
+  await sandbox.ok(['daemon', 'start', '--port', '0'], { env: { BM_DAEMON_INBOX_MS: '300' } });
   for (let i = 0; i < 5; i++) github.addIssue({ title: `busy work ${i}`, board: BOARD, status: 'dev:implement' });
   const issue = github.addIssue({ title: 'Pick a database', board: BOARD, status: 'dev:implement' });
   await ask(issue, 'dev', 'dev-alice', '**Question for the operator:** PostgreSQL or SQLite?');
 
-  const before = graphqlCalls('BmInbox');
+  await waitFor('the notification', () => notifications.length >= 1, 30_000);
+  await twoMoreInboxReads();
+  assert.is(notifications.length, 1, notifications.join('\n'));
+  const note = JSON.parse(notifications[0]) as { text: string; content: string; title: string; message: string; bm: { kind: string; member: string; url: string } };
+  assert.is(note.bm.kind, 'inbox');
+  assert.is(note.bm.member, 'dev-alice');
+  assert.is(note.bm.url, issue.html_url);
+  assert.match(note.title, /#\d+: a question from dev-alice/);
+  assert.match(note.text, /PostgreSQL or SQLite/);
+  assert.match(note.content, /PostgreSQL or SQLite/);
+  assert.not.match(notifications[0], TOKEN);
+
   const inbox = await sandbox.json<InboxJson>(['inbox', '--json']);
-  assert.is(graphqlCalls('BmInbox') - before, 1, 'one GraphQL request for the whole inbox');
   assert.is(inbox.team, TEAM);
   assert.is(inbox.items.length, 1);
   const [item] = inbox.items;
@@ -120,6 +154,8 @@ test('gate items are approved (moved on) and rejected (sent back); their new own
 
   const inbox = await sandbox.json<InboxJson>(['inbox', '--json']);
   assert.equal(inbox.items.map((i) => `${i.number}:${i.kind}:${i.gate}`), [`${design.number}:gate:design`, `${accept.number}:gate:accept`]);
+  await waitFor('the two gate notifications', () => notifications.length >= 3, 30_000);
+  assert.match(notifications.slice(1).join('\n'), /waits for your approval \(design gate\)/);
 
   const runsBefore = runCwds().length;
   const approved = await sandbox.json<ActionJson>(['approve', String(design.number), '--json']);
@@ -137,6 +173,8 @@ test('gate items are approved (moved on) and rejected (sent back); their new own
   await waitFor('the runs of po-paul and dev-alice', () => runCwds().length >= runsBefore + 2, 30_000);
   assert.equal(runCwds().slice(runsBefore).sort(), ['dev-alice', 'po-paul']);
   assert.is((await sandbox.json<InboxJson>(['inbox', '--json'])).items.length, 0);
+  await twoMoreInboxReads();
+  assert.is(notifications.length, 3, 'one notification per item, never repeated');
 
   const notGate = await sandbox.bm(['approve', String(design.number)]);
   assert.is(notGate.code, 1);
@@ -147,6 +185,9 @@ test('without a daemon, answering says how to wake the member; bad input is refu
   await sandbox.ok(['daemon', 'stop']);
   const issue = github.addIssue({ title: 'Which licence?', board: BOARD, status: 'po:triage' });
   await ask(issue, 'po', 'po-paul', '**Question for the operator:** MIT or Apache-2.0?');
+  const before = github.requests.length;
+  assert.is((await sandbox.json<InboxJson>(['inbox', '--json'])).items.length, 1);
+  assert.is(github.requests.length - before, 1, 'the whole inbox is one GitHub request');
   const answered = await sandbox.ok(['answer', String(issue.number), 'MIT.']);
   assert.match(answered.stdout, /Answered #\d+; removed 'needs-human'/);
   assert.match(answered.stdout, /daemon is not running.*bm daemon start/);
