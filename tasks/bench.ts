@@ -367,7 +367,13 @@ async function inbox(): Promise<void> {
   }
 }
 
-const SECTIONS: Record<string, () => void | Promise<void>> = { startup, knowledge, sync, lifecycle, k8s, daemon, inbox };
+/** console: first paint and state-change-to-page delay of `bm console` in headless Chromium (tasks/bench-console.ts). */
+async function consoleBench(): Promise<void> {
+  const { benchConsole } = await import('./bench-console.ts');
+  await benchConsole(record);
+}
+
+const SECTIONS: Record<string, () => void | Promise<void>> = { startup, knowledge, sync, lifecycle, k8s, daemon, console: consoleBench, inbox };
 
 for (const [name, run] of Object.entries(SECTIONS)) {
   if (filters.length && !filters.some((f) => name.includes(f))) continue;

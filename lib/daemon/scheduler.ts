@@ -52,6 +52,8 @@ export interface WakeReason {
   /** `performance.now()` of the delivery, to measure delivery-to-spawn delay. */
   at: number;
   delivery?: string;
+  /** Caused by the team's own identity (only hand-offs get this far: events.ts SELF_RULES). */
+  self?: boolean;
   /**
    * Set when the run's start waited on purpose (for the previous run of the member, a free run
    * slot, or a backoff): its delay is then not the daemon's latency.
