@@ -36,6 +36,14 @@ export const teamManifestSchema = z.looseObject({
   views: z.optional(z.array(z.looseObject({ name: z.string(), prefixes: z.optional(z.array(z.string())), also_include: z.optional(z.array(z.string())) }))),
   projects: z.optional(z.nullable(z.array(z.looseObject({ name: z.string(), fork_url: z.string() })))),
   daemon: z.optional(z.looseObject({ events: z.optional(z.array(z.string())) })),
+  human_gates: z.optional(z.nullable(z.array(z.looseObject({
+    name: z.string(),
+    status: z.string(),
+    approve: z.string(),
+    reject: z.string(),
+    description: z.optional(z.string()),
+    enabled: z.optional(z.boolean()),
+  })))),
 });
 export type TeamManifest = z.infer<typeof teamManifestSchema>;
 
@@ -59,7 +67,11 @@ export const teamEntrySchema = z.looseObject({
     gh_token: z.optional(z.string()),
     webhook_secret: z.optional(z.string()),
     telegram_bot_token: z.optional(z.string()),
+    /** The notification webhook (lib/notify.ts): a Slack or Discord URL is itself a secret. */
+    notify_webhook: z.optional(z.string()),
   })),
+  /** The daemon's other notification settings (lib/notify.ts). */
+  notify: z.optional(z.looseObject({ desktop: z.optional(z.boolean()) })),
 });
 export type TeamEntry = z.infer<typeof teamEntrySchema>;
 
