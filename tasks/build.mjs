@@ -12,7 +12,7 @@ import { existsSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:
 import path from 'node:path';
 import process from 'node:process';
 import { pathToFileURL } from 'node:url';
-import { buildWeb } from './build-web.mjs';
+import { buildConsole } from './build-web.mjs';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 export const DIST = path.join(ROOT, 'dist', 'commands');
@@ -41,23 +41,25 @@ function options() {
   };
 }
 
-/**
- * Builds dist/ from scratch; throws when esbuild reports an error. The new bundles are written
- * beside the old ones and swapped in, so a bm running meanwhile never reads a half-written file.
- */
+/** Builds dist/ from scratch (commands and console page); throws when esbuild reports an error. */
 export async function build() {
-  await buildCommands();
-  await buildWeb();
+  const esbuild = await import('esbuild');
+  await swapIn(DIST, (fresh) => esbuild.build({ ...options(), outdir: fresh }));
+  await swapIn(path.join(ROOT, 'dist', 'console'), buildConsole);
 }
 
-async function buildCommands() {
-  const esbuild = await import('esbuild');
-  const fresh = `${DIST}.${process.pid}.new`;
-  const old = `${DIST}.${process.pid}.old`;
+/**
+ * Has `make` write a directory beside `target`, then swaps it in, so a bm running meanwhile never
+ * reads a half-written file.
+ */
+async function swapIn(target, make) {
+  const fresh = `${target}.${process.pid}.new`;
+  const old = `${target}.${process.pid}.old`;
   try {
-    await esbuild.build({ ...options(), outdir: fresh });
-    if (existsSync(DIST)) renameSync(DIST, old);
-    renameSync(fresh, DIST);
+    rmSync(fresh, { recursive: true, force: true });
+    await make(fresh);
+    if (existsSync(target)) renameSync(target, old);
+    renameSync(fresh, target);
   } finally {
     rmSync(fresh, { recursive: true, force: true });
     rmSync(old, { recursive: true, force: true });
