@@ -16,6 +16,7 @@ import type { TeamEntry } from '../schema.ts';
 import { createGitHub, type GitHub } from '../github.ts';
 import { memberEnv } from '../lifecycle/start.ts';
 import { slotsOf, type Slot } from '../lifecycle/slots.ts';
+import { isValidName } from '../names.ts';
 import { BmError } from '../output.ts';
 import { startTimeOf, timings } from '../proc.ts';
 import { requireSchemaV2 } from '../schema.ts';
@@ -30,6 +31,7 @@ import { Journal, readJournal, recentDeliveries, unfinishedWork } from './journa
 import { Launcher } from './launcher.ts';
 import { acquireDaemonLock } from './lock.ts';
 import { Logger, RotatingFile, maxLogBytes } from './log.ts';
+import { watchNotices } from './notices.ts';
 import { Poller, reconcileSeconds } from './poller.ts';
 import { backoffPolicy, reapOrphanRuns, runNice, Scheduler, type WakeReason } from './scheduler.ts';
 import { createWebhookServer, listen, probeHealth, type Delivery, type Verdict } from './server.ts';
@@ -302,6 +304,18 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   flush();
   journal.add({ type: 'start', mode: options.mode, port: record.port, interval: options.interval, pid: process.pid });
   log.info(`daemon started for team '${team.name}' (PID ${process.pid}, ${options.mode} mode)`);
+  const stopNotices = watchNotices(team.entry, paths, journal, log, Boolean(gh && repo));
+  // The operator's local requests (lib/daemon/lock.ts): `bm answer` and friends wake a member.
+  lock.serve((request) => {
+    const members = Array.isArray(request.members) ? request.members.filter((m): m is string => typeof m === 'string' && isValidName(m)) : [];
+    if (request.type !== 'wake' || members.length === 0) return { ok: false, error: 'expected {"type":"wake","members":[...]}' };
+    const why = typeof request.why === 'string' ? request.why.slice(0, 200) : 'operator request';
+    journal.add({ type: 'wake', members, why, origin: typeof request.origin === 'string' ? request.origin.slice(0, 20) : 'cli' });
+    log.info(`woken by the operator (${why}): ${members.join(', ')}`);
+    // Not through the per-tick coalescer: it keeps one reason per tick and would drop either this one or a delivery's.
+    runs.wake({ what: why, at: performance.now(), members });
+    return { ok: true, members };
+  });
   if (unfinished) {
     log.warn(`${unfinished}; running every member once to finish it`);
     journal.add({ type: 'recover', why: unfinished });
@@ -318,6 +332,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
       server?.close();
       server?.closeAllConnections();
       poller?.stop();
+      stopNotices();
       await tunnel?.stop();
       await runs.stopAll();
       await launcher.close();

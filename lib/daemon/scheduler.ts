@@ -64,6 +64,8 @@ export interface WakeReason {
    * slot, or a backoff): its delay is then not the daemon's latency.
    */
   waited?: 'previous run' | 'run cap' | 'backoff' | 'budget';
+  /** Only these members (the operator answered one of them); every member when absent. */
+  members?: readonly string[];
 }
 
 /** When a member's failing runs are retried. */
@@ -246,7 +248,7 @@ export class Scheduler {
     }
   }
 
-  /** Asks every member for one run. */
+  /** Asks every member (or the reason's `members`) for one run. */
   wake(reason: WakeReason): void {
     if (this.#stopping) return;
     let slots: Slot[];
@@ -257,6 +259,7 @@ export class Scheduler {
       return;
     }
     for (const slot of slots) {
+      if (reason.members && !reason.members.includes(slot.member)) continue;
       const state = this.#slots.get(slot.key) ?? { slot, queued: false, failures: 0, notBefore: 0 };
       state.slot = slot;
       this.#slots.set(slot.key, state);
