@@ -158,22 +158,6 @@ export function signalGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-/**
- * Pids still in process group `pgid` other than its leader (Linux only). While any exists the
- * kernel cannot reuse the number `pgid`, so signalling the group then reaches only our processes.
- */
-export function groupStragglers(pgid: number): number[] {
-  if (!HAS_PROC) return [];
-  const found: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    const pid = Number(name);
-    if (!Number.isInteger(pid) || pid === pgid) continue;
-    const info = linuxInfo(pid);
-    if (info && info.pgid === pgid && !info.zombie) found.push(pid);
-  }
-  return found;
-}
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Waits until the recorded process is gone; true if it went within `timeoutMs`. */
@@ -191,8 +175,8 @@ export type Termination = 'not-running' | 'terminated' | 'killed' | 'survived';
 
 /**
  * Ends the recorded process and its group: SIGTERM, then SIGKILL after `killAfterMs`. Never
- * signals a pid whose start time does not match. Leftover members of the group (children the
- * leader did not take down) get SIGKILL too.
+ * signals a pid whose start time does not match. What the leader leaves behind in its group
+ * is ended the same way (`endGroup`).
  */
 export async function terminate(pid: number, started: string, killAfterMs: number): Promise<Termination> {
   if (!isOurs(pid, started)) return 'not-running';
@@ -203,13 +187,92 @@ export async function terminate(pid: number, started: string, killAfterMs: numbe
     outcome = 'killed';
     if (!(await waitForExit(pid, started, 2000))) return 'survived';
   }
-  reapGroup(pid);
-  return outcome;
+  return (await endGroup(pid, started, killAfterMs)) === 'survived' ? 'survived' : outcome;
 }
 
-/** SIGKILLs what is left of the group led by the (now dead) `pgid`. */
-export function reapGroup(pgid: number): void {
-  if (groupStragglers(pgid).length > 0) signalGroup(pgid, 'SIGKILL');
+function ticks(started: string): { at: number; boot: string } | undefined {
+  const [at, boot] = started.split('@');
+  return boot === undefined || !/^\d+$/.test(at) ? undefined : { at: Number(at), boot };
+}
+
+/** True when `info` started no earlier than the process with token `leader` (same boot). */
+function startedAfter(info: ProcInfo, leader: string): boolean {
+  const a = ticks(info.started);
+  const b = ticks(leader);
+  return a !== undefined && b !== undefined && a.boot === b.boot && a.at >= b.at;
+}
+
+/** Every pid in /proc but bm's own (Linux). */
+export function allPids(): number[] {
+  if (!HAS_PROC) return [];
+  try {
+    return readdirSync('/proc').map(Number).filter((pid) => Number.isInteger(pid) && pid > 0 && pid !== process.pid);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * The live processes left in the group of the recorded leader `pgid`, the leader excluded
+ * (Linux only). Group reuse is guarded like pid reuse: while any process is in group N the kernel
+ * cannot hand N out again, so a group whose leader's number now belongs to another process is
+ * not ours, and only processes started after the leader count.
+ */
+export function groupLeftovers(pgid: number, leaderStarted: string): { pid: number; started: string }[] {
+  if (!leaderStarted) return [];
+  const leader = procInfo(pgid);
+  if (leader && leader.started !== leaderStarted) return [];
+  const found: { pid: number; started: string }[] = [];
+  for (const pid of allPids()) {
+    if (pid === pgid) continue;
+    const info = procInfo(pid);
+    if (info && info.pgid === pgid && !info.zombie && startedAfter(info, leaderStarted)) found.push({ pid, started: info.started });
+  }
+  return found;
+}
+
+async function waitUntilEmpty(list: () => unknown[], timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (list().length === 0) return true;
+    if (Date.now() >= deadline) return false;
+    await sleep(Math.min(50, Math.max(1, deadline - Date.now())));
+  }
+}
+
+/** How ending a set of processes went (`none`: there was nothing to end). */
+export type Ended = 'none' | 'terminated' | 'killed' | 'survived';
+
+/**
+ * Ends what is left in the group of the dead (or ending) leader `pgid`: SIGTERM to the group,
+ * then SIGKILL after `graceMs` to whatever is still in it.
+ */
+export async function endGroup(pgid: number, leaderStarted: string, graceMs: number): Promise<Ended> {
+  const left = () => groupLeftovers(pgid, leaderStarted);
+  if (left().length === 0) return 'none';
+  signalGroup(pgid, 'SIGTERM');
+  if (await waitUntilEmpty(left, graceMs)) return 'terminated';
+  if (left().length > 0) signalGroup(pgid, 'SIGKILL');
+  return (await waitUntilEmpty(left, 2000)) ? 'killed' : 'survived';
+}
+
+/** Ends the given processes one by one, each checked against its start time: SIGTERM, then SIGKILL. */
+export async function endProcesses(targets: readonly { pid: number; started: string }[], graceMs: number): Promise<Ended> {
+  const left = () => targets.filter((p) => isOurs(p.pid, p.started));
+  const send = (signal: NodeJS.Signals) => {
+    for (const p of left()) {
+      try {
+        process.kill(p.pid, signal);
+      } catch {
+        // Gone meanwhile.
+      }
+    }
+  };
+  if (left().length === 0) return 'none';
+  send('SIGTERM');
+  if (await waitUntilEmpty(left, graceMs)) return 'terminated';
+  send('SIGKILL');
+  return (await waitUntilEmpty(left, 2000)) ? 'killed' : 'survived';
 }
 
 /** Supervision timings; every one can be shortened through the environment (tests, benchmarks). */

@@ -6,7 +6,7 @@
  */
 import { defineCommand, isMain, runMain, teamOption } from '../lib/cli.ts';
 import { memberEnv } from '../lib/lifecycle/start.ts';
-import { stopMembers, stopTargets, type StopRow } from '../lib/lifecycle/stop.ts';
+import { stopMembers, stopTargets, type StopRow, type StrayRow } from '../lib/lifecycle/stop.ts';
 import { validateName } from '../lib/names.ts';
 import { BmError, info, out, warn } from '../lib/output.ts';
 import { timings } from '../lib/proc.ts';
@@ -21,6 +21,16 @@ function describe(row: StopRow): string {
     case 'killed': return `${row.key}: killed with SIGKILL in ${took}${why}`;
     case 'not-running': return `${row.key}: already exited`;
     case 'failed': return `${row.key}: could not be stopped${why}`;
+  }
+}
+
+function describeStray(row: StrayRow): string {
+  const pids = row.processes.map((p) => p.pid).join(', ');
+  const what = `${row.processes.length} process(es) still working in its workspace with no record (PID ${pids})`;
+  switch (row.result) {
+    case 'survived': return `${row.key}: could not end ${what}`;
+    case 'none': return `${row.key}: ${what} had already exited`;
+    default: return `${row.key}: ended ${what} with ${row.result === 'killed' ? 'SIGKILL' : 'SIGTERM'}`;
   }
 }
 
@@ -58,17 +68,24 @@ export const command = defineCommand({
       env: memberEnv(team.entry),
       onWarning: warn,
       onResult: (row) => info(describe(row)),
+      onStray: (row) => info(describeStray(row)),
     });
     if (purged.length > 0) {
       const { purgeNamespaces } = await import('../lib/endpoints/k8s.ts');
       for (const line of await purgeNamespaces(purged)) info(line);
     }
     const live = report.rows.filter((r) => r.result.outcome !== 'not-running');
+    if (live.length === 0 && report.strays.length > 0) {
+      const failed = report.strays.filter((r) => r.result === 'survived').length;
+      out(`No members were recorded as running; ended the unrecorded processes of ${report.strays.length} member(s), ${failed} error(s).`);
+      if (failed > 0) throw new BmError('Some processes could not be ended', 'Check the lines above; `ps -p <pid>` shows whether they still run.');
+      return;
+    }
     if (live.length === 0) {
       out(members.length ? `None of ${members.join(', ')} is running in team '${team.name}'.` : `No members running for team '${team.name}'.`);
       return;
     }
-    const failed = live.filter((r) => r.result.outcome === 'failed').length;
+    const failed = live.filter((r) => r.result.outcome === 'failed').length + report.strays.filter((r) => r.result === 'survived').length;
     out(`Stopped ${live.length - failed} member(s), ${failed} error(s).`);
     if (failed > 0) throw new BmError('Some members could not be stopped', 'Check the lines above; `ps -p <pid>` shows whether they still run.');
   },

@@ -21,8 +21,9 @@ import os from 'node:os';
 import process from 'node:process';
 import { createInterface } from 'node:readline';
 import * as z from 'zod/mini';
-import { isOurs, spawnDetached } from '../proc.ts';
+import { endGroup, endProcesses, isOurs, spawnDetached, timings } from '../proc.ts';
 import { stateKey, updateState, type State } from '../state.ts';
+import { memberMarker, memberProcessesUnder } from '../tree.ts';
 import type { Logger } from './log.ts';
 
 const requestSchema = z.object({
@@ -104,14 +105,16 @@ function launchInto(st: State, request: LaunchRequest, exited: (notice: ExitNoti
       command: request.command,
       args: request.args,
       cwd: request.workspace,
-      env: process.env,
+      env: { ...process.env, ...memberMarker(request.team, request.key) },
       logFile: request.log,
       banner: request.banner,
       onExit: (code, signal) => {
-        updateState((after) => {
-          if (after.members[key]?.pid === launched.pid) delete after.members[key];
+        void endLeftovers(request, launched).then(() => {
+          updateState((after) => {
+            if (after.members[key]?.pid === launched.pid) delete after.members[key];
+          });
+          exited({ kind: 'exit', pid: launched.pid, code, signal });
         });
-        exited({ kind: 'exit', pid: launched.pid, code, signal });
       },
     });
     if (request.nice > 0) lowerPriority(launched.pid, request.nice);
@@ -123,6 +126,17 @@ function launchInto(st: State, request: LaunchRequest, exited: (notice: ExitNoti
   } catch (error) {
     return { id, kind: 'error', message: (error as Error).message };
   }
+}
+
+/**
+ * A run is over when its lead process exits: what it left behind, in its group or (escaped from
+ * it) still working in its workspace, is ended before the run counts as finished.
+ */
+async function endLeftovers(request: LaunchRequest, run: { pid: number; started: string }): Promise<void> {
+  const graceMs = timings().stopKillMs;
+  await endGroup(run.pid, run.started, graceMs);
+  const escaped = memberProcessesUnder(request.workspace, request.team).filter((p) => p.key === request.key);
+  await endProcesses(escaped, graceMs);
 }
 
 /** `bm daemon launcher`: serves launch requests on stdin until it closes. */

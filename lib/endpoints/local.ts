@@ -6,7 +6,7 @@
  * escalates to SIGTERM and SIGKILL on the process group; `force` starts at SIGTERM.
  */
 import process from 'node:process';
-import { isOurs, reapGroup, terminate, waitForExit, which } from '../proc.ts';
+import { endGroup, isOurs, terminate, waitForExit, which } from '../proc.ts';
 import type { EndpointDriver, Health, StopOptions, StopResult } from './index.ts';
 import type { Endpoint } from '../schema.ts';
 
@@ -39,7 +39,8 @@ export const driver: EndpointDriver<LocalEndpoint> = {
     if (!options.force) {
       const refused = await requestLoopStop(endpoint.workspace, options.env ?? process.env);
       if (!refused && (await waitForExit(pid, started, options.timings.stopGraceMs, 100))) {
-        reapGroup(pid);
+        // What it left behind in its group goes too.
+        await endGroup(pid, started, options.timings.stopKillMs);
         return { outcome: 'stopped' };
       }
       detail = refused ?? `still running ${seconds(options.timings.stopGraceMs)} after \`ralph loops stop\``;

@@ -18,6 +18,7 @@ import type { Topology } from '../schema.ts';
 import { readState, stateKey, teamEntries, updateState, type StateEntry } from '../state.ts';
 import type { Team } from '../team.ts';
 import { updateTopology } from '../topology.ts';
+import { memberMarker } from '../tree.ts';
 import { slotsOf, type Slot } from './slots.ts';
 
 /** What happened to one slot. */
@@ -121,7 +122,7 @@ function launch(team: Team, slots: Slot[], ralph: string, env: NodeJS.ProcessEnv
           command: ralph,
           args: RALPH_RUN_ARGS,
           cwd: slot.workspace,
-          env,
+          env: { ...env, ...memberMarker(team.name, slot.key) },
           logFile: slot.log,
           banner: `--- ${new Date().toISOString()} bm start: ralph ${RALPH_RUN_ARGS.join(' ')} in ${slot.workspace}`,
         });

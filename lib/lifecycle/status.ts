@@ -8,10 +8,11 @@
  * `stopped`.
  */
 import { describeEndpoint, health, type Endpoint } from '../endpoints/index.ts';
-import { isOurs, which } from '../proc.ts';
+import { endGroup, isOurs, timings, which } from '../proc.ts';
 import { readState, stateKey, teamEntries, updateState } from '../state.ts';
 import type { Team } from '../team.ts';
 import { readTopology, updateTopology } from '../topology.ts';
+import { memberProcessesUnder } from '../tree.ts';
 import { daemonInfo, type DaemonInfo } from './daemon.ts';
 import { memberOfKey, slotsOf } from './slots.ts';
 
@@ -68,9 +69,16 @@ function recordsOf(team: Team, warnings: string[]): { formation: string | null; 
   return { formation, records };
 }
 
-/** Drops crashed members from state and topology, so each crash is reported once. */
-function forgetCrashed(team: Team, crashed: MemberStatus[]): void {
+/**
+ * Ends what a crashed member left behind in its process group, then drops it from state and
+ * topology, so each crash is reported once.
+ */
+async function forgetCrashed(team: Team, crashed: MemberStatus[]): Promise<void> {
   if (crashed.length === 0) return;
+  const graceMs = timings().stopKillMs;
+  await Promise.all(crashed.map(async (row) => {
+    if (row.endpoint?.type === 'local' && row.endpoint.started) await endGroup(row.endpoint.pid, row.endpoint.started, graceMs);
+  }));
   updateState((state) => {
     for (const row of crashed) {
       const key = stateKey(team.name, row.key);
@@ -114,8 +122,21 @@ export async function teamStatus(team: Team, { clean = true } = {}): Promise<Tea
   }));
   const unreachable = members.filter((m) => m.status === 'unknown');
   if (unreachable.length > 0 && formation) warnings.push(`Could not reach ${formation} target. Showing cached topology.`);
-  if (clean) forgetCrashed(team, members.filter((m) => m.status === 'crashed'));
+  if (clean) await forgetCrashed(team, members.filter((m) => m.status === 'crashed'));
+  warnings.push(...unrecorded(team, members));
   return { team: team.name, profile: team.entry.profile, formation, daemon: daemonInfo(team.name), members, warnings };
+}
+
+/**
+ * Warnings for the team's member processes that no running record accounts for: escaped from the
+ * group of a member that is no longer running, or never recorded (a lost state file).
+ */
+function unrecorded(team: Team, members: MemberStatus[]): string[] {
+  const running = members.filter((m) => m.status === 'running');
+  const leaders = new Set(running.flatMap((m) => (m.endpoint?.type === 'local' ? [m.endpoint.pid] : [])));
+  const keys = new Set(running.map((m) => m.key));
+  const strays = memberProcessesUnder(team.paths.dir, team.name).filter((p) => !leaders.has(p.pgid) && !keys.has(p.key));
+  return strays.map((p) => `${p.key}: process ${p.pid} (${p.command || 'unknown command'}) is working in ${p.cwd} but bm has no record of it running; \`bm stop ${memberOfKey(p.key)} -t ${team.name}\` ends it.`);
 }
 
 /** A short endpoint label for the table, `—` when there is none. */

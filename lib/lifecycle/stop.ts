@@ -4,10 +4,11 @@
  * topology removed.
  */
 import { stopEndpoint, type Endpoint, type StopResult } from '../endpoints/index.ts';
-import type { Timings } from '../proc.ts';
+import { endProcesses, type Ended, type Timings } from '../proc.ts';
 import { readState, stateKey, teamEntries, updateState } from '../state.ts';
 import type { Team } from '../team.ts';
 import { readTopology, updateTopology } from '../topology.ts';
+import { memberProcessesUnder, type MemberProcess } from '../tree.ts';
 import { memberOfKey } from './slots.ts';
 
 /** One endpoint to stop. */
@@ -34,11 +35,22 @@ export interface StopMembersOptions {
   onWarning?: (message: string) => void;
   /** Called as soon as each endpoint is done. */
   onResult?: (row: StopRow) => void;
+  /** Called for each member whose unrecorded processes were ended. */
+  onStray?: (row: StrayRow) => void;
+}
+
+/** Member processes no record led to (escaped from their group, or their record was lost), ended. */
+export interface StrayRow {
+  key: string;
+  member: string;
+  processes: MemberProcess[];
+  result: Ended;
 }
 
 /** What `stopMembers` did. */
 export interface StopReport {
   rows: StopRow[];
+  strays: StrayRow[];
   warnings: string[];
 }
 
@@ -63,7 +75,7 @@ export function stopTargets(team: Team, warnings: string[]): StopTarget[] {
   return [...targets.values()].sort((a, b) => a.key.localeCompare(b.key));
 }
 
-function wanted(target: StopTarget, members: readonly string[] | undefined): boolean {
+function wanted(target: { key: string; member: string }, members: readonly string[] | undefined): boolean {
   return !members || members.some((m) => m === target.member || m === target.key);
 }
 
@@ -83,6 +95,8 @@ export async function stopMembers(team: Team, options: StopMembersOptions): Prom
     options.onResult?.(row);
     return row;
   }));
+
+  const strays = await endStrays(team, options);
 
   const failedKeys = new Set(rows.filter((r) => r.result.outcome === 'failed').map((r) => r.key));
   const done = rows.filter((r) => !failedKeys.has(r.key));
@@ -106,5 +120,23 @@ export async function stopMembers(team: Team, options: StopMembersOptions): Prom
     }));
     return Object.keys(members).length === 0 ? null : { ...current, members };
   });
-  return { rows, warnings };
+  return { rows, strays, warnings };
+}
+
+/**
+ * Ends the wanted members' processes still working in the team's workspaces once every recorded
+ * endpoint is stopped: they escaped their group, or nothing recorded them.
+ */
+async function endStrays(team: Team, options: StopMembersOptions): Promise<StrayRow[]> {
+  const byKey = new Map<string, MemberProcess[]>();
+  for (const p of memberProcessesUnder(team.paths.dir, team.name)) {
+    if (!wanted({ key: p.key, member: memberOfKey(p.key) }, options.members)) continue;
+    byKey.set(p.key, [...(byKey.get(p.key) ?? []), p]);
+  }
+  const rows = await Promise.all([...byKey].map(async ([key, processes]): Promise<StrayRow> => {
+    const row = { key, member: memberOfKey(key), processes, result: await endProcesses(processes, options.timings.stopKillMs) };
+    options.onStray?.(row);
+    return row;
+  }));
+  return rows.sort((a, b) => a.key.localeCompare(b.key));
 }

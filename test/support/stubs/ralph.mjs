@@ -2,6 +2,7 @@
 // signals and `.ralph/` files as the real program, but no agent and no network. Modes and knobs
 // are described in README.md next to this file.
 import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { basename, join, resolve } from 'node:path';
 import { die, isAlive, msKnob, record } from './common.mjs';
 
@@ -313,6 +314,19 @@ function promptOf(values, config) {
   return readFileSync(file, 'utf8');
 }
 
+/**
+ * `STUB_RALPH_CHILD=group` starts a child that stays in the stub's process group when the stub
+ * ends (as an agent's tool that was never waited for); `setsid` starts one in a session of its
+ * own (an agent that daemonised). Either way its pid is appended to `.ralph-stub-children`.
+ */
+function leaveChild() {
+  const how = process.env.STUB_RALPH_CHILD;
+  if (how !== 'group' && how !== 'setsid') return;
+  const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1 << 30)'], { detached: how === 'setsid', stdio: 'ignore' });
+  child.unref();
+  appendFileSync('.ralph-stub-children', `${child.pid}\n`);
+}
+
 function run({ values }) {
   const configPath = configPathOf(values);
   const config = loadConfig(configPath);
@@ -356,6 +370,7 @@ function run({ values }) {
     .sort()
     .map((k) => `${k}=${process.env[k]}\n`);
   writeFileSync('.ralph-stub-env', envLines.join(''));
+  leaveChild();
   // The lock comes last and whole (tmp + rename): once it names this pid, start-up is complete.
   writeFileSync(`${lockPath}.${process.pid}.tmp`, JSON.stringify({ pid: process.pid, started: now.toISOString(), prompt: prompt.slice(0, 100) }));
   renameSync(`${lockPath}.${process.pid}.tmp`, lockPath);
