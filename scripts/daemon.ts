@@ -82,6 +82,7 @@ function printStatus(team: string, s: DaemonStatus): void {
   out(`Started:          ${when(s.startedAt)}${s.uptimeSeconds !== undefined ? ` (up ${duration(s.uptimeSeconds)})` : ''}`);
   out(`Last event:       ${when(s.lastEventAt)}`);
   out(`Events received:  ${s.events}`);
+  if (s.rejected) out(`Requests refused: ${s.rejected} (unsigned, malformed or too many at once; see daemon.log)`);
   out(`Runs launched:    ${s.launches}`);
   out(`Runs in progress: ${s.inProgress}${s.maxRuns ? ` (at most ${s.maxRuns} at once)` : ''}`);
   if (s.waiting) out(`Runs waiting:     ${s.waiting}`);
