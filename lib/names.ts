@@ -23,8 +23,8 @@ function whyInvalid(value: string): string {
   if (/[/\\]|\.\./.test(value)) return 'it contains a path separator or `..`';
   if (/\s/.test(value)) return 'it contains white space';
   if (/[A-Z]/.test(value)) return 'it contains uppercase letters';
-  if (/^-|-$/.test(value)) return 'it starts or ends with a hyphen';
-  if (/[^\x20-\x7e]/.test(value)) return 'it contains characters other than ASCII letters, digits and hyphens';
+  if (/^-|-$/.test(value)) return 'it starts or ends with a hyphen; use lowercase letters, digits and inner hyphens';
+  if (/[^\x20-\x7e]/.test(value)) return 'it contains characters other than lowercase letters, digits and hyphens';
   return 'use lowercase letters, digits and hyphens, starting and ending with a letter or digit';
 }
 
