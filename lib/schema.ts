@@ -36,6 +36,14 @@ export const teamManifestSchema = z.looseObject({
   views: z.optional(z.array(z.looseObject({ name: z.string(), prefixes: z.optional(z.array(z.string())), also_include: z.optional(z.array(z.string())) }))),
   projects: z.optional(z.nullable(z.array(z.looseObject({ name: z.string(), fork_url: z.string() })))),
   daemon: z.optional(z.looseObject({ events: z.optional(z.array(z.string())) })),
+  human_gates: z.optional(z.nullable(z.array(z.looseObject({
+    name: z.string(),
+    status: z.string(),
+    approve: z.string(),
+    reject: z.string(),
+    description: z.optional(z.string()),
+    enabled: z.optional(z.boolean()),
+  })))),
 });
 export type TeamManifest = z.infer<typeof teamManifestSchema>;
 
@@ -59,7 +67,11 @@ export const teamEntrySchema = z.looseObject({
     gh_token: z.optional(z.string()),
     webhook_secret: z.optional(z.string()),
     telegram_bot_token: z.optional(z.string()),
+    /** The notification webhook (lib/notify.ts): a Slack or Discord URL is itself a secret. */
+    notify_webhook: z.optional(z.string()),
   })),
+  /** The daemon's other notification settings (lib/notify.ts). */
+  notify: z.optional(z.looseObject({ desktop: z.optional(z.boolean()) })),
 });
 export type TeamEntry = z.infer<typeof teamEntrySchema>;
 
@@ -76,7 +88,12 @@ export const formationSchema = z.looseObject({
   name: z.string(),
   description: z.optional(z.string()),
   type: z.string(),
-  k8s: z.optional(z.looseObject({ context: z.optional(z.string()), image: z.optional(z.string()), namespace_prefix: z.optional(z.string()) })),
+  k8s: z.optional(z.looseObject({
+    context: z.optional(z.string()),
+    image: z.optional(z.string()),
+    namespace_prefix: z.optional(z.string()),
+    resources: z.optional(z.looseObject({ requests: z.optional(z.record(z.string(), z.union([z.string(), z.number()]))), limits: z.optional(z.record(z.string(), z.union([z.string(), z.number()]))) })),
+  })),
   manager: z.optional(z.looseObject({
     runner: z.optional(z.enum(['ralph', 'script'])),
     ralph_yml: z.optional(z.string()),
@@ -88,7 +105,7 @@ export const formationSchema = z.looseObject({
 export type Formation = z.infer<typeof formationSchema>;
 
 const localEndpoint = z.object({ type: z.literal('local'), pid: z.number(), started: z.optional(z.string()), workspace: z.string() });
-const k8sEndpoint = z.object({ type: z.literal('k8s'), context: z.string(), namespace: z.string(), pod: z.string(), container: z.string() });
+const k8sEndpoint = z.object({ type: z.literal('k8s'), context: z.string(), namespace: z.string(), pod: z.string(), container: z.string(), statefulset: z.optional(z.string()) });
 /** A structured endpoint: where one member runs. */
 export const endpointSchema = z.discriminatedUnion('type', [localEndpoint, k8sEndpoint]);
 export type Endpoint = z.infer<typeof endpointSchema>;

@@ -27,6 +27,10 @@ const COMMANDS = [
   ['status', 'Show the team\'s members and whether each one runs'],
   ['logs', 'Print or follow a member\'s log'],
   ['daemon', 'Start, stop and inspect the daemon that wakes members on GitHub events'],
+  ['inbox', 'List what waits for you: members\' questions and human-gate approvals'],
+  ['answer', 'Answer a member\'s question: comment, clear needs-human, wake the member'],
+  ['approve', 'Approve an item waiting in a human gate: it moves on'],
+  ['reject', 'Reject an item waiting in a human gate: it goes back, with your reason'],
   ['console', 'Show the team live in a browser: members, daemon, journal; start and stop'],
   ['completions', 'Print a shell completion script (bash, zsh, fish)'],
 ];

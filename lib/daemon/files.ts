@@ -76,6 +76,15 @@ const recordSchema = z.looseObject({
   maxRuns: z.optional(z.number()),
   waiting: z.optional(z.number()),
   backoff: z.optional(z.array(z.object({ member: z.string(), failures: z.number(), until: z.string(), retrying: z.boolean() }))),
+  /** Verified events that woke nobody, in all and per reason (events.ts IgnoreReason). */
+  ignored: z.optional(z.number()),
+  ignoredBy: z.optional(z.record(z.string(), z.number())),
+  /** The team's GitHub identity (login), its repositories and its board, as resolved at start. */
+  identity: z.optional(z.nullable(z.string())),
+  repos: z.optional(z.array(z.string())),
+  board: z.optional(z.nullable(z.object({ id: z.string(), url: z.string(), ownerType: z.string() }))),
+  /** The rule table for events the team's own identity caused (events.ts SELF_RULES). */
+  rules: z.optional(z.array(z.object({ event: z.string(), wakes: z.array(z.string()), why: z.string() }))),
 });
 
 /** The content of `daemon.json`. */
@@ -160,6 +169,13 @@ export interface DaemonStatus {
   waiting?: number;
   /** Members whose runs keep failing, and when they may run next. */
   backoff?: Backoff[];
+  /** Verified events that woke nobody, and why (per reason). */
+  ignored?: number;
+  ignoredBy?: Record<string, number>;
+  identity?: string | null;
+  repos?: string[];
+  board?: { id: string; url: string; ownerType: string } | null;
+  rules?: { event: string; wakes: string[]; why: string }[];
   /** Set when a dead daemon's files were found (and removed). */
   stale?: boolean;
 }
@@ -192,5 +208,11 @@ export function daemonStatus(team: string, { clean = true } = {}): DaemonStatus 
     ...(r && typeof r.maxRuns === 'number' ? { maxRuns: r.maxRuns } : {}),
     waiting: r?.waiting ?? 0,
     backoff: r?.backoff ?? [],
+    ignored: r?.ignored ?? 0,
+    ignoredBy: r?.ignoredBy ?? {},
+    identity: r?.identity ?? null,
+    repos: r?.repos ?? [],
+    board: r?.board ?? null,
+    rules: r?.rules ?? [],
   };
 }

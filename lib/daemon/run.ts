@@ -16,19 +16,22 @@ import type { TeamEntry } from '../schema.ts';
 import { createGitHub, type GitHub } from '../github.ts';
 import { memberEnv } from '../lifecycle/start.ts';
 import { slotsOf, type Slot } from '../lifecycle/slots.ts';
+import { isValidName } from '../names.ts';
 import { BmError } from '../output.ts';
 import { startTimeOf, timings } from '../proc.ts';
 import { requireSchemaV2 } from '../schema.ts';
 import { loadTeam, loadTeamFromFlag } from '../team.ts';
 import { isProvisioned } from '../workspaces.ts';
 import { bmCommand, type StartRequest } from './control.ts';
-import { isWakeEvent, wakeEvents } from './events.ts';
+import { resolveCoordinates } from './coordinates.ts';
+import { judge, SELF_RULES, wakeEvents, webhookFacts, type IgnoreReason } from './events.ts';
 import { daemonPaths, EXIT_ALREADY_RUNNING, readPidFile, removeRuntimeFiles, writePidFile, writeRecord, type DaemonRecord } from './files.ts';
 import { Rejections } from './rejections.ts';
 import { Journal, readJournal, recentDeliveries, unfinishedWork } from './journal.ts';
 import { Launcher } from './launcher.ts';
 import { acquireDaemonLock } from './lock.ts';
 import { Logger, RotatingFile, maxLogBytes } from './log.ts';
+import { watchNotices } from './notices.ts';
 import { Poller, reconcileSeconds } from './poller.ts';
 import { backoffPolicy, reapOrphanRuns, runNice, Scheduler, type WakeReason } from './scheduler.ts';
 import { createWebhookServer, listen, probeHealth, type Delivery, type Verdict } from './server.ts';
@@ -133,11 +136,22 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   const unfinished = unfinishedWork(past);
   const journal = new Journal(paths.journal, maxLogBytes());
   const events = wakeEvents(team.manifest);
+  const { coordinates, board } = await resolveCoordinates(team.name, repo, team.manifest, gh, log);
+  if (coordinates.repos.size > 0) {
+    log.info(`waking for ${[...coordinates.repos].join(', ')}${board ? ` and board ${board.url}` : ''}; identity ${coordinates.identity ?? 'unknown'}`);
+  }
   const startedAt = new Date().toISOString();
   const record: DaemonRecord = {
     team: team.name, mode: options.mode, pid: process.pid, bind: options.bind, port: null, interval: options.interval,
     tunnel: options.tunnel ?? null, tunnelState: null, startedAt, ready: false, events: 0, relevant: 0, launches: 0, inProgress: 0, lastEventAt: null,
     maxRuns: options.maxRuns, waiting: 0, backoff: [],
+    ignored: 0, ignoredBy: {}, identity: coordinates.identity, repos: [...coordinates.repos], board: board ? { id: board.id, url: board.url, ownerType: board.ownerType } : null,
+    rules: SELF_RULES.map((r) => ({ ...r, wakes: [...r.wakes] })),
+  };
+  const ignore = (reason: IgnoreReason) => {
+    record.ignored = (record.ignored ?? 0) + 1;
+    const by = (record.ignoredBy ??= {});
+    by[reason] = (by[reason] ?? 0) + 1;
   };
 
   let tunnel: Tunnel | undefined;
@@ -178,7 +192,11 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   // Wake-ups arriving in the same turn of the event loop are merged into one.
   let queued: WakeReason | undefined;
   const wake = (reason: WakeReason) => {
-    if (queued) return;
+    if (queued) {
+      // One event not of the team's own making is enough to make the merged wake-up not its own.
+      if (!reason.self) queued.self = false;
+      return;
+    }
     queued = reason;
     setImmediate(() => {
       const next = queued;
@@ -200,18 +218,19 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     if (d.event === 'ping') {
       const hook = d.payload.hook as { config?: { content_type?: string } } | undefined;
       const type = hook?.config?.content_type;
-      if (type && type !== 'json') log.warn(`ping from hook: content type is '${type}'; set it to 'json' or deliveries will be refused`);
-      else log.info(`ping ${d.id}: the webhook is set up`);
+      log.info(`ping ${d.id}: the webhook is set up${type ? ` (content type ${type})` : ''}`);
       journal.add({ ...base, outcome: 'ping' });
       return 'ping';
     }
-    if (!isWakeEvent(events, d.event, d.action)) {
-      journal.add({ ...base, outcome: 'ignored' });
+    const verdict = judge(webhookFacts(d.event, d.payload), events, coordinates);
+    if (!verdict.wake) {
+      ignore(verdict.reason);
+      journal.add({ ...base, outcome: 'ignored', reason: verdict.reason, why: verdict.detail });
       return 'ignored';
     }
     record.relevant++;
-    journal.add({ ...base, outcome: 'wake' });
-    wake({ what: `${d.event}${d.action ? ` ${d.action}` : ''} (delivery ${d.id})`, at: d.receivedAt, delivery: d.id });
+    journal.add({ ...base, outcome: 'wake', ...(verdict.self ? { self: true } : {}) });
+    wake({ what: `${d.event}${d.action ? ` ${d.action}` : ''} (delivery ${d.id})`, at: d.receivedAt, delivery: d.id, self: verdict.self });
     return 'wake';
   };
 
@@ -251,8 +270,17 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     const role = options.mode === 'poll' ? 'poll' : 'reconcile';
     const interval = options.mode === 'poll' ? options.interval : reconcileSeconds();
     poller = new Poller({
-      gh, repo, intervalSeconds: interval, cursorFile: paths.poll, events, log, journal, role,
-      wake: (what) => wake({ what, at: performance.now() }),
+      gh, repo, intervalSeconds: interval, cursorFile: paths.poll, events, coordinates, log, journal, role,
+      wake: (what, self) => wake({ what, at: performance.now(), self }),
+      seen: (judged) => {
+        record.events += judged.length;
+        record.lastEventAt = new Date().toISOString();
+        for (const j of judged) {
+          if (j.wake) record.relevant++;
+          else ignore(j.reason);
+        }
+        changed();
+      },
     });
     poller.start();
     log.info(`${role} of ${repo} every ${interval}s (or GitHub's X-Poll-Interval when longer)`);
@@ -272,6 +300,18 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   flush();
   journal.add({ type: 'start', mode: options.mode, port: record.port, interval: options.interval, pid: process.pid });
   log.info(`daemon started for team '${team.name}' (PID ${process.pid}, ${options.mode} mode)`);
+  const stopNotices = watchNotices(team.entry, paths, journal, log, Boolean(gh && repo));
+  // The operator's local requests (lib/daemon/lock.ts): `bm answer` and friends wake a member.
+  lock.serve((request) => {
+    const members = Array.isArray(request.members) ? request.members.filter((m): m is string => typeof m === 'string' && isValidName(m)) : [];
+    if (request.type !== 'wake' || members.length === 0) return { ok: false, error: 'expected {"type":"wake","members":[...]}' };
+    const why = typeof request.why === 'string' ? request.why.slice(0, 200) : 'operator request';
+    journal.add({ type: 'wake', members, why, origin: typeof request.origin === 'string' ? request.origin.slice(0, 20) : 'cli' });
+    log.info(`woken by the operator (${why}): ${members.join(', ')}`);
+    // Not through the per-tick coalescer: it keeps one reason per tick and would drop either this one or a delivery's.
+    runs.wake({ what: why, at: performance.now(), members });
+    return { ok: true, members };
+  });
   if (unfinished) {
     log.warn(`${unfinished}; running every member once to finish it`);
     journal.add({ type: 'recover', why: unfinished });
@@ -288,6 +328,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
       server?.close();
       server?.closeAllConnections();
       poller?.stop();
+      stopNotices();
       await tunnel?.stop();
       await runs.stopAll();
       await launcher.close();

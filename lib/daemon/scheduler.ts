@@ -52,11 +52,15 @@ export interface WakeReason {
   /** `performance.now()` of the delivery, to measure delivery-to-spawn delay. */
   at: number;
   delivery?: string;
+  /** Caused by the team's own identity (only hand-offs get this far: events.ts SELF_RULES). */
+  self?: boolean;
   /**
    * Set when the run's start waited on purpose (for the previous run of the member, a free run
    * slot, or a backoff): its delay is then not the daemon's latency.
    */
   waited?: 'previous run' | 'run cap' | 'backoff';
+  /** Only these members (the operator answered one of them); every member when absent. */
+  members?: readonly string[];
 }
 
 /** When a member's failing runs are retried. */
@@ -236,7 +240,7 @@ export class Scheduler {
     }
   }
 
-  /** Asks every member for one run. */
+  /** Asks every member (or the reason's `members`) for one run. */
   wake(reason: WakeReason): void {
     if (this.#stopping) return;
     let slots: Slot[];
@@ -247,6 +251,7 @@ export class Scheduler {
       return;
     }
     for (const slot of slots) {
+      if (reason.members && !reason.members.includes(slot.member)) continue;
       const state = this.#slots.get(slot.key) ?? { slot, queued: false, failures: 0, notBefore: 0 };
       state.slot = slot;
       this.#slots.set(slot.key, state);

@@ -5,8 +5,9 @@
  *
  * A delivery is checked in this order, and refused at the first failure without launching
  * anything: size (413), content type (415), required headers (400), signature over the raw
- * bytes (401), JSON (400). An accepted delivery is answered at once; the work it causes is done
- * after the response, so GitHub's 10-second budget is never at risk.
+ * bytes (401), JSON, or a form whose `payload` field is JSON (400). An accepted delivery is
+ * answered at once; the work it causes is done after the response, so GitHub's 10-second
+ * budget is never at risk.
  *
  * Anyone who reaches the port can send a body, and a body must be read whole before its
  * signature can be checked. So the bodies being read at once are bounded in number and in
@@ -25,6 +26,13 @@ export const MAX_PENDING_BYTES = 32 * 1024 * 1024;
 export const MAX_PENDING_REQUESTS = 16;
 /** GitHub's delivery ids are GUIDs; anything else is refused before it reaches a log. */
 const DELIVERY_ID = /^[A-Za-z0-9-]{1,64}$/;
+
+/**
+ * The two content types a GitHub webhook can be set to: `json` sends the payload as the body,
+ * `form` as the `payload` field of a form. Either way the signature covers the body as sent.
+ */
+const JSON_TYPE = 'application/json';
+const FORM_TYPE = 'application/x-www-form-urlencoded';
 
 /** A verified delivery. */
 export interface Delivery {
@@ -94,7 +102,7 @@ export function createWebhookServer(options: WebhookServerOptions): Server {
     const declared = Number(header(req, 'content-length'));
     if (Number.isFinite(declared) && declared > maxBody) return reject(413, `body of ${declared} bytes is over the ${maxBody}-byte limit`, true);
     const type = (header(req, 'content-type') ?? '').split(';')[0].trim().toLowerCase();
-    if (type !== 'application/json') return reject(415, `content type must be application/json (set the webhook's content type to json), not '${type || 'none'}'`, true);
+    if (type !== JSON_TYPE && type !== FORM_TYPE) return reject(415, `content type must be ${JSON_TYPE} or ${FORM_TYPE} (the webhook's content type json or form), not '${type || 'none'}'`, true);
     const event = header(req, 'x-github-event');
     if (!event || !rawId) return reject(400, 'required headers X-GitHub-Event and X-GitHub-Delivery are missing', true);
     if (!id || !/^[\w.-]{1,64}$/.test(event)) return reject(400, 'X-GitHub-Delivery or X-GitHub-Event is not what GitHub sends', true);
@@ -134,11 +142,13 @@ export function createWebhookServer(options: WebhookServerOptions): Server {
       const body = Buffer.concat(chunks, size);
       uncount();
       if (!verifySignature(options.secret, body, signature)) return reject(401, 'signature does not match');
+      const json = type === FORM_TYPE ? new URLSearchParams(body.toString('utf8')).get('payload') : body.toString('utf8');
+      if (json === null) return reject(400, 'the form has no payload field');
       let payload: unknown;
       try {
-        payload = JSON.parse(body.toString('utf8'));
+        payload = JSON.parse(json);
       } catch {
-        return reject(400, 'body is not valid JSON');
+        return reject(400, type === FORM_TYPE ? 'the payload field is not valid JSON' : 'body is not valid JSON');
       }
       if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) return reject(400, 'body is not a JSON object');
       const record = payload as Record<string, unknown>;
