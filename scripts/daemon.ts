@@ -109,6 +109,7 @@ function printStatus(team: string, s: DaemonStatus, verbose: boolean): void {
   out(`Last event:       ${when(s.lastEventAt)}`);
   const ignoredBy = Object.entries(s.ignoredBy ?? {}).map(([reason, n]) => `${n} ${IGNORE_WORDS[reason] ?? reason}`).join(', ');
   out(`Events received:  ${s.events}${s.ignored ? ` (${s.ignored} ignored: ${ignoredBy})` : ''}`);
+  if (s.rejected) out(`Requests refused: ${s.rejected} (unsigned, malformed or too many at once; see daemon.log)`);
   out(`Runs launched:    ${s.launches}`);
   out(`Runs in progress: ${s.inProgress}${s.maxRuns ? ` (at most ${s.maxRuns} at once)` : ''}`);
   if (s.waiting) out(`Runs waiting:     ${s.waiting}`);

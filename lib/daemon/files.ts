@@ -11,7 +11,7 @@
  * A pid is only trusted together with its start time (lib/proc.ts), so a pid file left by a
  * killed daemon is recognised as stale even when the number was handed to another process.
  */
-import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import process from 'node:process';
@@ -73,6 +73,7 @@ const recordSchema = z.looseObject({
   launches: z.number(),
   inProgress: z.number(),
   lastEventAt: z.nullable(z.string()),
+  rejected: z.optional(z.number()),
   maxRuns: z.optional(z.number()),
   waiting: z.optional(z.number()),
   backoff: z.optional(z.array(z.object({ member: z.string(), failures: z.number(), until: z.string(), retrying: z.boolean() }))),
@@ -126,9 +127,7 @@ export function readRecord(paths: DaemonPaths): DaemonRecord | undefined {
  * leave half a file.
  */
 export function writeRecord(paths: DaemonPaths, record: DaemonRecord): void {
-  const temp = `${paths.json}.${process.pid}.tmp`;
-  writeFileSync(temp, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
-  renameSync(temp, paths.json);
+  writeFileAtomic(paths.json, `${JSON.stringify(record, null, 2)}\n`, 0o600, { durable: false });
 }
 
 /** What is known about a team's daemon. */
@@ -167,6 +166,8 @@ export interface DaemonStatus {
   events: number;
   launches: number;
   inProgress: number;
+  /** Webhook requests refused (bad signature, malformed, too big, too many at once). */
+  rejected?: number;
   /** The cap on runs in progress (running daemons only). */
   maxRuns?: number;
   /** Members with work waiting for a run: behind their previous run, the cap or a backoff. */
@@ -212,6 +213,7 @@ export function daemonStatus(team: string, { clean = true } = {}): DaemonStatus 
     events: r?.events ?? 0,
     launches: r?.launches ?? 0,
     inProgress: r?.inProgress ?? 0,
+    rejected: r?.rejected ?? 0,
     ...(r && typeof r.maxRuns === 'number' ? { maxRuns: r.maxRuns } : {}),
     waiting: r?.waiting ?? 0,
     backoff: r?.backoff ?? [],

@@ -27,6 +27,7 @@ import { budgetWindowMs, RunBudget, WorkTracker } from './budget.ts';
 import { resolveCoordinates } from './coordinates.ts';
 import { judge, SELF_RULES, wakeEvents, webhookFacts, type IgnoreReason } from './events.ts';
 import { daemonPaths, EXIT_ALREADY_RUNNING, readPidFile, removeRuntimeFiles, writePidFile, writeRecord, type DaemonRecord } from './files.ts';
+import { Rejections } from './rejections.ts';
 import { Journal, readJournal, recentDeliveries, unfinishedWork } from './journal.ts';
 import { Launcher } from './launcher.ts';
 import { acquireDaemonLock } from './lock.ts';
@@ -241,13 +242,15 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   };
 
   let server: Server | undefined;
+  const rejections = new Rejections(log);
   if (options.mode === 'webhook') {
     server = createWebhookServer({
       secret,
       onDelivery,
       onRejected: (status, reason, id) => {
-        log.warn(`rejected delivery ${id ?? '(no id)'}: ${status} ${reason}`);
-        journal.add({ type: 'rejected', status, reason, ...(id ? { id } : {}) });
+        rejections.note(status, reason, id);
+        record.rejected = rejections.total;
+        changed();
       },
       health: () => ({ team: team.name, mode: options.mode, uptimeSeconds: Math.round((Date.now() - Date.parse(startedAt)) / 1000), events: record.events, launches: runs.launches, inProgress: runs.inProgress }),
     });
@@ -337,6 +340,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
       await runs.stopAll();
       await launcher.close();
       clearTimeout(writeTimer);
+      rejections.flush();
       journal.add({ type: 'stop', why, ...(unfinishedNow ? { unfinished: true } : {}) });
       journal.close();
       removeRuntimeFiles(paths);

@@ -32,10 +32,10 @@
  * one workspace: a member `bm start` already runs is skipped, and `bm start` skips a member
  * the daemon is running.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { lstatSync } from 'node:fs';
 import path from 'node:path';
 import process from 'node:process';
-import { readTextIfExists, writeFileAtomic } from '../files.ts';
+import { readAgentFile, writeFileAtomic } from '../files.ts';
 import type { Slot } from '../lifecycle/slots.ts';
 import { isOurs, terminate, which } from '../proc.ts';
 import { updateState, type StateEntry } from '../state.ts';
@@ -177,17 +177,22 @@ interface SlotState {
 /** The ralph.yml each one-shot config was made from (size and mtime), to skip unchanged ones. */
 const madeFrom = new Map<string, string>();
 
-/** Writes `ralph.oneshot.yml`: the workspace's ralph.yml with `event_loop.persistent: false`. */
+/**
+ * Writes `ralph.oneshot.yml`: the workspace's ralph.yml with `event_loop.persistent: false`.
+ * The member's agent can put anything at ralph.yml (a FIFO, a link to /dev/zero): it is read
+ * only as a bounded regular file, never through a symlink, so the daemon's loop cannot stall.
+ */
 export function writeOneShotConfig(workspace: string): string {
   const source = path.join(workspace, 'ralph.yml');
   const target = path.join(workspace, ONESHOT_CONFIG);
-  const stamp = `${statSync(source).mtimeMs}:${statSync(source).size}`;
-  if (madeFrom.get(target) === stamp && existsSync(target)) return target;
-  const doc = yaml().parseDocument(readFileSync(source, 'utf8'));
+  const st = lstatSync(source);
+  const stamp = `${st.mtimeMs}:${st.size}:${st.ino}`;
+  if (st.isFile() && madeFrom.get(target) === stamp && lstatSync(target, { throwIfNoEntry: false })?.isFile()) return target;
+  const doc = yaml().parseDocument(readAgentFile(source) ?? '');
   doc.setIn(['event_loop', 'persistent'], false);
   const text = `# Written by the bm daemon for one-shot runs; edit ralph.yml instead.\n${doc.toString({ lineWidth: 0 })}`;
   // Unchanged most of the time: skipping the write keeps a launch free of fsyncs.
-  if (readTextIfExists(target) !== text) writeFileAtomic(target, text);
+  if (lstatSync(target, { throwIfNoEntry: false })?.isFile() !== true || readAgentFile(target) !== text) writeFileAtomic(target, text, 0o644, { within: workspace });
   madeFrom.set(target, stamp);
   return target;
 }
