@@ -4,6 +4,7 @@
  */
 import { chmodSync, statSync } from 'node:fs';
 import { withFileLock, writeFileAtomic, readTextIfExists } from './files.ts';
+import { acceptName, validateName } from './names.ts';
 import { BmError, warn } from './output.ts';
 import { home } from './paths.ts';
 import { yaml } from './yaml.ts';
@@ -47,9 +48,10 @@ export function updateConfig<T>(change: (config: OperatorConfig) => T, file: str
   });
 }
 
-/** The teams registered in the config. */
+/** The teams registered in the config; an entry with an invalid team or profile name is skipped with a warning. */
 export function teamsOf(config: OperatorConfig): TeamEntry[] {
-  return config.teams ?? [];
+  const source = home.config();
+  return (config.teams ?? []).filter((t) => acceptName('team', t.name, `${source} (teams)`) && acceptName('profile', t.profile, `${source} (team '${t.name}')`));
 }
 
 /**
@@ -59,7 +61,7 @@ export function teamsOf(config: OperatorConfig): TeamEntry[] {
 export function resolveTeam(config: OperatorConfig, flag?: string): TeamEntry {
   const teams = teamsOf(config);
   if (teams.length === 0) throw new BmError('No teams configured', 'Run `bm init` first.');
-  const wanted = flag ?? config.default_team ?? undefined;
+  const wanted = flag === undefined ? config.default_team ?? undefined : validateName('team', flag);
   if (!wanted) throw new BmError('No default team set', 'Use `-t <team>` or run `bm init` to create a team.');
   const team = teams.find((t) => t.name === wanted);
   if (!team) {

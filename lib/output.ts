@@ -110,6 +110,15 @@ export function warn(line: string): void {
   process.stderr.write(`${style('yellow', 'Warning:', process.stderr)} ${redact(line)}\n`);
 }
 
+const warnedAlready = new Set<string>();
+
+/** `warn`, but a message repeated within one command is printed only the first time. */
+export function warnOnce(line: string): void {
+  if (warnedAlready.has(line)) return;
+  warnedAlready.add(line);
+  warn(line);
+}
+
 /** Prints a value as pretty JSON on stdout. */
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
