@@ -7,7 +7,7 @@ import { withFileLock, writeFileAtomic, readTextIfExists } from './files.ts';
 import { acceptName, validateName } from './names.ts';
 import { BmError, warn } from './output.ts';
 import { home } from './paths.ts';
-import { yaml } from './yaml.ts';
+import { stringify } from 'yaml';
 import { operatorConfigSchema, parseYaml, type OperatorConfig, type TeamEntry } from './schema.ts';
 
 export type { OperatorConfig, TeamEntry };
@@ -35,7 +35,7 @@ function enforcePrivateMode(file: string): void {
 
 /** Writes the config atomically with mode 0600. */
 export function saveConfig(config: OperatorConfig, file: string = home.config()): void {
-  writeFileAtomic(file, yaml().stringify(config, { lineWidth: 0 }), 0o600);
+  writeFileAtomic(file, stringify(config, { lineWidth: 0 }), 0o600);
 }
 
 /** Read-modify-write of the config under its lock, so concurrent bm commands lose nothing. */

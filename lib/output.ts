@@ -5,7 +5,7 @@
  * stream is a TTY and NO_COLOR is not set.
  */
 import process from 'node:process';
-import stringWidth from 'string-width';
+import { createRequire } from 'node:module';
 
 // `bm members list | head` closes the pipe early: that is the reader's choice, not an error.
 for (const stream of [process.stdout, process.stderr]) {
@@ -124,14 +124,22 @@ export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
+let stringWidth: ((text: string) => number) | undefined;
+
 /** Terminal cells the text takes: CJK and emoji take two, combining marks none, colour codes none. */
 export function displayWidth(text: string): number {
-  return stringWidth(text);
+  // eslint-disable-next-line no-control-regex
+  const plain = text.replace(/\u001b\[[0-9;]*m/g, '');
+  if (/^[\x20-\x7e]*$/.test(plain)) return plain.length;
+  // @speed-only-begin: string-width compiles its Unicode tables when loaded: only for text that needs them.
+  stringWidth ??= (createRequire(import.meta.url)('string-width') as { default: (text: string) => number }).default;
+  // @speed-only-end
+  return stringWidth(plain);
 }
 
 /** `text` padded with spaces to `width` terminal cells. */
 export function padCells(text: string, width: number): string {
-  return text + ' '.repeat(Math.max(0, width - stringWidth(text)));
+  return text + ' '.repeat(Math.max(0, width - displayWidth(text)));
 }
 
 /**

@@ -9,6 +9,8 @@
  * Only texts that parsed cleanly are remembered, and callers still validate the value against
  * their schema, so a newer bm never trusts an older shape. Files that hold secrets (the operator
  * config, a kubeconfig) never come here.
+ *
+ * @speed-only: skips the cold YAML parse of unchanged team files (about 0.8x of `node -e 0`).
  */
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';

@@ -10,11 +10,10 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
-import type { Document } from 'yaml';
 import * as z from 'zod/mini';
 import { readAgentFile } from './files.ts';
 import { cachedValue, rememberValue } from './parse-cache.ts';
-import { yaml } from './yaml.ts';
+import { LineCounter, parseDocument, type Document } from 'yaml';
 import { BmError } from './output.ts';
 
 /** The schema version bm creates teams with. */
@@ -136,6 +135,7 @@ export function readYaml<T>(file: string, schema: z.ZodMiniType<T>): YamlFile<T>
   // Team repo files are untrusted: never read through a symlink or from a FIFO.
   const text = readAgentFile(file);
   if (text === undefined) throw new BmError(`${file} does not exist`);
+  // @speed-only-begin: the parse cache's lookup and store (lib/parse-cache.ts)
   const cached = cachedValue(file, text);
   const result = cached && schema.safeParse(cached.value ?? {});
   if (result?.success) {
@@ -145,6 +145,7 @@ export function readYaml<T>(file: string, schema: z.ZodMiniType<T>): YamlFile<T>
   // No entry, or one this schema rejects: parse for real, for an error with its line number.
   const parsed = parseYaml(text, file, schema);
   rememberValue(file, text, parsed.plain);
+  // @speed-only-end
   return parsed;
 }
 
@@ -153,7 +154,6 @@ export function readYaml<T>(file: string, schema: z.ZodMiniType<T>): YamlFile<T>
  * the value before validation, as the parse cache keeps it.
  */
 export function parseYaml<T>(text: string, file: string, schema: z.ZodMiniType<T>): YamlFile<T> & { plain: unknown } {
-  const { LineCounter, parseDocument } = yaml();
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true });
   if (doc.errors.length > 0) {

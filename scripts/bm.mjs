@@ -88,9 +88,10 @@ async function runCommand(command, args) {
   }
   const process = globalThis.process;
   process.argv = [process.argv[0], script, ...args];
-  // Node keeps the compiled code of the bundle and of the packages it loads between runs.
+  // @speed-only-begin: Node keeps the compiled code of the bundle and its packages between runs.
   const cache = env('XDG_CACHE_HOME') || `${env('HOME') || process.getBuiltinModule('node:os').homedir()}/.cache`;
   process.getBuiltinModule('node:module').enableCompileCache?.(`${cache}/bm/node-compile-cache`);
+  // @speed-only-end
   try {
     return await import(`${ROOT}/dist/commands/${command}.mjs`);
   } catch (error) {

@@ -17,10 +17,10 @@ import { buildConsole } from './build-web.mjs';
 const ROOT = path.resolve(import.meta.dirname, '..');
 export const DIST = path.join(ROOT, 'dist', 'commands');
 
-// zod and string-width are on every command's path: bundled, they load as part of one file
+// yaml and zod are on every command's path: bundled, they load as part of one file
 // instead of ~100. Every other package stays external, loaded from node_modules by the code that
 // needs it, so an updated package is used without a rebuild.
-const BUNDLED = new Set(['zod', 'string-width']);
+const BUNDLED = new Set(['yaml', 'zod']);
 
 /** esbuild's options for the bundles: one ES module per scripts/*.ts, found afresh each build. */
 function options() {
@@ -36,6 +36,8 @@ function options() {
     platform: 'node',
     target: 'node22',
     external: external.flatMap((name) => [name, `${name}/*`]),
+    // The bundled CommonJS packages (yaml) require Node built-ins: give the ES module a require.
+    banner: { js: "import { createRequire as __bmCreateRequire } from 'node:module'; const require = __bmCreateRequire(import.meta.url);" },
     sourcemap: 'linked',
     logLevel: 'warning',
   };

@@ -24,13 +24,15 @@
  * item, a missing or unparsable kubeconfig. Writes (stop, purge) always go through client-node.
  *
  * Credentials are only ever put in the request: never in an error message or a log line.
+ *
+ * @speed-only: the k8s fast path; client-node could do all of it, in half a second more.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import type { RequestOptions } from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import process from 'node:process';
-import { yaml } from '../yaml.ts';
+import { parse } from 'yaml';
 
 /** Where and how to send API requests for one context. */
 export interface ApiTarget {
@@ -170,7 +172,7 @@ function readKubeconfig(file: string): Json {
   }
   let parsed: unknown;
   try {
-    parsed = yaml().parse(text);
+    parsed = parse(text);
   } catch {
     fallback(`${file} does not parse`);
   }
