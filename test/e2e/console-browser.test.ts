@@ -150,7 +150,12 @@ maybe('the inbox and the board in the browser: answer a question, approve a gate
     assert.is(await page.locator('li[data-column="dev:implement"] b').textContent(), '4', 'the board column counts its items');
     assert.is(await page.locator('li[data-column="human:design-review"] b').textContent(), '1');
     await asked.locator('textarea').fill('PostgreSQL, please.');
-    await page.screenshot({ path: path.join(ARTIFACTS, 'console-inbox.png') });
+    // The README's picture: one member at work beside the inbox and the board.
+    await sandbox.ok(['teams', 'sync']);
+    await sandbox.ok(['start', 'dev-alice']);
+    await page.locator('tr[data-member="dev-alice"] .status').getByText('running').waitFor();
+    assert.is(await asked.locator('textarea').inputValue(), 'PostgreSQL, please.', 'pushes keep what is being typed');
+    await page.screenshot({ path: path.join(ARTIFACTS, 'console-inbox.png'), fullPage: true });
     await asked.getByRole('button', { name: 'Answer' }).click();
     await asked.waitFor({ state: 'detached' });
     assert.is(question.comments.at(-1)?.body, 'PostgreSQL, please.');
