@@ -275,6 +275,24 @@ export async function endProcesses(targets: readonly { pid: number; started: str
   return (await waitUntilEmpty(left, 2000)) ? 'killed' : 'survived';
 }
 
+/**
+ * Keeps a child bm waits for (a formation manager, a headless session), spawned `detached` into a
+ * process group of its own, under bm's control: the stop signals bm receives are passed on to the
+ * group while it runs, and the returned function, called once the child has exited, ends what it
+ * left in the group.
+ */
+export function superviseGroup(pid: number | undefined): () => Promise<void> {
+  if (pid === undefined) return async () => undefined;
+  const started = startTimeOf(pid);
+  const forward = (signal: NodeJS.Signals) => signalGroup(pid, signal);
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  for (const signal of signals) process.on(signal, forward);
+  return async () => {
+    for (const signal of signals) process.off(signal, forward);
+    await endGroup(pid, started, timings().stopKillMs);
+  };
+}
+
 /** Supervision timings; every one can be shortened through the environment (tests, benchmarks). */
 export interface Timings {
   /** Liveness window after launching members (BM_START_CHECK_MS, default 2 s). */
