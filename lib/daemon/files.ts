@@ -19,6 +19,7 @@ import * as z from 'zod/mini';
 import { readTextIfExists, writeFileAtomic } from '../files.ts';
 import { home } from '../paths.ts';
 import { isOurs } from '../proc.ts';
+import { heldSince, type Hold } from './holds.ts';
 import type { Backoff } from './scheduler.ts';
 
 /** Paths of one team's daemon files. */
@@ -75,6 +76,7 @@ const recordSchema = z.looseObject({
   maxRuns: z.optional(z.number()),
   waiting: z.optional(z.number()),
   backoff: z.optional(z.array(z.object({ member: z.string(), failures: z.number(), until: z.string(), retrying: z.boolean() }))),
+  lastWakeAt: z.optional(z.nullable(z.string())),
 });
 
 /** The content of `daemon.json`. */
@@ -159,6 +161,8 @@ export interface DaemonStatus {
   waiting?: number;
   /** Members whose runs keep failing, and when they may run next. */
   backoff?: Backoff[];
+  /** Members the operator stopped after the last wake-up: the daemon runs them at the next event. */
+  stoppedByOperator?: Hold[];
   /** Set when a dead daemon's files were found (and removed). */
   stale?: boolean;
 }
@@ -190,5 +194,6 @@ export function daemonStatus(team: string, { clean = true } = {}): DaemonStatus 
     ...(r && typeof r.maxRuns === 'number' ? { maxRuns: r.maxRuns } : {}),
     waiting: r?.waiting ?? 0,
     backoff: r?.backoff ?? [],
+    stoppedByOperator: heldSince(team, r?.lastWakeAt ? Date.parse(r.lastWakeAt) : 0),
   };
 }

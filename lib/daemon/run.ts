@@ -136,7 +136,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   const record: DaemonRecord = {
     team: team.name, mode: options.mode, pid: process.pid, bind: options.bind, port: null, interval: options.interval,
     tunnel: options.tunnel ?? null, tunnelState: null, startedAt, ready: false, events: 0, relevant: 0, launches: 0, inProgress: 0, lastEventAt: null,
-    maxRuns: options.maxRuns, waiting: 0, backoff: [],
+    maxRuns: options.maxRuns, waiting: 0, backoff: [], lastWakeAt: null,
   };
 
   let tunnel: Tunnel | undefined;
@@ -148,6 +148,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     record.inProgress = runs.inProgress;
     record.waiting = runs.waiting;
     record.backoff = runs.backoffs();
+    record.lastWakeAt = runs.lastWake ? new Date(runs.lastWake).toISOString() : null;
     record.tunnelState = tunnel?.state ?? null;
     writeRecord(paths, record);
   };
@@ -272,7 +273,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   if (unfinished) {
     log.warn(`${unfinished}; running every member once to finish it`);
     journal.add({ type: 'recover', why: unfinished });
-    wake({ what: 'work left unfinished by the previous daemon', at: performance.now() });
+    wake({ what: 'work left unfinished by the previous daemon', at: performance.now(), old: true });
   }
 
   return new Promise<number>((resolve) => {

@@ -36,6 +36,7 @@ import type { Slot } from '../lifecycle/slots.ts';
 import { isOurs, terminate, which } from '../proc.ts';
 import { updateState, type StateEntry } from '../state.ts';
 import { yaml } from '../yaml.ts';
+import { readHolds, stoppedAt } from './holds.ts';
 import type { Journal } from './journal.ts';
 import type { ExitInfo, Launcher } from './launcher.ts';
 import type { Logger } from './log.ts';
@@ -57,6 +58,11 @@ export interface WakeReason {
    * slot, or a backoff): its delay is then not the daemon's latency.
    */
   waited?: 'previous run' | 'run cap' | 'backoff';
+  /**
+   * Set for work that predates this wake-up (left unfinished by an earlier daemon): it does not
+   * lift an operator's stop (lib/daemon/holds.ts).
+   */
+  old?: boolean;
 }
 
 /** When a member's failing runs are retried. */
@@ -187,6 +193,8 @@ export class Scheduler {
   #stopping = false;
   /** Runs started since the daemon started. */
   launches = 0;
+  /** When the last new work arrived (epoch ms): an operator stop after it holds its members. */
+  lastWake = 0;
 
   constructor(options: SchedulerOptions) {
     this.#o = options;
@@ -234,6 +242,7 @@ export class Scheduler {
   /** Asks every member for one run. */
   wake(reason: WakeReason): void {
     if (this.#stopping) return;
+    if (!reason.old) this.lastWake = Date.now();
     let slots: Slot[];
     try {
       slots = this.#o.slots();
@@ -250,6 +259,7 @@ export class Scheduler {
       this.#enqueue(state);
     }
     this.#pump();
+    this.#o.changed();
   }
 
   /** Queues a slot that has pending work and may start now; arms the retry timer of one backing off. */
@@ -345,6 +355,12 @@ export class Scheduler {
     // Still busy: answered here, without a state transaction and a log line per wake-up.
     if (state.busyWith && isOurs(state.busyWith.pid, state.busyWith.started)) return;
     state.busyWith = undefined;
+    const stopped = stoppedAt(readHolds(team), slot.key);
+    if (stopped !== undefined && stopped >= this.lastWake) {
+      log.info(`${slot.key}: stopped by the operator; not run until an event arrives after the stop`);
+      journal.add({ type: 'run.held', member: slot.key, since: new Date(stopped).toISOString() });
+      return;
+    }
     const ralph = this.#prepare(state);
     if (ralph === undefined) return;
     const outcome = await launcher.launch({
@@ -402,6 +418,19 @@ export class Scheduler {
     journal.add({ type: 'run.end', member: slot.key, pid: running.pid, code: exit.code, signal: exit.signal, ms, ...(running.timedOut ? { timedOut: true } : {}) });
     state.running = undefined;
     if (this.#stopping) return;
+    const stopped = stoppedAt(readHolds(this.#o.team), slot.key);
+    if (stopped !== undefined && stopped >= running.since) {
+      // `bm stop` ended it: not a failure, and nothing of it is retried.
+      log.info(`${slot.key}: stopped by the operator; not run until an event arrives after the stop`);
+      journal.add({ type: 'run.stopped', member: slot.key, pid: running.pid });
+      state.pending = undefined;
+      state.failures = 0;
+      state.notBefore = 0;
+      clearTimeout(state.retryTimer);
+      state.retryTimer = undefined;
+      this.#o.changed();
+      return;
+    }
     // Runs the daemon stopped (timeout) did not fail on their own; an exit nobody saw (the
     // launcher helper died) has no code to judge.
     const unknown = exit.code === null && exit.signal === null;
