@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'coverage/**', '.bm-cache/**'] },
+  { ignores: ['node_modules/**', 'coverage/**', '.bm-cache/**', 'dist/**', 'test-artifacts/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -17,6 +17,13 @@ export default tseslint.config(
     },
     rules: {
       '@typescript-eslint/no-unused-vars': ['warn', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    // The console's page runs in the browser.
+    files: ['web/**'],
+    languageOptions: {
+      globals: { document: 'readonly', window: 'readonly', EventSource: 'readonly', HTMLElement: 'readonly', HTMLDialogElement: 'readonly', MessageEvent: 'readonly', Node: 'readonly' },
     },
   },
 );

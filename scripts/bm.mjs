@@ -27,6 +27,7 @@ const COMMANDS = [
   ['status', 'Show the team\'s members and whether each one runs'],
   ['logs', 'Print or follow a member\'s log'],
   ['daemon', 'Start, stop and inspect the daemon that wakes members on GitHub events'],
+  ['console', 'Show the team live in a browser: members, daemon, journal; start and stop'],
   ['completions', 'Print a shell completion script (bash, zsh, fish)'],
 ];
 

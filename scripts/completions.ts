@@ -31,6 +31,7 @@ const COMMAND_LOADERS: Record<string, () => Promise<{ command: Spec }>> = {
   status: () => import('./status.ts'),
   logs: () => import('./logs.ts'),
   daemon: () => import('./daemon.ts'),
+  console: () => import('./console.ts'),
   completions: async () => ({ command }),
 };
 

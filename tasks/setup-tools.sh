@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the system tools bm's tests drive for real (git, kubectl, script) when they are
+# Installs the system tools bm's tests drive for real (git, kubectl, script, and chromium for
+# the console's browser tests) when they are
 # missing. Safe to re-run: it does nothing when everything is present. Needs root or sudo.
 set -euo pipefail
 
@@ -7,6 +8,9 @@ missing=()
 command -v git >/dev/null 2>&1 || missing+=(git)
 command -v kubectl >/dev/null 2>&1 || missing+=(kubectl)
 command -v script >/dev/null 2>&1 || missing+=(script)
+# Debian's Chromium (about 2 minutes to install): playwright-core drives it, as it cannot fetch
+# a browser of its own here.
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 echo "setup-tools: installing ${missing[*]}" >&2
@@ -18,6 +22,7 @@ for tool in "${missing[@]}"; do
   case "$tool" in
     git) packages+=(git) ;;
     script) packages+=(bsdutils) ;;
+    chromium) packages+=(chromium) ;;
     # The Google Cloud SDK's `kubectl` package (a dispatcher over kubectl 1.27-1.33) where its apt
     # source is enabled; Debian's own kubernetes-client (kubectl 1.20) is too old for the k8s
     # tests, which then skip their kubectl-driven cases with a message saying so.

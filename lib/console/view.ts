@@ -1,0 +1,174 @@
+/**
+ * What `bm console` shows: one snapshot of the team (the `bm status --json` answer, each member's
+ * last output line and restarts, the daemon and its recent journal), rebuilt when the files it
+ * comes from change.
+ *
+ * Changes are noticed by watching the directories of those files (state.json, topology.json,
+ * the daemon's files, the member logs, the team repo's members/): every one of them is replaced
+ * by rename or appended to, and a directory watch sees both. A process that dies changes no file,
+ * so the liveness of recorded members is also looked at every `healthMs` (a /proc read each).
+ */
+import { statSync, watch, type FSWatcher } from 'node:fs';
+import { daemonPaths, daemonStatus, type DaemonStatus } from '../daemon/files.ts';
+import { readJournal, type JournalEntry } from '../daemon/journal.ts';
+import { endpointLabel, teamStatus, type TeamStatus } from '../lifecycle/status.ts';
+import { readAppended } from '../logs.ts';
+import { bmHome, home } from '../paths.ts';
+import { loadTeam, type Team } from '../team.ts';
+
+/** What the page adds to a member's status row: where it runs, and what its log says. */
+export interface MemberOutput {
+  /** The endpoint as `bm status` labels it (`—` when it runs nowhere). */
+  where: string;
+  lastLine: string | null;
+  /** The log's modification time. */
+  lastOutputAt: string | null;
+  /** How many times `bm start` (or the console) started it again after its first start. */
+  restarts: number;
+}
+
+/** One snapshot of everything the page shows. */
+export interface ConsoleView {
+  /** Exactly what `bm status --json` prints. */
+  status: TeamStatus;
+  /** Per member key. */
+  output: Record<string, MemberOutput>;
+  /** The team's GitHub repository, when it has one. */
+  githubRepo: string | null;
+  /** Exactly what `bm daemon status --json` prints (without removing a dead daemon's files). */
+  daemon: DaemonStatus;
+  /** The daemon journal's last lines, newest last. */
+  journal: (JournalEntry & { ts: string })[];
+  readOnly: boolean;
+}
+
+/** How many journal lines the page shows. */
+export const JOURNAL_LINES = 30;
+
+/** The banner `bm start` writes into a member's log before each launch (lib/lifecycle/start.ts). */
+const START_BANNER = /^--- \S+ bm start: /;
+/** Log bytes read when a log is first seen: enough for its last line and recent restarts. */
+const FIRST_READ_BYTES = 1024 * 1024;
+
+interface LogSummary {
+  offset: number;
+  starts: number;
+  lastLine: string | null;
+  /** The part of a line not yet ended by a newline. */
+  partial: string;
+}
+
+/** Reads member logs incrementally: only what was appended since the last look. */
+export class LogTracker {
+  readonly #logs = new Map<string, LogSummary>();
+
+  /** The last line and the start count of `file`, up to date. */
+  summary(file: string): LogSummary {
+    let known = this.#logs.get(file);
+    if (!known) {
+      known = { offset: Math.max(0, sizeOf(file) - FIRST_READ_BYTES), starts: 0, lastLine: null, partial: '' };
+      this.#logs.set(file, known);
+    }
+    const appended = readAppended(file, known.offset);
+    if (appended.offset < known.offset) Object.assign(known, { starts: 0, lastLine: null, partial: '' });
+    known.offset = appended.offset;
+    if (appended.data.length > 0) {
+      const lines = (known.partial + appended.data.toString('utf8')).split('\n');
+      known.partial = lines.pop() ?? '';
+      for (const line of lines) {
+        if (START_BANNER.test(line)) known.starts++;
+        if (line.trim() !== '') known.lastLine = line;
+      }
+    }
+    return known;
+  }
+}
+
+function sizeOf(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
+  }
+}
+
+function mtimeOf(file: string): string | null {
+  try {
+    return statSync(file).mtime.toISOString();
+  } catch {
+    return null;
+  }
+}
+
+/** Builds one snapshot of `team` (reloaded, so newly hired members appear). */
+export async function buildView(team: Team, logs: LogTracker, readOnly: boolean): Promise<ConsoleView> {
+  const fresh = loadTeam(team.entry);
+  // The console only looks: crashed members are left for `bm status` to report and forget.
+  const status = await teamStatus(fresh, { clean: false });
+  const output: Record<string, MemberOutput> = {};
+  for (const m of status.members) {
+    const where = endpointLabel(m);
+    if (!m.log) {
+      output[m.key] = { where, lastLine: null, lastOutputAt: null, restarts: 0 };
+      continue;
+    }
+    const log = logs.summary(m.log);
+    const line = log.partial.trim() !== '' ? log.partial : log.lastLine;
+    output[m.key] = { where, lastLine: line ? line.slice(0, 500) : null, lastOutputAt: mtimeOf(m.log), restarts: Math.max(0, log.starts - 1) };
+  }
+  return {
+    status,
+    output,
+    githubRepo: fresh.entry.github_repo ?? null,
+    daemon: daemonStatus(fresh.name, { clean: false }),
+    journal: readJournal(daemonPaths(fresh.name).journal).slice(-JOURNAL_LINES),
+    readOnly,
+  };
+}
+
+/** The directories whose changes can change the view. */
+export function watchedDirs(team: Team): string[] {
+  return [bmHome(), team.paths.dir, team.paths.members, daemonPaths(team.name).dir, home.logs(team.name)];
+}
+
+/**
+ * Calls `onChange` (coalesced: at most one call per `settleMs`) whenever something under the
+ * team's watched directories changes, and every `healthMs` so dead processes are noticed.
+ * Directories that do not exist yet are watched once they appear. Returns the stop function.
+ */
+export function watchTeam(team: Team, onChange: () => void, { settleMs = 50, healthMs = 2000 } = {}): () => void {
+  const watchers = new Map<string, FSWatcher>();
+  let timer: NodeJS.Timeout | undefined;
+  const changed = () => {
+    timer ??= setTimeout(() => {
+      timer = undefined;
+      onChange();
+    }, settleMs);
+  };
+  const attach = () => {
+    for (const dir of watchedDirs(team)) {
+      if (watchers.has(dir)) continue;
+      try {
+        const watcher = watch(dir, { persistent: false }, changed);
+        watcher.on('error', () => {
+          watcher.close();
+          watchers.delete(dir);
+        });
+        watchers.set(dir, watcher);
+      } catch {
+        // Not there yet: the next health tick tries again.
+      }
+    }
+  };
+  attach();
+  const health = setInterval(() => {
+    attach();
+    changed();
+  }, healthMs);
+  return () => {
+    clearInterval(health);
+    if (timer) clearTimeout(timer);
+    for (const w of watchers.values()) w.close();
+    watchers.clear();
+  };
+}
