@@ -212,6 +212,16 @@ export function allPids(): number[] {
   }
 }
 
+/** True when some process is in group `pgid` (signal 0 tests without sending): no scan needed when not. */
+function groupExists(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /**
  * The live processes left in the group of the recorded leader `pgid`, the leader excluded
  * (Linux only). Group reuse is guarded like pid reuse: while any process is in group N the kernel
@@ -219,7 +229,7 @@ export function allPids(): number[] {
  * not ours, and only processes started after the leader count.
  */
 export function groupLeftovers(pgid: number, leaderStarted: string): { pid: number; started: string }[] {
-  if (!leaderStarted) return [];
+  if (!leaderStarted || !groupExists(pgid)) return [];
   const leader = procInfo(pgid);
   if (leader && leader.started !== leaderStarted) return [];
   const found: { pid: number; started: string }[] = [];
