@@ -509,6 +509,33 @@ export async function ensureBoard(gh: GitHub, owner: string, title: string, stat
   return { created, id: board.id, number: board.number, url: board.url, statusUpdated, statusOptions };
 }
 
+/** The team's board as the daemon needs it. */
+export interface TeamBoard {
+  id: string;
+  number: number;
+  url: string;
+  /** The node id of its Status field, when it has one. */
+  statusFieldId: string | null;
+  /** User-owned boards get no `projects_v2_item` webhooks: only polling sees their moves. */
+  ownerType: 'User' | 'Organization';
+}
+
+/** Finds `owner`'s board titled `title` (what `bm init` made), or null when there is none. */
+export async function findTeamBoard(gh: GitHub, owner: string, title: string): Promise<TeamBoard | null> {
+  checkOwner(owner);
+  const found = await graphql<{ repositoryOwner: { __typename: string } | null }>(gh, `look up owner ${owner}`, OWNER_QUERY, { login: owner });
+  if (!found.repositoryOwner) throw ownerNotFound(owner);
+  const board = await findBoard(gh, owner, title);
+  if (!board) return null;
+  const fieldData = await graphql<{ node: { fields?: { nodes: (FieldNode | null)[] } } | null }>(gh,
+    `read the fields of project '${title}'`, FIELDS_QUERY, { projectId: board.id });
+  const status = fieldData.node?.fields?.nodes.find((f) => f?.name === 'Status' && f.dataType === 'SINGLE_SELECT');
+  return {
+    id: board.id, number: board.number, url: board.url, statusFieldId: status?.id ?? null,
+    ownerType: found.repositoryOwner.__typename === 'Organization' ? 'Organization' : 'User',
+  };
+}
+
 function sameOptions(have: readonly { name: string; color: string; description: string }[],
   want: readonly { name: string; color: string; description: string }[]): boolean {
   return have.length === want.length &&
@@ -523,6 +550,11 @@ export interface RepoEvent {
   id: string;
   type: string;
   created_at: string;
+  /** Who caused it. */
+  actor: { login: string } | null;
+  repo: { name: string } | null;
+  /** The event's action (`opened`, `created` ...), when it has one. */
+  payload: { action?: string };
 }
 
 /*
@@ -550,6 +582,8 @@ export interface EventsRead {
   pages: number;
   /** True when a page held an event at or below the cursor: nothing newer was missed. */
   reachedCursor: boolean;
+  /** True when the pages read reach the timeline's end (no next page left unread). */
+  complete: boolean;
 }
 
 /** A runaway `next` chain stops here (GitHub's 300 events at 100 per page take 3). */
@@ -575,9 +609,19 @@ function pollInterval(headers: Headers): number {
 function toEvents(data: unknown): RepoEvent[] {
   if (!Array.isArray(data)) return [];
   return data
-    .filter((e): e is { id: unknown; type?: unknown; created_at?: unknown } => e !== null && typeof e === 'object')
+    .filter((e): e is { id: unknown; type?: unknown; created_at?: unknown; actor?: unknown; repo?: unknown; payload?: unknown } => e !== null && typeof e === 'object')
     .filter((e) => /^\d+$/.test(String(e.id)))
-    .map((e) => ({ id: String(e.id), type: typeof e.type === 'string' ? e.type : '', created_at: typeof e.created_at === 'string' ? e.created_at : '' }));
+    .map((e) => {
+      const login = (e.actor as { login?: unknown } | null)?.login;
+      const name = (e.repo as { name?: unknown } | null)?.name;
+      const action = (e.payload as { action?: unknown } | null)?.action;
+      return {
+        id: String(e.id), type: typeof e.type === 'string' ? e.type : '', created_at: typeof e.created_at === 'string' ? e.created_at : '',
+        actor: typeof login === 'string' ? { login } : null,
+        repo: typeof name === 'string' ? { name } : null,
+        payload: typeof action === 'string' ? { action } : {},
+      };
+    });
 }
 
 /**
@@ -596,7 +640,7 @@ export async function readRepoEvents(gh: GitHub, slug: string, options: { etag: 
     const failure = error as { status?: unknown; response?: { headers: Headers } };
     // Octokit throws on 304; for a poller it is the normal "nothing new".
     if (failure.status === 304 && failure.response) {
-      return { status: 304, events: [], etag: options.etag, pollIntervalSeconds: pollInterval(failure.response.headers), pages: 1, reachedCursor: true };
+      return { status: 304, events: [], etag: options.etag, pollIntervalSeconds: pollInterval(failure.response.headers), pages: 1, reachedCursor: true, complete: true };
     }
     throw toGitHubError(gh, error, doing);
   }
@@ -626,5 +670,6 @@ export async function readRepoEvents(gh: GitHub, slug: string, options: { etag: 
     pollIntervalSeconds: pollInterval(first),
     pages,
     reachedCursor: reached(),
+    complete: next === undefined && events.length < 300,
   };
 }

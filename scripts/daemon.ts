@@ -70,7 +70,28 @@ function when(iso: string | null): string {
   return iso ? iso.replace('T', ' ').replace(/\.\d+Z$/, ' UTC').replace(/Z$/, ' UTC') : 'none yet';
 }
 
-function printStatus(team: string, s: DaemonStatus): void {
+/** How `bm daemon status` names the reasons events were ignored (events.ts IgnoreReason). */
+const IGNORE_WORDS: Record<string, string> = {
+  'not-watched': 'not watched', 'quiet-action': 'quiet actions', 'foreign-repo': 'other repositories', 'foreign-board': 'other boards',
+  'no-repo': 'without a repository', self: "the team's own",
+};
+
+/** `bm daemon status -v`: where the team lives on GitHub and the rule table for its own events. */
+function printRules(s: DaemonStatus): void {
+  if (!s.repos?.length) {
+    out('Relevance:        every watched event wakes the team (it has no GitHub repository to filter on)');
+    return;
+  }
+  out(`Repositories:     ${s.repos.join(', ')}`);
+  out(`Board:            ${s.board ? `${s.board.url} (${s.board.id}, ${s.board.ownerType === 'User' ? 'user-owned: read by polling' : 'organisation-owned'})` : 'unknown: board moves wake nobody'}`);
+  out(`Identity:         ${s.identity ?? "unknown: the team's own comments and pushes wake it too"}`);
+  out(`Events caused by ${s.identity ?? 'the identity'} wake the team only for:`);
+  const width = Math.max(...(s.rules ?? []).map((r) => r.event.length));
+  for (const rule of s.rules ?? []) out(`  ${rule.event.padEnd(width)}  ${rule.wakes.length ? rule.wakes.join(', ') : 'never'}  (${rule.why})`);
+  out(`  ${'other events'.padEnd(width)}  never`);
+}
+
+function printStatus(team: string, s: DaemonStatus, verbose: boolean): void {
   if (!s.running) {
     out(s.stale ? `Daemon: not running (stale PID file${s.pid ? ` of PID ${s.pid}` : ''} removed)` : 'Daemon: not running');
     return;
@@ -81,7 +102,8 @@ function printStatus(team: string, s: DaemonStatus): void {
   if (s.tunnel) out(`Tunnel:           ${s.tunnel} (${s.tunnelState})`);
   out(`Started:          ${when(s.startedAt)}${s.uptimeSeconds !== undefined ? ` (up ${duration(s.uptimeSeconds)})` : ''}`);
   out(`Last event:       ${when(s.lastEventAt)}`);
-  out(`Events received:  ${s.events}`);
+  const ignoredBy = Object.entries(s.ignoredBy ?? {}).map(([reason, n]) => `${n} ${IGNORE_WORDS[reason] ?? reason}`).join(', ');
+  out(`Events received:  ${s.events}${s.ignored ? ` (${s.ignored} ignored: ${ignoredBy})` : ''}`);
   out(`Runs launched:    ${s.launches}`);
   out(`Runs in progress: ${s.inProgress}${s.maxRuns ? ` (at most ${s.maxRuns} at once)` : ''}`);
   if (s.waiting) out(`Runs waiting:     ${s.waiting}`);
@@ -90,6 +112,7 @@ function printStatus(team: string, s: DaemonStatus): void {
     out(`Backing off:      ${b.member} (${b.failures} failed run${b.failures === 1 ? '' : 's'} in a row; ${next})`);
   }
   for (const h of s.stoppedByOperator ?? []) out(`Operator stop:    ${h.member} (\`bm stop\` at ${when(h.since)}; the next event runs it again, or \`bm start\`)`);
+  if (verbose) printRules(s);
 }
 
 const start = defineCommand({
@@ -161,14 +184,18 @@ const stop = defineCommand({
 const status = defineCommand({
   name: 'daemon status',
   summary: 'Show whether the daemon runs, its mode and counters',
-  description: 'Mode, port or interval, uptime, last event time, events received, runs launched and in progress. Always exits 0.',
-  options: { team: teamOption, json: jsonOption },
-  examples: ['bm daemon status', 'bm daemon status --json'],
+  description: [
+    'Mode, port or interval, uptime, last event time, events received (and why some were ignored),',
+    'runs launched and in progress. -v adds the team\'s repositories, board and identity, and the',
+    'table of which events caused by the team\'s own identity wake it. Always exits 0.',
+  ].join('\n'),
+  options: { team: teamOption, json: jsonOption, verbose: { type: 'boolean', short: 'v', description: 'also show repositories, board, identity and wake rules' } },
+  examples: ['bm daemon status', 'bm daemon status -v', 'bm daemon status --json'],
   run(cli) {
     const team = loadTeamFromFlag(cli.string('team'));
     const s = daemonStatus(team.name);
     if (cli.flag('json')) printJson(s);
-    else printStatus(team.name, s);
+    else printStatus(team.name, s, cli.flag('verbose'));
   },
 });
 

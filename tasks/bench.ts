@@ -309,7 +309,13 @@ async function daemon(): Promise<void> {
   await benchDaemon(record);
 }
 
-const SECTIONS: Record<string, () => void | Promise<void>> = { startup, knowledge, sync, lifecycle, k8s, daemon };
+/** console: first paint and state-change-to-page delay of `bm console` in headless Chromium (tasks/bench-console.ts). */
+async function consoleBench(): Promise<void> {
+  const { benchConsole } = await import('./bench-console.ts');
+  await benchConsole(record);
+}
+
+const SECTIONS: Record<string, () => void | Promise<void>> = { startup, knowledge, sync, lifecycle, k8s, daemon, console: consoleBench };
 
 for (const [name, run] of Object.entries(SECTIONS)) {
   if (filters.length && !filters.some((f) => name.includes(f))) continue;

@@ -20,7 +20,7 @@ import { BmError, exitCodeOf, formatError } from '../output.ts';
 import { BM_ROOT } from '../paths.ts';
 import type { Team } from '../team.ts';
 import { requestedMembers, startAction, stopAction, type ActionResult } from './actions.ts';
-import { buildView, LogTracker, watchTeam, type ConsoleView } from './view.ts';
+import { buildView, localDeath, LogTracker, watchTeam, type ConsoleView } from './view.ts';
 
 /** What `startConsole` needs. */
 export interface ConsoleOptions {
@@ -255,6 +255,7 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
     if (!by) return sendError(res, 401, 'This console needs its token: open the URL bm console printed (or send Authorization: Bearer <token>).');
 
     if (req.method === 'GET' || req.method === 'HEAD') {
+      if (url.pathname === '/') return send(res, 200, TYPES['.html'], withView(assets.get('/') as Buffer, await current()));
       const asset = assets.get(url.pathname);
       if (asset) return send(res, 200, TYPES[path.extname(ASSETS[url.pathname])] ?? 'application/octet-stream', asset);
       switch (url.pathname) {
@@ -304,7 +305,7 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
   });
   port = await listen(server, options.port, options.bind);
   cookie = `bm_console_${port}`;
-  const stopWatching = watchTeam(team, () => void refresh());
+  const stopWatching = watchTeam(team, () => void refresh(), () => view !== undefined && localDeath(view));
   await refresh();
 
   const host = options.bind.includes(':') ? `[${options.bind}]` : options.bind;
@@ -322,6 +323,15 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
       });
     },
   };
+}
+
+/**
+ * The page with the current snapshot in it, as a JSON data block (not a script: the CSP allows
+ * no inline script, and a data block runs nothing), so the first paint needs no second trip.
+ */
+function withView(page: Buffer, view: ConsoleView): string {
+  const data = JSON.stringify(view).replace(/</g, '\\u003c');
+  return page.toString('utf8').replace('</head>', `  <script type="application/json" id="initial-view">${data}</script>\n</head>`);
 }
 
 function hostOf(origin: string): string {

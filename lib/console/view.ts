@@ -6,14 +6,16 @@
  * Changes are noticed by watching the directories of those files (state.json, topology.json,
  * the daemon's files, the member logs, the team repo's members/): every one of them is replaced
  * by rename or appended to, and a directory watch sees both. A process that dies changes no file,
- * so the liveness of recorded members is also looked at every `healthMs` (a /proc read each).
+ * so the running local members' pids are looked at every second (a /proc read each), and the
+ * whole view is rebuilt every 10 s for what no file or pid tells (a remote pod's health).
  */
 import { statSync, watch, type FSWatcher } from 'node:fs';
 import { daemonPaths, daemonStatus, type DaemonStatus } from '../daemon/files.ts';
-import { readJournal, type JournalEntry } from '../daemon/journal.ts';
+import type { JournalEntry } from '../daemon/journal.ts';
 import { endpointLabel, teamStatus, type TeamStatus } from '../lifecycle/status.ts';
-import { readAppended } from '../logs.ts';
+import { readAppended, tailLines } from '../logs.ts';
 import { bmHome, home } from '../paths.ts';
+import { isOurs } from '../proc.ts';
 import { loadTeam, type Team } from '../team.ts';
 
 /** What the page adds to a member's status row: where it runs, and what its log says. */
@@ -100,6 +102,28 @@ function mtimeOf(file: string): string | null {
   }
 }
 
+/**
+ * The journal's last lines, read from its end (the whole journal can be megabytes); the rotated
+ * copy is read only when the current file is short.
+ */
+function recentJournal(file: string): (JournalEntry & { ts: string })[] {
+  const entries: (JournalEntry & { ts: string })[] = [];
+  for (const name of [file, `${file}.1`]) {
+    const lines = tailLines(name, JOURNAL_LINES - entries.length, 256 * 1024);
+    const parsed = lines.flatMap((line) => {
+      try {
+        const entry = JSON.parse(line) as JournalEntry & { ts: string };
+        return entry && typeof entry.type === 'string' && typeof entry.ts === 'string' ? [entry] : [];
+      } catch {
+        return [];
+      }
+    });
+    entries.unshift(...parsed);
+    if (entries.length >= JOURNAL_LINES) break;
+  }
+  return entries.slice(-JOURNAL_LINES);
+}
+
 /** Builds one snapshot of `team` (reloaded, so newly hired members appear). */
 export async function buildView(team: Team, logs: LogTracker, readOnly: boolean): Promise<ConsoleView> {
   const fresh = loadTeam(team.entry);
@@ -121,7 +145,7 @@ export async function buildView(team: Team, logs: LogTracker, readOnly: boolean)
     output,
     githubRepo: fresh.entry.github_repo ?? null,
     daemon: daemonStatus(fresh.name, { clean: false }),
-    journal: readJournal(daemonPaths(fresh.name).journal).slice(-JOURNAL_LINES),
+    journal: recentJournal(daemonPaths(fresh.name).journal),
     readOnly,
   };
 }
@@ -131,19 +155,39 @@ export function watchedDirs(team: Team): string[] {
   return [bmHome(), team.paths.dir, team.paths.members, daemonPaths(team.name).dir, home.logs(team.name)];
 }
 
+/** When `watchTeam` looks again without being told. */
+export interface WatchTiming {
+  /** Wait after a change before rebuilding, so a burst of writes makes one rebuild. */
+  settleMs?: number;
+  /** Least time between two rebuilds: a member streaming output must not keep the console busy. */
+  minGapMs?: number;
+  /** How often `died()` is asked whether a recorded process is gone (no file tells). */
+  livenessMs?: number;
+  /** A full rebuild this often all the same: remote health (k8s) and time-based states. */
+  fullMs?: number;
+}
+
+/** Whether a member the view shows as running on this machine has died since. */
+export function localDeath(view: ConsoleView): boolean {
+  return view.status.members.some((m) => m.status === 'running' && m.endpoint?.type === 'local' && !isOurs(m.endpoint.pid, m.endpoint.started));
+}
+
 /**
- * Calls `onChange` (coalesced: at most one call per `settleMs`) whenever something under the
- * team's watched directories changes, and every `healthMs` so dead processes are noticed.
- * Directories that do not exist yet are watched once they appear. Returns the stop function.
+ * Calls `onChange` whenever something in the team's watched directories changes (coalesced and
+ * throttled), when `died()` says a process is gone, and every `fullMs`. Directories that do not
+ * exist yet are watched once they appear. Returns the stop function.
  */
-export function watchTeam(team: Team, onChange: () => void, { settleMs = 50, healthMs = 2000 } = {}): () => void {
+export function watchTeam(team: Team, onChange: () => void, died: () => boolean, timing: WatchTiming = {}): () => void {
+  const { settleMs = 30, minGapMs = 200, livenessMs = 1000, fullMs = 10_000 } = timing;
   const watchers = new Map<string, FSWatcher>();
   let timer: NodeJS.Timeout | undefined;
+  let last = 0;
   const changed = () => {
     timer ??= setTimeout(() => {
       timer = undefined;
+      last = Date.now();
       onChange();
-    }, settleMs);
+    }, Math.max(settleMs, last + minGapMs - Date.now()));
   };
   const attach = () => {
     for (const dir of watchedDirs(team)) {
@@ -156,17 +200,19 @@ export function watchTeam(team: Team, onChange: () => void, { settleMs = 50, hea
         });
         watchers.set(dir, watcher);
       } catch {
-        // Not there yet: the next health tick tries again.
+        // Not there yet: the next tick tries again.
       }
     }
   };
   attach();
-  const health = setInterval(() => {
+  const liveness = setInterval(() => {
     attach();
-    changed();
-  }, healthMs);
+    if (died()) changed();
+  }, livenessMs);
+  const full = setInterval(changed, fullMs);
   return () => {
-    clearInterval(health);
+    clearInterval(liveness);
+    clearInterval(full);
     if (timer) clearTimeout(timer);
     for (const w of watchers.values()) w.close();
     watchers.clear();

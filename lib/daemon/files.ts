@@ -76,7 +76,17 @@ const recordSchema = z.looseObject({
   maxRuns: z.optional(z.number()),
   waiting: z.optional(z.number()),
   backoff: z.optional(z.array(z.object({ member: z.string(), failures: z.number(), until: z.string(), retrying: z.boolean() }))),
-  lastWakeAt: z.optional(z.nullable(z.string())),
+  /** When new work last woke each member slot (an operator stop after it holds the member). */
+  wokenAt: z.optional(z.record(z.string(), z.string())),
+  /** Verified events that woke nobody, in all and per reason (events.ts IgnoreReason). */
+  ignored: z.optional(z.number()),
+  ignoredBy: z.optional(z.record(z.string(), z.number())),
+  /** The team's GitHub identity (login), its repositories and its board, as resolved at start. */
+  identity: z.optional(z.nullable(z.string())),
+  repos: z.optional(z.array(z.string())),
+  board: z.optional(z.nullable(z.object({ id: z.string(), url: z.string(), ownerType: z.string() }))),
+  /** The rule table for events the team's own identity caused (events.ts SELF_RULES). */
+  rules: z.optional(z.array(z.object({ event: z.string(), wakes: z.array(z.string()), why: z.string() }))),
 });
 
 /** The content of `daemon.json`. */
@@ -163,6 +173,13 @@ export interface DaemonStatus {
   backoff?: Backoff[];
   /** Members the operator stopped after the last wake-up: the daemon runs them at the next event. */
   stoppedByOperator?: Hold[];
+  /** Verified events that woke nobody, and why (per reason). */
+  ignored?: number;
+  ignoredBy?: Record<string, number>;
+  identity?: string | null;
+  repos?: string[];
+  board?: { id: string; url: string; ownerType: string } | null;
+  rules?: { event: string; wakes: string[]; why: string }[];
   /** Set when a dead daemon's files were found (and removed). */
   stale?: boolean;
 }
@@ -194,6 +211,12 @@ export function daemonStatus(team: string, { clean = true } = {}): DaemonStatus 
     ...(r && typeof r.maxRuns === 'number' ? { maxRuns: r.maxRuns } : {}),
     waiting: r?.waiting ?? 0,
     backoff: r?.backoff ?? [],
-    stoppedByOperator: heldSince(team, r?.lastWakeAt ? Date.parse(r.lastWakeAt) : 0),
+    stoppedByOperator: heldSince(team, r?.wokenAt ?? {}),
+    ignored: r?.ignored ?? 0,
+    ignoredBy: r?.ignoredBy ?? {},
+    identity: r?.identity ?? null,
+    repos: r?.repos ?? [],
+    board: r?.board ?? null,
+    rules: r?.rules ?? [],
   };
 }

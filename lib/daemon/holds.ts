@@ -75,10 +75,16 @@ export function stoppedAt(holds: Record<string, string>, key: string): number | 
   return times.length ? Math.max(...times) : undefined;
 }
 
-/** The members still held: stopped by the operator after the daemon's last wake-up (epoch ms). */
-export function heldSince(team: string, lastWake: number): Hold[] {
+/**
+ * The holds still in force: stopped by the operator after new work last woke the member (`wokenAt`
+ * maps slot keys to ISO times).
+ */
+export function heldSince(team: string, wokenAt: Record<string, string>): Hold[] {
+  const woken = (held: string) => Math.max(0, ...Object.entries(wokenAt)
+    .filter(([key]) => key === held || key.split('/')[0] === held || held.split('/')[0] === key)
+    .map(([, at]) => Date.parse(at)));
   return Object.entries(readHolds(team))
-    .filter(([, since]) => Date.parse(since) >= lastWake)
+    .filter(([member, since]) => Date.parse(since) >= woken(member))
     .map(([member, since]) => ({ member, since }))
     .sort((a, b) => a.member.localeCompare(b.member));
 }

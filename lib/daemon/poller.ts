@@ -19,7 +19,7 @@ import process from 'node:process';
 import * as z from 'zod/mini';
 import { readTextIfExists, writeFileAtomic } from '../files.ts';
 import { GitHubError, readRepoEvents, type EventsRead, type GitHub } from '../github.ts';
-import { isWakeEvent, webhookName } from './events.ts';
+import { judge, polledFacts, webhookName, type Judgement, type TeamCoordinates } from './events.ts';
 import type { Journal } from './journal.ts';
 import type { Logger } from './log.ts';
 
@@ -63,10 +63,13 @@ export interface PollerOptions {
   intervalSeconds: number;
   cursorFile: string;
   events: ReadonlySet<string>;
+  coordinates: TeamCoordinates;
   log: Logger;
   journal: Journal;
-  /** Called once per poll that found new wake-up events. */
-  wake(what: string): void;
+  /** Called once per poll that found new wake-up events; `self` when the team's own identity caused all of them. */
+  wake(what: string, self: boolean): void;
+  /** Called with the new events each poll read, and what the rules made of each (for the counters). */
+  seen(judgements: Judgement[]): void;
   /** `reconcile` in webhook mode, `poll` in poll mode (log wording only). */
   role: 'poll' | 'reconcile';
 }
@@ -86,6 +89,8 @@ export class Poller {
   polls = 0;
   /** When the next poll is due (epoch ms). */
   nextAt = 0;
+  /** The interval really used (seconds), and why it is not the flag's when it is not. */
+  effective: { seconds: number; why: string };
 
   constructor(options: PollerOptions) {
     this.#o = options;
@@ -97,6 +102,7 @@ export class Poller {
       this.#cursor = { last_event_id: null, etag: null, last_poll_at: null };
     }
     this.#cursor.repo = options.repo;
+    this.effective = { seconds: options.intervalSeconds, why: 'the interval asked for' };
   }
 
   start(): void {
@@ -141,7 +147,10 @@ export class Poller {
         this.#cursor = { ...this.#cursor, etag: result.etag, last_poll_at: now };
       }
       this.#save();
-      return Math.max(intervalMs, result.pollIntervalSeconds * 1000);
+      this.effective = result.pollIntervalSeconds > this.#o.intervalSeconds
+        ? { seconds: result.pollIntervalSeconds, why: `GitHub's X-Poll-Interval (${result.pollIntervalSeconds}s) is longer than the ${this.#o.intervalSeconds}s asked for` }
+        : { seconds: this.#o.intervalSeconds, why: `the interval asked for (GitHub's X-Poll-Interval is ${result.pollIntervalSeconds}s)` };
+      return this.effective.seconds * 1000;
     } catch (error) {
       this.#failures++;
       const failure = error instanceof GitHubError ? error : new GitHubError(0, (error as Error).message, '');
@@ -161,9 +170,9 @@ export class Poller {
   }
 
   #consume(result: EventsRead): void {
-    const { log, journal } = this.#o;
-    const { events, pages } = result;
-    const newest = events.reduce<bigint | null>((max, e) => (max === null || BigInt(e.id) > max ? BigInt(e.id) : max), null);
+    const { log, journal, events, coordinates } = this.#o;
+    const { pages } = result;
+    const newest = result.events.reduce<bigint | null>((max, e) => (max === null || BigInt(e.id) > max ? BigInt(e.id) : max), null);
     const cursor = this.#cursor.last_event_id;
     if (cursor === null) {
       this.#cursor.last_event_id = (newest ?? 0n).toString();
@@ -172,17 +181,26 @@ export class Poller {
       return;
     }
     const after = BigInt(cursor);
-    const fresh = events.filter((e) => BigInt(e.id) > after);
-    const gap = fresh.length > 0 && !result.reachedCursor;
+    const fresh = result.events.filter((e) => BigInt(e.id) > after);
+    // Cursor 0 was set on an empty timeline: every event since is newer, none can have been
+    // missed unless the timeline overflowed (300 events) before this poll.
+    const gap = fresh.length > 0 && !result.reachedCursor && (after > 0n || !result.complete);
     if (gap) log.warn(`${this.#o.role}: gap detected: event ${cursor} is no longer in the timeline (${fresh.length} newer events read); waking once in case a missed event mattered`);
-    const waking = fresh.filter((e) => isWakeEvent(this.#o.events, webhookName(e.type)));
+    const judged = fresh.map((e) => judge(polledFacts(e), events, coordinates));
+    const waking = fresh.filter((_, i) => judged[i].wake);
+    const self = judged.every((j) => !j.wake || j.self);
     if (newest !== null && newest > after) this.#cursor.last_event_id = newest.toString();
-    journal.add({ type: 'poll', status: 200, pages, fresh: fresh.length, waking: waking.length, ...(gap ? { gap: true } : {}), cursor: this.#cursor.last_event_id });
+    const ignored = judged.filter((j) => !j.wake).map((j) => (j.wake ? '' : j.reason));
+    journal.add({
+      type: 'poll', status: 200, pages, fresh: fresh.length, waking: waking.length, ...(gap ? { gap: true } : {}), cursor: this.#cursor.last_event_id,
+      ...(ignored.length > 0 ? { ignored: Object.fromEntries([...new Set(ignored)].map((r) => [r, ignored.filter((x) => x === r).length])) } : {}),
+    });
+    if (fresh.length > 0) this.#o.seen(judged);
     if (waking.length > 0) {
       const types = [...new Set(waking.map((e) => webhookName(e.type)))].join(', ');
-      this.#o.wake(`${this.#o.role}: ${waking.length} new event(s) (${types})`);
+      this.#o.wake(`${this.#o.role}: ${waking.length} new event(s) (${types})`, self);
     } else if (gap) {
-      this.#o.wake(`${this.#o.role}: events missed in a gap`);
+      this.#o.wake(`${this.#o.role}: events missed in a gap`, false);
     }
   }
 }

@@ -22,7 +22,8 @@ import { requireSchemaV2 } from '../schema.ts';
 import { loadTeam, loadTeamFromFlag } from '../team.ts';
 import { isProvisioned } from '../workspaces.ts';
 import { bmCommand, type StartRequest } from './control.ts';
-import { isWakeEvent, wakeEvents } from './events.ts';
+import { resolveCoordinates } from './coordinates.ts';
+import { judge, SELF_RULES, wakeEvents, webhookFacts, type IgnoreReason } from './events.ts';
 import { daemonPaths, EXIT_ALREADY_RUNNING, readPidFile, removeRuntimeFiles, writePidFile, writeRecord, type DaemonRecord } from './files.ts';
 import { Journal, readJournal, recentDeliveries, unfinishedWork } from './journal.ts';
 import { Launcher } from './launcher.ts';
@@ -132,11 +133,22 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   const unfinished = unfinishedWork(past);
   const journal = new Journal(paths.journal, maxLogBytes());
   const events = wakeEvents(team.manifest);
+  const { coordinates, board } = await resolveCoordinates(team.name, repo, team.manifest, gh, log);
+  if (coordinates.repos.size > 0) {
+    log.info(`waking for ${[...coordinates.repos].join(', ')}${board ? ` and board ${board.url}` : ''}; identity ${coordinates.identity ?? 'unknown'}`);
+  }
   const startedAt = new Date().toISOString();
   const record: DaemonRecord = {
     team: team.name, mode: options.mode, pid: process.pid, bind: options.bind, port: null, interval: options.interval,
     tunnel: options.tunnel ?? null, tunnelState: null, startedAt, ready: false, events: 0, relevant: 0, launches: 0, inProgress: 0, lastEventAt: null,
-    maxRuns: options.maxRuns, waiting: 0, backoff: [], lastWakeAt: null,
+    maxRuns: options.maxRuns, waiting: 0, backoff: [], wokenAt: {},
+    ignored: 0, ignoredBy: {}, identity: coordinates.identity, repos: [...coordinates.repos], board: board ? { id: board.id, url: board.url, ownerType: board.ownerType } : null,
+    rules: SELF_RULES.map((r) => ({ ...r, wakes: [...r.wakes] })),
+  };
+  const ignore = (reason: IgnoreReason) => {
+    record.ignored = (record.ignored ?? 0) + 1;
+    const by = (record.ignoredBy ??= {});
+    by[reason] = (by[reason] ?? 0) + 1;
   };
 
   let tunnel: Tunnel | undefined;
@@ -148,7 +160,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     record.inProgress = runs.inProgress;
     record.waiting = runs.waiting;
     record.backoff = runs.backoffs();
-    record.lastWakeAt = runs.lastWake ? new Date(runs.lastWake).toISOString() : null;
+    record.wokenAt = Object.fromEntries([...runs.wokenAt].map(([key, ms]) => [key, new Date(ms).toISOString()]));
     record.tunnelState = tunnel?.state ?? null;
     writeRecord(paths, record);
   };
@@ -178,7 +190,11 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   // Wake-ups arriving in the same turn of the event loop are merged into one.
   let queued: WakeReason | undefined;
   const wake = (reason: WakeReason) => {
-    if (queued) return;
+    if (queued) {
+      // One event not of the team's own making is enough to make the merged wake-up not its own.
+      if (!reason.self) queued.self = false;
+      return;
+    }
     queued = reason;
     setImmediate(() => {
       const next = queued;
@@ -200,18 +216,19 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     if (d.event === 'ping') {
       const hook = d.payload.hook as { config?: { content_type?: string } } | undefined;
       const type = hook?.config?.content_type;
-      if (type && type !== 'json') log.warn(`ping from hook: content type is '${type}'; set it to 'json' or deliveries will be refused`);
-      else log.info(`ping ${d.id}: the webhook is set up`);
+      log.info(`ping ${d.id}: the webhook is set up${type ? ` (content type ${type})` : ''}`);
       journal.add({ ...base, outcome: 'ping' });
       return 'ping';
     }
-    if (!isWakeEvent(events, d.event, d.action)) {
-      journal.add({ ...base, outcome: 'ignored' });
+    const verdict = judge(webhookFacts(d.event, d.payload), events, coordinates);
+    if (!verdict.wake) {
+      ignore(verdict.reason);
+      journal.add({ ...base, outcome: 'ignored', reason: verdict.reason, why: verdict.detail });
       return 'ignored';
     }
     record.relevant++;
-    journal.add({ ...base, outcome: 'wake' });
-    wake({ what: `${d.event}${d.action ? ` ${d.action}` : ''} (delivery ${d.id})`, at: d.receivedAt, delivery: d.id });
+    journal.add({ ...base, outcome: 'wake', ...(verdict.self ? { self: true } : {}) });
+    wake({ what: `${d.event}${d.action ? ` ${d.action}` : ''} (delivery ${d.id})`, at: d.receivedAt, delivery: d.id, self: verdict.self });
     return 'wake';
   };
 
@@ -249,8 +266,17 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     const role = options.mode === 'poll' ? 'poll' : 'reconcile';
     const interval = options.mode === 'poll' ? options.interval : reconcileSeconds();
     poller = new Poller({
-      gh, repo, intervalSeconds: interval, cursorFile: paths.poll, events, log, journal, role,
-      wake: (what) => wake({ what, at: performance.now() }),
+      gh, repo, intervalSeconds: interval, cursorFile: paths.poll, events, coordinates, log, journal, role,
+      wake: (what, self) => wake({ what, at: performance.now(), self }),
+      seen: (judged) => {
+        record.events += judged.length;
+        record.lastEventAt = new Date().toISOString();
+        for (const j of judged) {
+          if (j.wake) record.relevant++;
+          else ignore(j.reason);
+        }
+        changed();
+      },
     });
     poller.start();
     log.info(`${role} of ${repo} every ${interval}s (or GitHub's X-Poll-Interval when longer)`);

@@ -53,11 +53,15 @@ export interface WakeReason {
   /** `performance.now()` of the delivery, to measure delivery-to-spawn delay. */
   at: number;
   delivery?: string;
+  /** Caused by the team's own identity (only hand-offs get this far: events.ts SELF_RULES). */
+  self?: boolean;
   /**
    * Set when the run's start waited on purpose (for the previous run of the member, a free run
    * slot, or a backoff): its delay is then not the daemon's latency.
    */
   waited?: 'previous run' | 'run cap' | 'backoff';
+  /** Only these members (the operator answered one of them); every member when absent. */
+  members?: readonly string[];
   /**
    * Set for work that predates this wake-up (left unfinished by an earlier daemon): it does not
    * lift an operator's stop (lib/daemon/holds.ts).
@@ -193,8 +197,8 @@ export class Scheduler {
   #stopping = false;
   /** Runs started since the daemon started. */
   launches = 0;
-  /** When the last new work arrived (epoch ms): an operator stop after it holds its members. */
-  lastWake = 0;
+  /** When new work last arrived for each slot (epoch ms): an operator stop after it holds the slot. */
+  readonly wokenAt = new Map<string, number>();
 
   constructor(options: SchedulerOptions) {
     this.#o = options;
@@ -239,10 +243,9 @@ export class Scheduler {
     }
   }
 
-  /** Asks every member for one run. */
+  /** Asks every member (or the reason's `members`) for one run. */
   wake(reason: WakeReason): void {
     if (this.#stopping) return;
-    if (!reason.old) this.lastWake = Date.now();
     let slots: Slot[];
     try {
       slots = this.#o.slots();
@@ -251,6 +254,8 @@ export class Scheduler {
       return;
     }
     for (const slot of slots) {
+      if (reason.members && !reason.members.includes(slot.member)) continue;
+      if (!reason.old) this.wokenAt.set(slot.key, Date.now());
       const state = this.#slots.get(slot.key) ?? { slot, queued: false, failures: 0, notBefore: 0 };
       state.slot = slot;
       this.#slots.set(slot.key, state);
@@ -356,7 +361,7 @@ export class Scheduler {
     if (state.busyWith && isOurs(state.busyWith.pid, state.busyWith.started)) return;
     state.busyWith = undefined;
     const stopped = stoppedAt(readHolds(team), slot.key);
-    if (stopped !== undefined && stopped >= this.lastWake) {
+    if (stopped !== undefined && stopped >= (this.wokenAt.get(slot.key) ?? 0)) {
       log.info(`${slot.key}: stopped by the operator; not run until an event arrives after the stop`);
       journal.add({ type: 'run.held', member: slot.key, since: new Date(stopped).toISOString() });
       return;

@@ -5,8 +5,9 @@
  *
  * A delivery is checked in this order, and refused at the first failure without launching
  * anything: size (413), content type (415), required headers (400), signature over the raw
- * bytes (401), JSON (400). An accepted delivery is answered at once; the work it causes is done
- * after the response, so GitHub's 10-second budget is never at risk.
+ * bytes (401), JSON, or a form whose `payload` field is JSON (400). An accepted delivery is
+ * answered at once; the work it causes is done after the response, so GitHub's 10-second
+ * budget is never at risk.
  */
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -14,6 +15,13 @@ import { verifySignature } from './signature.ts';
 
 /** GitHub caps payloads at 25 MB; anything larger is not a GitHub delivery. */
 export const MAX_BODY_BYTES = 25 * 1024 * 1024;
+
+/**
+ * The two content types a GitHub webhook can be set to: `json` sends the payload as the body,
+ * `form` as the `payload` field of a form. Either way the signature covers the body as sent.
+ */
+const JSON_TYPE = 'application/json';
+const FORM_TYPE = 'application/x-www-form-urlencoded';
 
 /** A verified delivery. */
 export interface Delivery {
@@ -73,7 +81,7 @@ export function createWebhookServer(options: WebhookServerOptions): Server {
     const declared = Number(header(req, 'content-length'));
     if (Number.isFinite(declared) && declared > maxBody) return reject(413, `body of ${declared} bytes is over the ${maxBody}-byte limit`, true);
     const type = (header(req, 'content-type') ?? '').split(';')[0].trim().toLowerCase();
-    if (type !== 'application/json') return reject(415, `content type must be application/json (set the webhook's content type to json), not '${type || 'none'}'`, true);
+    if (type !== JSON_TYPE && type !== FORM_TYPE) return reject(415, `content type must be ${JSON_TYPE} or ${FORM_TYPE} (the webhook's content type json or form), not '${type || 'none'}'`, true);
     const event = header(req, 'x-github-event');
     if (!event || !id) return reject(400, 'required headers X-GitHub-Event and X-GitHub-Delivery are missing', true);
     const signature = header(req, 'x-hub-signature-256');
@@ -98,11 +106,13 @@ export function createWebhookServer(options: WebhookServerOptions): Server {
       if (refused) return;
       const body = Buffer.concat(chunks, size);
       if (!verifySignature(options.secret, body, signature)) return reject(401, 'signature does not match');
+      const json = type === FORM_TYPE ? new URLSearchParams(body.toString('utf8')).get('payload') : body.toString('utf8');
+      if (json === null) return reject(400, 'the form has no payload field');
       let payload: unknown;
       try {
-        payload = JSON.parse(body.toString('utf8'));
+        payload = JSON.parse(json);
       } catch {
-        return reject(400, 'body is not valid JSON');
+        return reject(400, type === FORM_TYPE ? 'the payload field is not valid JSON' : 'body is not valid JSON');
       }
       if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) return reject(400, 'body is not a JSON object');
       const record = payload as Record<string, unknown>;

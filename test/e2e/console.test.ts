@@ -4,8 +4,9 @@
  * read-only mode, the listening address, the /api/ shapes against the CLI's --json, the live push
  * of a member's state change, actions journaled with origin "console", and a clean Ctrl-C.
  */
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import process from 'node:process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { eventStream, http, startConsoleProcess, type ConsoleProcess } from '../support/console.ts';
@@ -37,7 +38,7 @@ async function open(args: string[] = []): Promise<ConsoleProcess> {
   return c;
 }
 
-interface Row { key: string; status: string }
+interface Row { key: string; status: string; endpoint: { pid: number } | null }
 interface View { status: { team: string; members: Row[] }; output: Record<string, { lastLine: string | null; restarts: number }> }
 
 const statusOf = (view: View, key: string) => view.status.members.find((m) => m.key === key)?.status;
@@ -86,6 +87,20 @@ test('without its token every request is refused with 401; the token trades for 
   assert.not.ok(c.stderr().includes(c.token), 'the token is never logged');
 });
 
+test('the page carries its first snapshot as inert JSON: agent output cannot close the data block', async () => {
+  const log = path.join(sandbox.bmHome, 'logs', 'alpha', 'dev-alice.log');
+  mkdirSync(path.dirname(log), { recursive: true });
+  writeFileSync(log, 'agent says </script><script>alert(1)</script>\n');
+  const c = await open();
+  const page = await http(c.port, 'GET', '/', { Authorization: `Bearer ${c.token}` });
+  const data = /<script type="application\/json" id="initial-view">(.*)<\/script>/.exec(page.body)?.[1];
+  assert.ok(data, 'the snapshot is in the page');
+  assert.not.ok(data.includes('<'), 'no raw < inside the data block');
+  assert.is((JSON.parse(data) as View).output['dev-alice'].lastLine, 'agent says </script><script>alert(1)</script>');
+  assert.is(page.body.match(/<script/g)?.length, 2, 'the module script and the data block, nothing more');
+  rmSync(log);
+});
+
 test('/api/status and /api/daemon answer exactly as `bm status --json` and `bm daemon status --json`', async () => {
   await sandbox.ok(['start', 'dev-alice']);
   const c = await open();
@@ -130,6 +145,18 @@ test('a state change reaches the event stream without polling; actions are journ
   const bad = await http(c.port, 'POST', '/api/start', { ...auth, 'Content-Type': 'application/json' }, JSON.stringify({ members: ['../etc'] }));
   assert.is(bad.status, 400, 'a bad member name is a clear 400');
   assert.match(bad.body, /Invalid member name/i);
+});
+
+test('a member that dies is shown crashed within about a second, though no file changes', async () => {
+  await sandbox.ok(['start', 'dev-alice']);
+  const c = await open();
+  const stream = await eventStream(c.port, '/api/events', { Authorization: `Bearer ${c.token}` });
+  const first = await stream.next<View>((event) => event === 'view');
+  const pid = first.status.members.find((m) => m.key === 'dev-alice')?.endpoint?.pid;
+  assert.ok(pid, 'dev-alice runs');
+  process.kill(-pid, 'SIGKILL');
+  await stream.next<View>((event, v) => event === 'view' && statusOf(v, 'dev-alice') === 'crashed', 5000);
+  stream.close();
 });
 
 test('actions: same-origin JSON only when signed in by cookie; none at all with --read-only', async () => {

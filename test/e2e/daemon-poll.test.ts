@@ -7,15 +7,14 @@
  * - the smee tunnel against a local SSE server standing in for smee.io: a refused first connect,
  *   forwarding, a dropped stream and reconnect, and a forged (unsigned) event.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { sign } from '@octokit/webhooks-methods';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parse, stringify } from 'yaml';
-import { daemonDir, daemonTeam, example, journal, waitFor, webhookSecret } from '../support/daemon.ts';
+import { connectTeam, daemonDir, daemonTeam, example, journal, waitFor, webhookSecret } from '../support/daemon.ts';
 import { startFakeGitHub, type FakeGitHub } from '../support/fake-github.ts';
 import { createSandbox, type Sandbox } from '../support/sandbox.ts';
 
@@ -31,16 +30,7 @@ interface Call { argv: string[]; cwd: string }
 const runCalls = (): Call[] => (existsSync(stubLog) ? readFileSync(stubLog, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Call) : []).filter((c) => c.argv[0] === 'run');
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Points the team at `owner/name` with a token, as `bm init --github-repo` would have. */
-function connectTeam(repo: string): void {
-  const file = path.join(sandbox.bmHome, 'config.yml');
-  const config = parse(readFileSync(file, 'utf8')) as { teams: { name: string; github_repo?: string; credentials?: Record<string, string> }[] };
-  const team = config.teams.find((t) => t.name === TEAM);
-  if (!team) throw new Error('no team');
-  team.github_repo = repo;
-  team.credentials = { ...team.credentials, gh_token: TOKEN };
-  writeFileSync(file, stringify(config), { mode: 0o600 });
-}
+const connect = (repo: string) => connectTeam(sandbox, TEAM, repo, TOKEN);
 
 /** One request for the events endpoint as the proxy saw it. */
 interface Seen { at: number; url: string; status: number; ifNoneMatch: string | undefined; etag: string | undefined }
@@ -89,7 +79,7 @@ test.after(async () => {
 
 test('poll mode: cursor without replay, ETag and 304, wake-up events, X-Poll-Interval, rate limit, restart', async () => {
   await github.addRepo('octocat/alpha');
-  connectTeam('octocat/alpha');
+  connect('octocat/alpha');
   github.pushEvent('IssuesEvent', { action: 'opened' });
   github.pushEvent('IssueCommentEvent', { action: 'created' });
   const proxy = await pollProxy(github.url);
@@ -210,7 +200,8 @@ test('tunnel: a smee channel is forwarded, supervised through a refused connect 
 
     assert.ok(journal(sandbox, TEAM).some((e) => e.type === 'start' && e.mode === 'webhook'));
     await waitFor('the reconcile poll that runs alongside webhook mode', () => readFileSync(path.join(daemonDir(sandbox, TEAM), 'daemon.log'), 'utf8').includes('reconcile of octocat/alpha every 3600s'));
-    const payload = example('issues', 'opened');
+    // The team's own repository: deliveries about other repositories wake nobody.
+    const payload = example('issues', 'opened', 'octocat/alpha');
     const headers = async (id: string): Promise<Record<string, string>> => ({
       'x-github-event': 'issues', 'x-github-delivery': id, 'x-hub-signature-256': await sign(secret, JSON.stringify(payload)), 'content-type': 'application/json',
     });
@@ -236,7 +227,7 @@ test('tunnel: a smee channel is forwarded, supervised through a refused connect 
 
 test('poll mode reads the next pages up to the cursor: a relevant event behind 150 others wakes the team; a gap wakes it once', async () => {
   const repo = await github.addRepo('octocat/paged');
-  connectTeam('octocat/paged');
+  connect('octocat/paged');
   const proxy = await pollProxy(github.url);
   try {
     const mark = journal(sandbox, TEAM).length;

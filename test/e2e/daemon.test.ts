@@ -195,7 +195,8 @@ test('deliveries: relevant runs every member once; irrelevant, forged and malfor
       const { sign } = await import('@octokit/webhooks-methods');
       return deliver(port, secret, 'issues', tampered, { signature: await sign(secret, body) });
     })(), 401],
-    ['form content type', deliver(port, secret, 'issues', body, { contentType: 'application/x-www-form-urlencoded' }), 415],
+    ['form content type without a payload field', deliver(port, secret, 'issues', body, { contentType: 'application/x-www-form-urlencoded' }), 400],
+    ['XML', deliver(port, secret, 'issues', body, { contentType: 'application/xml' }), 415],
     ['malformed JSON, validly signed', deliver(port, secret, 'issues', '{"action": "opened",'), 400],
     ['missing event header', httpRequest(port, 'POST', '/webhook', { 'content-type': 'application/json', 'x-github-delivery': 'x', 'x-hub-signature-256': 'sha256=00' }, '{}'), 400],
     ['GET /webhook', httpRequest(port, 'GET', '/webhook'), 405],
@@ -208,8 +209,17 @@ test('deliveries: relevant runs every member once; irrelevant, forged and malfor
   await waitFor('the unicode delivery to run both members', () => runCalls().length === quiet + 2);
   await settled();
   assert.is(runCalls().length, quiet + 2, 'nothing else ran');
+
+  // A hook whose content type is `form`: the same payload as `payload=`, signed over the form.
+  const formPing = await deliver(port, secret, 'ping', { ...example('ping'), hook: { ...(example('ping').hook as object), config: { content_type: 'form' } } }, { form: true });
+  assert.equal([formPing.status, (JSON.parse(formPing.body) as { outcome: string }).outcome], [200, 'ping']);
+  const formTampered = await deliver(port, secret, 'issues', unicode, { form: true, signature: await (await import('@octokit/webhooks-methods')).sign(secret, unicode) });
+  assert.is(formTampered.status, 401, 'a form is verified over the form body, not the JSON inside it');
+  assert.is((await deliver(port, secret, 'issues', unicode, { form: true })).status, 202);
+  await waitFor('the form delivery to run both members', () => runCalls().length === quiet + 4);
+  await settled();
   const rejected = journal(sandbox, TEAM).filter((e) => e.type === 'rejected');
-  assert.is(rejected.length, refused.length - 2, 'every refused delivery is journalled (not the 404 and 405)');
+  assert.is(rejected.length, refused.length - 2 + 1, 'every refused delivery is journalled (not the 404 and 405)');
   assert.not.ok(readFileSync(path.join(daemonDir(sandbox, TEAM), 'daemon.log'), 'utf8').includes(secret), 'the secret is never logged');
 
   const duplicate = runCalls().length;
@@ -221,7 +231,7 @@ test('deliveries: relevant runs every member once; irrelevant, forged and malfor
   await settled();
   assert.is(runCalls().length, duplicate + 2, 'the duplicate launched nothing');
 
-  assert.is((await status()).events, 1 + 4 + 1 + 2, 'only verified deliveries count');
+  assert.is((await status()).events, 1 + 4 + 1 + 2 + 2, 'only verified deliveries count');
 });
 
 test('a burst of 100 deliveries runs each member at most twice', async () => {

@@ -3,12 +3,12 @@
  * with the team's secret and posted over real HTTP, the daemon's files, and waiting.
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import path from 'node:path';
 import { sign } from '@octokit/webhooks-methods';
 import * as assert from 'uvu/assert';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { ROOT, type Sandbox } from './sandbox.ts';
 
 interface Definition {
@@ -18,12 +18,12 @@ interface Definition {
 
 let definitions: Definition[] | undefined;
 
-/** A recorded payload of `event` (with `action`, when given). */
-export function example(event: string, action?: string): Record<string, unknown> {
+/** A recorded payload of `event` (with `action`, when given), about repository `repo` when given. */
+export function example(event: string, action?: string, repo?: string): Record<string, unknown> {
   definitions ??= JSON.parse(readFileSync(path.join(ROOT, 'node_modules', '@octokit', 'webhooks-examples', 'api.github.com', 'index.json'), 'utf8')) as Definition[];
   const found = definitions.find((d) => d.name === event)?.examples.find((e) => action === undefined || e.action === action);
   if (!found) throw new Error(`no recorded ${event}${action ? `.${action}` : ''} payload`);
-  return found;
+  return repo ? { ...found, repository: { ...(found.repository as object), full_name: repo } } : found;
 }
 
 /** The team's webhook secret from the sandbox's operator config. */
@@ -64,14 +64,17 @@ export interface DeliveryOptions {
   contentType?: string;
   /** Sign with this secret instead of the team's. */
   secret?: string;
+  /** Send as a hook with content type `form` does: `payload=<JSON>`, form-encoded. */
+  form?: boolean;
 }
 
 /** Posts `payload` (an object, or raw text) to /webhook as GitHub would, signed over the exact bytes. */
 export async function deliver(port: number, secret: string, event: string, payload: Record<string, unknown> | string, options: DeliveryOptions = {}): Promise<HttpResult> {
-  const body = typeof payload === 'string' ? payload : JSON.stringify(payload);
+  const json = typeof payload === 'string' ? payload : JSON.stringify(payload);
+  const body = options.form ? new URLSearchParams({ payload: json }).toString() : json;
   const signature = options.signature === undefined ? await sign(options.secret ?? secret, body) : options.signature;
   const headers: Record<string, string | number> = {
-    'content-type': options.contentType ?? 'application/json',
+    'content-type': options.contentType ?? (options.form ? 'application/x-www-form-urlencoded' : 'application/json'),
     'content-length': Buffer.byteLength(body),
     'user-agent': 'GitHub-Hookshot/test',
     'x-github-event': event,
@@ -80,6 +83,17 @@ export async function deliver(port: number, secret: string, event: string, paylo
   };
   if (signature !== null) headers['x-hub-signature-256'] = signature;
   return httpRequest(port, 'POST', '/webhook', headers, body);
+}
+
+/** Points `team` at GitHub repo `repo` with token `token`, as `bm init --github-repo` would have. */
+export function connectTeam(sandbox: Sandbox, team: string, repo: string, token: string): void {
+  const file = path.join(sandbox.bmHome, 'config.yml');
+  const config = parse(readFileSync(file, 'utf8')) as { teams: { name: string; github_repo?: string; credentials?: Record<string, string> }[] };
+  const entry = config.teams.find((t) => t.name === team);
+  if (!entry) throw new Error(`no team ${team}`);
+  entry.github_repo = repo;
+  entry.credentials = { ...entry.credentials, gh_token: token };
+  writeFileSync(file, stringify(config), { mode: 0o600 });
 }
 
 /** The daemon directory of a team in the sandbox. */

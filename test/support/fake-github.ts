@@ -134,12 +134,17 @@ export interface FakeGitHub {
   dataDir: string;
   /** The next request matching method (or `*`) and path answers with this instead. */
   failNext(method: string, pathRegex: RegExp, status: number, body?: unknown, headers?: Record<string, string>): void;
-  /** Adds an event to a repo's timeline (default: the last repo created) and changes its ETag. */
-  pushEvent(type: string, payload?: Record<string, unknown>, repo?: string): FakeEvent;
+  /**
+   * Adds an event to a repo's timeline (default: the last repo created) and changes its ETag.
+   * Its actor is `actor` (default `monalisa`, a collaborator who is not the token's user).
+   */
+  pushEvent(type: string, payload?: Record<string, unknown>, repo?: string, actor?: string): FakeEvent;
   /** Seeds an existing repository (with its bare git repo) as if created earlier. */
   addRepo(fullName: string, options?: { private?: boolean; description?: string }): Promise<FakeRepo>;
   /** Serves (or overrides) a GraphQL operation by name. */
   onGraphQL(operation: string, handler: GraphQLHandler): void;
+  /** Seeds a Projects v2 board of `owner` (an existing account) as if created earlier. */
+  addBoard(owner: string, title: string): FakeBoard;
   close(): Promise<void>;
 }
 
@@ -363,6 +368,30 @@ export async function startFakeGitHub(opts: FakeGitHubOptions = {}): Promise<Fak
   const projectJson = (b: FakeBoard) => ({ id: b.id, number: b.number, title: b.title, url: b.url });
   const optionId = () => randomBytes(4).toString('hex');
 
+  /** A new board of `owner`, with the fields GitHub gives every new board. */
+  function makeBoard(owner: FakeAccount, title: string): FakeBoard {
+    const number = Math.max(0, ...boards.filter((b) => b.owner === owner.login).map((b) => b.number)) + 1;
+    const id = newId();
+    const tag = id.toString(36).toUpperCase();
+    const common = (name: string, dataType: string, n: number): FakeField => ({ id: `PVTF_lADO${tag}zg${n}`, name, dataType });
+    const board: FakeBoard = {
+      id: `PVT_kwDO${tag}`, number, title, owner: owner.login, closed: false,
+      url: `https://github.com/${owner.type === 'User' ? 'users' : 'orgs'}/${owner.login}/projects/${number}`,
+      fields: [
+        common('Title', 'TITLE', 1), common('Assignees', 'ASSIGNEES', 2),
+        { id: `PVTSSF_lADO${tag}zg3`, name: 'Status', dataType: 'SINGLE_SELECT', options: [
+          { id: optionId(), name: 'Todo', color: 'GREEN', description: "This item hasn't been started" },
+          { id: optionId(), name: 'In Progress', color: 'YELLOW', description: 'This is actively being worked on' },
+          { id: optionId(), name: 'Done', color: 'PURPLE', description: 'This has been completed' },
+        ] },
+        common('Labels', 'LABELS', 4), common('Linked pull requests', 'LINKED_PULL_REQUESTS', 5), common('Milestone', 'MILESTONE', 6),
+        common('Repository', 'REPOSITORY', 7), common('Reviewers', 'REVIEWERS', 8),
+      ],
+    };
+    boards.push(board);
+    return board;
+  }
+
   function checkOptions(raw: unknown): FakeOption[] | string {
     if (!Array.isArray(raw) || raw.length === 0) return 'singleSelectOptions must not be empty';
     const out: FakeOption[] = [];
@@ -399,25 +428,7 @@ export async function startFakeGitHub(opts: FakeGitHubOptions = {}): Promise<Fak
       if (!owner) return { data: { createProjectV2: null }, errors: [graphqlError('NOT_FOUND', `Could not resolve to a node with the global id of '${String(v.ownerId)}'`, ['createProjectV2'])] };
       if (!canAdmin(owner)) return { data: { createProjectV2: null }, errors: [graphqlError('FORBIDDEN', `${viewer().login} does not have permission to create projects on ${owner.login}`, ['createProjectV2'])] };
       if (typeof v.title !== 'string' || !v.title) return { data: { createProjectV2: null }, errors: [graphqlError('UNPROCESSABLE', 'Title can\'t be blank', ['createProjectV2'])] };
-      const number = Math.max(0, ...boards.filter((b) => b.owner === owner.login).map((b) => b.number)) + 1;
-      const id = newId();
-      const tag = id.toString(36).toUpperCase();
-      const common = (name: string, dataType: string, n: number): FakeField => ({ id: `PVTF_lADO${tag}zg${n}`, name, dataType });
-      const board: FakeBoard = {
-        id: `PVT_kwDO${tag}`, number, title: v.title, owner: owner.login, closed: false,
-        url: `https://github.com/${owner.type === 'User' ? 'users' : 'orgs'}/${owner.login}/projects/${number}`,
-        fields: [
-          common('Title', 'TITLE', 1), common('Assignees', 'ASSIGNEES', 2),
-          { id: `PVTSSF_lADO${tag}zg3`, name: 'Status', dataType: 'SINGLE_SELECT', options: [
-            { id: optionId(), name: 'Todo', color: 'GREEN', description: "This item hasn't been started" },
-            { id: optionId(), name: 'In Progress', color: 'YELLOW', description: 'This is actively being worked on' },
-            { id: optionId(), name: 'Done', color: 'PURPLE', description: 'This has been completed' },
-          ] },
-          common('Labels', 'LABELS', 4), common('Linked pull requests', 'LINKED_PULL_REQUESTS', 5), common('Milestone', 'MILESTONE', 6),
-          common('Repository', 'REPOSITORY', 7), common('Reviewers', 'REVIEWERS', 8),
-        ],
-      };
-      boards.push(board);
+      const board = makeBoard(owner, v.title);
       return { data: { createProjectV2: { projectV2: projectJson(board) } } };
     },
     BmBoardFields: (v) => {
@@ -546,11 +557,12 @@ export async function startFakeGitHub(opts: FakeGitHubOptions = {}): Promise<Fak
     failNext(method, pathRegex, status, body, headers = {}) {
       failures.push({ method: method.toUpperCase(), path: pathRegex, reply: new HttpReply(status, status === 304 ? undefined : body ?? errorBody(status), headers) });
     },
-    pushEvent(type, payload = {}, repoName) {
+    pushEvent(type, payload = {}, repoName, actorLogin = 'monalisa') {
       const key = (repoName ?? lastRepo)?.toLowerCase();
       if (!key) throw new Error('fake-github: pushEvent needs a repo (none created yet)');
       const repo = repos.get(key);
-      const actor = viewer();
+      const known = accounts.get(actorLogin.toLowerCase());
+      const actor = known ?? { login: actorLogin, id: 583231 };
       const event: FakeEvent = {
         id: String(++nextEventId), type,
         actor: { id: actor.id, login: actor.login, display_login: actor.login, gravatar_id: '', url: `${url}/users/${actor.login}`, avatar_url: `https://avatars.githubusercontent.com/u/${actor.id}?` },
@@ -570,6 +582,11 @@ export async function startFakeGitHub(opts: FakeGitHubOptions = {}): Promise<Fak
     },
     onGraphQL(operation, handler) {
       graphqlHandlers.set(operation, handler);
+    },
+    addBoard(owner, title) {
+      const account = accounts.get(owner.toLowerCase());
+      if (!account) throw new Error(`fake-github: no account ${owner}`);
+      return makeBoard(account, title);
     },
     async close() {
       (server as { closeAllConnections?: () => void }).closeAllConnections?.();

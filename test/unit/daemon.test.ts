@@ -9,7 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { DEFAULT_EVENTS, isWakeEvent, wakeEvents, webhookName } from '../../lib/daemon/events.ts';
+import { DEFAULT_EVENTS, githubSlugOf, isWakeEvent, judge, polledFacts, teamRepos, wakeEvents, webhookFacts, webhookName, type TeamCoordinates } from '../../lib/daemon/events.ts';
+import { wakeCases } from '../support/wake-table.ts';
 import { nextLink } from '../../lib/github.ts';
 import { recentDeliveries, unfinishedWork } from '../../lib/daemon/journal.ts';
 import { RotatingFile } from '../../lib/daemon/log.ts';
@@ -60,6 +61,51 @@ test('events: Events API types map to webhook names; quiet actions and unknown e
   const configured = wakeEvents({ name: 't', daemon: { events: ['Issues'] } });
   assert.ok(isWakeEvent(configured, 'issues', 'opened'));
   assert.not.ok(isWakeEvent(configured, 'pull_request', 'opened'), 'botminter.yml daemon.events narrows the set');
+});
+
+test('wake rules: every recorded payload, for the team, by its own identity, and for a foreign repository or board', () => {
+  const team: TeamCoordinates = { repos: new Set(['acme/alpha-team']), board: 'PVT_team', statusField: 'PVTSSF_team', identity: 'alpha-bot' };
+  const events = wakeEvents({ name: 't' });
+  const cases = wakeCases('acme/alpha-team', { id: 'PVT_team', statusField: 'PVTSSF_team' }, 'Alpha-Bot');
+  assert.ok(cases.length > 900, `${cases.length} cases`);
+  const wrong = cases.filter((c) => judge(webhookFacts(c.event, c.payload), events, team).wake !== c.wakes)
+    .map((c) => `${c.event}.${c.action ?? ''} (${c.variant}): expected ${c.wakes ? 'wake' : 'ignore'}`);
+  assert.equal(wrong, []);
+  assert.ok(cases.filter((c) => c.variant === 'team' && c.wakes).length >= 60, 'most watched payloads wake the team');
+  assert.ok(cases.some((c) => c.variant === 'team-self' && c.wakes) && cases.some((c) => c.variant === 'team-self' && !c.wakes && c.event === 'issue_comment'));
+});
+
+test('wake rules: the reasons, a team without GitHub coordinates, Events API entries and project repositories', () => {
+  const events = wakeEvents({ name: 't' });
+  const team: TeamCoordinates = { repos: new Set(['acme/alpha']), board: 'PVT_1', identity: 'bot' };
+  const reason = (facts: Parameters<typeof judge>[0], coordinates = team) => {
+    const j = judge(facts, events, coordinates);
+    return j.wake ? (j.self ? 'self-wake' : 'wake') : j.reason;
+  };
+  assert.is(reason({ event: 'issues', action: 'opened', repo: 'other/repo', sender: 'ann' }), 'foreign-repo');
+  assert.is(reason({ event: 'issues', action: 'opened', repo: 'Acme/Alpha', sender: 'ann' }), 'wake', 'repositories compare case-insensitively');
+  assert.is(reason({ event: 'issue_comment', action: 'created', repo: 'acme/alpha', sender: 'BOT' }), 'self');
+  assert.is(reason({ event: 'issues', action: 'labeled', repo: 'acme/alpha', sender: 'bot' }), 'self-wake');
+  assert.is(reason({ event: 'projects_v2_item', action: 'edited', board: 'PVT_2', sender: 'ann' }), 'foreign-board');
+  assert.is(reason({ event: 'projects_v2_item', action: 'edited', board: 'PVT_1', sender: 'bot', field: { name: 'Title', type: 'text' } }), 'self');
+  assert.is(reason({ event: 'projects_v2_item', action: 'edited', board: 'PVT_1', sender: 'bot', field: { name: 'Status', type: 'single_select' } }), 'self-wake');
+  assert.is(reason({ event: 'projects_v2_item', action: 'edited', board: 'PVT_1', sender: 'bot', field: { id: 'F2', type: 'single_select' } }, { ...team, statusField: 'F1' }), 'self', 'another single-select field');
+  assert.is(reason({ event: 'projects_v2_item', action: 'edited', board: 'PVT_1', sender: 'ann' }, { ...team, board: null }), 'foreign-board', 'an unknown board wakes nobody');
+  assert.is(reason({ event: 'push', repo: 'acme/alpha', sender: 'ann' }), 'not-watched');
+  assert.is(reason({ event: 'issues', action: 'pinned', repo: 'acme/alpha', sender: 'ann' }), 'quiet-action');
+  assert.is(reason({ event: 'issues', action: 'opened', sender: 'ann' }), 'no-repo');
+  const offline: TeamCoordinates = { repos: new Set(), board: null, identity: null };
+  assert.is(reason({ event: 'issues', action: 'opened', repo: 'any/where', sender: 'ann' }, offline), 'wake', 'no GitHub coordinates: as before');
+  assert.is(reason({ event: 'projects_v2_item', action: 'edited', board: 'PVT_9' }, offline), 'wake');
+  const polled = polledFacts({ type: 'IssueCommentEvent', actor: { login: 'bot' }, repo: { name: 'acme/alpha' }, payload: { action: 'created' } });
+  assert.equal(polled, { event: 'issue_comment', action: 'created', repo: 'acme/alpha', sender: 'bot' });
+  assert.is(reason(polled), 'self');
+  assert.equal([...teamRepos('Acme/Alpha', { name: 't', projects: [
+    { name: 'w', fork_url: 'https://github.com/acme/widget.git' }, { name: 'g', fork_url: 'git@github.com:acme/gadget.git' }, { name: 'l', fork_url: '/srv/git/local.git' },
+  ] })], ['acme/alpha', 'acme/widget', 'acme/gadget']);
+  assert.equal([...teamRepos(undefined, { name: 't' })], []);
+  assert.is(githubSlugOf('https://x-access-token:abc@github.com/a/b'), 'a/b');
+  assert.is(githubSlugOf('https://gitlab.com/a/b.git'), undefined);
 });
 
 test('poll cursor: missing is empty; garbage is reported and read as empty', () => {

@@ -166,6 +166,10 @@ document.addEventListener('click', (event) => {
   else if (button.dataset.action === 'log') followLog(button.dataset.key ?? '');
 });
 
+// The page arrives with a first snapshot in it; the event stream brings the next ones.
+const initial = document.getElementById('initial-view');
+if (initial?.textContent) render(JSON.parse(initial.textContent) as ConsoleView);
+
 const live = byId('live');
 const events = new EventSource('/api/events');
 events.addEventListener('view', (event) => render(JSON.parse((event as MessageEvent<string>).data) as ConsoleView));

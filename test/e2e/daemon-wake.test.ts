@@ -1,0 +1,108 @@
+/**
+ * What wakes the team, end to end: a daemon in webhook mode for a team on the fake GitHub
+ * (repository octocat/alpha, its board, identity octocat from `GET /user`) receives every
+ * recorded `@octokit/webhooks-examples` payload for the team, by the team's identity, and for
+ * a foreign repository or board, and answers each as the wake table says; a foreign
+ * organisation's events run nobody; a member's own comments cannot cause a second run.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { connectTeam, daemonTeam, deliver, example, journal, waitFor, webhookSecret } from '../support/daemon.ts';
+import { startFakeGitHub, type FakeGitHub } from '../support/fake-github.ts';
+import { createSandbox, type Sandbox } from '../support/sandbox.ts';
+import { wakeCases } from '../support/wake-table.ts';
+
+const TEAM = 'alpha';
+const TOKEN = 'ghp_daemonwaketoken00000000000000000000000';
+const FAST = { BM_STOP_KILL_MS: '1000', BM_DAEMON_STOP_MS: '5000', STUB_RALPH_TICK_MS: '20', STUB_RALPH_DELAY_MS: '300', BM_DAEMON_RECONCILE_S: '3600' };
+
+let sandbox: Sandbox;
+let github: FakeGitHub;
+let stubLog: string;
+let secret: string;
+let port: number;
+let board: { id: string; statusField: string };
+
+const runCalls = () => (existsSync(stubLog) ? readFileSync(stubLog, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { argv: string[] }) : []).filter((c) => c.argv[0] === 'run');
+const count = (type: string) => journal(sandbox, TEAM).filter((e) => e.type === type).length;
+const settled = () => waitFor('runs to end', () => count('run.end') === count('run.start'), 30_000);
+
+test.before(async () => {
+  sandbox = createSandbox(FAST);
+  stubLog = path.join(sandbox.dir, 'stub-calls.jsonl');
+  sandbox.env.BM_STUB_LOG = stubLog;
+  github = await startFakeGitHub({ token: TOKEN });
+  await github.addRepo('octocat/alpha');
+  const made = github.addBoard('octocat', 'alpha Board');
+  board = { id: made.id, statusField: made.fields.find((f) => f.name === 'Status')?.id ?? '' };
+  await daemonTeam(sandbox, TEAM, ['dev:alice', 'qe:quinn']);
+  connectTeam(sandbox, TEAM, 'octocat/alpha', TOKEN);
+  secret = webhookSecret(sandbox, TEAM);
+  const started = await sandbox.ok(['daemon', 'start', '--port', '0'], { env: { BM_GITHUB_API_URL: github.url } });
+  port = Number(/listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(started.stdout)?.[1]);
+});
+
+test.after(async () => {
+  await sandbox.bm(['daemon', 'stop']);
+  await github.close();
+  sandbox.cleanup();
+});
+
+test('the daemon learns its identity and board; status -v prints the rule table', async () => {
+  const status = await sandbox.json<{ identity: string; repos: string[]; board: { id: string; ownerType: string } }>(['daemon', 'status', '--json']);
+  assert.equal([status.identity, status.repos, status.board.id, status.board.ownerType], ['octocat', ['octocat/alpha'], board.id, 'User']);
+  const text = (await sandbox.ok(['daemon', 'status', '-v'])).stdout;
+  assert.match(text, /Identity: +octocat/);
+  assert.match(text, /issues +opened, labeled, unlabeled/);
+  assert.match(text, /issue_comment +never/);
+  assert.ok(github.requests.some((r) => r.method === 'GET' && r.path === '/user'), 'identity from GET /user');
+});
+
+test('a foreign repository or board runs nobody; every recorded payload is answered as the wake table says', async () => {
+  const cases = wakeCases('octocat/alpha', board, 'octocat');
+  const post = async (list: typeof cases) => {
+    const wrong: string[] = [];
+    // A few at a time, as GitHub delivers.
+    for (let i = 0; i < list.length; i += 8) {
+      await Promise.all(list.slice(i, i + 8).map(async (c) => {
+        const reply = await deliver(port, secret, c.event, c.payload);
+        const outcome = (JSON.parse(reply.body) as { outcome?: string }).outcome;
+        if ((outcome === 'wake') !== c.wakes) wrong.push(`${c.event}.${c.action ?? ''} (${c.variant}): ${reply.status} ${outcome}`);
+      }));
+    }
+    return wrong;
+  };
+  assert.equal(await post(cases.filter((c) => c.variant === 'foreign')), []);
+  assert.equal(await post(cases.filter((c) => c.variant === 'team-self' && !c.wakes)), []);
+  assert.is(runCalls().length, 0, "foreign events and the team's own comments, edits and pushes run nobody");
+  const ignored = journal(sandbox, TEAM).filter((e) => e.type === 'delivery' && e.outcome === 'ignored');
+  assert.ok(ignored.some((e) => e.reason === 'foreign-repo' && /Codertocat\/Hello-World is not the team's/.test(String(e.why))));
+  assert.ok(ignored.some((e) => e.reason === 'foreign-board'));
+  assert.ok(ignored.some((e) => e.reason === 'self' && e.event === 'issue_comment'));
+  const status = await sandbox.json<{ ignored: number; ignoredBy: Record<string, number> }>(['daemon', 'status', '--json']);
+  assert.is(status.ignored, ignored.length);
+  assert.ok(status.ignoredBy['foreign-repo'] > 50, JSON.stringify(status.ignoredBy));
+
+  assert.equal(await post(cases.filter((c) => c.wakes || c.variant === 'team')), []);
+  await waitFor('the team to run', () => runCalls().length >= 2, 30_000);
+  await settled();
+});
+
+test("a member's own comment during its run does not run it again; someone else's does", async () => {
+  await settled();
+  const before = runCalls().length;
+  const issue = example('issues', 'opened', 'octocat/alpha');
+  const comment = (login: string) => ({ ...example('issue_comment', 'created', 'octocat/alpha'), sender: { login } });
+  await deliver(port, secret, 'issues', issue);
+  await waitFor('both members to start', () => runCalls().length === before + 2, 30_000);
+  assert.is(JSON.parse((await deliver(port, secret, 'issue_comment', comment('octocat'))).body).outcome, 'ignored');
+  await settled();
+  assert.is(runCalls().length, before + 2, 'no second run for the team\'s own comment');
+  assert.is(JSON.parse((await deliver(port, secret, 'issue_comment', comment('a-human'))).body).outcome, 'wake');
+  await waitFor('a human comment to run both members', () => runCalls().length === before + 4, 30_000);
+  await settled();
+});
+
+test.run();
