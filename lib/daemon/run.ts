@@ -25,7 +25,7 @@ import { bmCommand, type StartRequest } from './control.ts';
 import { resolveCoordinates } from './coordinates.ts';
 import { judge, SELF_RULES, wakeEvents, webhookFacts, type IgnoreReason } from './events.ts';
 import { daemonPaths, EXIT_ALREADY_RUNNING, readPidFile, removeRuntimeFiles, writePidFile, writeRecord, type DaemonRecord } from './files.ts';
-import { Journal, readJournal, recentDeliveries, unfinishedWork } from './journal.ts';
+import { Journal, lastWorkAt, readJournal, recentDeliveries, unfinishedWork } from './journal.ts';
 import { Launcher } from './launcher.ts';
 import { acquireDaemonLock } from './lock.ts';
 import { Logger, RotatingFile, maxLogBytes } from './log.ts';
@@ -299,7 +299,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   if (unfinished) {
     log.warn(`${unfinished}; running every member once to finish it`);
     journal.add({ type: 'recover', why: unfinished });
-    wake({ what: 'work left unfinished by the previous daemon', at: performance.now(), old: true });
+    wake({ what: 'work left unfinished by the previous daemon', at: performance.now(), arrived: lastWorkAt(past) });
   }
 
   return new Promise<number>((resolve) => {

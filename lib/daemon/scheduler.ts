@@ -63,10 +63,10 @@ export interface WakeReason {
   /** Only these members (the operator answered one of them); every member when absent. */
   members?: readonly string[];
   /**
-   * Set for work that predates this wake-up (left unfinished by an earlier daemon): it does not
-   * lift an operator's stop (lib/daemon/holds.ts).
+   * When the work arrived (epoch ms), when earlier than now (left unfinished by an earlier
+   * daemon): an operator's stop after it still holds the member (lib/daemon/holds.ts).
    */
-  old?: boolean;
+  arrived?: number;
 }
 
 /** When a member's failing runs are retried. */
@@ -255,7 +255,7 @@ export class Scheduler {
     }
     for (const slot of slots) {
       if (reason.members && !reason.members.includes(slot.member)) continue;
-      if (!reason.old) this.wokenAt.set(slot.key, Date.now());
+      this.wokenAt.set(slot.key, Math.max(this.wokenAt.get(slot.key) ?? 0, reason.arrived ?? Date.now()));
       const state = this.#slots.get(slot.key) ?? { slot, queued: false, failures: 0, notBefore: 0 };
       state.slot = slot;
       this.#slots.set(slot.key, state);
