@@ -343,7 +343,8 @@ interface GraphQLErrorItem {
   message?: string;
 }
 
-async function graphql<T>(gh: GitHub, doing: string, query: string, variables: Record<string, unknown>): Promise<T> {
+/** Sends one GraphQL operation (named by its `query`/`mutation` keyword); GraphQL errors become `GitHubError`s. */
+export async function graphql<T>(gh: GitHub, doing: string, query: string, variables: Record<string, unknown>): Promise<T> {
   const operationName = /^\s*(?:query|mutation)\s+(\w+)/.exec(query)?.[1];
   const response = await call(gh, doing, () => gh.octokit.request(`POST ${gh.graphqlUrl}`, { query, operationName, variables }));
   const body = response.data as { data?: T | null; errors?: GraphQLErrorItem[] };
@@ -375,7 +376,7 @@ export interface StatusSpec {
 export type OptionColor = 'GRAY' | 'BLUE' | 'GREEN' | 'YELLOW' | 'ORANGE' | 'RED' | 'PINK' | 'PURPLE';
 
 const PREFIX_COLORS: Record<string, OptionColor> = {
-  po: 'BLUE', arch: 'PURPLE', dev: 'YELLOW', qe: 'PINK', reviewer: 'ORANGE', lead: 'ORANGE', cw: 'ORANGE', done: 'GREEN', error: 'RED',
+  po: 'BLUE', human: 'RED', arch: 'PURPLE', dev: 'YELLOW', qe: 'PINK', reviewer: 'ORANGE', lead: 'ORANGE', cw: 'ORANGE', done: 'GREEN', error: 'RED',
 };
 
 /** Board colour of a status, from the role prefix before `:` (`dev:implement` → YELLOW). */

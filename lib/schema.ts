@@ -12,7 +12,7 @@ import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Document } from 'yaml';
 import * as z from 'zod/mini';
-import { readTextIfExists } from './files.ts';
+import { readAgentFile } from './files.ts';
 import { cachedValue, rememberValue } from './parse-cache.ts';
 import { yaml } from './yaml.ts';
 import { BmError } from './output.ts';
@@ -36,6 +36,14 @@ export const teamManifestSchema = z.looseObject({
   views: z.optional(z.array(z.looseObject({ name: z.string(), prefixes: z.optional(z.array(z.string())), also_include: z.optional(z.array(z.string())) }))),
   projects: z.optional(z.nullable(z.array(z.looseObject({ name: z.string(), fork_url: z.string() })))),
   daemon: z.optional(z.looseObject({ events: z.optional(z.array(z.string())) })),
+  human_gates: z.optional(z.nullable(z.array(z.looseObject({
+    name: z.string(),
+    status: z.string(),
+    approve: z.string(),
+    reject: z.string(),
+    description: z.optional(z.string()),
+    enabled: z.optional(z.boolean()),
+  })))),
 });
 export type TeamManifest = z.infer<typeof teamManifestSchema>;
 
@@ -59,7 +67,11 @@ export const teamEntrySchema = z.looseObject({
     gh_token: z.optional(z.string()),
     webhook_secret: z.optional(z.string()),
     telegram_bot_token: z.optional(z.string()),
+    /** The notification webhook (lib/notify.ts): a Slack or Discord URL is itself a secret. */
+    notify_webhook: z.optional(z.string()),
   })),
+  /** The daemon's other notification settings (lib/notify.ts). */
+  notify: z.optional(z.looseObject({ desktop: z.optional(z.boolean()) })),
 });
 export type TeamEntry = z.infer<typeof teamEntrySchema>;
 
@@ -76,7 +88,12 @@ export const formationSchema = z.looseObject({
   name: z.string(),
   description: z.optional(z.string()),
   type: z.string(),
-  k8s: z.optional(z.looseObject({ context: z.optional(z.string()), image: z.optional(z.string()), namespace_prefix: z.optional(z.string()) })),
+  k8s: z.optional(z.looseObject({
+    context: z.optional(z.string()),
+    image: z.optional(z.string()),
+    namespace_prefix: z.optional(z.string()),
+    resources: z.optional(z.looseObject({ requests: z.optional(z.record(z.string(), z.union([z.string(), z.number()]))), limits: z.optional(z.record(z.string(), z.union([z.string(), z.number()]))) })),
+  })),
   manager: z.optional(z.looseObject({
     runner: z.optional(z.enum(['ralph', 'script'])),
     ralph_yml: z.optional(z.string()),
@@ -88,7 +105,7 @@ export const formationSchema = z.looseObject({
 export type Formation = z.infer<typeof formationSchema>;
 
 const localEndpoint = z.object({ type: z.literal('local'), pid: z.number(), started: z.optional(z.string()), workspace: z.string() });
-const k8sEndpoint = z.object({ type: z.literal('k8s'), context: z.string(), namespace: z.string(), pod: z.string(), container: z.string() });
+const k8sEndpoint = z.object({ type: z.literal('k8s'), context: z.string(), namespace: z.string(), pod: z.string(), container: z.string(), statefulset: z.optional(z.string()) });
 /** A structured endpoint: where one member runs. */
 export const endpointSchema = z.discriminatedUnion('type', [localEndpoint, k8sEndpoint]);
 export type Endpoint = z.infer<typeof endpointSchema>;
@@ -112,11 +129,12 @@ export interface YamlFile<T> {
  * an alias bomb fails fast instead of exhausting memory.
  *
  * Values come from the parse cache (lib/parse-cache.ts) when the file's text is unchanged; the
- * Document is then parsed only if a caller asks for it. Files that hold secrets must not come
- * here: the operator config (lib/config.ts) uses the cache its own way, without credentials.
+ * Document is then parsed only if a caller asks for it. For team and profile files only: files
+ * that hold secrets (the operator config, a kubeconfig) use `parseYaml`, never the cache.
  */
 export function readYaml<T>(file: string, schema: z.ZodMiniType<T>): YamlFile<T> {
-  const text = readTextIfExists(file);
+  // Team repo files are untrusted: never read through a symlink or from a FIFO.
+  const text = readAgentFile(file);
   if (text === undefined) throw new BmError(`${file} does not exist`);
   const cached = cachedValue(file, text);
   const result = cached && schema.safeParse(cached.value ?? {});

@@ -31,6 +31,10 @@ const COMMAND_LOADERS: Record<string, () => Promise<{ command: Spec }>> = {
   status: () => import('./status.ts'),
   logs: () => import('./logs.ts'),
   daemon: () => import('./daemon.ts'),
+  inbox: () => import('./inbox.ts'),
+  answer: () => import('./answer.ts'),
+  approve: () => import('./approve.ts'),
+  reject: () => import('./reject.ts'),
   console: () => import('./console.ts'),
   completions: async () => ({ command }),
 };

@@ -12,6 +12,7 @@ import path from 'node:path';
 import process from 'node:process';
 import { defineCommand, isMain, jsonOption, runMain } from '../lib/cli.ts';
 import { loadConfig, registerTeam, updateConfig } from '../lib/config.ts';
+import { gatesOf, parseGateList, setGates } from '../lib/gates.ts';
 import { commitAll, git, initRepo, push, setRemote } from '../lib/git.ts';
 import { validateName } from '../lib/names.ts';
 import { BmError, UsageError, info, out, printJson } from '../lib/output.ts';
@@ -33,6 +34,8 @@ interface InitPlan {
   projects: string[];
   hires: { role: string; name?: string }[];
   token?: string;
+  /** `--human-gates`: the gates to switch on (undefined keeps the profile's defaults). */
+  humanGates?: string;
 }
 
 function parseHire(spec: string): { role: string; name?: string } {
@@ -51,6 +54,7 @@ function validatePlan(plan: InitPlan): void {
       throw new BmError(`Role '${hire.role}' not available in profile '${plan.profile.name}'`, `Available roles: ${plan.profile.roles.join(', ')}.`);
     }
   }
+  if (plan.humanGates !== undefined) parseGateList(plan.humanGates, plan.profile.manifest);
   const projectNames = plan.projects.map(projectNameFromUrl);
   const duplicate = projectNames.find((n, i) => projectNames.indexOf(n) !== i);
   if (duplicate) throw new BmError(`Project '${duplicate}' is given twice`, 'Pass each --project once.');
@@ -119,6 +123,10 @@ async function runInit(plan: InitPlan, json: boolean): Promise<void> {
     await initRepo(repo);
     await commitAll(repo, `feat: initialize team repo (${plan.profile.name} profile)`);
     const team: Team = loadTeam({ ...entry, path: staging });
+    if (plan.humanGates !== undefined && setGates(team, parseGateList(plan.humanGates, team.manifest)).length > 0) {
+      await commitAll(repo, `feat: human gates ${plan.humanGates}`, ['botminter.yml']);
+    }
+    report.humanGates = gatesOf(team.manifest).filter((g) => g.enabled).map((g) => g.name);
     for (const url of plan.projects) {
       const project = await addProject(team, url);
       info(`Added project ${project.name}`);
@@ -217,6 +225,7 @@ function planFromFlags(cli: { string(n: string): string | undefined; flag(n: str
     projects: cli.list('project'),
     hires: cli.list('hire').map(parseHire),
     token: process.env.GH_TOKEN,
+    humanGates: cli.string('human-gates'),
   };
 }
 
@@ -238,11 +247,13 @@ export const command = defineCommand({
     remote: { type: 'string', value: 'GIT_URL', description: 'with --no-github: git remote to push the team repo to (a local bare repo works)' },
     project: { type: 'string', value: 'GIT_URL', multiple: true, description: 'add a project fork' },
     hire: { type: 'string', value: 'ROLE[:NAME]', multiple: true, description: 'hire a member right away' },
+    'human-gates': { type: 'string', value: 'GATES', description: 'human gates to switch on, e.g. design,accept (or all, none; default: the profile\'s)' },
     json: jsonOption,
   },
   examples: [
     'bm init',
     'bm init --non-interactive --team-name alpha --profile scrum --github-repo acme/alpha-team --hire dev:alice',
+    'bm init --non-interactive --team-name beta --profile scrum --github-repo acme/beta-team --human-gates design,accept',
     'bm init --non-interactive --team-name demo --profile scrum-compact --no-github --remote /srv/git/demo.git',
   ],
   async run(cli) {

@@ -3,13 +3,22 @@
  * their members' workspaces (the sync logic lives in lib/sync/).
  */
 import { defineCommand, defineGroup, isMain, jsonOption, runMain, teamOption } from '../lib/cli.ts';
-import { loadConfig, resolveTeam, teamsOf } from '../lib/config.ts';
+import { rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import process from 'node:process';
+import { loadConfig, resolveTeam, teamsOf, updateConfig } from '../lib/config.ts';
+import { gatesOf, parseGateList, setGates, type HumanGate } from '../lib/gates.ts';
+import { commitAll } from '../lib/git.ts';
 import { validateName } from '../lib/names.ts';
-import { UsageError, info, out, printJson, printTable, warn } from '../lib/output.ts';
+import { channelsOf, hostOf, Notifier, validWebhook } from '../lib/notify.ts';
+import { BmError, UsageError, info, out, printJson, printTable, warn } from '../lib/output.ts';
+import { which } from '../lib/proc.ts';
+import { ask, canPrompt, closePrompts } from '../lib/prompt.ts';
 import { requireKnownSchema } from '../lib/schema.ts';
 import { DEFAULT_JOBS, pushTeamRepo, syncTeam } from '../lib/sync/index.ts';
 import { createProgress, failureError, printPlan, printSummary } from '../lib/sync/report.ts';
-import { listMembers, loadTeam, loadTeamFromFlag, memberNames, projectsOf, readMember } from '../lib/team.ts';
+import { listMembers, loadTeam, loadTeamFromFlag, memberNames, projectsOf, readMember, withTeamLock } from '../lib/team.ts';
 
 const list = defineCommand({
   name: 'teams list',
@@ -121,6 +130,103 @@ const sync = defineCommand({
   },
 });
 
-export const command = defineGroup({ name: 'teams', summary: 'List, show and sync teams', subcommands: [list, show, sync] });
+const gates = defineCommand({
+  name: 'teams gates',
+  summary: 'Show or switch the team\'s human gates (statuses that wait for your approval)',
+  description: [
+    'Without GATES, lists the human gates the profile declares and whether each is on. With GATES (a',
+    'comma-separated list, `all` or `none`), switches exactly those on, commits the team manifest and',
+    'reminds you to sync: members read the gates from their copy of the team repo.',
+  ].join('\n'),
+  args: [{ name: 'gates', description: 'gates to switch on: e.g. design,accept, or all, or none' }],
+  options: { team: teamOption, json: jsonOption },
+  examples: ['bm teams gates', 'bm teams gates design,accept', 'bm teams gates none --json'],
+  async run(cli) {
+    const team = loadTeamFromFlag(cli.string('team'));
+    const wanted = cli.args.gates;
+    let changed: HumanGate[] = [];
+    if (wanted !== undefined) {
+      const names = parseGateList(wanted, team.manifest);
+      changed = await withTeamLock(team, async () => {
+        const done = setGates(team, names);
+        if (done.length > 0) await commitAll(team.paths.repo, `feat: human gates ${names.join(',') || 'none'}`, ['botminter.yml']);
+        return done;
+      });
+    }
+    const all = gatesOf(team.manifest);
+    if (cli.flag('json')) return printJson({ team: team.name, gates: all, changed: changed.map((g) => g.name) });
+    if (all.length === 0) return out(`Team '${team.name}' (profile ${team.entry.profile}) declares no human gates.`);
+    printTable(['Gate', 'On', 'Status', 'Approve ->', 'Reject ->', 'What'], all.map((g) => [g.name, g.enabled ? 'on' : 'off', g.status, g.approve, g.reject, g.description]));
+    if (wanted !== undefined) {
+      out('');
+      out(changed.length ? `Switched ${changed.map((g) => `${g.name} ${g.enabled ? 'on' : 'off'}`).join(', ')}. Next: \`bm teams sync --push\` so the members see it.` : 'Nothing to change.');
+    }
+  },
+});
+
+const notify = defineCommand({
+  name: 'teams notify',
+  summary: 'Show or set where the daemon notifies you (JSON webhook, desktop)',
+  description: [
+    'The daemon notifies you of new inbox items, members backing off after failed runs, and failed runs:',
+    'as a JSON POST to a webhook (Slack-, Discord- and ntfy-compatible fields) and/or a desktop notification',
+    'through notify-send. `--webhook` reads the URL from stdin (a Slack or Discord URL is a secret: it never',
+    'goes on the command line) and stores it with the team\'s credentials (config.yml, mode 600). Each event',
+    'is sent once, at most 6 a minute. The daemon reads the settings when it starts.',
+  ].join('\n'),
+  options: {
+    webhook: { type: 'boolean', description: 'set the webhook URL, read from stdin (or asked on a terminal)' },
+    'no-webhook': { type: 'boolean', description: 'remove the webhook' },
+    desktop: { type: 'boolean', description: 'switch desktop notifications (notify-send) on' },
+    'no-desktop': { type: 'boolean', description: 'switch desktop notifications off' },
+    test: { type: 'boolean', description: 'send a test notification through the channels' },
+    team: teamOption,
+    json: jsonOption,
+  },
+  examples: ['bm teams notify', 'echo "$SLACK_WEBHOOK_URL" | bm teams notify --webhook --test', 'bm teams notify --desktop --no-webhook'],
+  async run(cli) {
+    const entry = resolveTeam(loadConfig(), cli.string('team'));
+    if (cli.flag('webhook') && cli.flag('no-webhook')) throw new UsageError('--webhook and --no-webhook exclude each other', 'Pass one of them.');
+    if (cli.flag('desktop') && cli.flag('no-desktop')) throw new UsageError('--desktop and --no-desktop exclude each other', 'Pass one of them.');
+    let webhook: string | undefined;
+    if (cli.flag('webhook')) {
+      const raw = canPrompt() ? await ask('Webhook URL') : await readFirstLine();
+      closePrompts();
+      webhook = validWebhook(raw);
+      if (!webhook) throw new BmError('The webhook URL is not an http(s) URL', 'Pipe the full URL, e.g. `echo "$WEBHOOK_URL" | bm teams notify --webhook`.');
+    }
+    const changes = cli.flag('webhook') || cli.flag('no-webhook') || cli.flag('desktop') || cli.flag('no-desktop');
+    if (changes) {
+      updateConfig((config) => {
+        const team = resolveTeam(config, entry.name);
+        if (webhook) team.credentials = { ...team.credentials, notify_webhook: webhook };
+        if (cli.flag('no-webhook') && team.credentials) delete team.credentials.notify_webhook;
+        if (cli.flag('desktop') || cli.flag('no-desktop')) team.notify = { ...team.notify, desktop: cli.flag('desktop') };
+      });
+    }
+    const channels = channelsOf(resolveTeam(loadConfig(), entry.name));
+    let tested = false;
+    if (cli.flag('test')) {
+      const notifier = new Notifier({ team: entry.name, channels, secrets: [entry.credentials?.gh_token, entry.credentials?.webhook_secret], stateFile: path.join(os.tmpdir(), `bm-notify-test-${process.pid}.json`), log: (level, line) => (level === 'warn' ? warn(line) : info(line)) });
+      if (!notifier.enabled) throw new BmError('No notification channel is set', 'Set one with `--webhook` or `--desktop` first.');
+      tested = await notifier.notify({ key: `test:${Date.now()}`, kind: 'test', title: 'test notification', text: 'Notifications from the bm daemon reach you here.' });
+      rmSync(path.join(os.tmpdir(), `bm-notify-test-${process.pid}.json`), { force: true });
+    }
+    const shown = { team: entry.name, webhook: channels.webhook ? hostOf(channels.webhook) : null, desktop: Boolean(channels.desktop), notifySend: Boolean(which('notify-send')), tested };
+    if (cli.flag('json')) return printJson(shown);
+    out(`Webhook: ${shown.webhook ? `set (${shown.webhook})` : 'none'}`);
+    out(`Desktop: ${shown.desktop ? 'on' : 'off'}${shown.desktop && !shown.notifySend ? ' (notify-send is not installed: nothing will show)' : ''}`);
+    if (tested) out('Sent a test notification.');
+    if (changes) out('The daemon reads these when it starts: restart it with `bm daemon stop && bm daemon start` if it runs.');
+  },
+});
+
+async function readFirstLine(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8').split('\n')[0] ?? '';
+}
+
+export const command = defineGroup({ name: 'teams', summary: 'List, show and sync teams', subcommands: [list, show, sync, gates, notify] });
 
 if (isMain(import.meta, command)) void runMain(command);

@@ -10,9 +10,12 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import os from 'node:os';
 import path from 'node:path';
 import process from 'node:process';
+import { build } from './build.mjs';
 import { denoBinary } from './deno.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
+// bm runs dist/: build it from the current sources first, so this never runs stale code.
+await build();
 const LAUNCHER = path.join(ROOT, 'scripts', 'bm.mjs');
 const DENO = denoBinary(ROOT);
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
@@ -281,13 +284,15 @@ async function k8s(): Promise<void> {
   const bm = (...args: string[]) => execFileSync(process.execPath, [LAUNCHER, ...args], { env, stdio: 'ignore' });
   try {
     writeFileSync(path.join(dir, 'gitconfig'), '[user]\n\tname = bench\n\temail = bench@localhost\n');
-    bm('init', '--non-interactive', '--team-name', 'bench', '--profile', 'scrum', '--workzone', path.join(dir, 'workzone'), '--no-github');
+    // The member pods clone the team repo from its remote.
+    execFileSync('git', ['init', '-q', '--bare', '-b', 'main', path.join(dir, 'bench-team.git')], { env });
+    bm('init', '--non-interactive', '--team-name', 'bench', '--profile', 'scrum', '--workzone', path.join(dir, 'workzone'), '--no-github', '--remote', path.join(dir, 'bench-team.git'));
     for (const role of ['po', 'architect', 'dev', 'qe', 'reviewer']) for (let n = 0; n < 2; n++) bm('hire', role);
     const formation = path.join(dir, 'workzone', 'bench', 'team', 'formations', 'k8s', 'formation.yml');
     writeFileSync(formation, readFileSync(formation, 'utf8').replace(/^( {2}runner:).*$/m, '$1 script'));
     bm('start', '--formation', 'k8s');
-    const [kubectl, start] = alternatingMedians([['kubectl', [...sim.kubectlFlags('10s'), 'get', 'pods', '-n', 'botminter-bench', '-l', 'app=botminter']], ['node', [LAUNCHER, 'start', '--formation', 'k8s']]], env);
-    record('k8s', 'kubectl get pods -l app=botminter', kubectl, 'kubectl get pods', kubectl);
+    const [kubectl, start] = alternatingMedians([['kubectl', [...sim.kubectlFlags('10s'), 'get', 'pods', '-n', 'botminter-bench', '-l', 'app.kubernetes.io/managed-by=bm']], ['node', [LAUNCHER, 'start', '--formation', 'k8s']]], env);
+    record('k8s', 'kubectl get pods -l app.kubernetes.io/managed-by=bm', kubectl, 'kubectl get pods', kubectl);
     record('k8s', 'bm start --formation k8s (up to date)', start, 'kubectl get pods', kubectl, '<= 2x');
     const [help, status] = alternatingMedians([['node', [LAUNCHER, '--help']], ['node', [LAUNCHER, 'status']]], env);
     record('k8s', 'node  bm --help', help, 'bm --help', help);
@@ -309,13 +314,71 @@ async function daemon(): Promise<void> {
   await benchDaemon(record);
 }
 
+/**
+ * inbox: `bm inbox` against the fake GitHub serving a board of 500 items (12 of them waiting for
+ * the operator), against `bm --help`, run in turn. The fake runs in this process, so commands run
+ * asynchronously here. Target: at most 2 GitHub requests, and no more than 2x `bm --help` plus
+ * the fake's own answer time for the inbox query.
+ */
+async function inbox(): Promise<void> {
+  process.stderr.write('inbox: bm inbox on a 500-item board (fake GitHub), median of runs\n');
+  const { execFile } = await import('node:child_process');
+  const { startFakeGitHub } = await import('../test/support/fake-github.ts');
+  const token = 'ghp_benchinbox0000000000000000000000000000';
+  const fake = await startFakeGitHub({ token });
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bm-bench-inbox-'));
+  writeFileSync(path.join(dir, 'gitconfig'), '[user]\n\tname = bench\n\temail = bench@localhost\n[protocol "file"]\n\tallow = always\n');
+  const env: NodeJS.ProcessEnv = {
+    ...process.env, BM_HOME: path.join(dir, 'bm-home'), GH_TOKEN: token, BM_GITHUB_API_URL: fake.url,
+    GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: path.join(dir, 'gitconfig'),
+  };
+  const run = (command: string, args: string[]) => new Promise<number>((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    execFile(command, args, { env }, (error) => (error ? reject(error) : resolve(Number(process.hrtime.bigint() - started) / 1e6)));
+  });
+  try {
+    await run(process.execPath, [LAUNCHER, 'init', '--non-interactive', '--team-name', 'bench', '--profile', 'scrum', '--workzone', path.join(dir, 'workzone'),
+      '--github-repo', 'octocat/bench-team', '--hire', 'dev:alice']);
+    for (let i = 0; i < 500; i++) {
+      const issue = fake.addIssue({ title: `Item ${i}`, board: 'bench Board', status: i % 40 === 0 ? 'human:accept' : 'dev:implement', labels: i % 40 === 0 || i % 97 === 0 ? ['needs-human'] : [] });
+      for (let c = 0; c < 3; c++) fake.addComment(issue, `### 💻 dev — 2026-03-02T16:40:00Z\n\nComment ${c} on item ${i}\n\nMember: dev-alice`);
+    }
+    const before = fake.requests.length;
+    await run(process.execPath, [LAUNCHER, 'inbox', '--json']);
+    const requests = fake.requests.length - before;
+    const query = fake.requests.at(-1)?.body;
+    const fakeTimes: number[] = [];
+    const help: number[] = [];
+    const inboxTimes: number[] = [];
+    for (let round = 0; round <= RUNS; round++) {
+      const started = performance.now();
+      await fetch(`${fake.url}/graphql`, { method: 'POST', headers: { authorization: `token ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(query) });
+      const fakeMs = performance.now() - started;
+      const helpMs = await run(process.execPath, [LAUNCHER, '--help']);
+      const inboxMs = await run(process.execPath, [LAUNCHER, 'inbox']);
+      if (round === 0) continue;
+      fakeTimes.push(fakeMs);
+      help.push(helpMs);
+      inboxTimes.push(inboxMs);
+    }
+    const helpMs = median(help);
+    const fakeMs = median(fakeTimes);
+    record('inbox', 'node  bm --help', helpMs, 'bm --help', helpMs);
+    record('inbox', 'fake GitHub: the inbox query alone', fakeMs, 'bm --help', helpMs);
+    record('inbox', `node  bm inbox (500 items, ${requests} GitHub request${requests === 1 ? '' : 's'}) minus the fake's time`, median(inboxTimes) - fakeMs, 'bm --help', helpMs, '<= 2x, <= 2 requests');
+  } finally {
+    await fake.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** console: first paint and state-change-to-page delay of `bm console` in headless Chromium (tasks/bench-console.ts). */
 async function consoleBench(): Promise<void> {
   const { benchConsole } = await import('./bench-console.ts');
   await benchConsole(record);
 }
 
-const SECTIONS: Record<string, () => void | Promise<void>> = { startup, knowledge, sync, lifecycle, k8s, daemon, console: consoleBench };
+const SECTIONS: Record<string, () => void | Promise<void>> = { startup, knowledge, sync, lifecycle, k8s, daemon, console: consoleBench, inbox };
 
 for (const [name, run] of Object.entries(SECTIONS)) {
   if (filters.length && !filters.some((f) => name.includes(f))) continue;

@@ -32,6 +32,8 @@ export const DELIVERY_TTL_MS = 8 * 24 * 60 * 60 * 1000;
 /** The daemon's journal. */
 export class Journal {
   readonly #out: RotatingFile;
+  /** Called with each entry after it is written (the daemon's notifications watch runs here). */
+  readonly listeners: ((entry: JournalEntry) => void)[] = [];
 
   constructor(file: string, maxBytes: number) {
     this.#out = new RotatingFile(file, maxBytes, 2);
@@ -40,6 +42,7 @@ export class Journal {
   /** Appends one entry. */
   add(entry: JournalEntry): void {
     this.#out.write(`${JSON.stringify({ ts: new Date().toISOString(), ...entry })}\n`);
+    for (const listener of this.listeners) listener(entry);
   }
 
   close(): void {

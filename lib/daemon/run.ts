@@ -16,19 +16,23 @@ import type { TeamEntry } from '../schema.ts';
 import { createGitHub, type GitHub } from '../github.ts';
 import { memberEnv } from '../lifecycle/start.ts';
 import { slotsOf, type Slot } from '../lifecycle/slots.ts';
+import { isValidName } from '../names.ts';
 import { BmError } from '../output.ts';
 import { startTimeOf, timings } from '../proc.ts';
 import { requireSchemaV2 } from '../schema.ts';
 import { loadTeam, loadTeamFromFlag } from '../team.ts';
 import { isProvisioned } from '../workspaces.ts';
 import { bmCommand, type StartRequest } from './control.ts';
+import { budgetWindowMs, RunBudget, WorkTracker } from './budget.ts';
 import { resolveCoordinates } from './coordinates.ts';
 import { judge, SELF_RULES, wakeEvents, webhookFacts, type IgnoreReason } from './events.ts';
 import { daemonPaths, EXIT_ALREADY_RUNNING, readPidFile, removeRuntimeFiles, writePidFile, writeRecord, type DaemonRecord } from './files.ts';
 import { Journal, lastWorkAt, readJournal, recentDeliveries, unfinishedWork } from './journal.ts';
+import { Rejections } from './rejections.ts';
 import { Launcher } from './launcher.ts';
 import { acquireDaemonLock } from './lock.ts';
 import { Logger, RotatingFile, maxLogBytes } from './log.ts';
+import { watchNotices } from './notices.ts';
 import { Poller, reconcileSeconds } from './poller.ts';
 import { backoffPolicy, reapOrphanRuns, runNice, Scheduler, type WakeReason } from './scheduler.ts';
 import { createWebhookServer, listen, probeHealth, type Delivery, type Verdict } from './server.ts';
@@ -141,7 +145,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   const record: DaemonRecord = {
     team: team.name, mode: options.mode, pid: process.pid, bind: options.bind, port: null, interval: options.interval,
     tunnel: options.tunnel ?? null, tunnelState: null, startedAt, ready: false, events: 0, relevant: 0, launches: 0, inProgress: 0, lastEventAt: null,
-    maxRuns: options.maxRuns, waiting: 0, backoff: [], wokenAt: {},
+    maxRuns: options.maxRuns, waiting: 0, backoff: [], wokenAt: {}, maxRunsPerHour: options.maxRunsPerHour, atCap: [], idle: [],
     ignored: 0, ignoredBy: {}, identity: coordinates.identity, repos: [...coordinates.repos], board: board ? { id: board.id, url: board.url, ownerType: board.ownerType } : null,
     rules: SELF_RULES.map((r) => ({ ...r, wakes: [...r.wakes] })),
   };
@@ -161,6 +165,8 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     record.waiting = runs.waiting;
     record.backoff = runs.backoffs();
     record.wokenAt = Object.fromEntries([...runs.wokenAt].map(([key, ms]) => [key, new Date(ms).toISOString()]));
+    record.atCap = budget.atCap();
+    record.idle = work.idle();
     record.tunnelState = tunnel?.state ?? null;
     writeRecord(paths, record);
   };
@@ -171,6 +177,8 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
 
   // It boots while the server starts listening; the daemon is ready only once it is.
   const helperReady = launcher.start().then(() => undefined, (error: Error) => error);
+  const budget = new RunBudget(options.maxRunsPerHour, budgetWindowMs());
+  const work = new WorkTracker();
   const runs = new Scheduler({
     team: team.name,
     slots: slotReader(team.entry),
@@ -180,6 +188,8 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     killAfterMs: time.stopKillMs,
     maxRuns: options.maxRuns,
     backoff: backoffPolicy(),
+    budget,
+    work,
     nice: runNice(),
     journal,
     log,
@@ -233,13 +243,15 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   };
 
   let server: Server | undefined;
+  const rejections = new Rejections(log);
   if (options.mode === 'webhook') {
     server = createWebhookServer({
       secret,
       onDelivery,
       onRejected: (status, reason, id) => {
-        log.warn(`rejected delivery ${id ?? '(no id)'}: ${status} ${reason}`);
-        journal.add({ type: 'rejected', status, reason, ...(id ? { id } : {}) });
+        rejections.note(status, reason, id);
+        record.rejected = rejections.total;
+        changed();
       },
       health: () => ({ team: team.name, mode: options.mode, uptimeSeconds: Math.round((Date.now() - Date.parse(startedAt)) / 1000), events: record.events, launches: runs.launches, inProgress: runs.inProgress }),
     });
@@ -296,6 +308,18 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   flush();
   journal.add({ type: 'start', mode: options.mode, port: record.port, interval: options.interval, pid: process.pid });
   log.info(`daemon started for team '${team.name}' (PID ${process.pid}, ${options.mode} mode)`);
+  const stopNotices = watchNotices(team.entry, paths, journal, log, Boolean(gh && repo));
+  // The operator's local requests (lib/daemon/lock.ts): `bm answer` and friends wake a member.
+  lock.serve((request) => {
+    const members = Array.isArray(request.members) ? request.members.filter((m): m is string => typeof m === 'string' && isValidName(m)) : [];
+    if (request.type !== 'wake' || members.length === 0) return { ok: false, error: 'expected {"type":"wake","members":[...]}' };
+    const why = typeof request.why === 'string' ? request.why.slice(0, 200) : 'operator request';
+    journal.add({ type: 'wake', members, why, origin: typeof request.origin === 'string' ? request.origin.slice(0, 20) : 'cli' });
+    log.info(`woken by the operator (${why}): ${members.join(', ')}`);
+    // Not through the per-tick coalescer: it keeps one reason per tick and would drop either this one or a delivery's.
+    runs.wake({ what: why, at: performance.now(), members });
+    return { ok: true, members };
+  });
   if (unfinished) {
     log.warn(`${unfinished}; running every member once to finish it`);
     journal.add({ type: 'recover', why: unfinished });
@@ -312,10 +336,12 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
       server?.close();
       server?.closeAllConnections();
       poller?.stop();
+      stopNotices();
       await tunnel?.stop();
       await runs.stopAll();
       await launcher.close();
       clearTimeout(writeTimer);
+      rejections.flush();
       journal.add({ type: 'stop', why, ...(unfinishedNow ? { unfinished: true } : {}) });
       journal.close();
       removeRuntimeFiles(paths);

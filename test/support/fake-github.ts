@@ -104,6 +104,42 @@ export interface FakeBoard {
   owner: string;
   closed: boolean;
   fields: FakeField[];
+  items: FakeItem[];
+}
+
+/** An issue comment. */
+export interface FakeComment {
+  id: number;
+  node_id: string;
+  author: string;
+  body: string;
+  created_at: string;
+  html_url: string;
+}
+
+/** An issue of a fake repository (`repo` is the lower-case `owner/name` key). */
+export interface FakeIssue {
+  id: number;
+  node_id: string;
+  repo: string;
+  number: number;
+  title: string;
+  body: string;
+  state: 'open' | 'closed';
+  /** Label names. */
+  labels: string[];
+  comments: FakeComment[];
+  /** When each label was added, oldest first (the timeline's LabeledEvents). */
+  labelEvents: { label: string; created_at: string }[];
+  created_at: string;
+  html_url: string;
+}
+
+/** An item of a board: an issue, and its Status option id (or null). */
+export interface FakeItem {
+  id: string;
+  issue: FakeIssue;
+  status: string | null;
 }
 
 /** A repository event as the Events API returns it. */
@@ -143,6 +179,14 @@ export interface FakeGitHub {
   addRepo(fullName: string, options?: { private?: boolean; description?: string }): Promise<FakeRepo>;
   /** Serves (or overrides) a GraphQL operation by name. */
   onGraphQL(operation: string, handler: GraphQLHandler): void;
+  /** Every issue, all repos. */
+  issues: FakeIssue[];
+  /** Seeds an issue (default: in the last repo created), optionally on a board (by title) in a Status (by name). */
+  addIssue(options: { repo?: string; title: string; body?: string; labels?: string[]; board?: string; status?: string; createdAt?: string }): FakeIssue;
+  /** Adds a comment by the token's user, as `gh issue comment` would. */
+  addComment(issue: FakeIssue, body: string, createdAt?: string): FakeComment;
+  /** The Status (option name) of an issue on the board titled `board`, or null. */
+  statusOf(issue: FakeIssue, board: string): string | null;
   /** Seeds a Projects v2 board of `owner` (an existing account) as if created earlier. */
   addBoard(owner: string, title: string): FakeBoard;
   close(): Promise<void>;
@@ -204,6 +248,7 @@ export async function startFakeGitHub(opts: FakeGitHubOptions = {}): Promise<Fak
   const rateLimit = { limit: 5000, remaining: 5000, reset: Math.floor(Date.now() / 1000) + 3600 };
   const failures: { method: string; path: RegExp; reply: HttpReply }[] = [];
   const graphqlHandlers = new Map<string, GraphQLHandler>();
+  const issues: FakeIssue[] = [];
   let lastRepo: string | null = null;
   let url = '';
 
@@ -331,7 +376,80 @@ export async function startFakeGitHub(opts: FakeGitHubOptions = {}): Promise<Fak
       label.url = `${repo.url}/labels/${encodeURIComponent(label.name)}`;
       return new HttpReply(200, label);
     }
+    if (route === 'POST issues') {
+      if (typeof body.title !== 'string' || !body.title) return new HttpReply(422, errorBody(422, 'Validation Failed', { errors: [{ resource: 'Issue', code: 'missing_field', field: 'title' }] }));
+      const issue = newIssue(key, body.title, typeof body.body === 'string' ? body.body : '', Array.isArray(body.labels) ? body.labels.map(String) : []);
+      return new HttpReply(201, issueJson(issue));
+    }
+    if (segs[3] === 'issues' && segs.length >= 5) {
+      const issue = issues.find((i) => i.repo === key && String(i.number) === segs[4]);
+      if (!issue) return notFound();
+      const sub = `${method} ${segs.slice(5).join('/')}`;
+      if (sub === 'GET ') return new HttpReply(200, issueJson(issue));
+      if (sub === 'POST comments') {
+        if (typeof body.body !== 'string' || !body.body) return new HttpReply(422, errorBody(422, 'Validation Failed', { errors: [{ resource: 'IssueComment', code: 'missing_field', field: 'body' }] }));
+        return new HttpReply(201, commentJson(addIssueComment(issue, body.body)));
+      }
+      if (sub === 'POST labels') {
+        const names = Array.isArray(body.labels) ? body.labels.map(String) : [];
+        for (const name of names) addIssueLabel(issue, name);
+        return new HttpReply(200, issue.labels.map((n) => repoLabels.find((l) => l.name === n)));
+      }
+      if (method === 'DELETE' && segs.length === 7 && segs[5] === 'labels') {
+        if (!issue.labels.includes(segs[6])) return new HttpReply(404, errorBody(404, 'Label does not exist'));
+        issue.labels = issue.labels.filter((n) => n !== segs[6]);
+        return new HttpReply(200, issue.labels.map((n) => repoLabels.find((l) => l.name === n)));
+      }
+    }
     return notFound();
+  }
+
+  // --- Issues ----------------------------------------------------------------------------------
+
+  const nowIso = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+  function newIssue(key: string, title: string, text: string, labelNames: string[], createdAt = nowIso()): FakeIssue {
+    const repo = repos.get(key);
+    if (!repo) throw new Error(`fake-github: no repo ${key}`);
+    const id = newId();
+    const number = issues.filter((i) => i.repo === key).length + 1;
+    const issue: FakeIssue = {
+      id, node_id: `I_kwDO${id.toString(36).toUpperCase()}`, repo: key, number, title, body: text, state: 'open', labels: [], comments: [], labelEvents: [],
+      created_at: createdAt, html_url: `${repo.html_url}/issues/${number}`,
+    };
+    issues.push(issue);
+    for (const name of labelNames) addIssueLabel(issue, name, createdAt);
+    return issue;
+  }
+
+  /** As on GitHub, adding a label the repo does not have creates it. */
+  function addIssueLabel(issue: FakeIssue, name: string, at = nowIso()): void {
+    const repoLabels = labels.get(issue.repo)!;
+    if (!repoLabels.some((l) => l.name === name)) repoLabels.push(labelJson(repos.get(issue.repo)!, name, 'ededed', null));
+    if (issue.labels.includes(name)) return;
+    issue.labels.push(name);
+    issue.labelEvents.push({ label: name, created_at: at });
+  }
+
+  function addIssueComment(issue: FakeIssue, text: string, at = nowIso()): FakeComment {
+    const id = newId();
+    const comment: FakeComment = { id, node_id: `IC_kwDO${id.toString(36).toUpperCase()}`, author: login, body: text, created_at: at, html_url: `${issue.html_url}#issuecomment-${id}` };
+    issue.comments.push(comment);
+    return comment;
+  }
+
+  function issueJson(issue: FakeIssue): Record<string, unknown> {
+    const repo = repos.get(issue.repo)!;
+    return {
+      id: issue.id, node_id: issue.node_id, number: issue.number, title: issue.title, body: issue.body, state: issue.state,
+      url: `${repo.url}/issues/${issue.number}`, html_url: issue.html_url, comments: issue.comments.length,
+      labels: issue.labels.map((n) => labels.get(issue.repo)!.find((l) => l.name === n)), user: accountJson(viewer()),
+      created_at: issue.created_at, updated_at: issue.comments.at(-1)?.created_at ?? issue.created_at,
+    };
+  }
+
+  function commentJson(comment: FakeComment): Record<string, unknown> {
+    return { id: comment.id, node_id: comment.node_id, body: comment.body, html_url: comment.html_url, user: accountJson(viewer()), created_at: comment.created_at, updated_at: comment.created_at };
   }
 
   /**
@@ -387,6 +505,7 @@ export async function startFakeGitHub(opts: FakeGitHubOptions = {}): Promise<Fak
         common('Labels', 'LABELS', 4), common('Linked pull requests', 'LINKED_PULL_REQUESTS', 5), common('Milestone', 'MILESTONE', 6),
         common('Repository', 'REPOSITORY', 7), common('Reviewers', 'REVIEWERS', 8),
       ],
+      items: [],
     };
     boards.push(board);
     return board;
@@ -457,15 +576,118 @@ export async function startFakeGitHub(opts: FakeGitHubOptions = {}): Promise<Fak
     },
   };
 
+  // The inbox (lib/inbox.ts): a search by label, one issue, and the mutations that clear an item.
+  const statusField = (b: FakeBoard) => b.fields.find((f) => f.name === 'Status' && f.dataType === 'SINGLE_SELECT');
+  const statusName = (b: FakeBoard, item: FakeItem) => statusField(b)?.options?.find((o) => o.id === item.status)?.name ?? null;
+  const findIssue = (nodeId: unknown) => issues.find((i) => i.node_id === nodeId);
+  const gqlError = (type: string, message: string, path: string) => ({ data: { [path]: null }, errors: [graphqlError(type, message, [path])] });
+
+  function issueNode(issue: FakeIssue): Record<string, unknown> {
+    const onBoards = boards.flatMap((b) => b.items.filter((it) => it.issue === issue).map((it) => ({ b, it })));
+    const repoLabels = labels.get(issue.repo)!;
+    return {
+      id: issue.node_id, number: issue.number, title: issue.title, url: issue.html_url, createdAt: issue.created_at, state: issue.state.toUpperCase(),
+      labels: { nodes: issue.labels.map((n) => ({ id: repoLabels.find((l) => l.name === n)?.node_id, name: n })) },
+      projectItems: { nodes: onBoards.map(({ b, it }) => {
+        const field = statusField(b);
+        const name = statusName(b, it);
+        return {
+          id: it.id,
+          project: { id: b.id, title: b.title, field: field ? { id: field.id, options: (field.options ?? []).map((o) => ({ id: o.id, name: o.name })) } : null },
+          fieldValueByName: name === null ? null : { name, optionId: it.status },
+        };
+      }) },
+      comments: { nodes: issue.comments.slice(-30).map((c) => ({ author: { login: c.author }, body: c.body, createdAt: c.created_at, url: c.html_url })) },
+      timelineItems: { nodes: issue.labelEvents.slice(-20).map((e) => ({ createdAt: e.created_at, label: { name: e.label } })) },
+    };
+  }
+
+  /** GitHub's issue search, for the qualifiers bm sends: repo:, is:issue, is:open and label:. */
+  function searchIssues(text: string): FakeIssue[] | string {
+    const terms = text.match(/\S+:"[^"]*"|\S+/g) ?? [];
+    let found = [...issues];
+    for (const term of terms) {
+      const [, key, raw] = /^([a-z-]+):(.*)$/.exec(term) ?? [];
+      const value = raw?.replace(/^"|"$/g, '');
+      if (key === 'repo') found = found.filter((i) => i.repo === value?.toLowerCase());
+      else if (key === 'is' && value === 'issue') continue;
+      else if (key === 'is' && (value === 'open' || value === 'closed')) found = found.filter((i) => i.state === value);
+      else if (key === 'label') found = found.filter((i) => i.labels.includes(value ?? ''));
+      else return `fake-github: unsupported search term '${term}'`;
+    }
+    // GitHub sorts by best match; for a filter-only query that is newest first.
+    return found.sort((a, b) => b.created_at.localeCompare(a.created_at) || b.number - a.number);
+  }
+
+  /** The root fields of a mutation document, in order (GitHub runs them one after the other). */
+  const rootFields = (query: string) => [...query.matchAll(/^\s*(\w+)\(input:/gm)].map((m) => m[1]);
+
+  function mutateItem(query: string, v: Record<string, unknown>): unknown {
+    const data: Record<string, unknown> = {};
+    for (const field of rootFields(query)) {
+      if (field === 'addComment') {
+        const issue = findIssue(v.issueId);
+        if (!issue) return gqlError('NOT_FOUND', `Could not resolve to a node with the global id of '${String(v.issueId)}'`, field);
+        if (typeof v.body !== 'string' || !v.body.trim()) return gqlError('UNPROCESSABLE', 'Body cannot be blank', field);
+        const comment = addIssueComment(issue, v.body);
+        data[field] = { commentEdge: { node: { url: comment.html_url } } };
+      } else if (field === 'removeLabelsFromLabelable') {
+        const issue = findIssue(v.issueId);
+        if (!issue) return gqlError('NOT_FOUND', `Could not resolve to a node with the global id of '${String(v.issueId)}'`, field);
+        const ids = Array.isArray(v.labelIds) ? v.labelIds : [];
+        const names = labels.get(issue.repo)!.filter((l) => ids.includes(l.node_id)).map((l) => l.name);
+        if (names.length !== ids.length) return gqlError('NOT_FOUND', 'Could not resolve to a Label', field);
+        issue.labels = issue.labels.filter((n) => !names.includes(n));
+        data[field] = { clientMutationId: null };
+      } else if (field === 'updateProjectV2ItemFieldValue') {
+        const board = boards.find((b) => b.id === v.projectId);
+        const item = board?.items.find((i) => i.id === v.itemId);
+        const fieldDef = board?.fields.find((f) => f.id === v.fieldId);
+        if (!board || !item || !fieldDef) return gqlError('NOT_FOUND', 'Could not resolve to a node', field);
+        if (!fieldDef.options?.some((o) => o.id === v.optionId)) return gqlError('UNPROCESSABLE', `The single select option Id does not belong to the field`, field);
+        item.status = String(v.optionId);
+        data[field] = { projectV2Item: { id: item.id } };
+      } else {
+        return { errors: [graphqlError('undefinedField', `Field '${field}' doesn't exist on type 'Mutation' (fake-github)`)] };
+      }
+    }
+    return { data };
+  }
+
+  const inboxHandlers: Record<string, (variables: Record<string, unknown>, query: string) => unknown> = {
+    BmInbox: (v) => {
+      const found = searchIssues(String(v.search ?? ''));
+      if (typeof found === 'string') return { errors: [graphqlError('INVALID_SEARCH', found)] };
+      const start = typeof v.cursor === 'string' ? Number(Buffer.from(v.cursor, 'base64').toString()) : 0;
+      const nodes = found.slice(start, start + 100);
+      const end = start + nodes.length;
+      return { data: { viewer: { login: viewer().login }, search: {
+        pageInfo: { hasNextPage: end < found.length, endCursor: nodes.length ? Buffer.from(String(end)).toString('base64') : null },
+        nodes: nodes.map(issueNode),
+      } } };
+    },
+    BmInboxItem: (v) => {
+      const repo = repos.get(`${String(v.owner)}/${String(v.name)}`.toLowerCase());
+      if (!repo) return { data: { viewer: { login: viewer().login }, repository: null }, errors: [graphqlError('NOT_FOUND', `Could not resolve to a Repository with the name '${String(v.owner)}/${String(v.name)}'.`, ['repository'])] };
+      const issue = issues.find((i) => i.repo === repo.full_name.toLowerCase() && i.number === v.number);
+      if (!issue) return { data: { viewer: { login: viewer().login }, repository: { issue: null } }, errors: [graphqlError('NOT_FOUND', `Could not resolve to an Issue with the number of ${String(v.number)}.`, ['repository', 'issue'])] };
+      return { data: { viewer: { login: viewer().login }, repository: { issue: issueNode(issue) } } };
+    },
+    BmAnswerItem: (v, query) => mutateItem(query, v),
+    BmMoveItem: (v, query) => mutateItem(query, v),
+  };
+
   function graphql(req: FakeRequest): HttpReply {
     const body = (req.body ?? {}) as { query?: unknown; operationName?: unknown; variables?: unknown };
     if (typeof body.query !== 'string') return new HttpReply(200, { errors: [{ message: 'A query attribute must be specified and must be a string.' }] });
     const name = typeof body.operationName === 'string' && body.operationName
       ? body.operationName
       : /^\s*(?:query|mutation)\s+(\w+)/.exec(body.query)?.[1] ?? '';
+    const variables = body.variables && typeof body.variables === 'object' ? (body.variables as Record<string, unknown>) : {};
+    const inbox = graphqlHandlers.has(name) ? undefined : inboxHandlers[name];
+    if (inbox) return new HttpReply(200, inbox(variables, body.query));
     const handler = graphqlHandlers.get(name) ?? builtin[name];
     if (!handler) return new HttpReply(200, { errors: [{ message: `fake-github: unsupported GraphQL operation '${name || '(anonymous)'}'` }] });
-    const variables = body.variables && typeof body.variables === 'object' ? (body.variables as Record<string, unknown>) : {};
     return new HttpReply(200, handler(variables));
   }
 
@@ -582,6 +804,28 @@ export async function startFakeGitHub(opts: FakeGitHubOptions = {}): Promise<Fak
     },
     onGraphQL(operation, handler) {
       graphqlHandlers.set(operation, handler);
+    },
+    issues,
+    addIssue(options) {
+      const key = (options.repo ?? lastRepo)?.toLowerCase();
+      if (!key) throw new Error('fake-github: addIssue needs a repo (none created yet)');
+      const issue = newIssue(key, options.title, options.body ?? '', options.labels ?? [], options.createdAt);
+      if (options.board) {
+        const board = boards.find((b) => b.title === options.board);
+        if (!board) throw new Error(`fake-github: no board '${options.board}'`);
+        const option = options.status === undefined ? undefined : statusField(board)?.options?.find((o) => o.name === options.status);
+        if (options.status !== undefined && !option) throw new Error(`fake-github: board '${board.title}' has no status '${options.status}'`);
+        board.items.push({ id: `PVTI_lADO${newId().toString(36).toUpperCase()}`, issue, status: option?.id ?? null });
+      }
+      return issue;
+    },
+    addComment(issue, text, createdAt) {
+      return addIssueComment(issue, text, createdAt);
+    },
+    statusOf(issue, boardTitle) {
+      const board = boards.find((b) => b.title === boardTitle);
+      const item = board?.items.find((i) => i.issue === issue);
+      return board && item ? statusName(board, item) : null;
     },
     addBoard(owner, title) {
       const account = accounts.get(owner.toLowerCase());

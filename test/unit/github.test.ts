@@ -194,7 +194,7 @@ test('ensureBoard creates the board with the Status options in order, and a re-r
 });
 
 test('ensureBoard works for an organisation, pages through projects, and recreates a missing Status field', async () => {
-  for (let i = 0; i < 101; i++) fake.boards.push({ id: `PVT_x${i}`, number: i + 1, title: `other ${i}`, url: '', owner: 'acme', closed: false, fields: [] });
+  for (let i = 0; i < 101; i++) fake.boards.push({ id: `PVT_x${i}`, number: i + 1, title: `other ${i}`, url: '', owner: 'acme', closed: false, fields: [], items: [] });
   const board = await ensureBoard(gh, 'acme', 'team Board', STATUSES.slice(0, 2));
   assert.is(board.created, true);
   assert.is(board.url, 'https://github.com/orgs/acme/projects/102');
