@@ -77,6 +77,8 @@ const recordSchema = z.looseObject({
   maxRuns: z.optional(z.number()),
   waiting: z.optional(z.number()),
   backoff: z.optional(z.array(z.object({ member: z.string(), failures: z.number(), until: z.string(), retrying: z.boolean() }))),
+  /** The poll (or reconcile poll) interval really used, and why (GitHub's X-Poll-Interval may ask for more). */
+  effectiveInterval: z.optional(z.object({ seconds: z.number(), why: z.string() })),
   /** The per-member budget, the members at it and those whose runs keep doing no work (budget.ts). */
   maxRunsPerHour: z.optional(z.number()),
   atCap: z.optional(z.array(z.object({ member: z.string(), runs: z.number(), until: z.string() }))),
@@ -174,6 +176,8 @@ export interface DaemonStatus {
   waiting?: number;
   /** Members whose runs keep failing, and when they may run next. */
   backoff?: Backoff[];
+  /** The poll interval really used and why (poll mode; the reconcile poll's in webhook mode). */
+  effectiveInterval?: { seconds: number; why: string };
   /** Most runs per member in any hour, the members at it (and when they run next), and members whose runs keep doing no work. */
   maxRunsPerHour?: number;
   atCap?: AtCap[];
@@ -217,6 +221,7 @@ export function daemonStatus(team: string, { clean = true } = {}): DaemonStatus 
     ...(r && typeof r.maxRuns === 'number' ? { maxRuns: r.maxRuns } : {}),
     waiting: r?.waiting ?? 0,
     backoff: r?.backoff ?? [],
+    ...(r?.effectiveInterval ? { effectiveInterval: r.effectiveInterval } : {}),
     ...(r && typeof r.maxRunsPerHour === 'number' ? { maxRunsPerHour: r.maxRunsPerHour } : {}),
     atCap: r?.atCap ?? [],
     idle: r?.idle ?? [],

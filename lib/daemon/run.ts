@@ -165,6 +165,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     record.waiting = runs.waiting;
     record.backoff = runs.backoffs();
     record.atCap = budget.atCap();
+    if (poller) record.effectiveInterval = poller.effective;
     record.idle = work.idle();
     record.tunnelState = tunnel?.state ?? null;
     writeRecord(paths, record);
