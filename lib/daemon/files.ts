@@ -5,6 +5,7 @@
  *   daemon.sock    the singleton lock: a Unix socket the daemon listens on while it lives
  *   daemon.json    what it runs (mode, port, ...) and its counters, rewritten as they change
  *   poll.json      the poll cursor and ETag (kept across restarts)
+ *   board.json     the board poll's cursor and the Status of each item (kept across restarts)
  *   daemon.log     its log (rotated by copy-and-truncate)
  *   journal.jsonl  one JSON line per delivery, poll and run (kept across restarts)
  *
@@ -31,6 +32,7 @@ export function daemonPaths(team: string) {
     sock: socketPath(path.join(dir, 'daemon.sock')),
     json: path.join(dir, 'daemon.json'),
     poll: path.join(dir, 'poll.json'),
+    board: path.join(dir, 'board.json'),
     log: path.join(dir, 'daemon.log'),
     journal: path.join(dir, 'journal.jsonl'),
   };

@@ -97,7 +97,8 @@ export function unfinishedWork(entries: Entries): string | undefined {
   for (let i = entries.length - 1; i >= 0 && start < 0; i--) if (entries[i].type === 'start') start = i;
   if (start < 0) return undefined;
   const since = entries.slice(start + 1);
-  const woke = since.some((e) => (e.type === 'delivery' && e.outcome === 'wake') || (e.type === 'poll' && ((typeof e.waking === 'number' && e.waking > 0) || e.gap === true)));
+  const woke = since.some((e) => (e.type === 'delivery' && e.outcome === 'wake') || (e.type === 'poll' && ((typeof e.waking === 'number' && e.waking > 0) || e.gap === true))
+    || (e.type === 'board.poll' && typeof e.moves === 'number' && e.moves > 0));
   if (!woke) return undefined;
   const stop = since.find((e) => e.type === 'stop');
   if (!stop) return 'the previous daemon died after acknowledging work';
