@@ -20,6 +20,7 @@ import * as z from 'zod/mini';
 import { readTextIfExists, writeFileAtomic } from '../files.ts';
 import { home } from '../paths.ts';
 import { isOurs } from '../proc.ts';
+import { heldSince, type Hold } from './holds.ts';
 import type { AtCap } from './budget.ts';
 import type { Backoff } from './scheduler.ts';
 
@@ -81,6 +82,8 @@ const recordSchema = z.looseObject({
   backoff: z.optional(z.array(z.object({ member: z.string(), failures: z.number(), until: z.string(), retrying: z.boolean() }))),
   /** The poll (or reconcile poll) interval really used, and why (GitHub's X-Poll-Interval may ask for more). */
   effectiveInterval: z.optional(z.object({ seconds: z.number(), why: z.string() })),
+  /** When new work last woke each member slot (an operator stop after it holds the member). */
+  wokenAt: z.optional(z.record(z.string(), z.string())),
   /** The per-member budget, the members at it and those whose runs keep doing no work (budget.ts). */
   maxRunsPerHour: z.optional(z.number()),
   atCap: z.optional(z.array(z.object({ member: z.string(), runs: z.number(), until: z.string() }))),
@@ -180,6 +183,8 @@ export interface DaemonStatus {
   backoff?: Backoff[];
   /** The poll interval really used and why (poll mode; the reconcile poll's in webhook mode). */
   effectiveInterval?: { seconds: number; why: string };
+  /** Members the operator stopped after the last wake-up: the daemon runs them at the next event. */
+  stoppedByOperator?: Hold[];
   /** Most runs per member in any hour, the members at it (and when they run next), and members whose runs keep doing no work. */
   maxRunsPerHour?: number;
   atCap?: AtCap[];
@@ -224,6 +229,7 @@ export function daemonStatus(team: string, { clean = true } = {}): DaemonStatus 
     waiting: r?.waiting ?? 0,
     backoff: r?.backoff ?? [],
     ...(r?.effectiveInterval ? { effectiveInterval: r.effectiveInterval } : {}),
+    stoppedByOperator: heldSince(team, r?.wokenAt ?? {}),
     ...(r && typeof r.maxRunsPerHour === 'number' ? { maxRunsPerHour: r.maxRunsPerHour } : {}),
     atCap: r?.atCap ?? [],
     idle: r?.idle ?? [],
