@@ -148,10 +148,20 @@ function isHttpFailure(error: unknown): error is Error & HttpFailure {
   return error instanceof Error && typeof (error as Partial<HttpFailure>).status === 'number';
 }
 
+/** GitHub's message, with the `errors[]` details of a 422 (`message`, else `resource.field code`). */
 function githubMessage(data: unknown): string {
-  if (data && typeof data === 'object' && 'message' in data && typeof data.message === 'string') return data.message;
-  return typeof data === 'string' ? data : '';
+  if (typeof data === 'string') return data;
+  if (!data || typeof data !== 'object') return '';
+  const { message, errors } = data as { message?: unknown; errors?: unknown };
+  const details = Array.isArray(errors)
+    ? errors.map((e: { message?: unknown; resource?: unknown; field?: unknown; code?: unknown }) =>
+      typeof e?.message === 'string' ? e.message : [e?.resource, e?.field, e?.code].filter((x) => typeof x === 'string').join(' ')).filter(Boolean)
+    : [];
+  return [typeof message === 'string' ? message : '', ...details].filter(Boolean).join(': ');
 }
+
+/** Seconds to wait after a secondary rate limit: `retry-after` when GitHub sent it, else at least a minute, as GitHub documents. */
+export const SECONDARY_LIMIT_MIN_SECONDS = 60;
 
 function networkCode(error: unknown): string {
   // Node's fetch puts the socket error code (ECONNREFUSED, ENOTFOUND, ...) in a TypeError's cause;
@@ -197,8 +207,8 @@ export function toGitHubError(gh: GitHub, error: unknown, doing: string): GitHub
     return make(status, `GitHub API rate limit exceeded until ${when}`, 'Wait until then and retry, or use a token with a higher limit',
       Number.isNaN(resetAt.getTime()) ? {} : { rateLimitResetAt: resetAt.toISOString() });
   }
-  if (status === 429 || (status === 403 && Number.isFinite(retryAfter))) {
-    const wait = Number.isFinite(retryAfter) ? retryAfter : 60;
+  if (status === 429 || (status === 403 && (Number.isFinite(retryAfter) || /secondary rate limit|abuse/i.test(detail)))) {
+    const wait = Number.isFinite(retryAfter) ? retryAfter : SECONDARY_LIMIT_MIN_SECONDS;
     return make(status, `GitHub secondary rate limit hit while trying to ${doing}`, `Wait ${wait} seconds and retry`, { retryAfterSeconds: wait });
   }
   if (status === 403) {
@@ -242,6 +252,24 @@ function ownerNotFound(owner: string): GitHubError {
 export async function authenticatedLogin(gh: GitHub): Promise<string> {
   const { data } = await call(gh, 'read the authenticated user', () => gh.octokit.request('GET /user'));
   return data.login;
+}
+
+/**
+ * Checks that a classic token has the scopes bm needs (`X-OAuth-Scopes` of `GET /user`) before
+ * anything is created; fine-grained tokens and App tokens send no such header and are let through
+ * (GitHub then refuses a missing permission on the call that needs it). `repo` covers
+ * `public_repo`; `project` (not `read:project`) is needed to create the board.
+ */
+export async function checkTokenScopes(gh: GitHub, needed: readonly string[]): Promise<void> {
+  const { headers } = await call(gh, 'read the authenticated user', () => gh.octokit.request('GET /user'));
+  const header = headers['x-oauth-scopes'];
+  if (typeof header !== 'string') return;
+  const have = new Set(header.split(',').map((s) => s.trim()).filter(Boolean));
+  const missing = needed.filter((scope) => !have.has(scope));
+  if (missing.length > 0) {
+    throw new GitHubError(403, `The token lacks the ${missing.map((m) => `\`${m}\``).join(' and ')} scope${missing.length > 1 ? 's' : ''} (it has: ${[...have].join(', ') || 'none'}); nothing was created`,
+      `Add ${missing.join(' and ')} to the token (gh auth refresh -s ${missing.join(',')}, or a new token), export it as GH_TOKEN and re-run \`bm init\``);
+  }
 }
 
 /** What `ensureRepo` reports. */
@@ -291,8 +319,10 @@ export async function ensureRepo(gh: GitHub, slug: string, options: { private?: 
   try {
     return repoInfo((await create()).data, true);
   } catch (error) {
-    // 422 means the name is taken: either a concurrent run created it, or the token cannot see it.
+    // A 422 whose errors say the name is taken: a concurrent run created it, or the token cannot
+    // see it. Any other 422 is shown with GitHub's own words.
     if (!(isHttpFailure(error) && error.status === 422)) throw toGitHubError(gh, error, `create repository ${slug}`);
+    if (!/already exists/i.test(githubMessage(error.response?.data))) throw toGitHubError(gh, error, `create repository ${slug}`);
     const again = await read();
     if (again) return repoInfo(again.data, false);
     throw new GitHubError(422, `Repository ${slug} already exists but the token cannot access it`,
@@ -343,10 +373,23 @@ interface GraphQLErrorItem {
   message?: string;
 }
 
-/** Sends one GraphQL operation (named by its `query`/`mutation` keyword); GraphQL errors become `GitHubError`s. */
-export async function graphql<T>(gh: GitHub, doing: string, query: string, variables: Record<string, unknown>): Promise<T> {
+/** What a GraphQL answer says about the GraphQL rate limit (`x-ratelimit-*` headers). */
+export interface RateLimitInfo {
+  remaining: number | null;
+  /** When the limit resets (ISO time), when GitHub said. */
+  resetAt: string | null;
+}
+
+function rateLimitOf(headers: Record<string, string | number | undefined>): RateLimitInfo {
+  const remaining = Number(headers['x-ratelimit-remaining']);
+  const reset = Number(headers['x-ratelimit-reset']);
+  return { remaining: Number.isFinite(remaining) ? remaining : null, resetAt: Number.isFinite(reset) && reset > 0 ? new Date(reset * 1000).toISOString() : null };
+}
+
+async function graphqlWithLimits<T>(gh: GitHub, doing: string, query: string, variables: Record<string, unknown>): Promise<{ data: T; limits: RateLimitInfo }> {
   const operationName = /^\s*(?:query|mutation)\s+(\w+)/.exec(query)?.[1];
   const response = await call(gh, doing, () => gh.octokit.request(`POST ${gh.graphqlUrl}`, { query, operationName, variables }));
+  const limits = rateLimitOf(response.headers);
   const body = response.data as { data?: T | null; errors?: GraphQLErrorItem[] };
   const first = body.errors?.[0];
   if (first) {
@@ -355,7 +398,10 @@ export async function graphql<T>(gh: GitHub, doing: string, query: string, varia
       throw new GitHubError(403, gh.redact(`The token is not allowed to ${doing} (${detail})`), SCOPE_HINT);
     }
     if (first.type === 'RATE_LIMITED') {
-      throw new GitHubError(403, `GitHub GraphQL rate limit exceeded while trying to ${doing}`, 'Wait an hour and retry, or use a token with a higher limit');
+      // GitHub says when the GraphQL points come back: x-ratelimit-reset, not "an hour".
+      const until = limits.resetAt ?? new Date(Date.now() + 60 * 60_000).toISOString();
+      throw new GitHubError(403, `GitHub GraphQL rate limit exceeded while trying to ${doing}; it resets at ${until}`,
+        `Wait until ${until} and retry, or use a token with a higher limit`, { rateLimitResetAt: until });
     }
     if (first.type === 'NOT_FOUND') {
       throw new GitHubError(404, gh.redact(`Not found while trying to ${doing} (${detail})`), 'Check the owner and that the token can see it');
@@ -363,7 +409,12 @@ export async function graphql<T>(gh: GitHub, doing: string, query: string, varia
     throw new GitHubError(422, gh.redact(`GitHub refused to ${doing} (${detail})`), 'Check the values passed to bm and try again');
   }
   if (!body.data) throw new GitHubError(502, `GitHub sent an empty GraphQL answer while trying to ${doing}`, 'Try again in a few minutes');
-  return body.data;
+  return { data: body.data, limits };
+}
+
+/** Sends one GraphQL operation (named by its `query`/`mutation` keyword); GraphQL errors become `GitHubError`s. */
+export async function graphql<T>(gh: GitHub, doing: string, query: string, variables: Record<string, unknown>): Promise<T> {
+  return (await graphqlWithLimits<T>(gh, doing, query, variables)).data;
 }
 
 /** One board status as the profile declares it. */
@@ -674,4 +725,66 @@ export async function readRepoEvents(gh: GitHub, slug: string, options: { etag: 
     reachedCursor: reached(),
     complete: next === undefined && events.length < 300,
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Board polling
+
+/** One item of a board as the daemon's board poll sees it. */
+export interface BoardItem {
+  id: string;
+  updatedAt: string;
+  /** Its Status option's name, or null when it has none. */
+  status: string | null;
+  /** `owner/name#number` of the issue or pull request, when it is one. */
+  ref: string | null;
+}
+
+const BOARD_ITEMS_QUERY = `query BmBoardItems($board: ID!, $first: Int!, $after: String) {
+  node(id: $board) {
+    ... on ProjectV2 {
+      items(first: $first, after: $after) {
+        pageInfo { hasNextPage endCursor }
+        nodes {
+          id
+          updatedAt
+          content { ... on Issue { number repository { nameWithOwner } } ... on PullRequest { number repository { nameWithOwner } } }
+          status: fieldValueByName(name: "Status") { ... on ProjectV2ItemFieldSingleSelectValue { name } }
+        }
+      }
+    }
+  }
+}`;
+
+/** A runaway item list stops here (100 items a page). */
+const MAX_ITEM_PAGES = 10;
+
+/**
+ * The items of board `boardId` with their Status and `updatedAt`: one query (1 point) per 100
+ * items. Projects v2 items cannot be ordered by `updatedAt`, so the caller compares them with
+ * what it saw before. Returns GitHub's GraphQL rate-limit headers of the last page.
+ */
+export async function readBoardItems(gh: GitHub, boardId: string): Promise<{ items: BoardItem[]; limits: RateLimitInfo; pages: number }> {
+  type Page = { node: { items?: { pageInfo: { hasNextPage: boolean; endCursor: string | null }; nodes: ({ id: string; updatedAt: string; content: { number?: number; repository?: { nameWithOwner: string } } | null; status: { name?: string } | null } | null)[] } } | null };
+  const items: BoardItem[] = [];
+  let after: string | null = null;
+  let limits: RateLimitInfo = { remaining: null, resetAt: null };
+  let pages = 0;
+  do {
+    const answer: { data: Page; limits: RateLimitInfo } = await graphqlWithLimits<Page>(gh, 'read the board items', BOARD_ITEMS_QUERY, { board: boardId, first: 100, after });
+    pages++;
+    limits = answer.limits;
+    const page = answer.data.node?.items;
+    if (!page) break;
+    for (const node of page.nodes) {
+      if (!node) continue;
+      const content = node.content;
+      items.push({
+        id: node.id, updatedAt: node.updatedAt, status: node.status?.name ?? null,
+        ref: content?.repository && content.number !== undefined ? `${content.repository.nameWithOwner}#${content.number}` : null,
+      });
+    }
+    after = page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
+  } while (after && pages < MAX_ITEM_PAGES);
+  return { items, limits, pages };
 }

@@ -66,7 +66,7 @@ export function withReference(doc: string, generated: string): string {
   return doc.slice(0, begin) + generated + doc.slice(end + END.length);
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const doc = readFileSync(CLI_DOC, 'utf8');
   const next = withReference(doc, await reference());
   if (next !== doc) writeFileSync(CLI_DOC, next);
