@@ -109,6 +109,19 @@ test('/api/status and /api/daemon answer exactly as `bm status --json` and `bm d
   assert.equal(status, await sandbox.json(['status', '--json']));
   const daemon = JSON.parse((await http(c.port, 'GET', '/api/daemon', auth)).body) as unknown;
   assert.equal(daemon, await sandbox.json(['daemon', 'status', '--json']));
+
+  // With a daemon running: its status and its journal reach the page, pushed.
+  const stream = await eventStream(c.port, '/api/events', auth);
+  await sandbox.ok(['daemon', 'start', '--port', '0']);
+  try {
+    type Daemon = { running: boolean; pid: number; uptimeSeconds?: number };
+    const live = await stream.next<{ daemon: Daemon; journal: { type: string }[] }>((event, v) => event === 'view' && v.daemon.running && v.journal.some((e) => e.type === 'start'));
+    const cli = await sandbox.json<Daemon>(['daemon', 'status', '--json']);
+    assert.equal({ ...live.daemon, uptimeSeconds: 0 }, { ...cli, uptimeSeconds: 0 });
+  } finally {
+    stream.close();
+    await sandbox.ok(['daemon', 'stop']);
+  }
 });
 
 test('a state change reaches the event stream without polling; actions are journaled with origin console', async () => {
