@@ -205,6 +205,8 @@ test('--bind listens where asked, with a warning; Ctrl-C stops the console clean
   const c = await open(['--bind', '0.0.0.0']);
   assert.match(c.stderr(), /Warning: listening on 0\.0\.0\.0/);
   assert.equal(listeningAddresses(c.port), ['0.0.0.0']);
+  assert.is((await http(c.port, 'GET', '/api/status', { Authorization: `Bearer ${c.token}`, Host: `build-box.example:${c.port}` })).status, 200, 'reached by any name of the machine');
+  assert.is((await http(c.port, 'GET', '/api/status', { Host: `build-box.example:${c.port}` })).status, 401, 'but never without the token');
   const stream = await eventStream(c.port, '/api/events', { Authorization: `Bearer ${c.token}`, Host: `0.0.0.0:${c.port}` });
   await stream.next((event) => event === 'view');
   assert.is(await c.stop(), 0, 'exits 0 on Ctrl-C, even with a stream open');
