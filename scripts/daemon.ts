@@ -15,6 +15,7 @@ import { BmError, UsageError, info, out, printJson, warn } from '../lib/output.t
 import { home } from '../lib/paths.ts';
 import { followAppends, tailLines } from '../lib/logs.ts';
 import { requireSchemaV2 } from '../lib/schema.ts';
+import { deployedElsewhere } from '../lib/lifecycle/formation.ts';
 import { loadTeamFromFlag } from '../lib/team.ts';
 
 const DEFAULT_PORT = 8484;
@@ -156,6 +157,8 @@ const start = defineCommand({
   async run(cli) {
     const team = loadTeamFromFlag(cli.string('team'));
     requireSchemaV2(team.name, team.schemaVersion);
+    const elsewhere = deployedElsewhere(team);
+    if (elsewhere) throw elsewhere;
     const mode = parseMode(cli.string('mode'));
     const port = parsePort(cli.string('port'), DEFAULT_PORT);
     const interval = parseInterval(cli.string('interval'));

@@ -1,9 +1,9 @@
 /**
- * `bm fire MEMBER`: stops the member if it runs, then removes its directory from the team repo
- * and commits. The member's workspaces are left on disk (they may hold unpushed work); bm says
- * where they are.
+ * `bm fire MEMBER`: stops the member everywhere it runs, removes its directory from the team
+ * repo and commits, then moves its workspaces aside into `{team dir}/archive/` (they may hold
+ * unpushed work; `--purge` deletes them) and says where. A name hired again starts fresh.
  */
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { defineCommand, isMain, jsonOption, runMain, teamOption } from '../lib/cli.ts';
 import { liftHolds } from '../lib/daemon/holds.ts';
@@ -19,14 +19,20 @@ import { loadTeamFromFlag, readMember, withTeamLock } from '../lib/team.ts';
 export const command = defineCommand({
   name: 'fire',
   summary: 'Fire a member: remove its directory from the team repo',
-  description: 'Stops the member if it runs (as `bm stop MEMBER`), then removes members/<member>/ from the team\nrepo and commits. Asks for confirmation on a TTY; elsewhere pass --yes. Workspaces are kept on disk.',
+  description: [
+    'Stops the member wherever it runs (as `bm stop MEMBER`), then removes members/<member>/ from the',
+    'team repo and commits. Its workspaces are moved to archive/<member>-<time>/ in the team dir, so',
+    'a member hired later under the same name starts from a fresh workspace; --purge deletes them',
+    'instead. Asks for confirmation on a TTY; elsewhere pass --yes.',
+  ].join('\n'),
   args: [{ name: 'member', description: 'member to fire, e.g. dev-alice (see `bm members list`)', required: true, complete: 'members' }],
   options: {
     yes: { type: 'boolean', short: 'y', description: 'do not ask for confirmation' },
+    purge: { type: 'boolean', description: 'delete the member\'s workspaces instead of archiving them' },
     team: teamOption,
     json: jsonOption,
   },
-  examples: ['bm fire dev-alice', 'bm fire dev-alice --yes'],
+  examples: ['bm fire dev-alice', 'bm fire dev-alice --yes', 'bm fire dev-alice --yes --purge'],
   async run(cli) {
     const name = validateName('member', cli.args.member ?? '');
     const team = loadTeamFromFlag(cli.string('team'));
@@ -53,11 +59,22 @@ export const command = defineCommand({
       await commitAll(team.paths.repo, `feat: fire ${name}`, [path.relative(team.paths.repo, member.dir)]);
     });
     liftHolds(team.name, [name]);
+    // A name is hired again as a new member: it must never find this one's files, branch or .ralph state.
     const workspaces = team.paths.memberRoot(name);
-    const kept = existsSync(workspaces) ? workspaces : null;
-    if (cli.flag('json')) return printJson({ team: team.name, member: name, role: member.role, workspacesKept: kept });
+    let archived: string | null = null;
+    if (existsSync(workspaces)) {
+      if (cli.flag('purge')) {
+        rmSync(workspaces, { recursive: true, force: true });
+      } else {
+        archived = path.join(team.paths.dir, 'archive', `${name}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+        mkdirSync(path.dirname(archived), { recursive: true });
+        renameSync(workspaces, archived);
+      }
+    }
+    if (cli.flag('json')) return printJson({ team: team.name, member: name, role: member.role, archived, purged: cli.flag('purge') });
     out(`Fired ${name} from team '${team.name}'.`);
-    if (kept) out(`Its workspaces are still at ${kept}; delete them by hand once nothing there is needed.`);
+    if (archived) out(`Its workspaces were moved to ${archived}; delete that folder once nothing there is needed.`);
+    else if (cli.flag('purge')) out(`Its workspaces were deleted (--purge).`);
   },
 });
 

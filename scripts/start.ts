@@ -4,16 +4,17 @@
  * BM_HOME/logs/<team>/<member>.log; bm then checks they survive a short liveness window and
  * writes the team's topology.json.
  */
+import process from 'node:process';
 import { defineCommand, isMain, runMain, teamOption } from '../lib/cli.ts';
 import { startFormation, summary } from '../lib/formations/index.ts';
-import { resolveFormation } from '../lib/lifecycle/formation.ts';
+import { otherFormation, resolveFormation } from '../lib/lifecycle/formation.ts';
 import type { LaunchResult } from '../lib/lifecycle/start.ts';
 import { validateName } from '../lib/names.ts';
-import { BmError, UsageError, info, out } from '../lib/output.ts';
+import { BmError, UsageError, info, out, warn } from '../lib/output.ts';
 import { home } from '../lib/paths.ts';
 import { timings } from '../lib/proc.ts';
 import { requireKnownSchema } from '../lib/schema.ts';
-import { loadTeamFromFlag, readMember } from '../lib/team.ts';
+import { loadTeamFromFlag, readMember, type Team } from '../lib/team.ts';
 
 function describe(r: LaunchResult): string[] {
   switch (r.status) {
@@ -25,6 +26,28 @@ function describe(r: LaunchResult): string[] {
       `${r.key}: process exited immediately (PID ${r.pid}). Last lines of ${r.log}:`,
       ...(r.logTail?.length ? r.logTail.map((l) => `    ${l}`) : ['    (no output)']),
     ];
+  }
+}
+
+/**
+ * A team runs on one formation at a time: starting on another one is refused, or, confirmed (a
+ * terminal, or --yes), the team is stopped where it runs first.
+ */
+async function leaveOtherFormation(team: Team, target: string, yes: boolean): Promise<void> {
+  const other = otherFormation(team, target);
+  if (!other) return;
+  if (!yes) {
+    const { canPrompt, closePrompts, confirm } = await import('../lib/prompt.ts');
+    if (!canPrompt() || !process.stderr.isTTY) throw other.error;
+    const go = await confirm(`Team '${team.name}' runs on formation '${other.active.name}'. Stop its ${other.active.members} member(s) there and start on '${target}'?`);
+    closePrompts();
+    if (!go) throw new BmError('Nothing was changed', `The team still runs on formation '${other.active.name}'.`);
+  }
+  info(`Stopping the team on formation '${other.active.name}' before starting on '${target}'...`);
+  const [{ stopMembers }, { memberEnv }] = await Promise.all([import('../lib/lifecycle/stop.ts'), import('../lib/lifecycle/start.ts')]);
+  const report = await stopMembers(team, { force: false, timings: timings(), env: memberEnv(team.entry), onWarning: warn, onResult: (row) => info(`${row.key}: ${row.result.outcome}`) });
+  if (report.rows.some((r) => r.result.outcome === 'failed')) {
+    throw new BmError(`Could not stop the team on formation '${other.active.name}'`, `Nothing was started on '${target}'; see the lines above and retry \`bm stop -t ${team.name}\`.`);
   }
 }
 
@@ -42,18 +65,23 @@ export const command = defineCommand({
     'topology; when every member already runs healthy and unchanged, nothing is done. --dry-run',
     'prints what would be deployed (checked by the target) and changes nothing; on a terminal a',
     'deploy that would restart or remove members asks first, unless --yes.',
+    '',
+    'A team runs on one formation at a time: while it runs on another one (see `bm status`),',
+    'start refuses, naming it; on a terminal it asks to stop the team there first, and --yes',
+    'does so without asking.',
   ].join('\n'),
   args: [{ name: 'member', description: 'members to start (default: all)', variadic: true, complete: 'members' }],
   options: {
     formation: { type: 'string', value: 'NAME', description: 'formation to deploy to (default: local)', complete: 'formations' },
     'dry-run': { type: 'boolean', description: 'non-local formations: print the manifests and plan, change nothing' },
-    yes: { type: 'boolean', short: 'y', description: 'non-local formations: do not ask before restarting or removing members' },
+    yes: { type: 'boolean', short: 'y', description: 'do not ask before restarting or removing members, or before stopping the team on another formation' },
     team: teamOption,
   },
   examples: ['bm start', 'bm start dev-alice qe-01', 'bm start --formation local -t my-team', 'bm start --formation k8s --dry-run', 'bm start --formation k8s --yes'],
   async run(cli) {
     const team = loadTeamFromFlag(cli.string('team'));
     const formation = resolveFormation(team, cli.string('formation'));
+    if (!cli.flag('dry-run')) await leaveOtherFormation(team, formation.name, cli.flag('yes'));
     if (formation.type !== 'local') {
       if (cli.rest.length > 0) throw new UsageError(`Formation '${formation.name}' deploys the whole team, not single members`, `Run \`bm start --formation ${formation.name}\` without member names.`);
       const result = await startFormation(team, formation, { dryRun: cli.flag('dry-run'), yes: cli.flag('yes') });

@@ -41,6 +41,9 @@ export const command = defineCommand({
     'live health check: running, stopped, crashed (recorded as running but gone; reported once,',
     'then forgotten), error or unknown (the formation could not be reached). -v adds, for each',
     'running member, the output of `ralph loops list`, `ralph hats` and the last events.',
+    'A crashed member\'s leftover processes in its group are ended; member processes working in',
+    'the team\'s workspaces that no running record accounts for are reported as warnings, with',
+    'the `bm stop` that ends them.',
   ].join('\n'),
   options: {
     verbose: { type: 'boolean', short: 'v', description: 'add ralph\'s own view of each running member' },

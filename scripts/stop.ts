@@ -43,6 +43,11 @@ export const command = defineCommand({
     'BM_STOP_GRACE_MS (default 60000) to do so; then its process group gets SIGTERM, and SIGKILL',
     'after BM_STOP_KILL_MS (default 5000). Endpoints come from topology.json, else state.json.',
     'A k8s member\'s pod and ConfigMap are deleted; --purge also deletes the team\'s namespace.',
+    '',
+    'A member is its whole process tree: what it left in its process group is ended with it, and',
+    'so are its processes still working in the team\'s workspaces that escaped the group or that',
+    'no record knows (found by their BM_MEMBER marker). A running daemon does not run the stopped',
+    'members again until an event arrives after the stop (or `bm start`).',
   ].join('\n'),
   args: [{ name: 'member', description: 'members to stop (default: all)', variadic: true, complete: 'members' }],
   options: {

@@ -14,6 +14,7 @@ import path from 'node:path';
 import process from 'node:process';
 import type { TeamEntry } from '../schema.ts';
 import { createGitHub, type GitHub } from '../github.ts';
+import { deployedElsewhere } from '../lifecycle/formation.ts';
 import { memberEnv } from '../lifecycle/start.ts';
 import { slotsOf, type Slot } from '../lifecycle/slots.ts';
 import { isValidName } from '../names.ts';
@@ -92,6 +93,8 @@ function slotReader(entry: TeamEntry, checkMs = 1000): () => Slot[] {
 export async function runDaemon(options: DaemonOptions): Promise<number> {
   const team = loadTeamFromFlag(options.team);
   requireSchemaV2(team.name, team.schemaVersion);
+  const elsewhere = deployedElsewhere(team);
+  if (elsewhere) throw elsewhere;
   const paths = daemonPaths(team.name);
   mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
   const secret = team.entry.credentials?.webhook_secret ?? '';
@@ -197,6 +200,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     log,
     // Runs start and end rarely: status shows them at once.
     changed: flush,
+    elsewhere: () => deployedElsewhere(team)?.message,
   });
 
   // Wake-ups arriving in the same turn of the event loop are merged into one.

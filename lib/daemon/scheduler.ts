@@ -135,6 +135,8 @@ export interface SchedulerOptions {
   log: Logger;
   /** Called whenever a counter changes. */
   changed(): void;
+  /** Why the team's members may not run here now (they are deployed on another formation), if so. */
+  elsewhere?(): string | undefined;
 }
 
 /** A member that is backing off after failed runs (`bm daemon status`). */
@@ -364,6 +366,12 @@ export class Scheduler {
   #prepare(state: SlotState): string | undefined {
     const { slot } = state;
     const { journal, log } = this.#o;
+    const away = this.#o.elsewhere?.();
+    if (away) {
+      log.warn(`${slot.key}: not run: ${away}`);
+      journal.add({ type: 'run.skip', member: slot.key, why: 'deployed on another formation' });
+      return undefined;
+    }
     if (!slot.provisioned) {
       if (!state.skippedWarned) log.warn(`${slot.key}: no workspace at ${slot.workspace}; run \`bm teams sync\``);
       state.skippedWarned = true;

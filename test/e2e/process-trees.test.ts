@@ -38,7 +38,7 @@ async function team(hires: string[]): Promise<void> {
   await sandbox.ok(['init', '--non-interactive', '--team-name', 'alpha', '--profile', 'scrum', '--workzone', sandbox.workzone, '--no-github']);
   for (const hire of hires) {
     const [role, name] = hire.split(':');
-    await sandbox.ok(['hire', role, '--name', name]);
+    await sandbox.ok(['hire', role, ...(name ? ['--name', name] : [])]);
   }
   await sandbox.ok(['teams', 'sync']);
 }
@@ -97,6 +97,33 @@ test('with state.json lost, status still sees the member\'s processes and stop e
   assert.match(stopped.stdout, /ended the unrecorded processes of 1 member/);
   assert.not.ok(alive(lead));
   assert.not.ok(alive(children('dev-alice')[0]));
+});
+
+test('fire stops the member everywhere and archives its workspace; the name hired again starts fresh', async () => {
+  await team(['qe:', 'qe:']);
+  await sandbox.ok(['start', 'qe-02'], { env: { STUB_RALPH_MODE: 'persistent', STUB_RALPH_CHILD: 'setsid' } });
+  await waitFor('the child', () => children('qe-02').length === 1);
+  const [escaped] = children('qe-02');
+  writeFileSync(path.join(workspace('qe-02'), 'notes-of-the-old-qe-02.md'), 'unpushed work\n');
+
+  const fired = await sandbox.ok(['fire', 'qe-02', '--yes']);
+  const moved = /Its workspaces were moved to (\S+); delete that folder/.exec(fired.stdout);
+  assert.ok(moved, fired.stdout);
+  assert.ok(moved[1].startsWith(path.join(sandbox.workzone, 'alpha', 'archive', 'qe-02-')));
+  assert.ok(existsSync(path.join(moved[1], 'notes-of-the-old-qe-02.md')), 'the old files are in the archive');
+  assert.not.ok(alive(escaped), 'its escaped process was ended');
+  assert.not.ok(existsSync(workspace('qe-02')));
+
+  const hired = await sandbox.ok(['hire', 'qe']);
+  assert.match(hired.stdout + hired.stderr, /qe-02/, 'the gap is filled: the same name again');
+  await sandbox.ok(['teams', 'sync']);
+  assert.ok(existsSync(path.join(workspace('qe-02'), '.botminter')), 'a new workspace');
+  assert.not.ok(existsSync(path.join(workspace('qe-02'), 'notes-of-the-old-qe-02.md')), 'nothing of the fired member');
+  assert.not.ok(existsSync(path.join(workspace('qe-02'), '.ralph')), 'no ralph state of the fired member');
+
+  const purged = await sandbox.ok(['fire', 'qe-01', '--yes', '--purge', '--json']);
+  assert.equal(JSON.parse(purged.stdout), { team: 'alpha', member: 'qe-01', role: 'qe', archived: null, purged: true });
+  assert.not.ok(existsSync(workspace('qe-01')));
 });
 
 test.run();
