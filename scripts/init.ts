@@ -18,7 +18,7 @@ import { validateName } from '../lib/names.ts';
 import { BmError, UsageError, info, out, printJson } from '../lib/output.ts';
 import { builtins, expandHome, home, teamPaths } from '../lib/paths.ts';
 import { loadProfile, type Profile } from '../lib/profiles.ts';
-import { ask, canPrompt, choose, closePrompts, confirm } from '../lib/prompt.ts';
+import { ask, askSecret, canPrompt, choose, closePrompts, confirm } from '../lib/prompt.ts';
 import type { TeamEntry } from '../lib/schema.ts';
 import { loadTeam, type Team } from '../lib/team.ts';
 import { hireMember } from './hire.ts';
@@ -193,7 +193,7 @@ async function askPlan(): Promise<InitPlan> {
   let token = process.env.GH_TOKEN;
   if (await confirm('Create the team repo, labels and board on GitHub?')) {
     githubRepo = await ask('GitHub repository (owner/name)', `${team}-team`);
-    if (!token) token = await ask('GitHub token (repo and project scopes; GH_TOKEN also works)');
+    if (!token) token = await askSecret('GitHub token (repo and project scopes; GH_TOKEN also works)');
   } else {
     remote = (await ask('Git remote to push the team repo to (empty for none)')) || undefined;
   }

@@ -75,6 +75,9 @@ function lastError(file: string, offset: number): string | undefined {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** How `bm daemon start` hands the tunnel URL to `bm daemon run`. */
+export const TUNNEL_ENV = 'BM_DAEMON_TUNNEL';
+
 /**
  * Starts the team's daemon and waits until it listens (webhook) or polls. Throws when one is
  * already running, or when the new one dies during start-up (with the reason from its log).
@@ -93,7 +96,6 @@ export async function startDaemon(request: StartRequest, progress: (line: string
   if (reaped > 0) progress(`Stopped ${reaped} member run(s) left behind by the previous daemon`);
 
   const args = ['daemon', 'run', '-t', request.team, '--mode', request.mode, '--port', String(request.port), '--bind', request.bind, '--interval', String(request.interval), '--max-runs', String(request.maxRuns)];
-  if (request.tunnel) args.push('--tunnel', request.tunnel);
   const { command, args: argv } = bmCommand(args);
   const offset = logSize(paths.log);
   let exited: number | null | undefined;
@@ -101,7 +103,9 @@ export async function startDaemon(request: StartRequest, progress: (line: string
     command,
     args: argv,
     cwd: paths.dir,
-    env: process.env,
+    // The channel URL alone lets anyone read every payload: never on a command line, where
+    // every local user sees it in `ps`; the environment is readable by this user only.
+    env: request.tunnel ? { ...process.env, [TUNNEL_ENV]: request.tunnel } : process.env,
     logFile: paths.log,
     banner: `--- ${new Date().toISOString()} bm daemon start: ${request.mode} mode`,
     onExit: (code) => {
