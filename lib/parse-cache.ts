@@ -72,7 +72,7 @@ export function rememberValue(file: string, text: string, value: unknown, option
   const target = entryPath(file);
   const temp = `${target}.${process.pid}.tmp`;
   try {
-    mkdirSync(path.dirname(target), { recursive: true });
+    mkdirSync(path.dirname(target), { recursive: true, mode: 0o700 });
     const entry: Entry = options.holdsSecrets ? { file, digest: digestOf(text), value } : { file, text, value };
     writeFileSync(temp, JSON.stringify(entry), { mode: 0o600 });
     renameSync(temp, target);

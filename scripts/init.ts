@@ -22,7 +22,7 @@ import { readAgentFile } from '../lib/files.ts';
 import { commitAll, git, gitMaybe, initRepo, push, setRemote } from '../lib/git.ts';
 import { validateName } from '../lib/names.ts';
 import { BmError, UsageError, info, out, printJson, redact } from '../lib/output.ts';
-import { builtins, expandHome, home, teamPaths } from '../lib/paths.ts';
+import { bmHome, builtins, expandHome, home, teamPaths } from '../lib/paths.ts';
 import { loadProfile, type Profile } from '../lib/profiles.ts';
 import { ask, askSecret, canPrompt, choose, closePrompts, confirm } from '../lib/prompt.ts';
 import type { TeamEntry } from '../lib/schema.ts';
@@ -74,6 +74,8 @@ function validatePlan(plan: InitPlan): void {
 
 function ensureWritableWorkzone(workzone: string): void {
   try {
+    // BM_HOME holds tokens and logs: private from the start (the default workzone is inside it).
+    mkdirSync(bmHome(), { recursive: true, mode: 0o700 });
     mkdirSync(workzone, { recursive: true });
     accessSync(workzone, constants.W_OK);
   } catch (error) {

@@ -7,6 +7,7 @@
  * reported once, then dropped from state.json and topology.json, so the next look says
  * `stopped`.
  */
+import { rotateIfOver } from '../files.ts';
 import { describeEndpoint, health, type Endpoint } from '../endpoints/index.ts';
 import { endGroup, isOurs, timings, which } from '../proc.ts';
 import { readState, stateKey, teamEntries, updateState } from '../state.ts';
@@ -99,6 +100,8 @@ export async function teamStatus(team: Team, { clean = true } = {}): Promise<Tea
   const warnings: string[] = [];
   const { formation, records } = recordsOf(team, warnings);
   const slots = slotsOf(team);
+  // A member that runs for days writes its log the whole time: status is where it gets rotated.
+  for (const slot of slots) rotateIfOver(slot.log);
   const keys = [...new Set([...slots.map((s) => s.key), ...records.keys()])].sort();
   const members = await Promise.all(keys.map(async (key): Promise<MemberStatus> => {
     const slot = slots.find((s) => s.key === key);
