@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'coverage/**', '.bm-cache/**', 'dist/**', 'test-artifacts/**'] },
+  { ignores: ['node_modules/**', 'coverage/**', 'dist/**', '.tools/**', 'test-artifacts/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -23,7 +23,7 @@ export default tseslint.config(
     // The console's page runs in the browser.
     files: ['web/**'],
     languageOptions: {
-      globals: { document: 'readonly', window: 'readonly', EventSource: 'readonly', HTMLElement: 'readonly', HTMLDialogElement: 'readonly', MessageEvent: 'readonly', Node: 'readonly' },
+      globals: { document: 'readonly', window: 'readonly', EventSource: 'readonly', HTMLElement: 'readonly', HTMLDialogElement: 'readonly', HTMLTextAreaElement: 'readonly', HTMLAnchorElement: 'readonly', MessageEvent: 'readonly', Node: 'readonly' },
     },
   },
 );

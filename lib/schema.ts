@@ -129,8 +129,8 @@ export interface YamlFile<T> {
  * an alias bomb fails fast instead of exhausting memory.
  *
  * Values come from the parse cache (lib/parse-cache.ts) when the file's text is unchanged; the
- * Document is then parsed only if a caller asks for it. Files that hold secrets must not come
- * here: the operator config (lib/config.ts) uses the cache its own way, without credentials.
+ * Document is then parsed only if a caller asks for it. For team and profile files only: files
+ * that hold secrets (the operator config, a kubeconfig) use `parseYaml`, never the cache.
  */
 export function readYaml<T>(file: string, schema: z.ZodMiniType<T>): YamlFile<T> {
   // Team repo files are untrusted: never read through a symlink or from a FIFO.

@@ -11,6 +11,10 @@
  * Cap: at most `maxRuns` runs at once. Slots with pending work wait in a first-in first-out
  * queue, each at most once, so waiting work stays coalesced; they start as runs end.
  *
+ * Budget and idle members (budget.ts): at most so many runs per member per hour, the rest
+ * coalesced into one run when the window allows; and a member whose runs keep doing no work is
+ * not woken again by the events its own runs cause.
+ *
  * Backoff: a run that fails quickly (exit code not 0 within `quickFailMs`) looks like a crash
  * loop, so the slot's next run waits `baseMs * 2^(failures-1)` (capped at `maxMs`, up to 20%
  * shorter at random so members failing together do not retry together). The failed run's work
@@ -36,6 +40,8 @@ import type { Slot } from '../lifecycle/slots.ts';
 import { isOurs, terminate, which } from '../proc.ts';
 import { updateState, type StateEntry } from '../state.ts';
 import { yaml } from '../yaml.ts';
+import { readHolds, stoppedAt } from './holds.ts';
+import { IDLE_LIMIT, workMarks, type RunBudget, type WorkTracker } from './budget.ts';
 import type { Journal } from './journal.ts';
 import type { ExitInfo, Launcher } from './launcher.ts';
 import type { Logger } from './log.ts';
@@ -58,9 +64,14 @@ export interface WakeReason {
    * Set when the run's start waited on purpose (for the previous run of the member, a free run
    * slot, or a backoff): its delay is then not the daemon's latency.
    */
-  waited?: 'previous run' | 'run cap' | 'backoff';
+  waited?: 'previous run' | 'run cap' | 'backoff' | 'budget';
   /** Only these members (the operator answered one of them); every member when absent. */
   members?: readonly string[];
+  /**
+   * When the work arrived (epoch ms), when earlier than now (left unfinished by an earlier
+   * daemon): an operator's stop after it still holds the member (lib/daemon/holds.ts).
+   */
+  arrived?: number;
 }
 
 /** When a member's failing runs are retried. */
@@ -114,6 +125,10 @@ export interface SchedulerOptions {
   /** Most runs in progress at once. */
   maxRuns: number;
   backoff: BackoffPolicy;
+  /** Runs per member per hour. */
+  budget: RunBudget;
+  /** Which runs did work; members whose runs do none are not woken by their own events. */
+  work: WorkTracker;
   /** CPU priority of runs (0 to 19, higher is lower). */
   nice: number;
   journal: Journal;
@@ -140,6 +155,8 @@ interface Running {
   timer: NodeJS.Timeout;
   ended: Promise<ExitInfo>;
   timedOut: boolean;
+  /** The workspace's commits when the run started (workMarks), to tell whether it did work. */
+  marks: Promise<string>;
 }
 
 interface SlotState {
@@ -159,6 +176,8 @@ interface SlotState {
   skippedWarned?: boolean;
   /** The process (`bm start`'s, or a run of an earlier daemon) found running in the workspace. */
   busyWith?: { pid: number; started: string };
+  /** Pending work is held back by the run budget (reported once per hold). */
+  capped?: boolean;
 }
 
 /** The ralph.yml each one-shot config was made from (size and mtime), to skip unchanged ones. */
@@ -196,6 +215,8 @@ export class Scheduler {
   #stopping = false;
   /** Runs started since the daemon started. */
   launches = 0;
+  /** When new work last arrived for each slot (epoch ms): an operator stop after it holds the slot. */
+  readonly wokenAt = new Map<string, number>();
 
   constructor(options: SchedulerOptions) {
     this.#o = options;
@@ -252,22 +273,39 @@ export class Scheduler {
     }
     for (const slot of slots) {
       if (reason.members && !reason.members.includes(slot.member)) continue;
+      this.wokenAt.set(slot.key, Math.max(this.wokenAt.get(slot.key) ?? 0, reason.arrived ?? Date.now()));
       const state = this.#slots.get(slot.key) ?? { slot, queued: false, failures: 0, notBefore: 0 };
       state.slot = slot;
       this.#slots.set(slot.key, state);
-      // Keep the oldest reason: it is the first event the next run answers.
+      if (reason.self && this.#o.work.ignoresOwn(slot.key, Boolean(state.running || state.launching))) {
+        this.#o.journal.add({ type: 'run.skip', member: slot.key, why: `its own event: its last ${IDLE_LIMIT}+ runs did no work`, reason: reason.what });
+        continue;
+      }
+      // Keep the oldest reason: it is the first event the next run answers. It is the team's
+      // own only while every event behind it is.
+      if (state.pending && !reason.self) state.pending.self = false;
       state.pending ??= state.running || state.launching ? { ...reason, waited: 'previous run' } : { ...reason };
       this.#enqueue(state);
     }
     this.#pump();
+    this.#o.changed();
   }
 
   /** Queues a slot that has pending work and may start now; arms the retry timer of one backing off. */
   #enqueue(state: SlotState): void {
     if (this.#stopping || state.running || state.launching || state.queued || !state.pending) return;
-    const wait = state.notBefore - Date.now();
+    const budgetFree = this.#o.budget.freeAt(state.slot.key);
+    const wait = Math.max(state.notBefore, budgetFree) - Date.now();
     if (wait > 0) {
-      state.pending.waited ??= 'backoff';
+      const overBudget = budgetFree > state.notBefore;
+      state.pending.waited ??= overBudget ? 'budget' : 'backoff';
+      if (overBudget && !state.capped) {
+        state.capped = true;
+        const at = new Date(budgetFree).toISOString();
+        this.#o.log.info(`${state.slot.key}: ${this.#o.budget.maxRuns} runs within the budget window already; the next one runs at ${at}, for everything that arrives until then`);
+        this.#o.journal.add({ type: 'run.budget', member: state.slot.key, until: at });
+        this.#o.changed();
+      }
       state.retryTimer ??= setTimeout(() => {
         state.retryTimer = undefined;
         this.#enqueue(state);
@@ -355,6 +393,12 @@ export class Scheduler {
     // Still busy: answered here, without a state transaction and a log line per wake-up.
     if (state.busyWith && isOurs(state.busyWith.pid, state.busyWith.started)) return;
     state.busyWith = undefined;
+    const stopped = stoppedAt(readHolds(team), slot.key);
+    if (stopped !== undefined && stopped >= (this.wokenAt.get(slot.key) ?? 0)) {
+      log.info(`${slot.key}: stopped by the operator; not run until an event arrives after the stop`);
+      journal.add({ type: 'run.held', member: slot.key, since: new Date(stopped).toISOString() });
+      return;
+    }
     const ralph = this.#prepare(state);
     if (ralph === undefined) return;
     const outcome = await launcher.launch({
@@ -376,10 +420,12 @@ export class Scheduler {
       return;
     }
     this.launches++;
+    this.#o.budget.started(slot.key);
+    state.capped = false;
     const { pid, started } = outcome;
     let ended: (exit: ExitInfo) => void = () => undefined;
     const running: Running = {
-      pid, started, since: Date.now(), ended: new Promise((resolve) => (ended = resolve)), timedOut: false,
+      pid, started, since: Date.now(), ended: new Promise((resolve) => (ended = resolve)), timedOut: false, marks: workMarks(slot.workspace),
       timer: setTimeout(() => {
         running.timedOut = true;
         log.warn(`${slot.key}: run (PID ${pid}) exceeded ${Math.round(this.#o.runTimeoutMs / 1000)}s; stopping it`);
@@ -412,6 +458,19 @@ export class Scheduler {
     journal.add({ type: 'run.end', member: slot.key, pid: running.pid, code: exit.code, signal: exit.signal, ms, ...(running.timedOut ? { timedOut: true } : {}) });
     state.running = undefined;
     if (this.#stopping) return;
+    const stopped = stoppedAt(readHolds(this.#o.team), slot.key);
+    if (stopped !== undefined && stopped >= running.since) {
+      // `bm stop` ended it: not a failure, and nothing of it is retried.
+      log.info(`${slot.key}: stopped by the operator; not run until an event arrives after the stop`);
+      journal.add({ type: 'run.stopped', member: slot.key, pid: running.pid });
+      state.pending = undefined;
+      state.failures = 0;
+      state.notBefore = 0;
+      clearTimeout(state.retryTimer);
+      state.retryTimer = undefined;
+      this.#o.changed();
+      return;
+    }
     // Runs the daemon stopped (timeout) did not fail on their own; an exit nobody saw (the
     // launcher helper died) has no code to judge.
     const unknown = exit.code === null && exit.signal === null;
@@ -423,9 +482,28 @@ export class Scheduler {
       state.failures = 0;
       state.notBefore = 0;
     }
-    this.#enqueue(state);
-    this.#pump();
-    this.#o.changed();
+    void this.#judgeWork(state, running).then(() => {
+      this.#enqueue(state);
+      this.#pump();
+      this.#o.changed();
+    });
+  }
+
+  /**
+   * Records whether the run did work; after runs without work, a follow-up that only the
+   * member's own events asked for is dropped.
+   */
+  async #judgeWork(state: SlotState, running: Running): Promise<void> {
+    const { slot } = state;
+    const worked = (await running.marks) !== (await workMarks(slot.workspace));
+    const streak = this.#o.work.ended(slot.key, worked);
+    if (worked) return;
+    this.#o.journal.add({ type: 'run.idle', member: slot.key, streak });
+    if (streak >= IDLE_LIMIT && state.pending?.self && !state.running) {
+      this.#o.log.info(`${slot.key}: its last ${streak} runs did no work; not running it again for its own events (${state.pending.what})`);
+      this.#o.journal.add({ type: 'run.skip', member: slot.key, why: `its own event: its last ${streak} runs did no work`, reason: state.pending.what });
+      state.pending = undefined;
+    }
   }
 
   /** Counts a quick failure, delays the slot's next run, and retries the work while retries last. */

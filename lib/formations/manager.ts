@@ -12,6 +12,7 @@ import { memberEnv } from '../lifecycle/start.ts';
 import type { ResolvedFormation } from '../lifecycle/formation.ts';
 import { BmError, redact } from '../output.ts';
 import { BM_ROOT, bmHome, inside } from '../paths.ts';
+import { superviseGroup } from '../proc.ts';
 import { headlessRalphSession } from '../session.ts';
 import type { Team } from '../team.ts';
 
@@ -33,7 +34,7 @@ export function secretsOf(env: NodeJS.ProcessEnv): string[] {
 
 /**
  * Points `<formation>/node_modules` at bm's own packages, so the hat scripts in the team repo's
- * copy of the formation resolve zx and tsx as they do in bm's source tree (the link is
+ * copy of the formation resolve zx and yaml as they do in bm's source tree (the link is
  * gitignored). A real node_modules directory there is left alone.
  */
 export function linkPackages(formationDir: string): void {
@@ -73,16 +74,18 @@ export interface ScriptRun {
 }
 
 /**
- * Runs one hat script with the runtime bm itself runs on (node + tsx, or deno), in the
+ * Runs one hat script with the runtime bm itself runs on (Node, which strips the types, or Deno), in the
  * formation directory. Its stderr, and its stdout unless captured or sent to bm's stdout, go to
  * bm's stderr: they are progress.
  */
 export function runScript(formation: ResolvedFormation, script: string, args: string[], env: NodeJS.ProcessEnv, stdout: 'progress' | 'capture' | 'stdout'): Promise<ScriptRun> {
   const deno = typeof (globalThis as { Deno?: unknown }).Deno !== 'undefined';
-  const argv = deno ? ['run', '-A', '--no-prompt', script, ...args] : ['--import', 'tsx', script, ...args];
+  const argv = deno ? ['run', '-A', '--no-prompt', script, ...args] : [script, ...args];
   const secrets = secretsOf(env);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, argv, { cwd: formation.dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // A group of its own: whatever the script leaves behind is ended when it exits.
+    const child = spawn(process.execPath, argv, { cwd: formation.dir, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const endGroup = superviseGroup(child.pid);
     let captured = '';
     child.stdout.on('data', (chunk: Buffer) => {
       const text = chunk.toString('utf8');
@@ -90,8 +93,8 @@ export function runScript(formation: ResolvedFormation, script: string, args: st
       else (stdout === 'stdout' ? process.stdout : process.stderr).write(redact(text, secrets));
     });
     child.stderr.on('data', (chunk: Buffer) => process.stderr.write(redact(chunk.toString('utf8'), secrets)));
-    child.once('error', (error) => reject(new BmError(`Could not run ${script}: ${error.message}`, 'Check the formation files.')));
-    child.once('close', (code) => resolve({ code, stdout: captured }));
+    child.once('error', (error) => void endGroup().then(() => reject(new BmError(`Could not run ${script}: ${error.message}`, 'Check the formation files.'))));
+    child.once('close', (code) => void endGroup().then(() => resolve({ code, stdout: captured })));
   });
 }
 
