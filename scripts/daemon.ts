@@ -266,6 +266,7 @@ const run = defineCommand({
     // `bm daemon start` passes the URL in the environment (never argv); members must not inherit it.
     const tunnel = parseTunnel(cli.string('tunnel') ?? process.env[TUNNEL_ENV], mode);
     delete process.env[TUNNEL_ENV];
+    delete process.env.MALLOC_MMAP_THRESHOLD_;
     const code = await runDaemon({
       team: cli.string('team'),
       mode,

@@ -107,7 +107,9 @@ export async function startDaemon(request: StartRequest, progress: (line: string
     cwd: paths.dir,
     // The channel URL alone lets anyone read every payload: never on a command line, where
     // every local user sees it in `ps`; the environment is readable by this user only.
-    env: request.tunnel ? { ...process.env, [TUNNEL_ENV]: request.tunnel } : process.env,
+    // glibc: blocks of 64 KiB and up (socket reads) are mapped and unmapped on their own, so the
+    // memory of a burst of big bodies goes back to the system instead of staying in the heap.
+    env: { ...process.env, MALLOC_MMAP_THRESHOLD_: '65536', ...(request.tunnel ? { [TUNNEL_ENV]: request.tunnel } : {}) },
     logFile: paths.log,
     banner: `--- ${new Date().toISOString()} bm daemon start: ${request.mode} mode`,
     onExit: (code) => {
