@@ -7,8 +7,8 @@
  * reported once, then dropped from state.json and topology.json, so the next look says
  * `stopped`.
  */
+import { describeEndpoint, health, type Deployed, type Endpoint } from '../endpoints/index.ts';
 import { rotateIfOver } from '../files.ts';
-import { describeEndpoint, health, type Endpoint } from '../endpoints/index.ts';
 import { endGroup, isOurs, timings, which } from '../proc.ts';
 import { readState, stateKey, teamEntries, updateState } from '../state.ts';
 import type { Team } from '../team.ts';
@@ -49,6 +49,8 @@ export interface TeamStatus {
 interface Recorded {
   endpoint: Endpoint;
   startedAt: string | null;
+  /** What the topology says was deployed there. */
+  deployed?: Deployed;
 }
 
 function recordsOf(team: Team, warnings: string[]): { formation: string | null; records: Map<string, Recorded> } {
@@ -60,7 +62,7 @@ function recordsOf(team: Team, warnings: string[]): { formation: string | null; 
   } else if (topology.kind === 'ok') {
     formation = topology.topology.formation;
     for (const [key, member] of Object.entries(topology.topology.members)) {
-      records.set(key, { endpoint: member.endpoint, startedAt: typeof member.started_at === 'string' ? member.started_at : null });
+      records.set(key, { endpoint: member.endpoint, startedAt: typeof member.started_at === 'string' ? member.started_at : null, deployed: member });
     }
   }
   for (const [key, entry] of teamEntries(readState(), team.name)) {
@@ -119,7 +121,7 @@ export async function teamStatus(team: Team, { clean = true } = {}): Promise<Tea
       log: slot?.log ?? null,
     };
     if (!record) return row;
-    const live = await health(record.endpoint);
+    const live = await health(record.endpoint, record.deployed);
     const status = live.status === 'stopped' ? 'crashed' : live.status;
     return { ...row, status, endpoint: record.endpoint, startedAt: record.startedAt, ...(live.detail ? { detail: live.detail } : {}) };
   }));
