@@ -190,7 +190,8 @@ test(`the CLI on mutated files: exit 0/1/2, no stack trace, nothing written outs
     writeFileSync(files.state, JSON.stringify({ members: { 'alpha/dev-alice': { pid: 999999999, started: '1@b', workspace: path.join(teamDir, 'dev-alice') } } }));
     const originals = Object.fromEntries(Object.entries(files).map(([k, f]) => [k, readFileSync(f, 'utf8')]));
     cpSync(teamDir, path.join(sandbox.dir, 'pristine'), { recursive: true });
-    const outside = () => tree(sandbox.dir, [teamDir, sandbox.bmHome, path.join(sandbox.dir, 'pristine')]);
+    // bm's parse cache (XDG cache dir) is its own, too.
+    const outside = () => tree(sandbox.dir, [teamDir, sandbox.bmHome, path.join(sandbox.home, '.cache', 'bm'), path.join(sandbox.dir, 'pristine')]);
     const before = outside();
     const commands = [['status'], ['members', 'list'], ['teams', 'sync', '--dry-run'], ['stop'], ['projects', 'list', '--json'], ['knowledge', 'list']];
     for (let i = 0; i < 12; i++) {
