@@ -384,7 +384,50 @@ async function consoleBench(): Promise<void> {
   await benchConsole(record);
 }
 
-const SECTIONS: Record<string, () => void | Promise<void>> = { startup, knowledge, sync, lifecycle, k8s, daemon, junk, console: consoleBench, inbox };
+/**
+ * polling: GitHub requests in one idle hour of poll mode (--interval 60), time simulated: the
+ * event poller and the board poller each run `pollOnce` against the fake GitHub (real HTTP, its
+ * ETags and X-Poll-Interval 60) and the delays they return are added up to an hour. Baseline: the
+ * fewest requests those intervals allow (one events request, 304s included, and one board query
+ * per 60 s). Target 1.0x.
+ */
+async function polling(): Promise<void> {
+  process.stderr.write('polling: GitHub requests per idle hour in poll mode (simulated hour)\n');
+  const { startFakeGitHub } = await import('../test/support/fake-github.ts');
+  const { Poller } = await import('../lib/daemon/poller.ts');
+  const { BoardPoller } = await import('../lib/daemon/board.ts');
+  const { Journal } = await import('../lib/daemon/journal.ts');
+  const { Logger, RotatingFile } = await import('../lib/daemon/log.ts');
+  const { createGitHub } = await import('../lib/github.ts');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bm-bench-poll-'));
+  const token = 'ghp_benchpollingtoken0000000000000000000000';
+  const github = await startFakeGitHub({ token });
+  try {
+    await github.addRepo('octocat/alpha');
+    const board = github.addBoard('octocat', 'alpha Board');
+    github.addIssue({ title: 'one', board: 'alpha Board', status: 'Todo' });
+    const gh = await createGitHub({ token, baseUrl: github.url });
+    const log = new Logger(new RotatingFile(path.join(dir, 'daemon.log'), 1 << 20));
+    const journal = new Journal(path.join(dir, 'journal.jsonl'), 1 << 20);
+    const events = new Poller({
+      gh, repo: 'octocat/alpha', intervalSeconds: 60, cursorFile: path.join(dir, 'poll.json'), events: new Set(['issues']), log, journal, role: 'poll',
+      coordinates: { repos: new Set(['octocat/alpha']), board: board.id, identity: 'octocat' }, wake: () => undefined, seen: () => undefined,
+    });
+    const boardPoller = new BoardPoller({ gh, board: board.id, intervalSeconds: 60, stateFile: path.join(dir, 'board.json'), log, journal, wake: () => undefined, seen: () => undefined });
+    const before = github.requests.length;
+    const hour = 3600_000;
+    for (const poller of [events, boardPoller]) for (let t = 0; t < hour;) t += await poller.pollOnce();
+    const requests = github.requests.length - before;
+    const minimum = 2 * (hour / 60_000);
+    const notModified = github.requests.slice(before).filter((r) => r.path.endsWith('/events')).length;
+    record('polling', `GitHub requests per idle hour, poll mode (${notModified} events requests, 304s included, + board queries)`, requests, 'fewest the intervals allow', minimum, '1.0x');
+  } finally {
+    await github.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const SECTIONS: Record<string, () => void | Promise<void>> = { startup, knowledge, sync, lifecycle, k8s, daemon, junk, console: consoleBench, inbox, polling };
 
 for (const [name, run] of Object.entries(SECTIONS)) {
   if (filters.length && !filters.some((f) => name.includes(f))) continue;
