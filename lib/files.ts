@@ -6,7 +6,7 @@
  * file, never half of one.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, writeSync, chmodSync } from 'node:fs';
+import { closeSync, constants, copyFileSync, existsSync, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, truncateSync, writeSync, chmodSync } from 'node:fs';
 import path from 'node:path';
 import process from 'node:process';
 import { BmError } from './output.ts';
@@ -28,7 +28,8 @@ export interface WriteOptions {
  * or another writer's file; the rename replaces a symlink at `file` instead of following it.
  */
 export function writeFileAtomic(file: string, data: string, mode = 0o644, { durable = true, within }: WriteOptions = {}): void {
-  if (within === undefined) mkdirSync(path.dirname(file), { recursive: true });
+  // Folders bm creates for its own files (BM_HOME and below) are private.
+  if (within === undefined) mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   else ensureRealFolders(within, path.dirname(file));
   const temp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
   const fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
@@ -83,6 +84,40 @@ function syncDir(dir: string): void {
   } catch {
     // Some file systems refuse fsync on directories; the rename is still atomic there.
   }
+}
+
+/**
+ * Copies `file` to `<file>.1` (older copies shift up to `<file>.<keep>`) and empties it in
+ * place. Truncating rather than renaming keeps every process that appends to it (O_APPEND),
+ * such as a running member or the daemon's own stdout, writing into the current file.
+ */
+export function rotateFile(file: string, keep: number): void {
+  for (let i = keep - 1; i >= 1; i--) {
+    const from = `${file}.${i}`;
+    if (existsSync(from)) renameSync(from, `${file}.${i + 1}`);
+  }
+  rmSync(`${file}.${keep + 1}`, { force: true });
+  copyFileSync(file, `${file}.1`);
+  truncateSync(file, 0);
+}
+
+/** Size at which member and daemon logs rotate (`BM_LOG_MAX_BYTES`, default 10 MiB). */
+export function maxLogBytes(env: NodeJS.ProcessEnv = process.env): number {
+  const value = Number(env.BM_LOG_MAX_BYTES ?? env.BM_DAEMON_LOG_MAX_BYTES);
+  return Number.isFinite(value) && value > 0 ? value : 10 * 1024 * 1024;
+}
+
+/** Rotates a log that has grown past `maxBytes` (keeping 3 old copies); false when it had not. */
+export function rotateIfOver(file: string, maxBytes = maxLogBytes()): boolean {
+  let size: number;
+  try {
+    size = lstatSync(file).size;
+  } catch {
+    return false;
+  }
+  if (size <= maxBytes) return false;
+  rotateFile(file, 3);
+  return true;
 }
 
 /** Largest file bm parses as YAML or JSON: bigger inputs are refused before parsing. */

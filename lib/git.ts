@@ -76,10 +76,14 @@ export async function initRepo(dir: string, branch = 'main'): Promise<void> {
 
 /** Stages everything (or `paths`) and commits; returns false when there was nothing to commit. */
 export async function commitAll(dir: string, message: string, paths: readonly string[] = ['-A']): Promise<boolean> {
-  await git(dir, paths[0] === '-A' ? ['add', '-A'] : ['add', '-A', '--', ...paths], { doing: 'staging changes' });
-  const staged = await gitMaybe(dir, ['diff', '--cached', '--quiet']);
+  const all = paths[0] === '-A';
+  // With paths, only they are committed: whatever else is staged (a hire killed before its
+  // commit, an operator's work) stays out of this commit.
+  const only = all ? [] : ['--', ...paths];
+  await git(dir, ['add', '-A', ...only], { doing: 'staging changes' });
+  const staged = await gitMaybe(dir, ['diff', '--cached', '--quiet', ...only]);
   if (staged !== undefined) return false;
-  await git(dir, ['commit', '-q', '-m', message], { doing: 'committing' });
+  await git(dir, ['commit', '-q', '-m', message, ...only], { doing: 'committing' });
   return true;
 }
 

@@ -135,7 +135,7 @@ function sleepSync(ms: number): void {
  */
 export function withFileLock<T>(file: string, fn: () => T, { timeoutMs = 10_000 } = {}): T {
   const lock = `${file}.lock`;
-  mkdirSync(path.dirname(lock), { recursive: true });
+  mkdirSync(path.dirname(lock), { recursive: true, mode: 0o700 });
   const token = newToken();
   const deadline = Date.now() + timeoutMs;
   while (!tryAcquire(lock, token)) {
@@ -152,7 +152,7 @@ export function withFileLock<T>(file: string, fn: () => T, { timeoutMs = 10_000 
 /** Async variant of `withFileLock` for critical sections that run git or other processes. */
 export async function withFileLockAsync<T>(file: string, fn: () => Promise<T>, { timeoutMs = 60_000 } = {}): Promise<T> {
   const lock = `${file}.lock`;
-  mkdirSync(path.dirname(lock), { recursive: true });
+  mkdirSync(path.dirname(lock), { recursive: true, mode: 0o700 });
   const token = newToken();
   const deadline = Date.now() + timeoutMs;
   while (!tryAcquire(lock, token)) {

@@ -59,8 +59,19 @@ export function formatError(error: unknown): string {
     const what = error.message.replace(/[.\s]+$/, '');
     return redact(`Error: ${what}.${error.hint ? ` ${error.hint}` : ''}`);
   }
+  const access = accessProblem(error);
+  if (access) return redact(access);
   const message = error instanceof Error ? error.message : String(error);
   return redact(`Error: ${message}`);
+}
+
+/** A file-system permission error, said in words with the fix; undefined for anything else. */
+function accessProblem(error: unknown): string | undefined {
+  const e = error as NodeJS.ErrnoException;
+  if (!e || typeof e !== 'object' || !['EACCES', 'EPERM', 'EROFS'].includes(e.code ?? '') || !e.path) return undefined;
+  const doing = e.syscall === 'open' || e.syscall === 'scandir' || e.syscall === 'stat' ? 'read or write' : e.syscall ?? 'use';
+  if (e.code === 'EROFS') return `Error: ${e.path} is on a read-only file system, so bm cannot ${doing} it. Point BM_HOME (or the workzone in config.yml) at a writable place.`;
+  return `Error: Permission denied: bm cannot ${doing} ${e.path} (${e.code}). Check its owner and mode with \`ls -ld ${e.path}\` and make it writable by you (e.g. \`chmod u+rwX\`), or point BM_HOME at a folder you own.`;
 }
 
 /** Exit code for an error thrown out of a command. */

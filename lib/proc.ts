@@ -9,6 +9,7 @@
  * elsewhere it is `ps -o lstart=`. A zombie counts as dead.
  */
 import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeSync, chmodSync } from 'node:fs';
+import { rotateIfOver } from './files.ts';
 import path from 'node:path';
 import process from 'node:process';
 
@@ -129,6 +130,7 @@ export interface Launched {
  */
 export function spawnDetached(spec: DetachedSpec): Launched {
   mkdirSync(path.dirname(spec.logFile), { recursive: true, mode: 0o700 });
+  rotateIfOver(spec.logFile);
   const fd = openSync(spec.logFile, 'a', 0o600);
   try {
     chmodSync(spec.logFile, 0o600);

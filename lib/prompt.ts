@@ -44,6 +44,38 @@ export async function ask(question: string, fallback = ''): Promise<string> {
   return answer || fallback;
 }
 
+/**
+ * Asks for a secret (a token). On a terminal the answer is read in raw mode, so nothing typed
+ * is echoed; backspace and Ctrl-U edit it, Ctrl-C cancels.
+ */
+export async function askSecret(question: string): Promise<string> {
+  const stdin = process.stdin;
+  const raw = Boolean(stdin.isTTY) && typeof stdin.setRawMode === 'function';
+  reader();
+  if (raw) stdin.setRawMode(true);
+  process.stderr.write(`${question} (not shown): `);
+  let line: string;
+  try {
+    line = (await nextLine()) ?? '';
+  } finally {
+    if (raw) {
+      stdin.setRawMode(false);
+      process.stderr.write('\n');
+    }
+  }
+  let answer = '';
+  for (const char of line) {
+    if (char === '\u0003') {
+      closePrompts();
+      process.exit(130);
+    }
+    if (char === '\u007f' || char === '\b') answer = answer.slice(0, -1);
+    else if (char === '\u0015') answer = '';
+    else if (char >= ' ') answer += char;
+  }
+  return answer.trim();
+}
+
 /** Asks a yes/no question; the default is no. */
 export async function confirm(question: string): Promise<boolean> {
   return /^y(es)?$/i.test(await ask(`${question} (y/N)`));

@@ -12,13 +12,13 @@
  * commands at once never lose an entry. A torn or hand-mangled file is reported, kept aside as
  * `state.json.corrupt` and treated as empty: bm never crashes on it.
  */
-import { copyFileSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import process from 'node:process';
 import * as z from 'zod/mini';
 import { readTextIfExists, withFileLock, writeFileAtomic } from './files.ts';
 import { acceptName } from './names.ts';
-import { warn } from './output.ts';
+import { BmError, warn } from './output.ts';
 import { home } from './paths.ts';
 import { isOurs } from './proc.ts';
 
@@ -102,9 +102,24 @@ function namesAcceptable(entry: StateEntry, file: string): boolean {
   return acceptName('team', entry.team, file) && acceptName('member', entry.member, file) && (entry.project === null || acceptName('project', entry.project, file));
 }
 
+/**
+ * The state file's text. One that cannot be read as bm's (over the size cap, not a regular
+ * file) is reported and read as empty: it must never keep `bm stop` from stopping members,
+ * which it finds through topology.json and the workspaces too.
+ */
+function stateText(file: string): { text: string | undefined; unreadable: boolean } {
+  try {
+    return { text: readTextIfExists(file), unreadable: false };
+  } catch (error) {
+    if (!(error instanceof BmError)) throw error;
+    warn(`${error.message}; treating the state as empty.`);
+    return { text: undefined, unreadable: true };
+  }
+}
+
 /** Reads the state; a missing file is empty, a corrupt one is reported and read as empty. */
 export function readState(file: string = home.state()): State {
-  const text = readTextIfExists(file);
+  const { text } = stateText(file);
   return text === undefined ? { members: {} } : parseState(text, file).state;
 }
 
@@ -142,9 +157,13 @@ function pidExists(pid: number): boolean {
 export function updateState<T>(change: (state: State) => T, file: string = home.state()): T {
   return withFileLock(file, () => {
     cleanTempFiles(file);
-    const text = readTextIfExists(file);
+    const { text, unreadable } = stateText(file);
     const { state, corrupt } = text === undefined ? { state: { members: {} }, corrupt: false } : parseState(text, file);
-    if (corrupt) {
+    if (unreadable) {
+      // Moved aside, not copied: it may be huge.
+      rmSync(`${file}.corrupt`, { recursive: true, force: true });
+      renameSync(file, `${file}.corrupt`);
+    } else if (corrupt) {
       try {
         copyFileSync(file, `${file}.corrupt`);
       } catch {
@@ -153,7 +172,7 @@ export function updateState<T>(change: (state: State) => T, file: string = home.
     }
     const before = JSON.stringify(state);
     const result = change(state);
-    if (corrupt || JSON.stringify(state) !== before) writeFileAtomic(file, `${JSON.stringify(state, null, 2)}\n`, 0o600);
+    if (unreadable || corrupt || JSON.stringify(state) !== before) writeFileAtomic(file, `${JSON.stringify(state, null, 2)}\n`, 0o600);
     return result;
   });
 }

@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import process from 'node:process';
 import { defineCommand, defineGroup, isMain, jsonOption, runMain, teamOption } from '../lib/cli.ts';
-import { startDaemon, stopDaemon } from '../lib/daemon/control.ts';
+import { startDaemon, stopDaemon, TUNNEL_ENV } from '../lib/daemon/control.ts';
 import { daemonPaths, daemonStatus, type DaemonMode, type DaemonStatus } from '../lib/daemon/files.ts';
 import { runLauncher } from '../lib/daemon/launcher.ts';
 import { parsePort, runDaemon } from '../lib/daemon/run.ts';
@@ -268,7 +268,10 @@ const run = defineCommand({
   examples: ['bm daemon run -t my-team --mode webhook --port 8484'],
   async run(cli) {
     const mode = parseMode(cli.string('mode'));
-    const tunnel = parseTunnel(cli.string('tunnel'), mode);
+    // `bm daemon start` passes the URL in the environment (never argv); members must not inherit it.
+    const tunnel = parseTunnel(cli.string('tunnel') ?? process.env[TUNNEL_ENV], mode);
+    delete process.env[TUNNEL_ENV];
+    delete process.env.MALLOC_MMAP_THRESHOLD_;
     const code = await runDaemon({
       team: cli.string('team'),
       mode,

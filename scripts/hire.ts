@@ -6,10 +6,10 @@
 import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { defineCommand, isMain, jsonOption, runMain, teamOption } from '../lib/cli.ts';
-import { writeFileAtomic } from '../lib/files.ts';
-import { commitAll } from '../lib/git.ts';
+import { readAgentFile, writeFileAtomic } from '../lib/files.ts';
+import { commitAll, git, gitMaybe } from '../lib/git.ts';
 import { validateName } from '../lib/names.ts';
-import { BmError, out, printJson } from '../lib/output.ts';
+import { BmError, info, out, printJson } from '../lib/output.ts';
 import { loadProfile } from '../lib/profiles.ts';
 import { requireKnownSchema } from '../lib/schema.ts';
 import { loadTeamFromFlag, memberNames, withTeamLock, type Team } from '../lib/team.ts';
@@ -24,6 +24,24 @@ function nextFreeName(team: Team, role: string): string {
   }
 }
 
+/**
+ * A member folder that is not in the team repo's last commit is what a hire killed before its
+ * commit leaves behind: it is removed (from the index too) so the hire can be done again. Any
+ * other folder in the way is refused.
+ */
+async function clearInterruptedHire(team: Team, dir: string, member: string, role: string): Promise<void> {
+  const rel = path.relative(team.paths.repo, dir);
+  const committed = (await gitMaybe(team.paths.repo, ['ls-tree', '--name-only', 'HEAD', '--', rel])) ?? '';
+  if (committed !== '') throw new BmError(`Member directory '${member}' already exists`, 'Choose a different name with `--name`.');
+  const manifest = readAgentFile(path.join(dir, 'botminter.yml'));
+  if (manifest !== undefined && !new RegExp(`^role:\\s*${role}\\s*$`, 'm').test(manifest)) {
+    throw new BmError(`${dir} is in the way: it is not committed and is not a ${role}`, `Move it out of the team repo (keep what you need), then run \`bm hire\` again.`);
+  }
+  await git(team.paths.repo, ['rm', '-r', '-q', '--cached', '--ignore-unmatch', '--', rel], { doing: 'unstaging an interrupted hire' });
+  rmSync(dir, { recursive: true, force: true });
+  info(`Removed ${rel}, left uncommitted by an interrupted hire; hiring again.`);
+}
+
 /** Copies the role skeleton into the member dir and records the member's name in its manifest. */
 export async function hireMember(team: Team, role: string, requestedName?: string): Promise<{ member: string; role: string; name: string; dir: string }> {
   validateName('role', role);
@@ -35,7 +53,7 @@ export async function hireMember(team: Team, role: string, requestedName?: strin
     const name = requestedName === undefined ? nextFreeName(team, role) : validateName('member', requestedName);
     const member = validateName('member', `${role}-${name}`);
     const dir = team.paths.member(member);
-    if (existsSync(dir)) throw new BmError(`Member directory '${member}' already exists`, 'Choose a different name with `--name`.');
+    if (existsSync(dir)) await clearInterruptedHire(team, dir, member, role);
     try {
       cpSync(path.join(profile.dir, 'roles', role), dir, { recursive: true });
       const manifestFile = path.join(dir, 'botminter.yml');

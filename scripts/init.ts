@@ -5,22 +5,29 @@
  * (GitHub repo, labels, board: each idempotent), the push comes last, and only then is the
  * staging directory renamed into place and the team registered. A failure at any point leaves
  * no team dir and no registration, so the same command can simply be run again.
+ *
+ * A `kill -9` cannot clean up after itself, so a re-run does: staging folders of dead inits
+ * are removed, a remote that already holds exactly the tree being pushed (the push had
+ * finished) is taken as it is, and a team dir renamed into place but not yet registered
+ * (marked by `.bm-init-done`) is registered.
  */
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants, cpSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import process from 'node:process';
 import { defineCommand, isMain, jsonOption, runMain } from '../lib/cli.ts';
 import { loadConfig, registerTeam, updateConfig } from '../lib/config.ts';
 import { gatesOf, parseGateList, setGates } from '../lib/gates.ts';
-import { commitAll, git, initRepo, push, setRemote } from '../lib/git.ts';
+import { readAgentFile } from '../lib/files.ts';
+import { commitAll, git, gitMaybe, initRepo, push, setRemote } from '../lib/git.ts';
 import { validateName } from '../lib/names.ts';
-import { BmError, UsageError, info, out, printJson } from '../lib/output.ts';
-import { builtins, expandHome, home, teamPaths } from '../lib/paths.ts';
+import { BmError, UsageError, info, out, printJson, redact } from '../lib/output.ts';
+import { bmHome, builtins, expandHome, home, teamPaths } from '../lib/paths.ts';
 import { loadProfile, type Profile } from '../lib/profiles.ts';
-import { ask, canPrompt, choose, closePrompts, confirm } from '../lib/prompt.ts';
+import { ask, askSecret, canPrompt, choose, closePrompts, confirm } from '../lib/prompt.ts';
 import type { TeamEntry } from '../lib/schema.ts';
-import { loadTeam, type Team } from '../lib/team.ts';
+import { isOurs, startTimeOf } from '../lib/proc.ts';
+import { hasCredentials, loadTeam, type Team } from '../lib/team.ts';
 import { hireMember } from './hire.ts';
 import { addProject, projectNameFromUrl } from './projects.ts';
 
@@ -48,7 +55,7 @@ function validatePlan(plan: InitPlan): void {
   const registered = loadConfig().teams?.find((t) => t.name === plan.team);
   if (registered) throw new BmError(`Team '${plan.team}' is already registered (at ${registered.path})`, 'Pick another --team-name, or use the existing team.');
   const teamDir = path.join(plan.workzone, plan.team);
-  if (existsSync(teamDir)) throw new BmError(`Team directory ${teamDir} already exists`, 'Pick another --team-name or --workzone, or move that directory away.');
+  if (existsSync(teamDir) && !existsSync(path.join(teamDir, DONE_MARKER))) throw new BmError(`Team directory ${teamDir} already exists`, 'Pick another --team-name or --workzone, or move that directory away.');
   for (const hire of plan.hires) {
     if (!plan.profile.roles.includes(hire.role)) {
       throw new BmError(`Role '${hire.role}' not available in profile '${plan.profile.name}'`, `Available roles: ${plan.profile.roles.join(', ')}.`);
@@ -62,10 +69,13 @@ function validatePlan(plan: InitPlan): void {
     if (!plan.token) throw new BmError('No GitHub token', 'Set GH_TOKEN to a token with the `repo` and `project` scopes, or pass --no-github.');
   }
   if (plan.remote?.startsWith('-')) throw new BmError(`'${plan.remote}' is not a git URL`, 'Pass --remote a URL or path.');
+  if (plan.remote && hasCredentials(plan.remote)) throw new BmError(`'${redact(plan.remote)}' holds credentials`, 'Give --remote without them: bm hands git the team\'s token itself (GH_TOKEN).');
 }
 
 function ensureWritableWorkzone(workzone: string): void {
   try {
+    // BM_HOME holds tokens and logs: private from the start (the default workzone is inside it).
+    mkdirSync(bmHome(), { recursive: true, mode: 0o700 });
     mkdirSync(workzone, { recursive: true });
     accessSync(workzone, constants.W_OK);
   } catch (error) {
@@ -98,15 +108,43 @@ async function pushWhenEmpty(repo: string, url: string, token?: string): Promise
   await setRemote(repo, 'origin', url);
   const refs = await git(repo, ['ls-remote', '--heads', '--', url], { token, doing: `checking ${url}` });
   if (refs !== '') {
+    // An init killed after its push: the remote holds the very tree built now. Take it.
+    await git(repo, ['fetch', '-q', 'origin', 'main'], { token, doing: `fetching ${url}` }).catch(() => undefined);
+    const theirs = await gitMaybe(repo, ['rev-parse', '--verify', '-q', 'FETCH_HEAD^{tree}']);
+    if (theirs !== undefined && theirs === (await git(repo, ['rev-parse', 'HEAD^{tree}']))) {
+      await git(repo, ['reset', '-q', '--hard', 'FETCH_HEAD']);
+      await git(repo, ['branch', '-q', '--set-upstream-to=origin/main', 'main']);
+      info(`${url} already holds this team repo (an earlier \`bm init\` pushed it); using it.`);
+      return;
+    }
     throw new BmError(`The remote ${url} already has commits; bm will not overwrite it`, 'Use a new, empty repository (or delete this one) and run `bm init` again.');
   }
   await push(repo, 'origin', 'main', token);
 }
 
+/** Inside a staging folder: the pid and start time of the init building it. */
+const OWNER_FILE = '.bm-init-owner';
+/** In a team dir renamed into place whose registration has not happened yet. */
+const DONE_MARKER = '.bm-init-done';
+
+/** Removes the staging folders of inits of `team` that died (their owner is gone). */
+function cleanStaleStaging(workzone: string, team: string): void {
+  for (const name of readdirSync(workzone)) {
+    if (!name.startsWith(`.${team}.init-`)) continue;
+    const dir = path.join(workzone, name);
+    const [pid, started] = (readAgentFile(path.join(dir, OWNER_FILE)) ?? '').split(' ');
+    if (isOurs(Number(pid), started)) continue;
+    // Without an owner file it was killed right after mkdtemp, or is about to write it.
+    if (pid === '' && Date.now() - statSync(dir).mtimeMs < 60_000) continue;
+    rmSync(dir, { recursive: true, force: true });
+    info(`Removed ${dir}, left by an interrupted \`bm init\`.`);
+  }
+}
+
 async function runInit(plan: InitPlan, json: boolean): Promise<void> {
   ensureWritableWorkzone(plan.workzone);
   const teamDir = path.join(plan.workzone, plan.team);
-  const staging = mkdtempSync(path.join(plan.workzone, `.${plan.team}.init-`));
+  cleanStaleStaging(plan.workzone, plan.team);
   const entry: TeamEntry = {
     name: plan.team,
     path: teamDir,
@@ -116,6 +154,12 @@ async function runInit(plan: InitPlan, json: boolean): Promise<void> {
     credentials: { ...(plan.token ? { gh_token: plan.token } : {}), webhook_secret: randomBytes(32).toString('hex') },
   };
   const report: Record<string, unknown> = { team: plan.team, profile: plan.profile.name, path: teamDir };
+  if (existsSync(path.join(teamDir, DONE_MARKER))) {
+    info(`${teamDir} was fully built by an interrupted \`bm init\`; registering it.`);
+    return finish(plan, teamDir, entry, { ...report, resumed: true }, json);
+  }
+  const staging = mkdtempSync(path.join(plan.workzone, `.${plan.team}.init-`));
+  writeFileSync(path.join(staging, OWNER_FILE), `${process.pid} ${startTimeOf(process.pid)}`);
   try {
     const repo = teamPaths(staging).repo;
     info(`Creating team repo from profile '${plan.profile.name}'...`);
@@ -145,12 +189,19 @@ async function runInit(plan: InitPlan, json: boolean): Promise<void> {
       await pushWhenEmpty(repo, plan.remote);
       report.remote = plan.remote;
     }
+    renameSync(path.join(staging, OWNER_FILE), path.join(staging, DONE_MARKER));
     renameSync(staging, teamDir);
-    updateConfig((config) => registerTeam(config, entry));
   } catch (error) {
     rmSync(staging, { recursive: true, force: true });
     throw error;
   }
+  return finish(plan, teamDir, entry, report, json);
+}
+
+/** Registers the built team dir and reports. */
+function finish(plan: InitPlan, teamDir: string, entry: TeamEntry, report: Record<string, unknown>, json: boolean): void {
+  updateConfig((config) => registerTeam(config, entry));
+  rmSync(path.join(teamDir, DONE_MARKER), { force: true });
   const isDefault = loadConfig().default_team === plan.team;
   if (json) return printJson({ ...report, default: isDefault });
   out(`Team '${plan.team}' created at ${teamDir}${isDefault ? ' (default team)' : ''}.`);
@@ -194,7 +245,7 @@ async function askPlan(): Promise<InitPlan> {
   let token = process.env.GH_TOKEN;
   if (await confirm('Create the team repo, labels and board on GitHub?')) {
     githubRepo = await ask('GitHub repository (owner/name)', `${team}-team`);
-    if (!token) token = await ask('GitHub token (repo and project scopes; GH_TOKEN also works)');
+    if (!token) token = await askSecret('GitHub token (repo and project scopes; GH_TOKEN also works)');
   } else {
     remote = (await ask('Git remote to push the team repo to (empty for none)')) || undefined;
   }

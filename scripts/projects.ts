@@ -2,9 +2,9 @@
  * `bm projects add|list`: the code repositories (forks) the team works on. Each project gets
  * `projects/<name>/{knowledge,invariants}/` in the team repo and one workspace per member.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { defineCommand, defineGroup, isMain, jsonOption, runMain, teamOption } from '../lib/cli.ts';
+import { writeFileAtomic } from '../lib/files.ts';
 import { commitAll } from '../lib/git.ts';
 import { validateName } from '../lib/names.ts';
 import { BmError, out, printJson, printTable, redact } from '../lib/output.ts';
@@ -39,9 +39,8 @@ export async function addProject(team: Team, url: string): Promise<{ name: strin
     else doc.set('projects', doc.createNode([{ name, fork_url: url }]));
     saveManifest(team);
     for (const sub of ['knowledge', 'invariants', 'coding-agent/agents', 'coding-agent/skills']) {
-      const dir = path.join(team.paths.project(name), sub);
-      mkdirSync(dir, { recursive: true });
-      writeFileSync(path.join(dir, '.gitkeep'), '');
+      // The team repo is untrusted: a committed symlink at projects/<name> must not lead these writes out.
+      writeFileAtomic(path.join(team.paths.project(name), sub, '.gitkeep'), '', 0o644, { within: team.paths.repo });
     }
     await commitAll(team.paths.repo, `feat: add project ${name}`, ['botminter.yml', path.relative(team.paths.repo, team.paths.project(name))]);
     return { name, forkUrl: url };

@@ -373,6 +373,12 @@ async function inbox(): Promise<void> {
   }
 }
 
+/** junk: the daemon's memory under 16 parallel unsigned 24 MB bodies, beside a bare server (tasks/bench-junk.ts). */
+async function junk(): Promise<void> {
+  const { benchJunk } = await import('./bench-junk.ts');
+  await benchJunk(record);
+}
+
 /** console: first paint and state-change-to-page delay of `bm console` in headless Chromium (tasks/bench-console.ts). */
 async function consoleBench(): Promise<void> {
   const { benchConsole } = await import('./bench-console.ts');
@@ -422,7 +428,7 @@ async function polling(): Promise<void> {
   }
 }
 
-const SECTIONS: Record<string, () => void | Promise<void>> = { startup, knowledge, sync, lifecycle, k8s, daemon, console: consoleBench, inbox, polling };
+const SECTIONS: Record<string, () => void | Promise<void>> = { startup, knowledge, sync, lifecycle, k8s, daemon, junk, console: consoleBench, inbox, polling };
 
 for (const [name, run] of Object.entries(SECTIONS)) {
   if (filters.length && !filters.some((f) => name.includes(f))) continue;

@@ -77,6 +77,9 @@ function lastError(file: string, offset: number): string | undefined {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** How `bm daemon start` hands the tunnel URL to `bm daemon run`. */
+export const TUNNEL_ENV = 'BM_DAEMON_TUNNEL';
+
 /**
  * Starts the team's daemon and waits until it listens (webhook) or polls. Throws when one is
  * already running, or when the new one dies during start-up (with the reason from its log).
@@ -95,7 +98,6 @@ export async function startDaemon(request: StartRequest, progress: (line: string
   if (reaped > 0) progress(`Stopped ${reaped} member run(s) left behind by the previous daemon`);
 
   const args = ['daemon', 'run', '-t', request.team, '--mode', request.mode, '--port', String(request.port), '--bind', request.bind, '--interval', String(request.interval), '--max-runs', String(request.maxRuns), '--max-runs-per-hour', String(request.maxRunsPerHour)];
-  if (request.tunnel) args.push('--tunnel', request.tunnel);
   const { command, args: argv } = bmCommand(args);
   const offset = logSize(paths.log);
   let exited: number | null | undefined;
@@ -103,7 +105,11 @@ export async function startDaemon(request: StartRequest, progress: (line: string
     command,
     args: argv,
     cwd: paths.dir,
-    env: process.env,
+    // The channel URL alone lets anyone read every payload: never on a command line, where
+    // every local user sees it in `ps`; the environment is readable by this user only.
+    // glibc: blocks of 64 KiB and up (socket reads) are mapped and unmapped on their own, so the
+    // memory of a burst of big bodies goes back to the system instead of staying in the heap.
+    env: { ...process.env, MALLOC_MMAP_THRESHOLD_: '65536', ...(request.tunnel ? { [TUNNEL_ENV]: request.tunnel } : {}) },
     logFile: paths.log,
     banner: `--- ${new Date().toISOString()} bm daemon start: ${request.mode} mode`,
     onExit: (code) => {

@@ -6,9 +6,10 @@
  * O_APPEND descriptor; renaming the file would leave them writing into the old copy, while
  * truncating keeps every writer on the current file.
  */
-import { closeSync, copyFileSync, existsSync, fstatSync, ftruncateSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import process from 'node:process';
+import { rotateFile } from '../files.ts';
 import { redact } from '../output.ts';
 
 /** A file opened for appending, rotated when it passes `maxBytes`. */
@@ -46,13 +47,7 @@ export class RotatingFile {
 
   /** Copies the file to `<file>.1` (older copies shift up) and empties it. */
   rotate(): void {
-    for (let i = this.keep - 1; i >= 1; i--) {
-      const from = `${this.file}.${i}`;
-      if (existsSync(from)) renameSync(from, `${this.file}.${i + 1}`);
-    }
-    rmSync(`${this.file}.${this.keep + 1}`, { force: true });
-    copyFileSync(this.file, `${this.file}.1`);
-    ftruncateSync(this.#fd, 0);
+    rotateFile(this.file, this.keep);
     this.#size = 0;
   }
 
@@ -96,8 +91,4 @@ export class Logger {
   }
 }
 
-/** Env knob for tests: the size at which daemon.log and journal.jsonl rotate (default 10 MiB). */
-export function maxLogBytes(env: NodeJS.ProcessEnv = process.env): number {
-  const value = Number(env.BM_DAEMON_LOG_MAX_BYTES);
-  return Number.isFinite(value) && value > 0 ? value : 10 * 1024 * 1024;
-}
+export { maxLogBytes } from '../files.ts';

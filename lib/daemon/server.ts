@@ -16,14 +16,30 @@
  */
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { verifySignature } from './signature.ts';
 
 /** GitHub caps payloads at 25 MB; anything larger is not a GitHub delivery. */
 export const MAX_BODY_BYTES = 25 * 1024 * 1024;
 /** Bytes of not-yet-verified bodies held at once, over all requests: room for one largest delivery and then some. */
-export const MAX_PENDING_BYTES = 32 * 1024 * 1024;
+export const MAX_PENDING_BYTES = 26 * 1024 * 1024;
 /** Bodies read at once; more wait for a 503 and GitHub's (or the reconcile poll's) next try. */
 export const MAX_PENDING_REQUESTS = 16;
+/**
+ * V8's full collection, exposed at run time. After a burst of big bodies nothing else may
+ * allocate for a long while, and until a collection runs their buffers (held outside the JS
+ * heap) keep the daemon's memory up; one collection shortly after hands them back.
+ */
+const collectGarbage = ((): (() => void) | undefined => {
+  try {
+    setFlagsFromString('--expose-gc');
+    return runInNewContext('gc') as () => void;
+  } catch {
+    return undefined;
+  }
+})();
+
 /** GitHub's delivery ids are GUIDs; anything else is refused before it reaches a log. */
 const DELIVERY_ID = /^[A-Za-z0-9-]{1,64}$/;
 
@@ -90,6 +106,14 @@ export function createWebhookServer(options: WebhookServerOptions): Server {
   const maxPendingRequests = options.maxPendingRequests ?? MAX_PENDING_REQUESTS;
   let pendingBytes = 0;
   let pendingRequests = 0;
+  let collecting: NodeJS.Timeout | undefined;
+  const collectSoon = () => {
+    if (!collectGarbage || collecting) return;
+    collecting = setTimeout(() => {
+      collecting = undefined;
+      collectGarbage();
+    }, 500).unref();
+  };
 
   const handleWebhook = (req: IncomingMessage, res: ServerResponse, receivedAt: number): void => {
     const rawId = header(req, 'x-github-delivery');
@@ -121,6 +145,7 @@ export function createWebhookServer(options: WebhookServerOptions): Server {
       pendingRequests--;
       pendingBytes -= size;
       chunks.length = 0;
+      if (size > 1024 * 1024) collectSoon();
     };
     req.on('close', uncount);
     req.on('data', (chunk: Buffer) => {

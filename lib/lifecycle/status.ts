@@ -8,6 +8,7 @@
  * `stopped`.
  */
 import { describeEndpoint, health, type Deployed, type Endpoint } from '../endpoints/index.ts';
+import { rotateIfOver } from '../files.ts';
 import { endGroup, isOurs, timings, which } from '../proc.ts';
 import { readState, stateKey, teamEntries, updateState } from '../state.ts';
 import type { Team } from '../team.ts';
@@ -101,6 +102,8 @@ export async function teamStatus(team: Team, { clean = true } = {}): Promise<Tea
   const warnings: string[] = [];
   const { formation, records } = recordsOf(team, warnings);
   const slots = slotsOf(team);
+  // A member that runs for days writes its log the whole time: status is where it gets rotated.
+  for (const slot of slots) rotateIfOver(slot.log);
   const keys = [...new Set([...slots.map((s) => s.key), ...records.keys()])].sort();
   const members = await Promise.all(keys.map(async (key): Promise<MemberStatus> => {
     const slot = slots.find((s) => s.key === key);

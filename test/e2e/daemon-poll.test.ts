@@ -191,6 +191,8 @@ test('tunnel: a smee channel is forwarded, supervised through a refused connect 
     await sandbox.ok(['daemon', 'start', '--port', '0', '--tunnel', channel.url], { env: { BM_DAEMON_RECONCILE_S: '3600', BM_GITHUB_API_URL: github.url } });
     const state = async () => (await sandbox.json<{ tunnel?: string; tunnelState?: string }>(['daemon', 'status', '--json']));
     assert.is((await state()).tunnel, channel.url);
+    const pid = (await sandbox.json<{ pid: number }>(['daemon', 'status', '--json'])).pid;
+    assert.not.ok(readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(channel.url), 'the channel URL is not on the daemon\'s command line');
     await waitFor('the tunnel to connect after the refused first attempt', () => connectedClients() >= 2, 10_000);
     await waitFor('daemon status to show the tunnel up', () => {
       const file = path.join(daemonDir(sandbox, TEAM), 'daemon.json');

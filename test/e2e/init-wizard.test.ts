@@ -2,7 +2,7 @@
  * On a terminal, `bm init` asks for each setting. Driven through a real pseudo-terminal
  * (util-linux `script`), with the answers typed ahead.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -38,6 +38,55 @@ test('the wizard creates a team from typed answers; "no" at the end creates noth
     assert.equal(teams.map((t) => [t.name, t.profile, t.path]), [['wiz', 'scrum-compact', path.join(zone, 'wiz')]]);
     const members = await sandbox.json<{ name: string }[]>(['members', 'list', '--json']);
     assert.equal(members.map((m) => m.name), ['superman-clark']);
+  } finally {
+    sandbox.cleanup();
+  }
+});
+
+/** Answers each prompt only once it is on screen, as a person would, and returns everything shown. */
+function converse(env: NodeJS.ProcessEnv, command: string, script: [RegExp, string][]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('script', ['-qec', command, '/dev/null'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let output = '';
+    let seen = 0;
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`the wizard stalled; it showed:\n${output}`));
+    }, 60_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const next = script[0];
+      if (next && next[0].test(output.slice(seen))) {
+        script.shift();
+        seen = output.length;
+        child.stdin.write(`${next[1]}\n`);
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('close', () => {
+      clearTimeout(timer);
+      resolve(output);
+    });
+  });
+}
+
+test('the wizard does not echo the GitHub token as it is typed', async () => {
+  if (!hasScript) {
+    console.log('  skipped: util-linux `script` is not installed');
+    return;
+  }
+  const sandbox = createSandbox();
+  try {
+    const token = `ghp_${'Zx9'.repeat(12)}`;
+    const env: NodeJS.ProcessEnv = { ...sandbox.env, CI: '' };
+    delete env.GH_TOKEN;
+    const shown = await converse(env, [...BM_COMMAND, 'init'].join(' '), [
+      [/Team name: /, 'wiz'], [/Choice/, '1'], [/Workzone/, path.join(sandbox.dir, 'zone')], [/on GitHub\?/, 'y'],
+      [/GitHub repository/, 'acme/wiz-team'], [/GitHub token/, token], [/Project fork URLs/, ''], [/Members to hire/, ''], [/\(y\/N\)/, 'n'],
+    ]);
+    assert.match(shown, /Project fork URLs/, shown);
+    assert.not.ok(shown.includes(token.slice(4, 20)), `the token was shown:\n${shown}`);
   } finally {
     sandbox.cleanup();
   }

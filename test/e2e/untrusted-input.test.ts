@@ -3,7 +3,7 @@
  * tried through the real CLI, is refused or harmless (DESIGN §10).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -165,6 +165,29 @@ test('hostile names on the command line are rejected before any path or command 
   assert.not.ok(existsSync(canary));
   assert.equal(readdirSync(path.join(teamRepo(), 'members')).filter((n) => n !== '.gitkeep'), []);
   assert.equal(readdirSync(path.join(sandbox.workzone, 'alpha')).sort(), ['team']);
+});
+
+test('an oversized state.json never keeps bm stop from stopping members; BM_HOME is private; member logs rotate', async () => {
+  await initTeam(projectRemote('widget'));
+  assert.is(statSync(sandbox.bmHome).mode & 0o777, 0o700, 'BM_HOME is created 0700');
+  await sandbox.ok(['teams', 'sync']);
+  const log = path.join(sandbox.bmHome, 'logs', 'alpha', 'dev-alice.log');
+  mkdirSync(path.dirname(log), { recursive: true });
+  writeFileSync(log, 'old line\n'.repeat(2000));
+  await sandbox.ok(['start'], { env: { BM_LOG_MAX_BYTES: '4096' } });
+  assert.ok(statSync(log).size < 4096, 'the log was rotated before the member started');
+  assert.match(readFileSync(`${log}.1`, 'utf8'), /^old line/);
+
+  const stateFile = path.join(sandbox.bmHome, 'state.json');
+  writeFileSync(stateFile, `{"members": {"pad": "${'x'.repeat(2 * 1024 * 1024)}"}}`);
+  const status = await sandbox.ok(['status', '--json']);
+  assert.match(status.stderr, /state\.json is \d+ bytes, over the \d+-byte limit; treating the state as empty/);
+  assert.equal((JSON.parse(status.stdout) as { members: { name: string; status: string }[] }).members.map((m) => `${m.name}:${m.status}`), ['dev-alice:running']);
+  const stopped = await sandbox.ok(['stop']);
+  assert.match(stopped.stdout + stopped.stderr, /dev-alice/);
+  const after = JSON.parse((await sandbox.ok(['status', '--json'])).stdout) as { members: { status: string }[] };
+  assert.equal(after.members.map((m) => m.status), ['stopped']);
+  assert.ok(existsSync(`${stateFile}.corrupt`), 'the oversized file is kept aside');
 });
 
 test.run();

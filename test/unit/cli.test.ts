@@ -89,6 +89,13 @@ test('errors are one line with the fix, and tokens never show', () => {
   assert.is(redact('secret value here', ['value']), 'secret *** here');
 });
 
+test('permission errors say what and how to fix it', () => {
+  const denied = Object.assign(new Error("EACCES: permission denied, open '/srv/bm/state.json'"), { code: 'EACCES', path: '/srv/bm/state.json', syscall: 'open' });
+  assert.match(formatError(denied), /^Error: Permission denied: bm cannot read or write \/srv\/bm\/state\.json \(EACCES\)\. Check its owner and mode with `ls -ld \/srv\/bm\/state\.json`/);
+  const readOnly = Object.assign(new Error('EROFS'), { code: 'EROFS', path: '/ro/x', syscall: 'mkdir' });
+  assert.match(formatError(readOnly), /read-only file system.*BM_HOME/);
+});
+
 test.run();
 
 test('parseFlags: long, short, inline, bundled, repeated and -- forms', () => {
