@@ -19,7 +19,7 @@ const COMMANDS = [
   ['members', 'List and show the team\'s members'],
   ['roles', 'List the roles a team can hire'],
   ['profiles', 'List and describe the built-in team profiles'],
-  ['projects', 'Add and list the code repositories the team works on'],
+  ['projects', 'Add, list and remove the code repositories the team works on'],
   ['knowledge', 'List, show, search and edit the team\'s knowledge and invariants'],
   ['upgrade', 'Migrate a team repo to schema v2 (adds skills/ and formations/)'],
   ['start', 'Start members: one ralph loop per member workspace'],

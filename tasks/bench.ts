@@ -90,7 +90,7 @@ function knowledge(): void {
   const { env, dir } = benchTeam();
   try {
     const bm = (...args: string[]) => execFileSync(process.execPath, [LAUNCHER, ...args], { env, stdio: 'ignore' });
-    for (const project of ['widget', 'gadget']) bm('projects', 'add', path.join(dir, `${project}.git`));
+    for (const project of ['widget', 'gadget']) bm('projects', 'add', '--no-check', path.join(dir, `${project}.git`));
     const repo = path.join(dir, 'workzone', 'bench', 'team');
     const members = readdirSync(path.join(repo, 'members')).filter((m) => !m.startsWith('.'));
     const dirs = ['knowledge', 'invariants', 'projects/widget/knowledge', 'projects/gadget/invariants',

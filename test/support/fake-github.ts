@@ -675,6 +675,21 @@ export async function startFakeGitHub(opts: FakeGitHubOptions = {}): Promise<Fak
     },
     BmAnswerItem: (v, query) => mutateItem(query, v),
     BmMoveItem: (v, query) => mutateItem(query, v),
+    BmSetItemStatus: (v, query) => mutateItem(query, v),
+    BmBoardItems: (v) => {
+      const board = boards.find((b) => b.id === v.projectId);
+      if (!board) return { data: { node: null }, errors: [graphqlError('NOT_FOUND', `Could not resolve to a node with the global id of '${String(v.projectId)}'`, ['node'])] };
+      const start = typeof v.cursor === 'string' ? Number(Buffer.from(v.cursor, 'base64').toString()) : 0;
+      const nodes = board.items.slice(start, start + 100);
+      const end = start + nodes.length;
+      return { data: { node: { items: {
+        nodes: nodes.map((it) => {
+          const name = statusName(board, it);
+          return { id: it.id, fieldValueByName: name === null ? null : { name } };
+        }),
+        pageInfo: { hasNextPage: end < board.items.length, endCursor: nodes.length ? Buffer.from(String(end)).toString('base64') : null },
+      } } } };
+    },
   };
 
   function graphql(req: FakeRequest): HttpReply {
