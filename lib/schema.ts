@@ -88,7 +88,12 @@ export const formationSchema = z.looseObject({
   name: z.string(),
   description: z.optional(z.string()),
   type: z.string(),
-  k8s: z.optional(z.looseObject({ context: z.optional(z.string()), image: z.optional(z.string()), namespace_prefix: z.optional(z.string()) })),
+  k8s: z.optional(z.looseObject({
+    context: z.optional(z.string()),
+    image: z.optional(z.string()),
+    namespace_prefix: z.optional(z.string()),
+    resources: z.optional(z.looseObject({ requests: z.optional(z.record(z.string(), z.union([z.string(), z.number()]))), limits: z.optional(z.record(z.string(), z.union([z.string(), z.number()]))) })),
+  })),
   manager: z.optional(z.looseObject({
     runner: z.optional(z.enum(['ralph', 'script'])),
     ralph_yml: z.optional(z.string()),
@@ -100,7 +105,7 @@ export const formationSchema = z.looseObject({
 export type Formation = z.infer<typeof formationSchema>;
 
 const localEndpoint = z.object({ type: z.literal('local'), pid: z.number(), started: z.optional(z.string()), workspace: z.string() });
-const k8sEndpoint = z.object({ type: z.literal('k8s'), context: z.string(), namespace: z.string(), pod: z.string(), container: z.string() });
+const k8sEndpoint = z.object({ type: z.literal('k8s'), context: z.string(), namespace: z.string(), pod: z.string(), container: z.string(), statefulset: z.optional(z.string()) });
 /** A structured endpoint: where one member runs. */
 export const endpointSchema = z.discriminatedUnion('type', [localEndpoint, k8sEndpoint]);
 export type Endpoint = z.infer<typeof endpointSchema>;

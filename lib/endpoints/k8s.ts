@@ -15,8 +15,8 @@
  * (BM_K8S_TIMEOUT_MS, default 4000).
  */
 import process from 'node:process';
-import type { CoreV1Api } from '@kubernetes/client-node';
-import { APP, podHealth, type Pod } from '../../formations/k8s/kube.ts';
+import type { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
+import { MANAGED_BY, MEMBER_LABEL, podHealth, type Pod } from '../../formations/k8s/kube.ts';
 import { BmError } from '../output.ts';
 import type { Endpoint } from '../schema.ts';
 import type { EndpointDriver, Health, StopOptions, StopResult } from './index.ts';
@@ -26,7 +26,12 @@ type K8sEndpoint = Extract<Endpoint, { type: 'k8s' }>;
 type ClientNode = typeof import('@kubernetes/client-node');
 
 let loaded: Promise<ClientNode> | undefined;
-const apis = new Map<string, Promise<CoreV1Api>>();
+interface Apis {
+  core: CoreV1Api;
+  apps: AppsV1Api;
+}
+
+const apis = new Map<string, Promise<Apis>>();
 const podLists = new Map<string, Promise<Map<string, Pod>>>();
 
 function timeoutMs(): number {
@@ -34,8 +39,8 @@ function timeoutMs(): number {
   return Number.isFinite(ms) && ms > 0 ? ms : 4000;
 }
 
-/** The CoreV1 API of a kubeconfig context (one client per context per process). */
-function coreApi(context: string): Promise<CoreV1Api> {
+/** The CoreV1 and AppsV1 APIs of a kubeconfig context (one client per context per process). */
+function apisOf(context: string): Promise<Apis> {
   let api = apis.get(context);
   if (!api) {
     api = (async () => {
@@ -45,7 +50,7 @@ function coreApi(context: string): Promise<CoreV1Api> {
       kc.loadFromDefault();
       if (!kc.getContextObject(context)) throw new Error(`context '${context}' is not in the kubeconfig (${process.env.KUBECONFIG || '~/.kube/config'})`);
       kc.setCurrentContext(context);
-      return kc.makeApiClient(k8s.CoreV1Api);
+      return { core: kc.makeApiClient(k8s.CoreV1Api), apps: kc.makeApiClient(k8s.AppsV1Api) };
     })();
     apis.set(context, api);
   }
@@ -56,8 +61,8 @@ function coreApi(context: string): Promise<CoreV1Api> {
  * Runs one API call with an abort signal, plus a timer of its own in case the client ignores
  * the signal: a hung API server must never hang bm.
  */
-async function call<T>(context: string, run: (api: CoreV1Api, options: object) => Promise<T>): Promise<T> {
-  const api = await coreApi(context);
+async function call<T>(context: string, run: (api: CoreV1Api, options: object, apps: AppsV1Api) => Promise<T>): Promise<T> {
+  const { core: api, apps } = await apisOf(context);
   const k8s = await (loaded as Promise<ClientNode>);
   const ms = timeoutMs();
   const abort = new AbortController();
@@ -79,7 +84,7 @@ async function call<T>(context: string, run: (api: CoreV1Api, options: object) =
     }, ms);
   });
   try {
-    return await Promise.race([run(api, options), expired]);
+    return await Promise.race([run(api, options, apps), expired]);
   } finally {
     clearTimeout(timer);
   }
@@ -109,7 +114,7 @@ export function describeError(error: unknown): string {
 
 /** The team's pods of the endpoint's namespace: one list request, direct when the context allows. */
 async function readPods(endpoint: K8sEndpoint): Promise<Pod[]> {
-  const selector = `app=${APP}`;
+  const selector = `app.kubernetes.io/managed-by=${MANAGED_BY}`;
   const route = routeTo(endpoint.context);
   if (route.kind === 'fallback') {
     const list = await call(endpoint.context, (api, options) => api.listNamespacedPod({ namespace: endpoint.namespace, labelSelector: selector }, options));
@@ -168,20 +173,36 @@ export const driver: EndpointDriver<K8sEndpoint> = {
     return pod ? healthOfPod(pod) : { status: 'stopped', detail: `pod ${endpoint.pod} is gone` };
   },
 
-  /** Deletes the pod and the member's ConfigMaps, then waits until the pod is gone. */
+  /**
+   * Deletes the member's StatefulSet (its controller would otherwise make the pod again), its
+   * pod and its ConfigMaps, then waits until the pod is gone.
+   */
   async stop(endpoint, options: StopOptions): Promise<StopResult> {
     let uid: string | undefined;
     let existed = true;
-    try {
-      const deleted = await call(endpoint.context, (api, o) =>
-        api.deleteNamespacedPod({ name: endpoint.pod, namespace: endpoint.namespace, ...(options.force ? { gracePeriodSeconds: 0 } : {}) }, o));
-      uid = deleted.metadata?.uid;
-    } catch (error) {
-      if (statusOf(error) !== 404) return { outcome: 'failed', detail: `could not delete pod ${endpoint.pod}: ${describeError(error)}` };
-      existed = false;
+    const grace = options.force ? { gracePeriodSeconds: 0 } : {};
+    let member = endpoint.pod;
+    if (endpoint.statefulset) {
+      try {
+        const sts = await call(endpoint.context, (_api, o, apps) => apps.readNamespacedStatefulSet({ name: endpoint.statefulset ?? '', namespace: endpoint.namespace }, o));
+        member = sts.metadata?.labels?.[MEMBER_LABEL] ?? member;
+        await call(endpoint.context, (_api, o, apps) => apps.deleteNamespacedStatefulSet({ name: endpoint.statefulset ?? '', namespace: endpoint.namespace, propagationPolicy: 'Background' }, o));
+      } catch (error) {
+        if (statusOf(error) !== 404) return { outcome: 'failed', detail: `could not delete StatefulSet ${endpoint.statefulset}: ${describeError(error)}` };
+        existed = false;
+      }
     }
     try {
-      const maps = await call(endpoint.context, (api, o) => api.listNamespacedConfigMap({ namespace: endpoint.namespace, labelSelector: `app=botminter,member=${endpoint.pod}` }, o));
+      const deleted = await call(endpoint.context, (api, o) => api.deleteNamespacedPod({ name: endpoint.pod, namespace: endpoint.namespace, ...grace }, o));
+      uid = deleted.metadata?.uid;
+      existed = true;
+    } catch (error) {
+      if (statusOf(error) !== 404) return { outcome: 'failed', detail: `could not delete pod ${endpoint.pod}: ${describeError(error)}` };
+      // The StatefulSet's pod may already be gone with it.
+      if (!endpoint.statefulset) existed = false;
+    }
+    try {
+      const maps = await call(endpoint.context, (api, o) => api.listNamespacedConfigMap({ namespace: endpoint.namespace, labelSelector: `${MEMBER_LABEL}=${member}` }, o));
       for (const map of maps.items) {
         await call(endpoint.context, (api, o) => api.deleteNamespacedConfigMap({ name: map.metadata?.name ?? '', namespace: endpoint.namespace }, o)).catch((error: unknown) => {
           if (statusOf(error) !== 404) throw error;

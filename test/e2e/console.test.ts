@@ -4,7 +4,7 @@
  * read-only mode, the listening address, the /api/ shapes against the CLI's --json, the live push
  * of a member's state change, actions journaled with origin "console", and a clean Ctrl-C.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import process from 'node:process';
 import { test } from 'uvu';
@@ -172,6 +172,20 @@ test('actions: same-origin JSON only when signed in by cookie; none at all with 
   const refused = await http(ro.port, 'POST', '/api/start', { Authorization: `Bearer ${ro.token}`, 'Content-Type': 'application/json' }, '{}');
   assert.is(refused.status, 403);
   assert.match(refused.body, /read-only/);
+});
+
+test('--open hands the browser a 0600 redirect file, never the token itself', async () => {
+  const opener = path.join(sandbox.dir, 'browser.sh');
+  const seen = path.join(sandbox.dir, 'browser-argv');
+  writeFileSync(opener, `#!/bin/sh\nprintf '%s\\n' "$@" > '${seen}.tmp' && mv '${seen}.tmp' '${seen}'\n`, { mode: 0o755 });
+  const c = await startConsoleProcess(sandbox, ['--open'], { BROWSER: opener });
+  consoles.push(c);
+  const deadline = Date.now() + 10_000;
+  while (!existsSync(seen) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
+  const argv = readFileSync(seen, 'utf8').trim();
+  assert.not.ok(argv.includes(c.token), 'no token in the browser\'s argv');
+  assert.is(statSync(argv).mode & 0o777, 0o600);
+  assert.ok(readFileSync(argv, 'utf8').includes(c.url), 'the file sends the browser to the URL with the token');
 });
 
 test('--bind listens where asked, with a warning; Ctrl-C stops the console cleanly', async () => {

@@ -9,10 +9,14 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { StatefulSet } from 'kubernetes-models/apps/v1';
+import { ConfigMap, Namespace, Secret } from 'kubernetes-models/v1';
+import { parseAllDocuments } from 'yaml';
 import { startKubeSim, type KubeSim } from '../support/kube-sim/index.ts';
+import { restrictedViolations } from '../support/kube-sim/pod-security.ts';
 import { kubectlTest } from '../support/kube-sim/kubectl.ts';
 import { BM_COMMAND } from '../support/sandbox.ts';
-import { TOKEN, assertTokenNeverLeaked, k8sWorld, lifecycleScenario, simCluster, type K8sWorld } from '../support/k8s-scenarios.ts';
+import { TOKEN, assertTokenNeverLeaked, eventually, k8sWorld, lifecycleScenario, simCluster, type K8sWorld } from '../support/k8s-scenarios.ts';
 
 let sim: KubeSim | undefined;
 let world: K8sWorld | undefined;
@@ -72,9 +76,22 @@ withKubectl('--dry-run prints the manifests with the secret redacted, checked by
   const result = await w.bm(['start', '--formation', 'k8s', '--dry-run']);
   assert.is(result.code, 0, result.stderr);
   assert.match(result.stdout, /kind: Namespace/);
-  assert.match(result.stdout, /kind: Secret[\s\S]*gh-token: "\*\*\*"/);
-  assert.match(result.stdout, /kind: Pod[\s\S]*name: dev-alice[\s\S]*imagePullPolicy: IfNotPresent/);
+  assert.match(result.stdout, /kind: Secret[\s\S]*gh-token: PHJlZGFjdGVkPg==/, 'Secret values are a valid base64 placeholder');
+  assert.match(result.stdout, /kind: StatefulSet[\s\S]*name: dev-alice[\s\S]*imagePullPolicy: IfNotPresent/);
   assert.match(result.stderr, /The API server accepted every manifest/);
+  // Every printed manifest is valid against the official schemas, and the pods pass Pod Security "restricted".
+  const docs = parseAllDocuments(result.stdout).map((doc) => doc.toJS() as { kind: string; metadata: { name: string; labels: Record<string, string> }; spec?: { template: { spec: Record<string, unknown> } } });
+  assert.equal(docs.map((doc) => doc.kind), ['Namespace', 'Secret', 'ConfigMap', 'StatefulSet', 'ConfigMap', 'StatefulSet']);
+  const models: Record<string, { new (data: object): { validate(): void } }> = { Namespace, Secret, ConfigMap, StatefulSet };
+  for (const doc of docs) {
+    try {
+      new models[doc.kind](doc).validate();
+    } catch (error) {
+      assert.unreachable(`${doc.kind} ${doc.metadata.name} fails the schema: ${(error as Error).message}`);
+    }
+    for (const label of ['name', 'instance', 'component', 'part-of', 'managed-by']) assert.ok(doc.metadata.labels[`app.kubernetes.io/${label}`], `${doc.kind} has app.kubernetes.io/${label}`);
+    if (doc.kind === 'StatefulSet') assert.equal(restrictedViolations(doc.spec?.template.spec ?? {}), [], `${doc.metadata.name} passes Pod Security "restricted"`);
+  }
   assert.is((await w.kubectl(['get', 'namespace', w.namespace, '--ignore-not-found', '-o', 'name'])).stdout.trim(), '', 'no namespace was created');
   assert.not.ok(existsSync(path.join(w.teamDir, 'topology.json')));
   const dryRuns = (await sim!.requests()).filter((r) => r.method !== 'GET');
@@ -87,7 +104,7 @@ withKubectl('an unreachable cluster fails with the kind command to run', async (
   await sim!.fault({ kind: 'refuse' });
   const result = await w.bm(['start', '--formation', 'k8s']);
   assert.is(result.code, 1);
-  assert.match(result.stderr, /Error: Cannot reach the Kubernetes cluster of context 'kind-botminter'/);
+  assert.match(result.stderr, /Error: Cannot reach the Kubernetes cluster of context 'kind-botminter'/, result.stderr);
   assert.match(result.stderr, /kind create cluster --name botminter/);
   assert.match(result.stderr, /Formation manager 'k8s' failed/);
   assert.not.ok(existsSync(path.join(w.teamDir, 'topology.json')));
@@ -111,22 +128,33 @@ withKubectl('an image that cannot be pulled: the verifier names the pod and the 
   assert.ok(existsSync(path.join(w.teamDir, 'topology.json')));
 });
 
-withKubectl('a pod that died is reported by status and replaced by the next start', async () => {
+withKubectl('a deleted pod is healed by its StatefulSet; a crash-looping one is reported by status and replaced by the next start', async () => {
   const w = await setup(['dev:alice', 'qe:quinn']);
   assert.is((await w.bm(['start', '--formation', 'k8s'])).code, 0);
   const before = await w.pods();
-  await sim!.killPod(w.namespace, 'dev-alice', 1);
+  assert.is((await w.kubectl(['delete', 'pod', '-n', w.namespace, 'dev-alice-0', '--wait=false'])).code, 0);
+  await eventually('the StatefulSet makes a new Ready dev-alice-0', async () => {
+    const pod = (await w.pods()).get('dev-alice');
+    return Boolean(pod?.ready && pod.uid !== before.get('dev-alice')?.uid);
+  });
+
+  await sim!.fault({ kind: 'pod', match: { labels: 'botminter.dev/member=dev-alice' }, behavior: { kind: 'crash', runMs: 100 } });
+  await sim!.killPod(w.namespace, 'dev-alice-0', 1);
   const status = JSON.parse((await w.sandbox.ok(['status', '--json'])).stdout) as { members: { name: string; status: string; detail?: string }[] };
   const alice = status.members.find((m) => m.name === 'dev-alice');
   assert.is(alice?.status, 'error');
-  assert.match(alice?.detail ?? '', /Failed/);
+  assert.match(alice?.detail ?? '', /CrashLoopBackOff/);
+  // The next start replaces it (and, while it still crashes, says so).
   const again = await w.bm(['start', '--formation', 'k8s']);
-  assert.is(again.code, 0, again.stderr);
-  assert.match(again.stderr, /Deploying: dev-alice is error/);
-  assert.match(again.stderr, /dev-alice: recreated \(Failed/);
+  assert.is(again.code, 1, again.stderr);
+  assert.match(again.stderr, /Deploying: dev-alice is error/, again.stderr);
+  assert.match(again.stderr, /dev-alice: recreated \(CrashLoopBackOff/, again.stderr);
   assert.match(again.stderr, /qe-quinn: unchanged/);
+  assert.match(again.stderr, /dev-alice: not ready: CrashLoopBackOff/);
+  await sim!.clearFaults();
+  const healed = await w.bm(['start', '--formation', 'k8s']);
+  assert.is(healed.code, 0, healed.stderr);
   const after = await w.pods();
-  assert.is.not(after.get('dev-alice')?.uid, before.get('dev-alice')?.uid);
   assert.is(after.get('qe-quinn')?.uid, before.get('qe-quinn')?.uid);
   assert.ok(after.get('dev-alice')?.ready);
 

@@ -25,7 +25,7 @@ interface StatusJson { members: { name: string; status: string; detail?: string 
 
 /** The pod list requests kube-sim received since the last `clearRequests()`. */
 async function podReads(): Promise<LoggedRequest[]> {
-  return sim ? sim.requests({ method: 'GET', path: /\/pods\?labelSelector=app%3Dbotminter/ }) : [];
+  return sim ? sim.requests({ method: 'GET', path: /\/pods\?labelSelector=app.kubernetes.io%2Fmanaged-by%3Dbm$/ }) : [];
 }
 
 /** Writes a kubeconfig for the simulator with these cluster and user fields; returns its path. */
@@ -104,7 +104,7 @@ withKubectl('deploy over https with a client certificate, then status and a repe
   assert.is(reads.length, 1, 'one list request for the namespace');
   assert.is(reads[0].userAgent, 'bm', 'sent by bm itself, not client-node');
   assert.is(reads[0].auth, 'client-cert');
-  assert.is(reads[0].path, '/api/v1/namespaces/botminter-alpha/pods?labelSelector=app%3Dbotminter');
+  assert.is(reads[0].path, '/api/v1/namespaces/botminter-alpha/pods?labelSelector=app.kubernetes.io%2Fmanaged-by%3Dbm');
   assert.is((await sim!.requests()).length, 1, 'and nothing else (no discovery)');
 
   await sim!.clearRequests();

@@ -45,6 +45,9 @@ export function simCluster(sim: KubeSim): ClusterHarness {
   };
 }
 
+/** The labels that select every object bm deploys for team alpha. */
+export const TEAM_SELECTOR = 'app.kubernetes.io/managed-by=bm,botminter.dev/team=alpha';
+
 /** A test token: shaped like a GitHub token, so `redact()` would mask it too. */
 export const TOKEN = 'ghp_k8sFormationTest0123456789abcdefABCD';
 
@@ -76,7 +79,10 @@ export async function k8sWorld(cluster: ClusterHarness, hires: string[], runner:
   chmodSync(path.join(bin, 'kubectl'), 0o755);
   sandbox.env.PATH = `${bin}${path.delimiter}${sandbox.env.PATH}`;
 
-  await sandbox.ok(['init', '--non-interactive', '--team-name', 'alpha', '--profile', 'scrum', '--workzone', sandbox.workzone, '--no-github']);
+  // The member pods clone the team repo from its remote.
+  const remote = path.join(sandbox.dir, 'alpha-team.git');
+  await run('git', ['init', '-q', '--bare', '-b', 'main', remote]);
+  await sandbox.ok(['init', '--non-interactive', '--team-name', 'alpha', '--profile', 'scrum', '--workzone', sandbox.workzone, '--no-github', '--remote', remote]);
   for (const hire of hires) {
     const [role, name] = hire.split(':');
     await sandbox.ok(['hire', role, '--name', name]);
@@ -110,10 +116,11 @@ export async function k8sWorld(cluster: ClusterHarness, hires: string[], runner:
     bm: (args, env) => sandbox.bm(args, { env, timeoutMs: 120_000 }),
     kubectl,
     async pods() {
-      const got = await kubectl(['get', 'pods', '-n', namespace, '-l', 'app=botminter', '-o', 'json']);
+      const got = await kubectl(['get', 'pods', '-n', namespace, '-l', TEAM_SELECTOR, '-o', 'json']);
       assert.is(got.code, 0, `kubectl get pods: ${got.stderr}`);
-      const items = (JSON.parse(got.stdout) as { items: { metadata: { name: string; uid: string }; status?: { phase?: string; conditions?: { type: string; status: string }[] } }[] }).items;
-      return new Map(items.map((p) => [p.metadata.name, {
+      const items = (JSON.parse(got.stdout) as { items: { metadata: { name: string; uid: string; labels: Record<string, string> }; status?: { phase?: string; conditions?: { type: string; status: string }[] } }[] }).items;
+      // By member: each member's one pod is `<member>-0`, made by its StatefulSet.
+      return new Map(items.map((p) => [p.metadata.labels['botminter.dev/member'], {
         uid: p.metadata.uid,
         phase: p.status?.phase ?? '',
         ready: Boolean(p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')),
@@ -127,6 +134,15 @@ export async function k8sWorld(cluster: ClusterHarness, hires: string[], runner:
       sandbox.cleanup();
     },
   };
+}
+
+/** Waits (polling, up to `timeoutMs`) until `condition` holds; fails with `what` otherwise. */
+export async function eventually(what: string, condition: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    assert.ok(Date.now() < deadline, `timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 /** Every file under `dir` (no symlinks followed). */
@@ -159,7 +175,7 @@ export function assertTokenNeverLeaked(world: K8sWorld, outputs: RunResult[]): v
   }
 }
 
-interface Topology { formation: string; members: Record<string, { endpoint: { type: string; context: string; namespace: string; pod: string; container: string } }> }
+interface Topology { formation: string; members: Record<string, { endpoint: { type: string; context: string; namespace: string; pod: string; container: string; statefulset?: string } }> }
 
 /** Reads the team's topology.json. */
 export function topologyOf(world: K8sWorld): Topology {
@@ -168,7 +184,7 @@ export function topologyOf(world: K8sWorld): Topology {
 
 /** The team's ConfigMaps, as `configmap/<name>`, sorted. */
 async function configMaps(world: K8sWorld): Promise<string[]> {
-  const got = await world.kubectl(['get', 'configmaps', '-n', world.namespace, '-l', 'app=botminter', '-o', 'name']);
+  const got = await world.kubectl(['get', 'configmaps', '-n', world.namespace, '-l', TEAM_SELECTOR, '-o', 'name']);
   assert.is(got.code, 0, got.stderr);
   return got.stdout.split('\n').filter(Boolean).sort();
 }
@@ -198,7 +214,7 @@ export async function lifecycleScenario(world: K8sWorld): Promise<void> {
   const topology = topologyOf(world);
   assert.is(topology.formation, 'k8s');
   assert.equal(Object.keys(topology.members).sort(), ['dev-alice', 'qe-quinn', 'reviewer-rita']);
-  assert.equal(topology.members['dev-alice'].endpoint, { type: 'k8s', context: world.cluster.context, namespace: world.namespace, pod: 'dev-alice', container: 'ralph' });
+  assert.equal(topology.members['dev-alice'].endpoint, { type: 'k8s', context: world.cluster.context, namespace: world.namespace, pod: 'dev-alice-0', container: 'ralph', statefulset: 'dev-alice' });
   assert.is(statSync(path.join(world.teamDir, 'topology.json')).mode & 0o777, 0o600);
 
   // A second start finds everything healthy and unchanged: no manager, not one kubectl call.
@@ -244,11 +260,11 @@ export async function lifecycleScenario(world: K8sWorld): Promise<void> {
   assert.is(status.formation, 'k8s');
   const rows = Object.fromEntries(status.members.map((m) => [m.name, m]));
   assert.is(rows['dev-alice'].status, 'running');
-  assert.is(rows['dev-alice'].endpoint?.pod, 'dev-alice');
+  assert.is(rows['dev-alice'].endpoint?.pod, 'dev-alice-0');
   assert.equal(status.warnings, []);
   const table = await world.sandbox.ok(['status']);
   assert.match(table.stdout, /Formation: k8s/);
-  assert.match(table.stdout, /pod\/dev-alice/);
+  assert.match(table.stdout, /pod\/dev-alice-0/);
 
   // The API server hangs: status answers within 10 s from the cached topology.
   await world.cluster.makeUnreachable();
@@ -270,7 +286,7 @@ export async function lifecycleScenario(world: K8sWorld): Promise<void> {
   const stop = await world.bm(['stop']);
   outputs.push(stop);
   assert.is(stop.code, 0, stop.stderr);
-  assert.match(stop.stdout, /Stopped 1 member\(s\), 0 error\(s\)/);
+  assert.match(stop.stdout, /Stopped 1 member\(s\), 0 error\(s\)/, `${stop.stdout}\n${stop.stderr}`);
   assert.is((await world.pods()).size, 0, 'no member pods left');
   assert.equal(await configMaps(world), []);
   assert.is((await world.kubectl(['get', 'secret', 'botminter-credentials', '-n', world.namespace, '-o', 'name'])).code, 0, 'the Secret is kept');

@@ -154,7 +154,12 @@ function followLog(key: string): void {
 document.addEventListener('click', (event) => {
   const button = (event.target as HTMLElement).closest('button');
   if (!button) return;
-  if (button.id === 'start-all') void post('start', []);
+  if (button.id === 'start-all') {
+    const formation = view?.status.formation;
+    // A non-local formation redeploys the team: members whose configuration changed restart.
+    if (formation && formation !== 'local') void confirmAction(`Deploy team '${view?.status.team}' with formation '${formation}'? Members whose configuration changed are restarted.`).then((ok) => (ok ? post('start', []) : undefined));
+    else void post('start', []);
+  }
   else if (button.id === 'stop-all') {
     const running = view?.status.members.filter((m) => m.status === 'running').length ?? 0;
     void confirmAction(`Stop all ${running} running member(s) of team '${view?.status.team}'? Their current iterations are asked to finish first.`).then((ok) => (ok ? post('stop', []) : undefined));

@@ -1,15 +1,17 @@
 /**
  * The Kubernetes API routes: discovery, OpenAPI, and get/list/watch/create/update/patch/delete
- * of the core/v1 resources, with the validation, defaulting and error shapes of a real server.
+ * of the core/v1 resources and apps/v1 StatefulSets, with the validation, defaulting, admission
+ * (ServiceAccount, Pod Security) and error shapes of a real server.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseYaml } from 'yaml';
 import { recordUpdate, serverSideApply, type FieldState } from './apply.ts';
-import { apiGroupList, apiVersions, openapiIndex, openapiV1Document, resourceList, versionInfo } from './discovery.ts';
+import { apiGroup, apiGroupList, apiVersions, GROUPS, openapiDocument, openapiIndex, resourceList, versionInfo } from './discovery.ts';
 import type { Lifecycle } from './lifecycle.ts';
 import { jsonPatch, mergePatch, strategicMerge } from './patch.ts';
 import { decodeProtobuf } from './protobuf.ts';
-import { applyCreateDefaults, foldStringData, RESOURCES, type ResourceDef } from './resources.ts';
+import { enforcedLevel, restrictedViolations, violationMessage } from './pod-security.ts';
+import { apiVersionOf, applyCreateDefaults, foldStringData, RESOURCES, type ResourceDef } from './resources.ts';
 import { parseFieldSelector, parseLabelSelector } from './selectors.ts';
 import {
   alreadyExists, ApiError, badRequest, conflict, deleted, forbidden, invalid, methodNotAllowed, notFound, noSuchResource, unsupportedPatch,
@@ -17,7 +19,7 @@ import {
 import type { Store, StoreEvent, StoredRecord } from './store.ts';
 import { toTable, wantsTable } from './tables.ts';
 import { asNum, asObj, asStr, clone, deepEqual, isObj, nameSuffix, timestamp, uid, type KubeObject, type Obj } from './util.ts';
-import { checkImmutableData, checkPodUpdate, decodeProblem, pruneUnknownFields, unknownFields, validateObject } from './validation.ts';
+import { checkImmutableData, checkPodUpdate, checkStatefulSetUpdate, decodeProblem, pruneUnknownFields, unknownFields, validateObject } from './validation.ts';
 
 /** A parsed request: method, URL, headers and the raw body. */
 export interface ApiRequest {
@@ -40,7 +42,7 @@ const PROTECTED_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-nod
 const PATCH_TYPES = ['application/json-patch+json', 'application/merge-patch+json', 'application/strategic-merge-patch+json', 'application/apply-patch+yaml'];
 
 /** Resources whose `status` is only written through the status subresource. */
-const STATUS_SUBRESOURCE = new Set(['pods', 'namespaces', 'services', 'nodes']);
+const STATUS_SUBRESOURCE = new Set(['pods', 'namespaces', 'services', 'nodes', 'statefulsets']);
 
 function sendJson(res: ServerResponse, code: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = typeof body === 'string' ? body : JSON.stringify(body);
@@ -123,6 +125,7 @@ function keepSystemFields(def: ResourceDef, current: KubeObject, next: KubeObjec
   out.metadata.uid = meta.uid;
   out.metadata.creationTimestamp = meta.creationTimestamp;
   out.metadata.resourceVersion = meta.resourceVersion;
+  if (meta.generation !== undefined) out.metadata.generation = meta.generation;
   if (meta.generateName) out.metadata.generateName = meta.generateName;
   for (const field of ['deletionTimestamp', 'deletionGracePeriodSeconds'] as const) {
     if (meta[field] === undefined) delete out.metadata[field];
@@ -179,19 +182,26 @@ export class KubeApi {
     if (path === '/api' && get) return sendJson(res, 200, apiVersions(String(req.headers.host ?? '127.0.0.1')));
     if (path === '/apis' && get) return sendJson(res, 200, apiGroupList());
     if (path === '/api/v1' && get) return sendJson(res, 200, resourceList());
+    for (const group of GROUPS) {
+      if (path === `/apis/${group}` && get) return sendJson(res, 200, apiGroup(group));
+      if (path === `/apis/${group}/v1` && get) return sendJson(res, 200, resourceList(group));
+    }
     if (path === '/openapi/v3' && get) return sendJson(res, 200, openapiIndex());
-    if (path === '/openapi/v3/api/v1' && get) return sendJson(res, 200, openapiV1Document());
-    if (!path.startsWith('/api/v1/')) {
+    const document = get && path.startsWith('/openapi/v3/') ? openapiDocument(path.slice('/openapi/v3/'.length)) : undefined;
+    if (document) return sendJson(res, 200, document);
+    const root = /^\/(?:api\/v1|apis\/([a-z0-9.-]+)\/v1)\//.exec(path);
+    if (!root || (root[1] !== undefined && !GROUPS.includes(root[1]))) {
       if (path.startsWith('/apis/') || path.startsWith('/api/')) throw noSuchResource();
       return sendText(res, 404, '404 page not found\n');
     }
-    let rest = path.slice('/api/v1/'.length).split('/').map(decodeURIComponent);
+    const group = root[1] ?? '';
+    let rest = path.slice(root[0].length).split('/').map(decodeURIComponent);
     let watch = req.url.searchParams.get('watch') === 'true' || req.url.searchParams.get('watch') === '1';
     if (rest[0] === 'watch') {
       rest = rest.slice(1);
       watch = true;
     }
-    const target = this.resolve(rest);
+    const target = this.resolve(rest, group);
     if (target.name === undefined) return this.collection(req, res, target, watch);
     if (watch && req.method === 'GET') {
       req.url.searchParams.set('fieldSelector', [`metadata.name=${target.name}`, req.url.searchParams.get('fieldSelector')].filter(Boolean).join(','));
@@ -200,13 +210,15 @@ export class KubeApi {
     return this.item(req, res, target);
   }
 
-  private resolve(parts: string[]): Target {
+  private resolve(parts: string[], group: string): Target {
     const [first, second, third, fourth, fifth] = parts;
-    if (first === 'namespaces' && second !== undefined && third !== undefined && RESOURCES[third]?.namespaced) {
+    const inGroup = (plural: string | undefined) => (plural !== undefined && RESOURCES[plural]?.group === group ? RESOURCES[plural] : undefined);
+    const namespaced = inGroup(third);
+    if (first === 'namespaces' && second !== undefined && namespaced?.namespaced) {
       if (parts.length > 5) throw noSuchResource();
-      return this.withSub({ def: RESOURCES[third], namespace: second, name: fourth }, fifth);
+      return this.withSub({ def: namespaced, namespace: second, name: fourth }, fifth);
     }
-    const def = RESOURCES[first];
+    const def = inGroup(first);
     if (!def || parts.length > 3) throw noSuchResource();
     return this.withSub({ def, name: second }, third);
   }
@@ -267,7 +279,7 @@ export class KubeApi {
     if (wantsTable(String(req.headers.accept))) {
       return sendJson(res, 200, toTable(target.def.plural, objects, rv, req.url.searchParams.get('includeObject')));
     }
-    sendJson(res, 200, { kind: `${target.def.kind}List`, apiVersion: 'v1', metadata: { resourceVersion: rv }, items: objects.map(listItem) });
+    sendJson(res, 200, { kind: `${target.def.kind}List`, apiVersion: apiVersionOf(target.def), metadata: { resourceVersion: rv }, items: objects.map(listItem) });
   }
 
   /** A chunked stream of watch events: initial state or history replay, then live changes. */
@@ -298,7 +310,7 @@ export class KubeApi {
     if (!rvParam || rvParam === '0' || sendInitial) {
       for (const record of this.store.list(def.plural, namespace)) if (matches(record.obj)) write('ADDED', record.obj);
       if (sendInitial) {
-        write('BOOKMARK', { kind: def.kind, apiVersion: 'v1', metadata: { resourceVersion: String(this.store.rv), annotations: { 'k8s.io/initial-events-end': 'true' } } });
+        write('BOOKMARK', { kind: def.kind, apiVersion: apiVersionOf(def), metadata: { resourceVersion: String(this.store.rv), annotations: { 'k8s.io/initial-events-end': 'true' } } });
       }
     } else {
       const history = this.store.since(Number(rvParam));
@@ -358,6 +370,8 @@ export class KubeApi {
     const causes = validateObject(def.plural, obj);
     if (causes.length) throw invalid(def.kind, name, causes);
     if (def.plural === 'pods') {
+      const violations = this.podSecurity(target.namespace, asObj(obj.spec) ?? {});
+      if (violations.length) throw forbidden('pods', name, violationMessage(violations));
       const sa = String(asObj(obj.spec)?.serviceAccountName ?? 'default');
       if (!this.store.get('serviceaccounts', target.namespace, sa)) {
         throw forbidden('pods', name, `error looking up service account ${target.namespace}/${sa}: serviceaccount "${sa}" not found`);
@@ -372,6 +386,28 @@ export class KubeApi {
     return obj;
   }
 
+  /** Pod Security "restricted" violations of a pod spec, when the namespace enforces that level. */
+  private podSecurity(namespace: string | undefined, spec: Obj): string[] {
+    const ns = this.store.get('namespaces', undefined, namespace ?? '');
+    return enforcedLevel(ns?.obj) === 'restricted' ? restrictedViolations(spec) : [];
+  }
+
+  /** The Pod Security warning on a workload whose pods the namespace would refuse. */
+  private workloadWarnings(def: ResourceDef, obj: KubeObject, warnings: string[]): void {
+    if (def.plural !== 'statefulsets') return;
+    const violations = this.podSecurity(obj.metadata.namespace, asObj(asObj(asObj(obj.spec)?.template)?.spec) ?? {});
+    if (violations.length) warnings.push(`would ${violationMessage(violations)}`);
+  }
+
+  /** Creates an object as a controller does: through admission, owned by the controller's field manager. */
+  createByController(plural: string, input: KubeObject, manager: string): KubeObject {
+    const def = RESOURCES[plural];
+    const obj = this.prepareCreate({ def, namespace: input.metadata.namespace }, input);
+    const fields: FieldState = { owners: {}, applied: {} };
+    recordUpdate(fields, undefined, obj, manager, def.kind);
+    return this.store_(plural, obj, fields);
+  }
+
   private store_(plural: string, obj: KubeObject, fields: FieldState): KubeObject {
     const stored = this.store.put(plural, obj, fields);
     if (plural === 'namespaces') this.lifecycle.createDefaultServiceAccount(obj.metadata.name ?? '', { owners: {}, applied: {} });
@@ -383,7 +419,8 @@ export class KubeApi {
     const body = decodeBody(req, target.def);
     checkFields(req, target.def, body, warnings);
     const obj = this.prepareCreate(target, toObject(body, target.def));
-    if (isDryRun(req)) return sendJson(res, 201, { ...obj, apiVersion: 'v1', kind: target.def.kind }, warningHeaders(warnings));
+    this.workloadWarnings(target.def, obj, warnings);
+    if (isDryRun(req)) return sendJson(res, 201, { ...obj, apiVersion: apiVersionOf(target.def), kind: target.def.kind }, warningHeaders(warnings));
     const fields: FieldState = { owners: {}, applied: {} };
     recordUpdate(fields, undefined, obj, managerOf(req), target.def.kind);
     sendJson(res, 201, this.store_(target.def.plural, obj, fields), warningHeaders(warnings));
@@ -399,10 +436,12 @@ export class KubeApi {
     if (!target.sub) {
       const causes = validateObject(def.plural, next);
       if (def.plural === 'pods') causes.push(...checkPodUpdate(current, next));
+      if (def.plural === 'statefulsets') causes.push(...checkStatefulSetUpdate(current, next));
       if (def.plural === 'secrets' || def.plural === 'configmaps') causes.push(...checkImmutableData(current, next));
       if (causes.length) throw invalid(def.kind, current.metadata.name ?? '', causes);
     }
     if (sameObject(current, next) && !ownershipChanged) return clone(current);
+    if (def.plural === 'statefulsets' && !deepEqual(current.spec, next.spec)) next.metadata.generation = (asNum(current.metadata.generation) ?? 1) + 1;
     if (isDryRun(req)) return next;
     return this.store.put(def.plural, next, fields);
   }
@@ -422,6 +461,7 @@ export class KubeApi {
     const next = target.sub === 'status' ? { ...clone(record.obj), status: input.status } : keepSystemFields(def, record.obj, input);
     const fields = clone(record.fields);
     if (!target.sub) recordUpdate(fields, record.obj, next, managerOf(req), def.kind);
+    if (!target.sub) this.workloadWarnings(def, next, warnings);
     sendJson(res, 200, this.commit(req, target, record, next, fields, false), warningHeaders(warnings));
   }
 
@@ -442,6 +482,7 @@ export class KubeApi {
     const next = target.sub === 'status' ? { ...clone(record.obj), status: patchedObj.status } : keepSystemFields(def, record.obj, patchedObj);
     const fields = clone(record.fields);
     if (!target.sub) recordUpdate(fields, record.obj, next, managerOf(req), def.kind);
+    if (!target.sub) this.workloadWarnings(def, next, warnings);
     sendJson(res, 200, this.commit(req, target, record, next, fields, false), warningHeaders(warnings));
   }
 
@@ -465,13 +506,15 @@ export class KubeApi {
       const applied = serverSideApply(fields, undefined, config, manager, force, def.kind, def.plural);
       applied.metadata = { ...asObj(applied.metadata), ...config.metadata, name: target.name };
       const obj = this.prepareCreate(target, applied);
-      if (isDryRun(req)) return sendJson(res, 201, { ...obj, apiVersion: 'v1', kind: def.kind }, warningHeaders(warnings));
+      this.workloadWarnings(def, obj, warnings);
+      if (isDryRun(req)) return sendJson(res, 201, { ...obj, apiVersion: apiVersionOf(def), kind: def.kind }, warningHeaders(warnings));
       return sendJson(res, 201, this.store_(def.plural, obj, fields), warningHeaders(warnings));
     }
     const fields = clone(record.fields);
     const merged = serverSideApply(fields, record.obj, config, manager, force, def.kind, def.plural);
     const next = keepSystemFields(def, record.obj, merged);
     const ownershipChanged = !deepEqual(ownerSummary(fields), ownerSummary(record.fields));
+    if (!target.sub) this.workloadWarnings(def, next, warnings);
     sendJson(res, 200, this.commit(req, target, record, next, fields, ownershipChanged), warningHeaders(warnings));
   }
 
@@ -529,7 +572,7 @@ export class KubeApi {
       const result = this.deleteRecord(record, options);
       return listItem(result.kind === 'Status' ? record.obj : (result as KubeObject));
     });
-    sendJson(res, 200, { kind: `${target.def.kind}List`, apiVersion: 'v1', metadata: { resourceVersion: String(this.store.rv) }, items });
+    sendJson(res, 200, { kind: `${target.def.kind}List`, apiVersion: apiVersionOf(target.def), metadata: { resourceVersion: String(this.store.rv) }, items });
   }
 
   private logs(req: ApiRequest, res: ServerResponse, target: Target): void {

@@ -27,32 +27,45 @@ export function apiVersions(hostPort: string): Obj {
   return { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: hostPort }] };
 }
 
-/** `GET /apis`: no API groups besides core. */
+/** The API groups besides core, each served at version v1. */
+export const GROUPS = ['apps'];
+
+/** `GET /apis`: the named groups (apps). */
 export function apiGroupList(): Obj {
-  return { kind: 'APIGroupList', apiVersion: 'v1', groups: [] };
+  const groups = GROUPS.map((name) => ({ name, versions: [{ groupVersion: `${name}/v1`, version: 'v1' }], preferredVersion: { groupVersion: `${name}/v1`, version: 'v1' } }));
+  return { kind: 'APIGroupList', apiVersion: 'v1', groups };
 }
 
-/** `GET /api/v1`: the resource list kubectl's REST mapper and client-node's generic client read. */
-export function resourceList(): Obj {
+/** `GET /apis/<group>`: one group. */
+export function apiGroup(group: string): Obj {
+  return { kind: 'APIGroup', apiVersion: 'v1', ...(apiGroupList().groups as Obj[]).find((g) => g.name === group) };
+}
+
+/**
+ * `GET /api/v1` (group '') or `GET /apis/<group>/v1`: the resource list kubectl's REST mapper
+ * and client-node's generic client read.
+ */
+export function resourceList(group = ''): Obj {
   const resources: Obj[] = [];
-  for (const def of Object.values(RESOURCES)) {
+  for (const def of Object.values(RESOURCES).filter((d) => d.group === group)) {
     const entry: Obj = { name: def.plural, singularName: def.singular, namespaced: def.namespaced, kind: def.kind, verbs: def.verbs };
     if (def.shortNames) entry.shortNames = def.shortNames;
     if (def.categories) entry.categories = def.categories;
     resources.push(entry);
     for (const [sub, verbs] of Object.entries(def.subresources)) {
-      resources.push({ name: `${def.plural}/${sub}`, singularName: '', namespaced: def.namespaced, kind: sub === 'log' ? 'Pod' : def.kind, verbs });
+      resources.push({ name: `${def.plural}/${sub}`, singularName: '', namespaced: def.namespaced, kind: sub === 'log' ? 'Pod' : sub === 'scale' ? 'Scale' : def.kind, verbs });
     }
   }
-  return { kind: 'APIResourceList', groupVersion: 'v1', resources };
+  return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: group ? `${group}/v1` : 'v1', resources };
 }
 
-/** The `/openapi/v3/api/v1` document: each kind's item path with a PATCH that takes fieldValidation. */
-function openapiV1(): Obj {
+/** The `/openapi/v3/api/v1` (or `/apis/<group>/v1`) document: each kind's item path with a PATCH that takes fieldValidation. */
+function openapiDoc(group: string): Obj {
   const paths: Obj = {};
-  for (const def of Object.values(RESOURCES)) {
-    const path = def.namespaced ? `/api/v1/namespaces/{namespace}/${def.plural}/{name}` : `/api/v1/${def.plural}/{name}`;
-    const gvk = { group: '', version: 'v1', kind: def.kind };
+  const root = group ? `/apis/${group}/v1` : '/api/v1';
+  for (const def of Object.values(RESOURCES).filter((d) => d.group === group)) {
+    const path = def.namespaced ? `${root}/namespaces/{namespace}/${def.plural}/{name}` : `${root}/${def.plural}/{name}`;
+    const gvk = { group, version: 'v1', kind: def.kind };
     paths[path] = {
       get: { operationId: `readCoreV1${def.kind}`, 'x-kubernetes-action': 'get', 'x-kubernetes-group-version-kind': gvk },
       patch: {
@@ -71,15 +84,18 @@ function openapiV1(): Obj {
   return { openapi: '3.0.0', info: { title: 'Kubernetes', version: 'v1.32.2' }, paths };
 }
 
-const V1_DOC = JSON.stringify(openapiV1());
-const V1_HASH = createHash('sha512').update(V1_DOC).digest('hex').slice(0, 128).toUpperCase();
+/** Each OpenAPI document by its path under /openapi/v3, with its text and hash. */
+const DOCS = new Map(['', ...GROUPS].map((group) => {
+  const text = JSON.stringify(openapiDoc(group));
+  return [group ? `apis/${group}/v1` : 'api/v1', { text, hash: createHash('sha512').update(text).digest('hex').slice(0, 128).toUpperCase() }];
+}));
 
-/** `GET /openapi/v3`: the index pointing at the v1 document (the hash lets kubectl cache it). */
+/** `GET /openapi/v3`: the index pointing at each group's document (the hash lets kubectl cache it). */
 export function openapiIndex(): Obj {
-  return { paths: { 'api/v1': { serverRelativeURL: `/openapi/v3/api/v1?hash=${V1_HASH}` } } };
+  return { paths: Object.fromEntries([...DOCS].map(([path, doc]) => [path, { serverRelativeURL: `/openapi/v3/${path}?hash=${doc.hash}` }])) };
 }
 
-/** `GET /openapi/v3/api/v1` as a JSON string. */
-export function openapiV1Document(): string {
-  return V1_DOC;
+/** `GET /openapi/v3/<path>` as a JSON string, if there is such a document. */
+export function openapiDocument(path: string): string | undefined {
+  return DOCS.get(path)?.text;
 }

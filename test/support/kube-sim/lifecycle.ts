@@ -544,7 +544,8 @@ export class Lifecycle {
     else this.setTimer(`serviceaccounts/${namespace}/default`, delay, create);
   }
 
-  private event(pod: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string, component = 'kubelet'): void {
+  /** Records an Event about `pod` (or, from a controller, about its object). */
+  event(pod: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string, component = 'kubelet'): void {
     const namespace = pod.metadata.namespace;
     const ns = this.store.get('namespaces', undefined, namespace ?? '');
     if (!ns || ns.obj.metadata.deletionTimestamp) return;
@@ -553,7 +554,7 @@ export class Lifecycle {
       'events',
       {
         metadata: { name: `${pod.metadata.name}.${hex(8)}`, namespace, uid: newUid(), creationTimestamp: now },
-        involvedObject: { kind: 'Pod', namespace, name: pod.metadata.name, uid: pod.metadata.uid, apiVersion: 'v1' },
+        involvedObject: { kind: pod.kind ?? 'Pod', namespace, name: pod.metadata.name, uid: pod.metadata.uid, apiVersion: pod.apiVersion ?? 'v1' },
         reason,
         message,
         source: component === 'kubelet' ? { component, host: NODE } : { component },

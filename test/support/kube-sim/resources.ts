@@ -1,10 +1,13 @@
 /**
- * The core/v1 resources the simulator serves and the defaults the API server fills in on create.
+ * The resources the simulator serves (core/v1, and apps/v1 StatefulSets) and the defaults the
+ * API server fills in on create.
  */
 import { asArr, asObj, asStr, isObj, nameSuffix, type KubeObject, type Obj } from './util.ts';
 
-/** One resource of the core/v1 group, as listed by `GET /api/v1`. */
+/** One resource, as listed by `GET /api/v1` or `GET /apis/<group>/<version>`. */
 export interface ResourceDef {
+  /** The API group: '' for core. */
+  group: string;
   plural: string;
   singular: string;
   kind: string;
@@ -18,8 +21,10 @@ export interface ResourceDef {
 
 const ALL_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 
+const core = (def: Omit<ResourceDef, 'group'>): ResourceDef => ({ group: '', ...def });
+
 /** Every resource the simulator knows, keyed by plural. */
-export const RESOURCES: Record<string, ResourceDef> = {
+export const RESOURCES: Record<string, ResourceDef> = Object.fromEntries(Object.entries<Omit<ResourceDef, 'group'>>({
   configmaps: { plural: 'configmaps', singular: 'configmap', kind: 'ConfigMap', namespaced: true, shortNames: ['cm'], verbs: ALL_VERBS, subresources: {} },
   events: { plural: 'events', singular: 'event', kind: 'Event', namespaced: true, shortNames: ['ev'], verbs: ALL_VERBS, subresources: {} },
   namespaces: {
@@ -38,7 +43,16 @@ export const RESOURCES: Record<string, ResourceDef> = {
     plural: 'services', singular: 'service', kind: 'Service', namespaced: true, shortNames: ['svc'], categories: ['all'],
     verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'], subresources: { status: ['get', 'patch', 'update'] },
   },
+}).map(([plural, def]) => [plural, core(def)]));
+RESOURCES.statefulsets = {
+  group: 'apps', plural: 'statefulsets', singular: 'statefulset', kind: 'StatefulSet', namespaced: true, shortNames: ['sts'], categories: ['all'], verbs: ALL_VERBS,
+  subresources: { status: ['get', 'patch', 'update'], scale: ['get', 'patch', 'update'] },
 };
+
+/** The apiVersion of a resource's objects: `v1` or `<group>/v1`. */
+export function apiVersionOf(def: ResourceDef): string {
+  return def.group ? `${def.group}/v1` : 'v1';
+}
 
 /** The resource whose Kind is `kind`, if any. */
 export function resourceForKind(kind: string | undefined): ResourceDef | undefined {
@@ -91,9 +105,8 @@ export function qosClass(spec: Obj): string {
   return guaranteed ? 'Guaranteed' : 'Burstable';
 }
 
-function defaultPod(pod: KubeObject): void {
-  const spec = asObj(pod.spec) ?? {};
-  pod.spec = spec;
+/** The defaults of a pod spec, in a Pod or a pod template. */
+function defaultPodSpec(spec: Obj): void {
   spec.dnsPolicy ??= 'ClusterFirst';
   spec.enableServiceLinks ??= true;
   spec.preemptionPolicy ??= 'PreemptLowerPriority';
@@ -104,6 +117,18 @@ function defaultPod(pod: KubeObject): void {
   spec.serviceAccountName ??= asStr(spec.serviceAccount) ?? 'default';
   spec.serviceAccount = spec.serviceAccountName;
   spec.terminationGracePeriodSeconds ??= 30;
+  for (const volume of asArr(spec.volumes).filter(isObj)) {
+    const source = asObj(volume.configMap) ?? asObj(volume.secret);
+    if (source) source.defaultMode ??= 420;
+  }
+  [...asArr(spec.initContainers), ...asArr(spec.containers)].filter(isObj).forEach(defaultContainer);
+}
+
+function defaultPod(pod: KubeObject): void {
+  const spec = asObj(pod.spec) ?? {};
+  pod.spec = spec;
+  defaultPodSpec(spec);
+  // The DefaultTolerationSeconds admission plugin, on pods only (not on templates).
   const tolerations = asArr(spec.tolerations).filter(isObj);
   for (const key of ['node.kubernetes.io/not-ready', 'node.kubernetes.io/unreachable']) {
     if (!tolerations.some((t) => t.key === key)) {
@@ -111,12 +136,7 @@ function defaultPod(pod: KubeObject): void {
     }
   }
   spec.tolerations = tolerations;
-  for (const volume of asArr(spec.volumes).filter(isObj)) {
-    const source = asObj(volume.configMap) ?? asObj(volume.secret);
-    if (source) source.defaultMode ??= 420;
-  }
   const containers = [...asArr(spec.initContainers), ...asArr(spec.containers)].filter(isObj);
-  containers.forEach(defaultContainer);
   // The ServiceAccount admission plugin mounts a token volume into every container.
   if (spec.automountServiceAccountToken !== false) {
     const volumeName = `kube-api-access-${nameSuffix()}`;
@@ -159,6 +179,23 @@ export function applyCreateDefaults(plural: string, obj: KubeObject): void {
     case 'pods':
       defaultPod(obj);
       break;
+    case 'statefulsets': {
+      const spec = asObj(obj.spec) ?? {};
+      obj.spec = spec;
+      spec.replicas ??= 1;
+      spec.podManagementPolicy ??= 'OrderedReady';
+      spec.updateStrategy ??= { type: 'RollingUpdate' };
+      const strategy = asObj(spec.updateStrategy);
+      if (strategy?.type === 'RollingUpdate') strategy.rollingUpdate ??= { partition: 0 };
+      spec.revisionHistoryLimit ??= 10;
+      spec.persistentVolumeClaimRetentionPolicy ??= { whenDeleted: 'Retain', whenScaled: 'Retain' };
+      const template = asObj(spec.template) ?? {};
+      const templateSpec = asObj(template.spec);
+      if (templateSpec) defaultPodSpec(templateSpec);
+      obj.metadata.generation = 1;
+      obj.status = { replicas: 0, availableReplicas: 0 };
+      break;
+    }
     case 'secrets':
       foldStringData(obj);
       if (!obj.type) obj.type = 'Opaque';

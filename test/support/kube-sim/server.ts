@@ -1,5 +1,5 @@
 /**
- * kube-sim server process: a Kubernetes core/v1 API simulator for real kubectl and
+ * kube-sim server process: a Kubernetes API simulator (core/v1, apps/v1 StatefulSets) for real kubectl and
  * @kubernetes/client-node, plus a separate control port for fault injection.
  *
  *   node --import tsx test/support/kube-sim/server.ts --port 0 --state-dir DIR
@@ -38,6 +38,7 @@ import { recordUpdate } from './apply.ts';
 import { RequestLog } from './control.ts';
 import { Faults, type Fault } from './faults.ts';
 import { Lifecycle } from './lifecycle.ts';
+import { StatefulSetController } from './statefulsets.ts';
 import { applyCreateDefaults, RESOURCES, seedObjects } from './resources.ts';
 import { Store } from './store.ts';
 import { asNum, asObj, timestamp, uid, type Obj } from './util.ts';
@@ -73,7 +74,9 @@ if (stateDir) mkdirSync(stateDir, { recursive: true });
 const store = new Store(stateDir ? join(stateDir, 'store.json') : undefined);
 const faults = new Faults();
 const lifecycle = new Lifecycle(store, faults, timeScale);
+const statefulSets = new StatefulSetController(store, lifecycle, timeScale);
 const api = new KubeApi(store, lifecycle, version);
+statefulSets.createPod = (pod) => api.createByController('pods', pod, 'kube-controller-manager');
 
 /** Creates the objects of a fresh kind cluster. */
 function seed(): void {
@@ -92,6 +95,7 @@ function seed(): void {
 
 if (!store.load()) seed();
 lifecycle.start();
+statefulSets.start();
 
 const requestLog = new RequestLog();
 
@@ -265,9 +269,11 @@ async function onControl(req: IncomingMessage, res: ServerResponse): Promise<voi
       requestLog.clear();
       if (body.state === true) {
         lifecycle.stop();
+        statefulSets.stop();
         store.clear();
         seed();
         lifecycle.start();
+        statefulSets.start();
       }
       return reply(res, 200, { ok: true });
     case 'POST /pods/kill': {

@@ -54,14 +54,14 @@ function checkLabels(labels: Record<string, string> | undefined): Cause[] {
   return causes;
 }
 
-function checkContainers(spec: Obj, volumeNames: Set<string>): Cause[] {
+function checkContainers(spec: Obj, volumeNames: Set<string>, where: string, list: 'containers' | 'initContainers'): Cause[] {
   const causes: Cause[] = [];
-  const containers = asArr(spec.containers);
-  if (containers.length === 0) causes.push(required('spec.containers'));
+  const containers = asArr(spec[list]);
+  if (containers.length === 0 && list === 'containers') causes.push(required(`${where}.containers`));
   const seen = new Set<string>();
   containers.forEach((raw, i) => {
     const c = asObj(raw) ?? {};
-    const at = `spec.containers[${i}]`;
+    const at = `${where}.${list}[${i}]`;
     const name = asStr(c.name);
     if (!name) causes.push(required(`${at}.name`));
     else {
@@ -86,21 +86,50 @@ function checkContainers(spec: Obj, volumeNames: Set<string>): Cause[] {
   return causes;
 }
 
-function checkPod(pod: KubeObject): Cause[] {
-  const spec = asObj(pod.spec);
-  if (!spec) return [required('spec.containers')];
+function checkPodSpec(spec: Obj | undefined, where: string): Cause[] {
+  if (!spec) return [required(`${where}.containers`)];
   const causes: Cause[] = [];
   const volumeNames = new Set(asArr(spec.volumes).map((v) => asStr(asObj(v)?.name) ?? ''));
-  causes.push(...checkContainers(spec, volumeNames));
+  causes.push(...checkContainers(spec, volumeNames, where, 'containers'), ...checkContainers(spec, volumeNames, where, 'initContainers'));
   const policy = spec.restartPolicy;
   if (policy !== undefined && !['Always', 'OnFailure', 'Never'].includes(String(policy))) {
     causes.push({
       reason: 'FieldValueNotSupported',
-      field: 'spec.restartPolicy',
+      field: `${where}.restartPolicy`,
       message: `Unsupported value: ${JSON.stringify(policy)}: supported values: "Always", "OnFailure", "Never"`,
     });
   }
   return causes;
+}
+
+function checkStatefulSet(sts: KubeObject): Cause[] {
+  const spec = asObj(sts.spec) ?? {};
+  const causes: Cause[] = [];
+  const selector = asObj(asObj(spec.selector)?.matchLabels);
+  const template = asObj(spec.template) ?? {};
+  const templateLabels = asObj(asObj(template.metadata)?.labels) ?? {};
+  if (!selector || Object.keys(selector).length === 0) causes.push({ reason: 'FieldValueInvalid', field: 'spec.selector', message: 'Invalid value: "null": empty selector is invalid for statefulset' });
+  else if (Object.entries(selector).some(([k, v]) => templateLabels[k] !== v)) {
+    causes.push(invalidValue('spec.template.metadata.labels', templateLabels, '`selector` does not match template `labels`'));
+  }
+  const replicas = spec.replicas;
+  if (replicas !== undefined && (typeof replicas !== 'number' || replicas < 0)) causes.push(invalidValue('spec.replicas', replicas, 'must be greater than or equal to 0'));
+  causes.push(...checkLabels(asObj(asObj(template.metadata)?.labels) as Record<string, string> | undefined).map((c) => ({ ...c, field: 'spec.template.metadata.labels' })));
+  causes.push(...checkPodSpec(asObj(template.spec), 'spec.template.spec'));
+  const policy = asObj(template.spec)?.restartPolicy;
+  if (policy !== undefined && policy !== 'Always') {
+    causes.push({ reason: 'FieldValueNotSupported', field: 'spec.template.spec.restartPolicy', message: `Unsupported value: ${JSON.stringify(policy)}: supported values: "Always"` });
+  }
+  return causes;
+}
+
+const STATEFULSET_MUTABLE = ['replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy', 'minReadySeconds'];
+
+/** Checks a StatefulSet update: only replicas, ordinals, template, updateStrategy, persistentVolumeClaimRetentionPolicy and minReadySeconds may change. */
+export function checkStatefulSetUpdate(oldSts: KubeObject, newSts: KubeObject): Cause[] {
+  const strip = (o: KubeObject) => Object.fromEntries(Object.entries(asObj(o.spec) ?? {}).filter(([k]) => !STATEFULSET_MUTABLE.includes(k)));
+  if (deepEqual(strip(oldSts), strip(newSts))) return [];
+  return [{ reason: 'FieldValueForbidden', field: 'spec', message: "Forbidden: updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden" }];
 }
 
 function checkConfigKeys(obj: KubeObject, fields: string[]): Cause[] {
@@ -120,7 +149,8 @@ export function validateObject(plural: string, obj: KubeObject): Cause[] {
   if (!name) causes.push({ reason: 'FieldValueRequired', field: 'metadata.name', message: 'Required value: name or generateName is required' });
   else causes.push(...checkName('metadata.name', name, plural === 'namespaces' || plural === 'services' ? 'label' : 'subdomain'));
   causes.push(...checkLabels(obj.metadata.labels));
-  if (plural === 'pods') causes.push(...checkPod(obj));
+  if (plural === 'pods') causes.push(...checkPodSpec(asObj(obj.spec), 'spec'));
+  if (plural === 'statefulsets') causes.push(...checkStatefulSet(obj));
   if (plural === 'secrets') causes.push(...checkConfigKeys(obj, ['data', 'stringData']));
   if (plural === 'configmaps') causes.push(...checkConfigKeys(obj, ['data', 'binaryData']));
   return causes;
@@ -145,9 +175,9 @@ export function decodeProblem(plural: string, obj: KubeObject): string | undefin
 // object of type T, '[T]' a list of T. Types not listed here accept any field.
 const META = 'name generateName namespace selfLink uid resourceVersion generation creationTimestamp deletionTimestamp deletionGracePeriodSeconds labels annotations ownerReferences finalizers managedFields';
 const POD_SPEC =
-  'ephemeralContainers restartPolicy terminationGracePeriodSeconds activeDeadlineSeconds dnsPolicy nodeSelector serviceAccountName serviceAccount automountServiceAccountToken nodeName hostNetwork hostPID hostIPC shareProcessNamespace securityContext imagePullSecrets hostname subdomain affinity schedulerName tolerations hostAliases priorityClassName priority dnsConfig readinessGates runtimeClassName enableServiceLinks preemptionPolicy overhead topologySpreadConstraints setHostnameAsFQDN os hostUsers schedulingGates resourceClaims resources';
+  'ephemeralContainers restartPolicy terminationGracePeriodSeconds activeDeadlineSeconds dnsPolicy nodeSelector serviceAccountName serviceAccount automountServiceAccountToken nodeName hostNetwork hostPID hostIPC shareProcessNamespace imagePullSecrets hostname subdomain affinity schedulerName tolerations hostAliases priorityClassName priority dnsConfig readinessGates runtimeClassName enableServiceLinks preemptionPolicy overhead topologySpreadConstraints setHostnameAsFQDN os hostUsers schedulingGates resourceClaims resources';
 const CONTAINER =
-  'name image command args workingDir resources resizePolicy restartPolicy volumeDevices livenessProbe readinessProbe startupProbe lifecycle terminationMessagePath terminationMessagePolicy imagePullPolicy securityContext stdin stdinOnce tty';
+  'name image command args workingDir resources resizePolicy restartPolicy volumeDevices livenessProbe readinessProbe startupProbe lifecycle terminationMessagePath terminationMessagePolicy imagePullPolicy stdin stdinOnce tty';
 const VOLUME_SOURCES =
   'name hostPath emptyDir gcePersistentDisk awsElasticBlockStore gitRepo nfs iscsi glusterfs persistentVolumeClaim rbd flexVolume cinder cephfs flocker downwardAPI fc azureFile vsphereVolume quobyte azureDisk photonPersistentDisk projected portworxVolume scaleIO storageos csi ephemeral image';
 
@@ -158,8 +188,8 @@ function leaves(names: string, extra: Record<string, string> = {}): Record<strin
 const SCHEMA: Record<string, Record<string, string>> = {
   ObjectMeta: leaves(META),
   Pod: leaves('apiVersion kind status', { metadata: 'ObjectMeta', spec: 'PodSpec' }),
-  PodSpec: leaves(POD_SPEC, { volumes: '[Volume]', initContainers: '[Container]', containers: '[Container]' }),
-  Container: leaves(CONTAINER, { ports: '[ContainerPort]', env: '[EnvVar]', envFrom: '[EnvFromSource]', volumeMounts: '[VolumeMount]' }),
+  PodSpec: leaves(POD_SPEC, { volumes: '[Volume]', initContainers: '[Container]', containers: '[Container]', securityContext: 'PodSecurityContext' }),
+  Container: leaves(CONTAINER, { ports: '[ContainerPort]', env: '[EnvVar]', envFrom: '[EnvFromSource]', volumeMounts: '[VolumeMount]', securityContext: 'SecurityContext' }),
   ContainerPort: leaves('name hostPort containerPort protocol hostIP'),
   EnvVar: leaves('name value', { valueFrom: 'EnvVarSource' }),
   EnvVarSource: leaves('fieldRef resourceFieldRef', { configMapKeyRef: 'KeySelector', secretKeyRef: 'KeySelector' }),
@@ -175,6 +205,11 @@ const SCHEMA: Record<string, Record<string, string>> = {
   Namespace: leaves('apiVersion kind status', { metadata: 'ObjectMeta', spec: 'NamespaceSpec' }),
   NamespaceSpec: leaves('finalizers'),
   ServiceAccount: leaves('apiVersion kind secrets imagePullSecrets automountServiceAccountToken', { metadata: 'ObjectMeta' }),
+  StatefulSet: leaves('apiVersion kind status', { metadata: 'ObjectMeta', spec: 'StatefulSetSpec' }),
+  StatefulSetSpec: leaves('replicas selector serviceName podManagementPolicy updateStrategy revisionHistoryLimit minReadySeconds persistentVolumeClaimRetentionPolicy ordinals volumeClaimTemplates', { template: 'PodTemplateSpec' }),
+  PodTemplateSpec: { metadata: 'ObjectMeta', spec: 'PodSpec' },
+  SecurityContext: leaves('capabilities privileged seLinuxOptions windowsOptions runAsUser runAsGroup runAsNonRoot readOnlyRootFilesystem allowPrivilegeEscalation procMount seccompProfile appArmorProfile'),
+  PodSecurityContext: leaves('seLinuxOptions windowsOptions runAsUser runAsGroup runAsNonRoot supplementalGroups supplementalGroupsPolicy fsGroup sysctls fsGroupChangePolicy seccompProfile appArmorProfile seLinuxChangePolicy'),
 };
 
 function walkUnknown(value: unknown, type: string, path: string, out: string[], prune: boolean): void {
