@@ -6,7 +6,8 @@ import process from 'node:process';
 import { defineCommand, isMain, jsonOption, runMain, teamOption } from '../lib/cli.ts';
 import { memberEnv } from '../lib/lifecycle/start.ts';
 import { endpointLabel, teamStatus, verboseDetails, type MemberStatus, type VerboseSection } from '../lib/lifecycle/status.ts';
-import { info, out, printJson, printTable, style, warn } from '../lib/output.ts';
+import { activityOf, stallMinutes, type Activity } from '../lib/lifecycle/activity.ts';
+import { UsageError, info, out, printJson, printTable, style, warn } from '../lib/output.ts';
 import { loadTeamFromFlag } from '../lib/team.ts';
 
 function when(iso: string | null): string {
@@ -41,17 +42,28 @@ export const command = defineCommand({
     'live health check: running, stopped, crashed (recorded as running but gone; reported once,',
     'then forgotten), error or unknown (the formation could not be reached). -v adds, for each',
     'running member, the output of `ralph loops list`, `ralph hats` and the last events.',
+    'For each running member it also shows the issue it works on (the last #N in its events), its current',
+    'hat, the time of its last output, and `stalled` when it wrote nothing for --stall-after minutes',
+    '(default: $BM_STALL_MINUTES, else 30).',
   ].join('\n'),
   options: {
     verbose: { type: 'boolean', short: 'v', description: 'add ralph\'s own view of each running member' },
+    'stall-after': { type: 'string', value: 'MINUTES', description: 'quiet time after which a running member shows as stalled (default 30)' },
     team: teamOption,
     json: jsonOption,
   },
   examples: ['bm status', 'bm status -v', 'bm status --json'],
   async run(cli) {
     const team = loadTeamFromFlag(cli.string('team'));
+    const stallFlag = cli.string('stall-after');
+    const quiet = stallFlag === undefined ? stallMinutes() : Number(stallFlag);
+    if (!Number.isFinite(quiet) || quiet <= 0) throw new UsageError(`--stall-after must be a positive number of minutes, not '${stallFlag}'`, 'Example: `bm status --stall-after 20`.');
     const status = await teamStatus(team);
     for (const w of status.warnings) warn(w);
+    const activity = new Map<string, Activity>();
+    for (const m of status.members) {
+      if (m.status === 'running' && m.endpoint?.type === 'local') activity.set(m.key, activityOf(m.endpoint.workspace, m.log, Date.now(), quiet));
+    }
     const details = new Map<string, VerboseSection[]>();
     if (cli.flag('verbose')) {
       const env = memberEnv(team.entry, process.env);
@@ -60,7 +72,7 @@ export const command = defineCommand({
       }));
     }
     if (cli.flag('json')) {
-      printJson({ ...status, members: status.members.map((m) => (details.has(m.key) ? { ...m, details: details.get(m.key) } : m)) });
+      printJson({ ...status, members: status.members.map((m) => ({ ...m, activity: activity.get(m.key) ?? null, ...(details.has(m.key) ? { details: details.get(m.key) } : {}) })) });
       return;
     }
     out(`Team:      ${status.team}`);
@@ -73,7 +85,10 @@ export const command = defineCommand({
       out('No members hired yet. Run `bm hire <role>` to hire one.');
       return;
     }
-    printTable(['Member', 'Role', 'Status', 'Endpoint', 'Started'], status.members.map((m) => [m.key, m.role, coloured(m.status), endpointLabel(m), when(m.startedAt)]));
+    printTable(['Member', 'Role', 'Status', 'Issue', 'Hat', 'Last output', 'Endpoint', 'Started'], status.members.map((m) => {
+      const a = activity.get(m.key);
+      return [m.key, m.role, a?.stalled ? style('yellow', 'stalled') : coloured(m.status), a?.issue ? `#${a.issue}` : '—', a?.hat ?? '—', when(a?.lastOutputAt ?? null), endpointLabel(m), when(m.startedAt)];
+    }));
     for (const m of status.members.filter((row) => row.status === 'crashed')) {
       info(`${m.key} crashed: its process is gone. It now counts as stopped; see ${m.log ?? 'its log'} and run \`bm start ${m.name}\` to restart it.`);
     }

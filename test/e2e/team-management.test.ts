@@ -11,7 +11,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parse, stringify } from 'yaml';
 import { startFakeGitHub, type FakeGitHub } from '../support/fake-github.ts';
-import { createSandbox, type Sandbox } from '../support/sandbox.ts';
+import { createSandbox, STUB_BIN, type Sandbox } from '../support/sandbox.ts';
 
 const TOKEN = 'ghp_managementtoken0000000000000000000000';
 const BOARD = 'alpha Board';
@@ -122,6 +122,53 @@ test('teams sync --board reconciles statuses and labels, keeps statuses in use, 
   assert.is(github.statusOf(waiting, BOARD), null);
   assert.is(github.statusOf(building, BOARD), 'dev:implement');
   await stillWorks();
+});
+
+test('status shows what a running member does; removing its project is refused while it runs', async () => {
+  await sandbox.ok(['start', 'dev-alice'], { env: { STUB_RALPH_MODE: 'persistent', STUB_RALPH_TICK_MS: '20' } });
+  try {
+    const workspace = path.join(teamDir(), 'dev-alice', 'widget');
+    execFileSync(path.join(STUB_BIN, 'ralph'), ['emit', 'dev.implement', '#7 picked'], { cwd: workspace, env: sandbox.env, stdio: 'ignore' });
+    type Row = { name: string; status: string; activity: { issue: number | null; hat: string | null; lastOutputAt: string | null; stalled: boolean } | null };
+    const fresh = (await sandbox.json<{ members: Row[] }>(['status', '--json'])).members.find((m) => m.name === 'dev-alice');
+    assert.is(fresh?.status, 'running');
+    assert.is(fresh?.activity?.issue, 7);
+    assert.is(fresh?.activity?.hat, 'implementer');
+    assert.is(fresh?.activity?.stalled, false);
+    const quiet = (await sandbox.json<{ members: Row[] }>(['status', '--json', '--stall-after', '0.0001'])).members.find((m) => m.name === 'dev-alice');
+    assert.ok(fresh?.activity?.lastOutputAt, 'the log\'s time is the last output');
+    assert.is(quiet?.activity?.stalled, true);
+    const table = await sandbox.ok(['status']);
+    assert.match(table.stdout, /dev-alice\tdev\trunning\t#7\timplementer\t/);
+    const refused = await sandbox.bm(['projects', 'remove', 'widget']);
+    assert.is(refused.code, 1);
+    assert.match(refused.stderr, /Members run on project 'widget': dev-alice/);
+  } finally {
+    await sandbox.ok(['stop', 'dev-alice']);
+  }
+  await stillWorks();
+});
+
+test('bm chat starts Claude Code in the member\'s workspace with its role (and hat) context; --print-prompt launches nothing', async () => {
+  const workspace = path.join(teamDir(), 'dev-alice', 'widget');
+  const printed = await sandbox.ok(['chat', 'dev-alice', '--print-prompt', '--hat', 'implementer']);
+  assert.match(printed.stdout, /^# You are dev-alice, the dev of the bm team 'alpha'/);
+  assert.ok(printed.stdout.includes(readFileSync(path.join(workspace, 'PROMPT.md'), 'utf8').trim().split('\n')[0]), 'the role prompt is in it');
+  assert.match(printed.stdout, /## You wear the hat 'implementer'/);
+  const log = path.join(sandbox.dir, 'chat-calls.jsonl');
+  await sandbox.ok(['chat', 'dev-alice', '--hat', 'implementer', '--continue'], { env: { BM_STUB_LOG: log } });
+  const calls = readFileSync(log, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { bin: string; argv: string[]; cwd: string; mode: string; appendSystemPromptFile: { text: string } | null; env: Record<string, string> });
+  assert.is(calls.length, 1);
+  const [call] = calls;
+  assert.is(call.bin, 'claude');
+  assert.is(call.mode, 'interactive');
+  assert.is(call.cwd, workspace);
+  assert.ok(call.argv.includes('--continue'), call.argv.join(' '));
+  assert.is(call.appendSystemPromptFile?.text, printed.stdout);
+  assert.is(call.env.GH_TOKEN, TOKEN, 'the member\'s token, as its runs have');
+  const badHat = await sandbox.bm(['chat', 'dev-alice', '--hat', 'juggler']);
+  assert.is(badHat.code, 1);
+  assert.match(badHat.stderr, /Hat 'juggler' not found for dev-alice.*implementer/);
 });
 
 test('teams use switches the default; teams remove unregisters (keeping or purging the files)', async () => {
