@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'coverage/**', '.bm-cache/**', 'dist/**', 'test-artifacts/**'] },
+  { ignores: ['node_modules/**', 'coverage/**', 'dist/**', '.tools/**', 'test-artifacts/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -10,7 +10,7 @@ import path from 'node:path';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 import { closest } from './suggest.mjs';
-import { BmError, EXIT, UsageError, exitCodeOf, formatError, out, style } from './output.ts';
+import { BmError, EXIT, UsageError, displayWidth, errorJson, exitCodeOf, formatError, out, padCells, style } from './output.ts';
 
 /** What a flag or argument completes to in the shell. */
 export type Completion = 'teams' | 'members' | 'roles' | 'profiles' | 'formations' | 'projects' | 'shells' | 'scopes' | 'files';
@@ -74,7 +74,7 @@ export type Spec = CommandSpec | GroupSpec;
 export const teamOption: OptionSpec = { type: 'string', short: 't', value: 'TEAM', description: 'team to act on (default: the default team)', complete: 'teams' };
 /** `--json`, shared by every list, show and status command. */
 export const jsonOption: OptionSpec = { type: 'boolean', description: 'print machine-readable JSON on stdout' };
-const helpOption: OptionSpec = { type: 'boolean', short: 'h', description: 'show this help' };
+export const helpOption: OptionSpec = { type: 'boolean', short: 'h', description: 'show this help' };
 
 /** Declares a command (identity function that gives type checking at the call site). */
 export function defineCommand(spec: CommandSpec): CommandSpec {
@@ -88,7 +88,7 @@ export function defineGroup(spec: GroupSpec): GroupSpec {
 
 /**
  * True when `spec`'s script is the program's entry point: named by the launcher (which may have
- * bundled several scripts into shared chunks), or run directly with tsx or Deno.
+ * bundled the scripts it imports into one file), or run directly with Node or Deno.
  */
 export function isMain(meta: ImportMeta, spec: Spec): boolean {
   const launched = (globalThis as { bmEntryCommand?: string }).bmEntryCommand;
@@ -99,7 +99,8 @@ export function isMain(meta: ImportMeta, spec: Spec): boolean {
   return stem(entry) === stem(fileURLToPath(meta.url));
 }
 
-function usageLine(spec: CommandSpec): string {
+/** `bm <name> ARG [OPTIONAL] [flags]`. */
+export function usageLine(spec: CommandSpec): string {
   const args = (spec.args ?? []).map((a) => {
     const label = a.name.toUpperCase() + (a.variadic ? '...' : '');
     return a.required ? label : `[${label}]`;
@@ -108,14 +109,15 @@ function usageLine(spec: CommandSpec): string {
   return ['bm', spec.name, ...args, ...(hasFlags ? ['[flags]'] : [])].join(' ');
 }
 
-function flagLabel(name: string, option: OptionSpec): string {
+/** `-t, --team TEAM` or `    --json`. */
+export function flagLabel(name: string, option: OptionSpec): string {
   const long = `--${name}${option.type === 'string' ? ` ${option.value ?? 'VALUE'}` : ''}`;
   return option.short ? `-${option.short}, ${long}` : `    ${long}`;
 }
 
 function columns(rows: [string, string][]): string[] {
-  const width = Math.max(...rows.map(([left]) => left.length));
-  return rows.map(([left, right]) => `  ${left.padEnd(width)}   ${right}`);
+  const width = Math.max(...rows.map(([left]) => displayWidth(left)));
+  return rows.map(([left, right]) => `  ${padCells(left, width)}   ${right}`);
 }
 
 /** The `--help` text of a command. */
@@ -318,7 +320,8 @@ export async function runMain(spec: Spec, argv: string[] = process.argv.slice(2)
     }
     await command.run(invocation);
   } catch (error) {
-    process.stderr.write(`${formatError(error)}\n`);
+    // Under --json a script reads errors as JSON too, from stderr.
+    process.stderr.write(`${argv.includes('--json') ? errorJson(error) : formatError(error)}\n`);
     if (!(error instanceof BmError) && process.env.BM_DEBUG) process.stderr.write(`${(error as Error).stack}\n`);
     process.exitCode = exitCodeOf(error);
   }

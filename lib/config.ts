@@ -4,8 +4,8 @@
  */
 import { chmodSync, statSync } from 'node:fs';
 import { withFileLock, writeFileAtomic, readTextIfExists } from './files.ts';
+import { acceptName, validateName } from './names.ts';
 import { BmError, warn } from './output.ts';
-import { cachedValue, rememberValue } from './parse-cache.ts';
 import { home } from './paths.ts';
 import { yaml } from './yaml.ts';
 import { operatorConfigSchema, parseYaml, type OperatorConfig, type TeamEntry } from './schema.ts';
@@ -17,37 +17,9 @@ export function loadConfig(file: string = home.config()): OperatorConfig {
   const text = readTextIfExists(file);
   if (text === undefined) return { teams: [] };
   enforcePrivateMode(file);
-  const config = fromParseCache(file, text) ?? parseAndCache(file, text);
-  return { ...config, teams: config.teams ?? [] };
-}
-
-/**
- * Every command reads the config, and parsing YAML cold is most of what that costs, so its value
- * goes through the parse cache too, but without the credentials: a cached config gets them back
- * from the file itself, parsed only when a command actually reads them.
- */
-function fromParseCache(file: string, text: string): OperatorConfig | undefined {
-  const cached = cachedValue(file, text, { holdsSecrets: true });
-  const result = cached && operatorConfigSchema.safeParse(cached.value);
-  if (!result?.success) return undefined;
-  let full: OperatorConfig | undefined;
-  const credentialsOf = (index: number) => (full ??= parseYaml(text, file, operatorConfigSchema).value).teams?.[index]?.credentials;
-  (result.data.teams ?? []).forEach((team, index) => {
-    Object.defineProperty(team, 'credentials', {
-      enumerable: true,
-      configurable: true,
-      get: () => credentialsOf(index),
-      set: (value: TeamEntry['credentials']) => Object.defineProperty(team, 'credentials', { value, enumerable: true, configurable: true, writable: true }),
-    });
-  });
-  return result.data;
-}
-
-function parseAndCache(file: string, text: string): OperatorConfig {
+  // Never through the parse cache: the config holds tokens, and a cache must not copy them.
   const config = parseYaml(text, file, operatorConfigSchema).value;
-  const withoutCredentials = { ...config, teams: config.teams?.map(({ credentials: _secret, ...team }) => team) };
-  rememberValue(file, text, withoutCredentials, { holdsSecrets: true });
-  return config;
+  return { ...config, teams: config.teams ?? [] };
 }
 
 function enforcePrivateMode(file: string): void {
@@ -76,9 +48,10 @@ export function updateConfig<T>(change: (config: OperatorConfig) => T, file: str
   });
 }
 
-/** The teams registered in the config. */
+/** The teams registered in the config; an entry with an invalid team or profile name is skipped with a warning. */
 export function teamsOf(config: OperatorConfig): TeamEntry[] {
-  return config.teams ?? [];
+  const source = home.config();
+  return (config.teams ?? []).filter((t) => acceptName('team', t.name, `${source} (teams)`) && acceptName('profile', t.profile, `${source} (team '${t.name}')`));
 }
 
 /**
@@ -88,7 +61,7 @@ export function teamsOf(config: OperatorConfig): TeamEntry[] {
 export function resolveTeam(config: OperatorConfig, flag?: string): TeamEntry {
   const teams = teamsOf(config);
   if (teams.length === 0) throw new BmError('No teams configured', 'Run `bm init` first.');
-  const wanted = flag ?? config.default_team ?? undefined;
+  const wanted = flag === undefined ? config.default_team ?? undefined : validateName('team', flag);
   if (!wanted) throw new BmError('No default team set', 'Use `-t <team>` or run `bm init` to create a team.');
   const team = teams.find((t) => t.name === wanted);
   if (!team) {

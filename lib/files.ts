@@ -5,19 +5,36 @@
  * same directory, fsynced, then renamed over the old one, so a crash leaves the old or the new
  * file, never half of one.
  */
-import { closeSync, fsyncSync, openSync, writeSync, renameSync, chmodSync, mkdirSync, readFileSync, statSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, constants, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, writeSync, chmodSync } from 'node:fs';
 import path from 'node:path';
 import process from 'node:process';
 import { BmError } from './output.ts';
 
-/** Writes `data` atomically (temp + fsync + rename) and sets `mode` even if the file existed. */
-export function writeFileAtomic(file: string, data: string, mode = 0o644): void {
-  mkdirSync(path.dirname(file), { recursive: true });
-  const temp = `${file}.${process.pid}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}.tmp`;
-  const fd = openSync(temp, 'w', mode);
+/** Options of `writeFileAtomic`. */
+export interface WriteOptions {
+  /** fsync the file and its folder (default true). Off for files the next sync rewrites anyway. */
+  durable?: boolean;
+  /**
+   * A folder `file` must stay inside: every folder between it and the file is checked not to be
+   * a symlink (missing ones are created), so a planted link cannot lead the write elsewhere.
+   */
+  within?: string;
+}
+
+/**
+ * Writes `data` atomically (temp + fsync + rename) and sets `mode` even if the file existed.
+ * The temp file has a random name and is created exclusively, so it is never a planted symlink
+ * or another writer's file; the rename replaces a symlink at `file` instead of following it.
+ */
+export function writeFileAtomic(file: string, data: string, mode = 0o644, { durable = true, within }: WriteOptions = {}): void {
+  if (within === undefined) mkdirSync(path.dirname(file), { recursive: true });
+  else ensureRealFolders(within, path.dirname(file));
+  const temp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  const fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
   try {
     writeSync(fd, data);
-    fsyncSync(fd);
+    if (durable) fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
@@ -29,7 +46,30 @@ export function writeFileAtomic(file: string, data: string, mode = 0o644): void 
     rmSync(temp, { force: true });
     throw error;
   }
-  syncDir(path.dirname(file));
+  if (durable) syncDir(path.dirname(file));
+}
+
+/**
+ * Makes sure `dir` is `root` or a real folder below it: each existing part is a folder, not a
+ * symlink; missing parts are created. Throws a BmError naming the offending part otherwise.
+ */
+export function ensureRealFolders(root: string, dir: string): void {
+  const rel = path.relative(root, dir);
+  if (rel.startsWith('..') || path.isAbsolute(rel)) throw new BmError(`Refusing to write to ${dir}: it is outside ${root}`);
+  let current = root;
+  for (const part of rel === '' ? [] : rel.split(path.sep)) {
+    current = path.join(current, part);
+    let st;
+    try {
+      st = lstatSync(current);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      mkdirSync(current);
+      continue;
+    }
+    if (st.isSymbolicLink()) throw new BmError(`${current} is a symlink; bm will not write through it`, `Replace it with a real folder (or remove it) and run the command again.`);
+    if (!st.isDirectory()) throw new BmError(`A file is where a folder should be: ${current}`, 'Move it away and run the command again.');
+  }
 }
 
 function syncDir(dir: string): void {
@@ -48,98 +88,56 @@ function syncDir(dir: string): void {
 /** Largest file bm parses as YAML or JSON: bigger inputs are refused before parsing. */
 export const MAX_INPUT_BYTES = 1024 * 1024;
 
-/** Reads a text file, refusing anything over `maxBytes`. Returns undefined when it does not exist. */
+/**
+ * Reads a text file, refusing anything over `maxBytes` or anything but a regular file. Returns
+ * undefined when it does not exist. The file is opened non-blocking and checked on the open
+ * descriptor, so a FIFO or a device (`/dev/zero`) planted in its place is refused, never read.
+ */
 export function readTextIfExists(file: string, maxBytes = MAX_INPUT_BYTES): string | undefined {
-  let size: number;
-  try {
-    size = statSync(file).size;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
-  if (size > maxBytes) {
-    throw new BmError(`${file} is ${size} bytes, over the ${maxBytes}-byte limit`, 'Check the file is the one bm wrote; move it aside to start fresh.');
-  }
-  return readFileSync(file, 'utf8');
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-const sleepBuffer = new Int32Array(new SharedArrayBuffer(4));
-function sleepSync(ms: number): void {
-  Atomics.wait(sleepBuffer, 0, 0, ms);
-}
-
-/** Tries once to take `lock`; a lock whose holder is dead (or older than `staleMs`) is taken over. */
-function tryAcquire(lock: string, staleMs: number): boolean {
-  for (;;) {
-    try {
-      const fd = openSync(lock, 'wx', 0o600);
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
-      return true;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      if (!lockIsStale(lock, staleMs)) return false;
-      rmSync(lock, { force: true });
-    }
-  }
-}
-
-function lockTimeout(lock: string): BmError {
-  return new BmError(`Timed out waiting for ${lock}`, 'Another bm command is still working on this; wait for it, or remove the lock file if no bm is running.');
+  return readBounded(file, maxBytes, 0);
 }
 
 /**
- * Runs `fn` while holding `<file>.lock`, an exclusively created file naming the holder's pid.
- * Synchronous on purpose: the critical sections are tiny read-modify-write cycles of small
- * JSON or YAML files.
+ * `readTextIfExists` for files an agent or a project can write (a workspace's ralph.yml,
+ * `.git/info/exclude`, the team repo): a symlink is refused too, so it cannot copy an outside
+ * file in.
  */
-export function withFileLock<T>(file: string, fn: () => T, { timeoutMs = 10_000, staleMs = 30_000 } = {}): T {
-  const lock = `${file}.lock`;
-  mkdirSync(path.dirname(lock), { recursive: true });
-  const deadline = Date.now() + timeoutMs;
-  while (!tryAcquire(lock, staleMs)) {
-    if (Date.now() > deadline) throw lockTimeout(lock);
-    sleepSync(5 + Math.random() * 20);
+export function readAgentFile(file: string, maxBytes = MAX_INPUT_BYTES): string | undefined {
+  return readBounded(file, maxBytes, constants.O_NOFOLLOW);
+}
+
+function readBounded(file: string, maxBytes: number, extraFlags: number): string | undefined {
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK | extraFlags);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    if (code === 'ELOOP') throw new BmError(`${file} is a symlink; bm does not read through it`, 'Replace it with a regular file.');
+    throw error;
   }
   try {
-    return fn();
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new BmError(`${file} is not a regular file`, 'Replace it with a regular file (bm never reads FIFOs, devices or folders there).');
+    if (st.size > maxBytes) throw tooBig(file, st.size, maxBytes);
+    // The file may grow while we read: never take more than maxBytes + 1 bytes.
+    let buffer = Buffer.alloc(st.size + 1);
+    let length = 0;
+    for (;;) {
+      if (length === buffer.length) buffer = Buffer.concat([buffer, Buffer.alloc(Math.min(buffer.length, maxBytes + 1 - length))]);
+      const n = readSync(fd, buffer, length, buffer.length - length, null);
+      if (n === 0) break;
+      length += n;
+      if (length > maxBytes) throw tooBig(file, length, maxBytes);
+    }
+    return buffer.toString('utf8', 0, length);
   } finally {
-    rmSync(lock, { force: true });
+    closeSync(fd);
   }
 }
 
-/** Async variant of `withFileLock` for critical sections that run git or other processes. */
-export async function withFileLockAsync<T>(file: string, fn: () => Promise<T>, { timeoutMs = 60_000, staleMs = 600_000 } = {}): Promise<T> {
-  const lock = `${file}.lock`;
-  mkdirSync(path.dirname(lock), { recursive: true });
-  const deadline = Date.now() + timeoutMs;
-  while (!tryAcquire(lock, staleMs)) {
-    if (Date.now() > deadline) throw lockTimeout(lock);
-    await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 30));
-  }
-  try {
-    return await fn();
-  } finally {
-    rmSync(lock, { force: true });
-  }
+function tooBig(file: string, size: number, maxBytes: number): BmError {
+  return new BmError(`${file} is ${size} bytes, over the ${maxBytes}-byte limit`, 'Check the file is the one bm wrote; move it aside to start fresh.');
 }
 
-function lockIsStale(lock: string, staleMs: number): boolean {
-  try {
-    const holder = Number.parseInt(readFileSync(lock, 'utf8'), 10);
-    if (Number.isInteger(holder) && holder > 0 && !pidAlive(holder)) return true;
-    return Date.now() - statSync(lock).mtimeMs > staleMs;
-  } catch {
-    // Vanished between our open and read, or half-written by its creator: retry shortly.
-    return false;
-  }
-}
+export { withFileLock, withFileLockAsync } from './lock.ts';

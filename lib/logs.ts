@@ -2,7 +2,7 @@
  * Reading member and daemon logs: the tail of a file, and what was appended since an offset
  * (for `bm logs -f` and `bm daemon log -f`).
  */
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 
 /** The last `count` non-empty lines of a log file (none when it is unreadable). */
 export function tailLines(file: string, count: number, maxBytes = 64 * 1024): string[] {
@@ -29,50 +29,66 @@ export function tailLines(file: string, count: number, maxBytes = 64 * 1024): st
   }
 }
 
-/**
- * What was appended to a log file since byte `offset`, and the new offset. A file that shrank
- * (rotated or truncated) is read again from the start; an unreadable one yields nothing.
- */
-export function readAppended(file: string, offset: number): { data: Buffer; offset: number } {
-  let size: number;
-  try {
-    size = statSync(file).size;
-  } catch {
-    return { data: Buffer.alloc(0), offset };
-  }
-  const from = size < offset ? 0 : offset;
-  const data = Buffer.alloc(size - from);
-  if (data.length === 0) return { data, offset: size };
-  const fd = openSync(file, 'r');
-  try {
-    readSync(fd, data, 0, data.length, from);
-  } finally {
-    closeSync(fd);
-  }
-  return { data, offset: size };
+/** Where a follower stands in a log: which file (by inode) and how far into it. */
+export interface LogPosition {
+  ino: number;
+  offset: number;
 }
 
 /**
- * Follows `files` like `tail -f`: polls each for appended bytes, from its current end (a file
- * that does not exist yet, from its start; a truncated or rotated one, from its start again),
+ * What was appended to a log file since `position`, and the new position. A different file at
+ * that path (rotated by rename: another inode) or one that shrank (truncated) is read from its
+ * start; a missing or unreadable one yields nothing.
+ */
+export function readAppended(file: string, position: LogPosition): { data: Buffer; position: LogPosition } {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch {
+    return { data: Buffer.alloc(0), position };
+  }
+  try {
+    const { ino, size } = fstatSync(fd);
+    const from = ino !== position.ino || size < position.offset ? 0 : position.offset;
+    const chunks: Buffer[] = [];
+    let offset = from;
+    // Read to the end, however much was written meanwhile: one read may return less.
+    for (;;) {
+      const chunk = Buffer.alloc(Math.max(size - offset, 64 * 1024));
+      const n = readSync(fd, chunk, 0, chunk.length, offset);
+      if (n === 0) break;
+      chunks.push(chunk.subarray(0, n));
+      offset += n;
+    }
+    return { data: Buffer.concat(chunks), position: { ino, offset } };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Follows `files` like `tail -F`: polls each for appended bytes, from its current end (a file
+ * that does not exist yet, from its start; a rotated or truncated one, from its start again),
  * and hands them to `onAppend`. Returns the function that stops following.
  */
 export function followAppends(files: readonly string[], onAppend: (file: string, data: Buffer) => void, pollMs = 250): () => void {
-  const offsets = new Map(files.map((file) => [file, sizeOf(file)]));
+  const positions = new Map(files.map((file) => [file, endOf(file)]));
   const timer = setInterval(() => {
     for (const file of files) {
-      const appended = readAppended(file, offsets.get(file) ?? 0);
-      offsets.set(file, appended.offset);
+      const appended = readAppended(file, positions.get(file) ?? { ino: -1, offset: 0 });
+      positions.set(file, appended.position);
       if (appended.data.length > 0) onAppend(file, appended.data);
     }
   }, pollMs);
   return () => clearInterval(timer);
 }
 
-function sizeOf(file: string): number {
+/** The end of a file now; for a missing file, a position that reads whatever file appears. */
+function endOf(file: string): LogPosition {
   try {
-    return statSync(file).size;
+    const { ino, size } = statSync(file);
+    return { ino, offset: size };
   } catch {
-    return 0;
+    return { ino: -1, offset: 0 };
   }
 }

@@ -5,6 +5,7 @@
  * stream is a TTY and NO_COLOR is not set.
  */
 import process from 'node:process';
+import stringWidth from 'string-width';
 
 // `bm members list | head` closes the pipe early: that is the reader's choice, not an error.
 for (const stream of [process.stdout, process.stderr]) {
@@ -67,7 +68,20 @@ export function exitCodeOf(error: unknown): number {
   return error instanceof BmError ? error.exitCode : EXIT.error;
 }
 
+/** The JSON form of an error, printed on stderr under `--json`: `{"error": {message, hint, exitCode}}`. */
+export function errorJson(error: unknown): string {
+  const message = error instanceof Error ? error.message.replace(/[.\s]+$/, '') : String(error);
+  const hint = error instanceof BmError ? error.hint : '';
+  return redact(JSON.stringify({ error: { message, hint, exitCode: exitCodeOf(error) } }));
+}
+
+/**
+ * Colour on a TTY, unless NO_COLOR is set or TERM is dumb. FORCE_COLOR overrides all of that,
+ * as Node's own output does: set (and not `0` or `false`) it turns colour on, `0` turns it off.
+ */
 function useColour(stream: NodeJS.WriteStream): boolean {
+  const force = process.env.FORCE_COLOR;
+  if (force !== undefined && force !== '') return force !== '0' && force !== 'false';
   return Boolean(stream.isTTY) && !process.env.NO_COLOR && process.env.TERM !== 'dumb';
 }
 
@@ -96,14 +110,28 @@ export function warn(line: string): void {
   process.stderr.write(`${style('yellow', 'Warning:', process.stderr)} ${redact(line)}\n`);
 }
 
+const warnedAlready = new Set<string>();
+
+/** `warn`, but a message repeated within one command is printed only the first time. */
+export function warnOnce(line: string): void {
+  if (warnedAlready.has(line)) return;
+  warnedAlready.add(line);
+  warn(line);
+}
+
 /** Prints a value as pretty JSON on stdout. */
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
-function displayWidth(text: string): number {
-  // eslint-disable-next-line no-control-regex
-  return [...text.replace(/\u001b\[[0-9;]*m/g, '')].length;
+/** Terminal cells the text takes: CJK and emoji take two, combining marks none, colour codes none. */
+export function displayWidth(text: string): number {
+  return stringWidth(text);
+}
+
+/** `text` padded with spaces to `width` terminal cells. */
+export function padCells(text: string, width: number): string {
+  return text + ' '.repeat(Math.max(0, width - stringWidth(text)));
 }
 
 /**
@@ -114,7 +142,7 @@ export function renderTable(headers: readonly string[], rows: readonly (readonly
   if (!tty) return [headers, ...rows].map((row) => row.join('\t')).join('\n');
   const widths = headers.map((header, col) => Math.max(displayWidth(header), ...rows.map((row) => displayWidth(row[col] ?? ''))));
   const line = (cells: readonly string[]) =>
-    `│ ${cells.map((cell, col) => cell + ' '.repeat(widths[col] - displayWidth(cell))).join(' │ ')} │`;
+    `│ ${cells.map((cell, col) => padCells(cell, widths[col])).join(' │ ')} │`;
   const rule = (left: string, mid: string, right: string) => `${left}${widths.map((w) => '─'.repeat(w + 2)).join(mid)}${right}`;
   return [rule('╭', '┬', '╮'), line(headers.map((h) => style('bold', h))), rule('├', '┼', '┤'), ...rows.map(line), rule('╰', '┴', '╯')].join('\n');
 }

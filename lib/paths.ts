@@ -43,6 +43,11 @@ export function bmHome(env: NodeJS.ProcessEnv = process.env): string {
   return env.BM_HOME ? path.resolve(env.BM_HOME) : path.join(env.HOME || os.homedir(), '.botminter');
 }
 
+/** bm's cache directory: `$XDG_CACHE_HOME/bm`, by default `~/.cache/bm`. Safe to delete. */
+export function cacheHome(env: NodeJS.ProcessEnv = process.env): string {
+  return path.join(env.XDG_CACHE_HOME ? path.resolve(env.XDG_CACHE_HOME) : path.join(env.HOME || os.homedir(), '.cache'), 'bm');
+}
+
 /** Files under BM_HOME. */
 export const home = {
   config: () => path.join(bmHome(), 'config.yml'),

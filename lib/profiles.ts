@@ -3,6 +3,7 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
+import { acceptNames } from './names.ts';
 import { BmError } from './output.ts';
 import { builtins } from './paths.ts';
 import { readYaml, teamManifestSchema, type TeamManifest } from './schema.ts';
@@ -27,7 +28,7 @@ export function subdirs(dir: string): string[] {
 
 /** Names of the built-in profiles. */
 export function profileNames(): string[] {
-  return subdirs(builtins.profiles).filter((name) => existsSync(path.join(builtins.profiles, name, 'botminter.yml')));
+  return acceptNames('profile', subdirs(builtins.profiles), builtins.profiles).filter((name) => existsSync(path.join(builtins.profiles, name, 'botminter.yml')));
 }
 
 /** Loads a built-in profile; an unknown name lists the available ones. */
@@ -38,5 +39,5 @@ export function loadProfile(name: string): Profile {
   }
   const dir = builtins.profile(name);
   const manifest = readYaml(path.join(dir, 'botminter.yml'), teamManifestSchema).value;
-  return { name, dir, manifest, roles: subdirs(path.join(dir, 'roles')) };
+  return { name, dir, manifest, roles: acceptNames('role', subdirs(path.join(dir, 'roles')), path.join(dir, 'roles')) };
 }

@@ -12,7 +12,7 @@ import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Document } from 'yaml';
 import * as z from 'zod/mini';
-import { readTextIfExists } from './files.ts';
+import { readAgentFile } from './files.ts';
 import { cachedValue, rememberValue } from './parse-cache.ts';
 import { yaml } from './yaml.ts';
 import { BmError } from './output.ts';
@@ -129,11 +129,12 @@ export interface YamlFile<T> {
  * an alias bomb fails fast instead of exhausting memory.
  *
  * Values come from the parse cache (lib/parse-cache.ts) when the file's text is unchanged; the
- * Document is then parsed only if a caller asks for it. Files that hold secrets must not come
- * here: the operator config (lib/config.ts) uses the cache its own way, without credentials.
+ * Document is then parsed only if a caller asks for it. For team and profile files only: files
+ * that hold secrets (the operator config, a kubeconfig) use `parseYaml`, never the cache.
  */
 export function readYaml<T>(file: string, schema: z.ZodMiniType<T>): YamlFile<T> {
-  const text = readTextIfExists(file);
+  // Team repo files are untrusted: never read through a symlink or from a FIFO.
+  const text = readAgentFile(file);
   if (text === undefined) throw new BmError(`${file} does not exist`);
   const cached = cachedValue(file, text);
   const result = cached && schema.safeParse(cached.value ?? {});

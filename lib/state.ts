@@ -17,6 +17,7 @@ import path from 'node:path';
 import process from 'node:process';
 import * as z from 'zod/mini';
 import { readTextIfExists, withFileLock, writeFileAtomic } from './files.ts';
+import { acceptName } from './names.ts';
 import { warn } from './output.ts';
 import { home } from './paths.ts';
 import { isOurs } from './proc.ts';
@@ -88,11 +89,17 @@ function parseState(text: string, file: string): { state: State; corrupt: boolea
   let dropped = 0;
   for (const [key, value] of Object.entries(raw)) {
     const parsed = entrySchema.safeParse(value);
-    if (parsed.success) members[key] = normalise(key, parsed.data);
+    const entry = parsed.success ? normalise(key, parsed.data) : undefined;
+    if (entry && namesAcceptable(entry, file)) members[key] = entry;
     else dropped++;
   }
   if (dropped > 0) warn(`${file}: ignored ${dropped} malformed entr${dropped === 1 ? 'y' : 'ies'}.`);
   return { state: { members }, corrupt: dropped > 0 };
+}
+
+/** An entry's names become table rows and paths: each must pass the one name check. */
+function namesAcceptable(entry: StateEntry, file: string): boolean {
+  return acceptName('team', entry.team, file) && acceptName('member', entry.member, file) && (entry.project === null || acceptName('project', entry.project, file));
 }
 
 /** Reads the state; a missing file is empty, a corrupt one is reported and read as empty. */

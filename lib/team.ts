@@ -6,7 +6,8 @@ import path from 'node:path';
 import type { Document } from 'yaml';
 import { loadConfig, resolveTeam, type TeamEntry } from './config.ts';
 import { withFileLockAsync, writeFileAtomic } from './files.ts';
-import { BmError } from './output.ts';
+import { acceptName, acceptNames, validateName } from './names.ts';
+import { BmError, redact, warnOnce } from './output.ts';
 import { teamPaths, type TeamPaths } from './paths.ts';
 import { subdirs } from './profiles.ts';
 import { memberManifestSchema, readYaml, teamManifestSchema, type MemberManifest, type TeamManifest } from './schema.ts';
@@ -54,13 +55,17 @@ export function saveManifest(team: Team): void {
   team.schemaVersion = team.manifest.schema_version;
 }
 
-/** Member directory names, sorted. Only `members/` is scanned: nothing else in the repo is a member. */
+/**
+ * Member directory names, sorted. Only `members/` is scanned: nothing else in the repo is a
+ * member. A folder whose name is not a valid member name is skipped with a warning.
+ */
 export function memberNames(team: Team): string[] {
-  return subdirs(team.paths.members);
+  return acceptNames('member', subdirs(team.paths.members), team.paths.members);
 }
 
 /** Reads one member; its role comes from its manifest, else from the directory name prefix. */
 export function readMember(team: Team, name: string): Member {
+  validateName('member', name);
   const dir = team.paths.member(name);
   if (!existsSync(dir)) {
     const known = memberNames(team);
@@ -68,7 +73,8 @@ export function readMember(team: Team, name: string): Member {
   }
   const file = path.join(dir, 'botminter.yml');
   const manifest = existsSync(file) ? readYaml(file, memberManifestSchema).value : undefined;
-  return { name, role: manifest?.role ?? name.split('-')[0], dir, manifest };
+  const role = manifest?.role !== undefined && acceptName('role', manifest.role, `${file} (role)`) ? manifest.role : name.split('-')[0];
+  return { name, role, dir, manifest };
 }
 
 /** All members, sorted by name. */
@@ -76,9 +82,28 @@ export function listMembers(team: Team): Member[] {
   return memberNames(team).map((name) => readMember(team, name));
 }
 
-/** The team's projects from the manifest. */
+/**
+ * The team's projects from the manifest. The team repo is untrusted (member agents commit to
+ * it): a project with an invalid name or credentials in its URL is skipped with a warning.
+ */
 export function projectsOf(team: Team): { name: string; fork_url: string }[] {
-  return team.manifest.projects ?? [];
+  const source = `${team.paths.manifest} (projects)`;
+  return (team.manifest.projects ?? []).filter((p) => {
+    if (!acceptName('project', p.name, source)) return false;
+    if (!hasCredentials(p.fork_url)) return true;
+    warnOnce(`Skipping project '${p.name}' in ${source}: its fork_url holds credentials (${redact(p.fork_url)}). Remove them from botminter.yml and rewrite that commit; bm uses the team's token.`);
+    return false;
+  });
+}
+
+/**
+ * True when a git URL carries a secret: any user part of an http(s) URL (a token works as the
+ * user name) or a password in any URL. `ssh://git@host/...` names a user, not a secret.
+ */
+export function hasCredentials(url: string): boolean {
+  const userinfo = /^([a-z][a-z0-9+.-]*):\/\/([^/?#]*)@/i.exec(url);
+  if (!userinfo) return false;
+  return /^https?$/i.test(userinfo[1]) || userinfo[2].includes(':');
 }
 
 /**

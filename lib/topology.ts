@@ -11,6 +11,8 @@
  */
 import { rmSync } from 'node:fs';
 import { readTextIfExists, withFileLock, writeFileAtomic } from './files.ts';
+import { acceptName } from './names.ts';
+import { warn } from './output.ts';
 import { topologySchema, type Endpoint, type Topology } from './schema.ts';
 
 export type { Endpoint, Topology };
@@ -24,7 +26,7 @@ export type TopologyRead =
   | { kind: 'ok'; topology: Topology }
   | { kind: 'corrupt'; reason: string };
 
-function parseTopology(text: string): TopologyRead {
+function parseTopology(text: string, file: string): TopologyRead {
   let data: unknown;
   try {
     data = JSON.parse(text);
@@ -36,7 +38,29 @@ function parseTopology(text: string): TopologyRead {
     const issue = parsed.error.issues[0];
     return { kind: 'corrupt', reason: `${issue.path.map(String).join('.') || '(top level)'}: ${issue.message}` };
   }
-  return { kind: 'ok', topology: parsed.data };
+  return { kind: 'ok', topology: withAcceptableNames(parsed.data, file) };
+}
+
+/** Kubernetes object names (RFC 1123 subdomain): what a k8s endpoint may hand to kubectl. */
+const K8S_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+
+/**
+ * A formation manager (an agent) writes the topology: a member whose key or endpoint names fail
+ * the name checks is dropped with a warning, never shown as a row or passed to kubectl.
+ */
+function withAcceptableNames(topology: Topology, file: string): Topology {
+  const members: Topology['members'] = {};
+  for (const [key, member] of Object.entries(topology.members)) {
+    const [name, project, ...rest] = key.split('/');
+    if (rest.length > 0 || !acceptName('member', name, file) || (project !== undefined && !acceptName('project', project, file))) continue;
+    const ep = member.endpoint;
+    if (ep.type === 'k8s' && ![ep.namespace, ep.pod, ep.container].every((n) => K8S_NAME.test(n))) {
+      warn(`${file}: ignoring member '${key}': its endpoint names are not Kubernetes object names. Fix or remove the file (\`bm stop\` then \`bm start\` rewrites it).`);
+      continue;
+    }
+    members[key] = member;
+  }
+  return { ...topology, members };
 }
 
 /** Reads a topology file without ever throwing on its contents. */
@@ -47,7 +71,7 @@ export function readTopology(file: string): TopologyRead {
   } catch (error) {
     return { kind: 'corrupt', reason: (error as Error).message };
   }
-  return text === undefined ? { kind: 'missing' } : parseTopology(text);
+  return text === undefined ? { kind: 'missing' } : parseTopology(text, file);
 }
 
 /** Writes a topology atomically with mode 0600. */

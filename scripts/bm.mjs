@@ -1,17 +1,14 @@
 #!/usr/bin/env node
-// The `bm` launcher: `bm <command> ...` runs scripts/<command>.ts in this same process, from the
-// compile cache when it is fresh (see lib/compile-cache.mjs), else from the TypeScript source:
-// natively under Deno, through tsx under Node.
-//
-// Under Deno this file touches no `node:` module and not the `process` global: loading Deno's
-// Node layer would cost more than the whole command (the compiled scripts use lib/deno-shims).
+// The `bm` launcher: `bm <command> ...` runs the command in this same process. Under Node that is
+// dist/commands/<command>.mjs, bundled from scripts/<command>.ts at install time (tasks/build.mjs), with
+// Node's compile cache; under Deno it is scripts/<command>.ts itself.
 import { closest } from '../lib/suggest.mjs';
 
 const deno = globalThis.Deno;
 const ROOT = decodeURIComponent(new URL('..', import.meta.url).pathname).replace(/\/$/, '');
 
 /** Every command with its one-line summary, in the order `bm --help` lists them. */
-const COMMANDS = [
+export const COMMANDS = [
   ['init', 'Create a team from a profile: team repo, GitHub repo, labels and board'],
   ['hire', 'Hire a member: a role instance in the team repo'],
   ['fire', 'Fire a member: remove its directory from the team repo'],
@@ -36,64 +33,103 @@ const COMMANDS = [
   ['completions', 'Print a shell completion script (bash, zsh, fish)'],
 ];
 
-function overview() {
+export function overview() {
   const width = Math.max(...COMMANDS.map(([name]) => name.length));
   return [
     'bm: run a team of AI coding agents on a GitHub board.',
     '',
-    'Usage: bm <command> [flags]',
+    'Usage: bm [-t TEAM] <command> [flags]',
     '',
     'Commands:',
     ...COMMANDS.map(([name, summary]) => `  ${name.padEnd(width)}   ${summary}`),
+    `  ${'help'.padEnd(width)}   Show this overview, or \`bm help <command>\` for a command's flags and examples`,
     '',
     'Global flags: -t/--team TEAM on team commands, --json on list/show/status commands.',
-    'Environment: BM_HOME (default ~/.botminter), GH_TOKEN, BM_GITHUB_API_URL.',
+    'Environment: BM_HOME (default ~/.botminter), GH_TOKEN, BM_GITHUB_API_URL, NO_COLOR, FORCE_COLOR.',
     'Run `bm <command> --help` for the flags and an example of each command.',
   ].join('\n');
 }
+
+const env = (name) => (deno ? deno.env.get(name) : globalThis.process.env[name]);
 
 function setExitCode(code) {
   if (deno) deno.exitCode = code;
   else globalThis.process.exitCode = code;
 }
 
-/** Runs scripts/<command>.ts with `args` as its arguments. */
-async function runScript(command, args) {
-  const script = `${ROOT}/scripts/${command}.ts`;
-  const argv = [deno ? deno.execPath() : globalThis.process.argv[0], script, ...args];
-  // Tells lib/cli.ts isMain() which command to run: bundled chunks cannot tell by file name.
-  globalThis.bmEntryCommand = command;
-  const { compiledCommand, envVar, fileUrl, runCompiled } = await import('../lib/compile-cache.mjs');
-  const compiled = await compiledCommand(ROOT, command);
-  if (envVar('BM_DEBUG')) console.error(`bm debug: running ${command} from ${compiled ?? 'the TypeScript source'}`);
-  if (compiled) {
-    // Read by lib/deno-shims/node-process.mjs, which stands in for `process` in the Deno build.
-    if (deno) globalThis.bmEntryArgv = argv;
-    else globalThis.process.argv = argv;
-    return runCompiled(compiled);
+/**
+ * The global flags given before the command (`bm -t beta --json status`), moved after it, where
+ * the command's own parser reads them.
+ */
+function splitGlobals(argv) {
+  const globals = [];
+  let i = 0;
+  for (; i < argv.length; i++) {
+    const token = argv[i];
+    if (token === '-t' || token === '--team') {
+      if (argv[i + 1] === undefined) break;
+      globals.push(token, argv[++i]);
+    } else if (/^(-t.|--team=)/.test(token) || token === '--json') {
+      globals.push(token);
+    } else {
+      break;
+    }
   }
-  globalThis.process.argv = argv;
-  if (!deno) {
-    const { register } = await import('tsx/esm/api');
-    register();
-  }
-  return import(fileUrl(script));
+  return { globals, command: argv[i], rest: [...globals, ...argv.slice(i + 1)] };
 }
 
-const [command, ...rest] = deno ? deno.args : globalThis.process.argv.slice(2);
-if (command === undefined || command === '-h' || command === '--help') {
-  console.log(overview());
-} else if (command === '--version' || command === '-V') {
-  const { readFileSync } = await import('node:fs');
-  console.log(`bm ${JSON.parse(readFileSync(`${ROOT}/package.json`, 'utf8')).version}`);
-} else {
-  const known = COMMANDS.map(([name]) => name);
-  const target = command === 'help' && rest[0] ? rest[0] : command;
-  if (!known.includes(target)) {
-    const guess = closest(target, known);
-    console.error(`Error: unknown command '${target}'.${guess ? ` Did you mean 'bm ${guess}'?` : ''} Run \`bm --help\` for the list.`);
-    setExitCode(2);
-  } else {
-    await runScript(target, command === 'help' ? ['--help'] : rest);
+/** Runs the command in this process, with `args` as its arguments. */
+async function runCommand(command, args) {
+  // Tells lib/cli.ts isMain() which command to run: one bundle holds every script it imports.
+  globalThis.bmEntryCommand = command;
+  const script = `${ROOT}/scripts/${command}.ts`;
+  if (deno) {
+    globalThis.process.argv = [deno.execPath(), script, ...args];
+    return import(script);
+  }
+  const process = globalThis.process;
+  process.argv = [process.argv[0], script, ...args];
+  // Node keeps the compiled code of the bundle and of the packages it loads between runs.
+  const cache = env('XDG_CACHE_HOME') || `${env('HOME') || process.getBuiltinModule('node:os').homedir()}/.cache`;
+  process.getBuiltinModule('node:module').enableCompileCache?.(`${cache}/bm/node-compile-cache`);
+  try {
+    return await import(`${ROOT}/dist/commands/${command}.mjs`);
+  } catch (error) {
+    if (error?.code !== 'ERR_MODULE_NOT_FOUND' || !String(error.message).includes(`/dist/commands/${command}.mjs`)) throw error;
+    console.error(`Error: bm is not built (${ROOT}/dist/commands/${command}.mjs is missing). Run \`npm run build\` in ${ROOT}.`);
+    setExitCode(1);
   }
 }
+
+/** A usage error of the launcher's own, as lib/output.ts prints errors: JSON under --json. */
+function unknownCommand(name, json) {
+  const guess = closest(name, COMMANDS.map(([n]) => n));
+  const message = `Unknown command '${name}'${guess ? `. Did you mean 'bm ${guess}'?` : ''}`;
+  const hint = 'Run `bm --help` for the list.';
+  console.error(json ? JSON.stringify({ error: { message, hint, exitCode: 2 } }) : `Error: ${message}. ${hint}`);
+  setExitCode(2);
+}
+
+async function main(argv) {
+  const { globals, command, rest } = splitGlobals(argv);
+  const known = new Set(COMMANDS.map(([name]) => name));
+  const json = argv.includes('--json');
+  if (command === undefined || command === '-h' || command === '--help' || (command === 'help' && rest.length === globals.length)) {
+    console.log(overview());
+  } else if (command === '--version' || command === '-V') {
+    const { readFileSync } = await import('node:fs');
+    console.log(`bm ${JSON.parse(readFileSync(`${ROOT}/package.json`, 'utf8')).version}`);
+  } else if (command === 'help') {
+    // `bm help teams sync` is `bm teams sync --help`.
+    const [target, ...more] = rest.slice(globals.length);
+    if (known.has(target)) await runCommand(target, [...more, '--help']);
+    else unknownCommand(target, json);
+  } else if (known.has(command)) {
+    await runCommand(command, rest);
+  } else {
+    unknownCommand(command, json);
+  }
+}
+
+// Imported (by tasks/docs.ts, for COMMANDS) it runs nothing.
+if (import.meta.main) await main(deno ? deno.args : globalThis.process.argv.slice(2));

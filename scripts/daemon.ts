@@ -22,6 +22,11 @@ const DEFAULT_BIND = '127.0.0.1';
 const DEFAULT_INTERVAL = 60;
 /** Agent runs are heavy (an LLM client each); a few at once keeps a laptop usable. */
 const DEFAULT_MAX_RUNS = 4;
+/**
+ * A one-shot run scans all of a member's work, so a few runs an hour keep up with a busy board;
+ * more than this is likely a loop burning tokens.
+ */
+const DEFAULT_MAX_RUNS_PER_HOUR = 6;
 
 function parseMode(raw: string | undefined): DaemonMode {
   const mode = raw ?? 'webhook';
@@ -49,8 +54,8 @@ function parseTunnel(raw: string | undefined, mode: DaemonMode): string | undefi
   return url.toString();
 }
 
-function parseMaxRuns(raw: string | undefined): number {
-  if (raw === undefined) return DEFAULT_MAX_RUNS;
+function parseMaxRuns(raw: string | undefined, fallback = DEFAULT_MAX_RUNS): number {
+  if (raw === undefined) return fallback;
   const runs = Number(raw);
   if (!Number.isInteger(runs) || runs < 1 || runs > 1000) throw new UsageError(`Invalid run cap '${raw}'`, 'Use a whole number of runs, from 1 to 1000.');
   return runs;
@@ -104,9 +109,13 @@ function printStatus(team: string, s: DaemonStatus, verbose: boolean): void {
   out(`Last event:       ${when(s.lastEventAt)}`);
   const ignoredBy = Object.entries(s.ignoredBy ?? {}).map(([reason, n]) => `${n} ${IGNORE_WORDS[reason] ?? reason}`).join(', ');
   out(`Events received:  ${s.events}${s.ignored ? ` (${s.ignored} ignored: ${ignoredBy})` : ''}`);
+  if (s.rejected) out(`Requests refused: ${s.rejected} (unsigned, malformed or too many at once; see daemon.log)`);
   out(`Runs launched:    ${s.launches}`);
   out(`Runs in progress: ${s.inProgress}${s.maxRuns ? ` (at most ${s.maxRuns} at once)` : ''}`);
   if (s.waiting) out(`Runs waiting:     ${s.waiting}`);
+  if (s.maxRunsPerHour) out(`Run budget:       ${s.maxRunsPerHour} runs per member per hour`);
+  for (const c of s.atCap ?? []) out(`At budget:        ${c.member} (${c.runs} runs within the hour; its next run at ${when(c.until)})`);
+  for (const i of s.idle ?? []) out(`Idle:             ${i.member} (its last ${i.runs} runs did no work; its own events do not wake it)`);
   for (const b of s.backoff ?? []) {
     const next = b.retrying ? `retrying at ${when(b.until)}` : `no more retries; the next event runs it, not before ${when(b.until)}`;
     out(`Backing off:      ${b.member} (${b.failures} failed run${b.failures === 1 ? '' : 's'} in a row; ${next})`);
@@ -124,8 +133,11 @@ const start = defineCommand({
     'forwards a smee.io channel to the local port. Poll mode reads the repository\'s events every',
     '--interval seconds (or GitHub\'s X-Poll-Interval when longer). On each burst of relevant',
     'events every member runs once, one-shot (ralph.oneshot.yml, persistent: false), at a lower',
-    'CPU priority; at most --max-runs at once. A member whose runs fail quickly is retried with',
-    'growing waits (shown by `bm daemon status`).',
+    'CPU priority; at most --max-runs at once, and at most --max-runs-per-hour per member in any',
+    'hour (wake-ups beyond it wait, coalesced into one run when the hour allows). A member whose',
+    'runs fail quickly is retried with growing waits; one whose runs keep doing no work is not',
+    'woken by its own events (both shown by `bm daemon status`). Only events of the team\'s',
+    'repositories and board wake it, and the team\'s own comments and pushes do not.',
   ].join('\n'),
   options: {
     mode: { type: 'string', value: 'MODE', description: 'webhook (default) or poll' },
@@ -134,9 +146,10 @@ const start = defineCommand({
     interval: { type: 'string', value: 'SECONDS', description: `poll interval (default ${DEFAULT_INTERVAL})` },
     tunnel: { type: 'string', value: 'URL', description: 'smee.io channel URL to forward deliveries from' },
     'max-runs': { type: 'string', value: 'N', description: `most member runs at once; others wait their turn (default ${DEFAULT_MAX_RUNS})` },
+    'max-runs-per-hour': { type: 'string', value: 'N', description: `most runs per member in any hour (default ${DEFAULT_MAX_RUNS_PER_HOUR})` },
     team: teamOption,
   },
-  examples: ['bm daemon start', 'bm daemon start --mode poll --interval 120', 'bm daemon start --port 9000 --tunnel https://smee.io/AbC123', 'bm daemon start --max-runs 2'],
+  examples: ['bm daemon start --max-runs-per-hour 4', 'bm daemon start --mode poll --interval 120', 'bm daemon start --port 9000 --tunnel https://smee.io/AbC123', 'bm daemon start --max-runs 2'],
   async run(cli) {
     const team = loadTeamFromFlag(cli.string('team'));
     requireSchemaV2(team.name, team.schemaVersion);
@@ -146,6 +159,7 @@ const start = defineCommand({
     const bind = cli.string('bind') ?? DEFAULT_BIND;
     const tunnel = parseTunnel(cli.string('tunnel'), mode);
     const maxRuns = parseMaxRuns(cli.string('max-runs'));
+    const maxRunsPerHour = parseMaxRuns(cli.string('max-runs-per-hour'), DEFAULT_MAX_RUNS_PER_HOUR);
     const credentials = team.entry.credentials ?? {};
     if (mode === 'webhook' && !credentials.webhook_secret) {
       throw new BmError(`Team '${team.name}' has no webhook secret, and webhook mode accepts only signed deliveries`,
@@ -157,7 +171,7 @@ const start = defineCommand({
     }
     if (mode === 'webhook' && !LOOPBACK.has(bind)) warn(`listening on ${bind}: the webhook port is reachable from other machines (only signed deliveries are accepted).`);
     info(`Starting daemon for team '${team.name}' in ${mode} mode...`);
-    const record = await startDaemon({ team: team.name, mode, port, bind, interval, maxRuns, ...(tunnel ? { tunnel } : {}) }, info);
+    const record = await startDaemon({ team: team.name, mode, port, bind, interval, maxRuns, maxRunsPerHour, ...(tunnel ? { tunnel } : {}) }, info);
     const where = mode === 'webhook' ? `listening on http://${bind}:${record.port}/webhook` : `polling ${team.entry.github_repo} every ${interval}s`;
     out(`Daemon started (PID ${record.pid}), ${where}`);
   },
@@ -242,6 +256,7 @@ const run = defineCommand({
     interval: { type: 'string', value: 'SECONDS', description: 'poll interval' },
     tunnel: { type: 'string', value: 'URL', description: 'smee.io channel URL' },
     'max-runs': { type: 'string', value: 'N', description: 'most member runs at once' },
+    'max-runs-per-hour': { type: 'string', value: 'N', description: 'most runs per member in any hour' },
     team: teamOption,
   },
   examples: ['bm daemon run -t my-team --mode webhook --port 8484'],
@@ -255,6 +270,7 @@ const run = defineCommand({
       bind: cli.string('bind') ?? DEFAULT_BIND,
       interval: parseInterval(cli.string('interval')),
       maxRuns: parseMaxRuns(cli.string('max-runs')),
+      maxRunsPerHour: parseMaxRuns(cli.string('max-runs-per-hour'), DEFAULT_MAX_RUNS_PER_HOUR),
       ...(tunnel ? { tunnel } : {}),
     });
     // Library handles (HTTP keep-alive, the tunnel's stream) must not keep a stopped daemon alive.

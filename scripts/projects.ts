@@ -9,17 +9,21 @@ import process from 'node:process';
 import { defineCommand, defineGroup, isMain, jsonOption, runMain, teamOption } from '../lib/cli.ts';
 import { commitAll, git } from '../lib/git.ts';
 import { validateName } from '../lib/names.ts';
-import { BmError, info, out, printJson, printTable } from '../lib/output.ts';
+import { BmError, info, out, printJson, printTable, redact } from '../lib/output.ts';
 import { isOurs } from '../lib/proc.ts';
 import { readState, teamEntries } from '../lib/state.ts';
-import { loadTeamFromFlag, memberNames, projectsOf, saveManifest, withTeamLock, type Team } from '../lib/team.ts';
+import { hasCredentials, loadTeamFromFlag, memberNames, projectsOf, saveManifest, withTeamLock, type Team } from '../lib/team.ts';
 
 const GIT_URL = /^(https?:\/\/[^\s]+|ssh:\/\/[^\s]+|git@[^\s:]+:[^\s]+|file:\/\/[^\s]+|\/[^\s]*)$/;
 
 /** The project name a fork URL implies: its last path segment without `.git`. */
 export function projectNameFromUrl(url: string): string {
+  if (hasCredentials(url)) {
+    // It would be committed to the team repo, its history, every workspace and the parse cache.
+    throw new BmError(`'${redact(url)}' holds credentials`, 'Give the URL without them (https://host/owner/repo.git): bm hands git the team\'s token from the operator config (or GH_TOKEN) itself.');
+  }
   if (!GIT_URL.test(url)) {
-    throw new BmError(`'${url}' is not a git URL`, 'Use https://host/owner/repo.git, git@host:owner/repo.git, file:///path or an absolute path.');
+    throw new BmError(`'${redact(url)}' is not a git URL`, 'Use https://host/owner/repo.git, git@host:owner/repo.git, file:///path or an absolute path.');
   }
   const base = url.replace(/\/+$/, '').split(/[/:]/).pop() ?? '';
   return validateName('project', base.replace(/\.git$/, '').toLowerCase());

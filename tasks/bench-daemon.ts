@@ -124,7 +124,7 @@ export async function benchDaemon(record: RecordFn): Promise<void> {
     const load: Load = { body, headers: { 'content-type': 'application/json', 'x-github-event': 'issues', 'x-hub-signature-256': signature } };
 
     const startDaemon = (stubDelayMs: number) => {
-      const started = /PID (\d+)\), listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(bm({ STUB_RALPH_DELAY_MS: String(stubDelayMs) }, 'daemon', 'start', '--port', '0'));
+      const started = /PID (\d+)\), listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(bm({ STUB_RALPH_DELAY_MS: String(stubDelayMs) }, 'daemon', 'start', '--port', '0', '--max-runs-per-hour', '1000'));
       if (!started) throw new Error('the daemon did not start');
       return { pid: Number(started[1]), port: Number(started[2]) };
     };

@@ -10,9 +10,12 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import os from 'node:os';
 import path from 'node:path';
 import process from 'node:process';
+import { build } from './build.mjs';
 import { denoBinary } from './deno.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
+// bm runs dist/: build it from the current sources first, so this never runs stale code.
+await build();
 const LAUNCHER = path.join(ROOT, 'scripts', 'bm.mjs');
 const DENO = denoBinary(ROOT);
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);

@@ -11,8 +11,11 @@ import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, writeFile
 import os from 'node:os';
 import path from 'node:path';
 import process from 'node:process';
+import { build } from './build.mjs';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
+// bm runs dist/: build it from the current sources first, so this never runs stale code.
+await build();
 const sandbox = mkdtempSync(path.join(os.tmpdir(), 'bm-demo-'));
 const env: NodeJS.ProcessEnv = { ...process.env, BM_HOME: path.join(sandbox, 'bm-home'), GH_TOKEN: '' };
 delete env.BM_GITHUB_API_URL;

@@ -1,8 +1,16 @@
 #!/usr/bin/env bash
 # Installs the system tools bm's tests drive for real (git, kubectl, script, and chromium for
-# the console's browser tests) when they are
-# missing. Safe to re-run: it does nothing when everything is present. Needs root or sudo.
+# the console's browser tests) when they are missing, and Node 22 when the machine's node is
+# older. Safe to re-run: it does nothing when everything is present. Needs root or sudo for the
+# system tools.
 set -euo pipefail
+
+# Node 22 from the npm registry into .tools/node when needed (see tasks/setup-node.sh).
+node_bin="$(bash "$(dirname "$0")/setup-node.sh")"
+case ":$PATH:" in
+  *":$node_bin:"*) ;;
+  *) echo "setup-tools: Node 22 is in $node_bin; put it first on PATH: export PATH=\"$node_bin:\$PATH\"" >&2 ;;
+esac
 
 missing=()
 command -v git >/dev/null 2>&1 || missing+=(git)

@@ -6,12 +6,14 @@
  * in c8; `--deno` runs the suite under Deno instead of Node + tsx. Extra arguments filter test
  * files by substring: `npm test -- sync start`.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import process from 'node:process';
+import { build } from './build.mjs';
 import { denoBinary } from './deno.ts';
+import { ORPHAN_MARKER } from '../test/support/sandbox.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const args = process.argv.slice(2);
@@ -45,9 +47,24 @@ function escape(text: string): string {
 // Tests that call lib/ directly (not through a sandbox) must not touch the operator's real
 // ~/.botminter either: every test process gets a throwaway BM_HOME.
 const scratchHome = mkdtempSync(path.join(os.tmpdir(), 'bm-test-home-'));
+// One Node compile cache for every process of the run (sandboxes pass it through): it is keyed
+// by each file's content, so sharing it is safe, and a cold cache per sandbox would cost time.
+const compileCache = path.join(scratchHome, 'node-compile-cache');
 const realHome = path.join(os.homedir(), '.botminter');
 const realHomeExisted = existsSync(realHome);
 process.on('exit', () => rmSync(scratchHome, { recursive: true, force: true }));
+
+let filesDone = 0;
+
+/**
+ * One line on stderr as each test file finishes, while the groups' full output is held back
+ * until each group ends (so logs never interleave): `[12/40] e2e/hire.test.ts 5/5`.
+ */
+function progress(pending: string, onLine: (line: string) => void): string {
+  const lines = pending.split('\n');
+  for (const line of lines.slice(0, -1)) onLine(line);
+  return lines.at(-1) ?? '';
+}
 
 function runGroup(group: string[]): Promise<Totals> {
   const pattern = `^(${group.map(escape).join('|')})$`;
@@ -56,9 +73,19 @@ function runGroup(group: string[]): Promise<Totals> {
     : coverage ? ['npx', ['--no', 'c8', '--reporter=text-summary', 'node', '--import', 'tsx', ...uvu]] as const
       : ['node', ['--import', 'tsx', ...uvu]] as const;
   return new Promise((resolve) => {
-    const child = spawn(command[0], [...command[1]], { cwd: ROOT, env: { ...process.env, FORCE_COLOR: '0', BM_HOME: scratchHome } });
+    const child = spawn(command[0], [...command[1]], { cwd: ROOT, env: { ...process.env, FORCE_COLOR: '0', BM_HOME: scratchHome, XDG_CACHE_HOME: path.join(scratchHome, 'cache'), NODE_COMPILE_CACHE: compileCache } });
     let output = '';
-    child.stdout.on('data', (chunk) => (output += chunk));
+    let pending = '';
+    let file = '';
+    const onLine = (line: string) => {
+      if (group.includes(line.trim())) file = line.trim();
+      const counts = /\((\d+) \/ (\d+)\)\s*$/.exec(line);
+      if (counts && file) process.stderr.write(`[${++filesDone}/${files.length}] ${file} ${counts[1]}/${counts[2]}${counts[1] === counts[2] ? '' : ' FAILED'}\n`);
+    };
+    child.stdout.on('data', (chunk) => {
+      output += chunk;
+      pending = progress(pending + chunk, onLine);
+    });
     child.stderr.on('data', (chunk) => (output += chunk));
     child.on('close', (code) => {
       process.stdout.write(output);
@@ -67,19 +94,30 @@ function runGroup(group: string[]): Promise<Totals> {
       const total = /Total:\s+(\d+)/.exec(plain);
       const passed = /Passed:\s+(\d+)/.exec(plain);
       const skipped = /Skipped:\s+(\d+)/.exec(plain);
+      // A sandbox's orphan report counts as one more failed test.
+      const orphans = plain.split(ORPHAN_MARKER).length - 1;
+      const notes = orphans > 0 ? [`${orphans} orphan report(s)`] : [];
       if (!total || !passed) {
-        resolve({ passed: 0, failed: 1, skipped: 0, note: `uvu exited ${code} before printing totals` });
+        resolve({ passed: 0, failed: 1 + orphans, skipped: 0, note: [`uvu exited ${code} before printing totals`, ...notes].join('; ') });
         return;
       }
       const failed = Number(total[1]) - Number(passed[1]);
-      resolve({ passed: Number(passed[1]), failed: failed === 0 && code !== 0 ? 1 : failed, skipped: Number(skipped?.[1] ?? 0), note: failed === 0 && code !== 0 ? `uvu exited ${code}` : undefined });
+      if (failed === 0 && code !== 0 && orphans === 0) notes.push(`uvu exited ${code}`);
+      resolve({ passed: Number(passed[1]), failed: failed + orphans + (failed === 0 && code !== 0 && orphans === 0 ? 1 : 0), skipped: Number(skipped?.[1] ?? 0), note: notes.join('; ') || undefined });
     });
   });
 }
 
-// Build the compile cache once before the groups start: on a clean clone (as in CI) dozens of
-// parallel bm processes would otherwise each build it, and timing-sensitive tests suffer.
-spawnSync(deno ? denoBinary(ROOT) : process.execPath, [...(deno ? ['run', '-A', '--no-prompt'] : []), path.join(ROOT, 'scripts', 'bm.mjs'), 'profiles', 'list'], { cwd: ROOT, env: { ...process.env, BM_HOME: scratchHome }, stdio: 'ignore' });
+// The tests drive the CLI, which runs dist/: build it from the current sources first, so a
+// forgotten `npm run build` can never test stale code. (Deno runs the sources themselves.)
+if (!deno) {
+  try {
+    await build();
+  } catch (error) {
+    process.stdout.write(`\n0 passed, 1 failed, 0 skipped (the build failed: ${(error as Error).message.split('\n')[0]})\n`);
+    process.exit(1);
+  }
+}
 
 const results = await Promise.all(groups.filter((g) => g.length).map(runGroup));
 const sum = results.reduce((a, r) => ({ passed: a.passed + r.passed, failed: a.failed + r.failed, skipped: a.skipped + r.skipped }), { passed: 0, failed: 0, skipped: 0 });

@@ -13,7 +13,7 @@ import { statSync, watch, type FSWatcher } from 'node:fs';
 import { daemonPaths, daemonStatus, type DaemonStatus } from '../daemon/files.ts';
 import type { JournalEntry } from '../daemon/journal.ts';
 import { endpointLabel, teamStatus, type TeamStatus } from '../lifecycle/status.ts';
-import { readAppended, tailLines } from '../logs.ts';
+import { readAppended, tailLines, type LogPosition } from '../logs.ts';
 import { bmHome, home } from '../paths.ts';
 import { isOurs } from '../proc.ts';
 import { loadTeam, type Team } from '../team.ts';
@@ -53,7 +53,7 @@ const START_BANNER = /^--- \S+ bm start: /;
 const FIRST_READ_BYTES = 1024 * 1024;
 
 interface LogSummary {
-  offset: number;
+  position: LogPosition;
   starts: number;
   lastLine: string | null;
   /** The part of a line not yet ended by a newline. */
@@ -68,12 +68,14 @@ export class LogTracker {
   summary(file: string): LogSummary {
     let known = this.#logs.get(file);
     if (!known) {
-      known = { offset: Math.max(0, sizeOf(file) - FIRST_READ_BYTES), starts: 0, lastLine: null, partial: '' };
+      const { ino, size } = statOf(file);
+      known = { position: { ino, offset: Math.max(0, size - FIRST_READ_BYTES) }, starts: 0, lastLine: null, partial: '' };
       this.#logs.set(file, known);
     }
-    const appended = readAppended(file, known.offset);
-    if (appended.offset < known.offset) Object.assign(known, { starts: 0, lastLine: null, partial: '' });
-    known.offset = appended.offset;
+    const appended = readAppended(file, known.position);
+    // Another file at that path (rotated) or a shorter one (truncated): count afresh.
+    if (appended.position.ino !== known.position.ino || appended.position.offset < known.position.offset) Object.assign(known, { starts: 0, lastLine: null, partial: '' });
+    known.position = appended.position;
     if (appended.data.length > 0) {
       const lines = (known.partial + appended.data.toString('utf8')).split('\n');
       known.partial = lines.pop() ?? '';
@@ -86,11 +88,11 @@ export class LogTracker {
   }
 }
 
-function sizeOf(file: string): number {
+function statOf(file: string): { ino: number; size: number } {
   try {
-    return statSync(file).size;
+    return statSync(file);
   } catch {
-    return 0;
+    return { ino: -1, size: 0 };
   }
 }
 

@@ -22,6 +22,8 @@ export interface StartRequest {
   tunnel?: string;
   /** Most member runs in progress at once. */
   maxRuns: number;
+  /** Most runs per member in any hour. */
+  maxRunsPerHour: number;
 }
 
 /** The argv that runs `bm` again with the current runtime: node + launcher, or `deno run -A` + launcher. */
@@ -92,7 +94,7 @@ export async function startDaemon(request: StartRequest, progress: (line: string
   const reaped = await reapOrphanRuns(request.team, timings().stopKillMs, progress);
   if (reaped > 0) progress(`Stopped ${reaped} member run(s) left behind by the previous daemon`);
 
-  const args = ['daemon', 'run', '-t', request.team, '--mode', request.mode, '--port', String(request.port), '--bind', request.bind, '--interval', String(request.interval), '--max-runs', String(request.maxRuns)];
+  const args = ['daemon', 'run', '-t', request.team, '--mode', request.mode, '--port', String(request.port), '--bind', request.bind, '--interval', String(request.interval), '--max-runs', String(request.maxRuns), '--max-runs-per-hour', String(request.maxRunsPerHour)];
   if (request.tunnel) args.push('--tunnel', request.tunnel);
   const { command, args: argv } = bmCommand(args);
   const offset = logSize(paths.log);

@@ -11,7 +11,7 @@
  * A pid is only trusted together with its start time (lib/proc.ts), so a pid file left by a
  * killed daemon is recognised as stale even when the number was handed to another process.
  */
-import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import process from 'node:process';
@@ -19,6 +19,7 @@ import * as z from 'zod/mini';
 import { readTextIfExists, writeFileAtomic } from '../files.ts';
 import { home } from '../paths.ts';
 import { isOurs } from '../proc.ts';
+import type { AtCap } from './budget.ts';
 import type { Backoff } from './scheduler.ts';
 
 /** Paths of one team's daemon files. */
@@ -72,9 +73,14 @@ const recordSchema = z.looseObject({
   launches: z.number(),
   inProgress: z.number(),
   lastEventAt: z.nullable(z.string()),
+  rejected: z.optional(z.number()),
   maxRuns: z.optional(z.number()),
   waiting: z.optional(z.number()),
   backoff: z.optional(z.array(z.object({ member: z.string(), failures: z.number(), until: z.string(), retrying: z.boolean() }))),
+  /** The per-member budget, the members at it and those whose runs keep doing no work (budget.ts). */
+  maxRunsPerHour: z.optional(z.number()),
+  atCap: z.optional(z.array(z.object({ member: z.string(), runs: z.number(), until: z.string() }))),
+  idle: z.optional(z.array(z.object({ member: z.string(), runs: z.number() }))),
   /** Verified events that woke nobody, in all and per reason (events.ts IgnoreReason). */
   ignored: z.optional(z.number()),
   ignoredBy: z.optional(z.record(z.string(), z.number())),
@@ -121,9 +127,7 @@ export function readRecord(paths: DaemonPaths): DaemonRecord | undefined {
  * leave half a file.
  */
 export function writeRecord(paths: DaemonPaths, record: DaemonRecord): void {
-  const temp = `${paths.json}.${process.pid}.tmp`;
-  writeFileSync(temp, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
-  renameSync(temp, paths.json);
+  writeFileAtomic(paths.json, `${JSON.stringify(record, null, 2)}\n`, 0o600, { durable: false });
 }
 
 /** What is known about a team's daemon. */
@@ -162,12 +166,18 @@ export interface DaemonStatus {
   events: number;
   launches: number;
   inProgress: number;
+  /** Webhook requests refused (bad signature, malformed, too big, too many at once). */
+  rejected?: number;
   /** The cap on runs in progress (running daemons only). */
   maxRuns?: number;
   /** Members with work waiting for a run: behind their previous run, the cap or a backoff. */
   waiting?: number;
   /** Members whose runs keep failing, and when they may run next. */
   backoff?: Backoff[];
+  /** Most runs per member in any hour, the members at it (and when they run next), and members whose runs keep doing no work. */
+  maxRunsPerHour?: number;
+  atCap?: AtCap[];
+  idle?: { member: string; runs: number }[];
   /** Verified events that woke nobody, and why (per reason). */
   ignored?: number;
   ignoredBy?: Record<string, number>;
@@ -203,9 +213,13 @@ export function daemonStatus(team: string, { clean = true } = {}): DaemonStatus 
     events: r?.events ?? 0,
     launches: r?.launches ?? 0,
     inProgress: r?.inProgress ?? 0,
+    rejected: r?.rejected ?? 0,
     ...(r && typeof r.maxRuns === 'number' ? { maxRuns: r.maxRuns } : {}),
     waiting: r?.waiting ?? 0,
     backoff: r?.backoff ?? [],
+    ...(r && typeof r.maxRunsPerHour === 'number' ? { maxRunsPerHour: r.maxRunsPerHour } : {}),
+    atCap: r?.atCap ?? [],
+    idle: r?.idle ?? [],
     ignored: r?.ignored ?? 0,
     ignoredBy: r?.ignoredBy ?? {},
     identity: r?.identity ?? null,

@@ -95,7 +95,7 @@ export async function acquireDaemonLock(file: string): Promise<DaemonLock | unde
         rmSync(file, { force: true });
       }),
     };
-  }, { timeoutMs: 10_000, staleMs: 30_000 });
+  }, { timeoutMs: 10_000 });
 }
 
 /** True when a live daemon holds the lock at `file`. */

@@ -23,9 +23,11 @@ import { requireSchemaV2 } from '../schema.ts';
 import { loadTeam, loadTeamFromFlag } from '../team.ts';
 import { isProvisioned } from '../workspaces.ts';
 import { bmCommand, type StartRequest } from './control.ts';
+import { budgetWindowMs, RunBudget, WorkTracker } from './budget.ts';
 import { resolveCoordinates } from './coordinates.ts';
 import { judge, SELF_RULES, wakeEvents, webhookFacts, type IgnoreReason } from './events.ts';
 import { daemonPaths, EXIT_ALREADY_RUNNING, readPidFile, removeRuntimeFiles, writePidFile, writeRecord, type DaemonRecord } from './files.ts';
+import { Rejections } from './rejections.ts';
 import { Journal, readJournal, recentDeliveries, unfinishedWork } from './journal.ts';
 import { Launcher } from './launcher.ts';
 import { acquireDaemonLock } from './lock.ts';
@@ -143,7 +145,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   const record: DaemonRecord = {
     team: team.name, mode: options.mode, pid: process.pid, bind: options.bind, port: null, interval: options.interval,
     tunnel: options.tunnel ?? null, tunnelState: null, startedAt, ready: false, events: 0, relevant: 0, launches: 0, inProgress: 0, lastEventAt: null,
-    maxRuns: options.maxRuns, waiting: 0, backoff: [],
+    maxRuns: options.maxRuns, waiting: 0, backoff: [], maxRunsPerHour: options.maxRunsPerHour, atCap: [], idle: [],
     ignored: 0, ignoredBy: {}, identity: coordinates.identity, repos: [...coordinates.repos], board: board ? { id: board.id, url: board.url, ownerType: board.ownerType } : null,
     rules: SELF_RULES.map((r) => ({ ...r, wakes: [...r.wakes] })),
   };
@@ -162,6 +164,8 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     record.inProgress = runs.inProgress;
     record.waiting = runs.waiting;
     record.backoff = runs.backoffs();
+    record.atCap = budget.atCap();
+    record.idle = work.idle();
     record.tunnelState = tunnel?.state ?? null;
     writeRecord(paths, record);
   };
@@ -172,6 +176,8 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
 
   // It boots while the server starts listening; the daemon is ready only once it is.
   const helperReady = launcher.start().then(() => undefined, (error: Error) => error);
+  const budget = new RunBudget(options.maxRunsPerHour, budgetWindowMs());
+  const work = new WorkTracker();
   const runs = new Scheduler({
     team: team.name,
     slots: slotReader(team.entry),
@@ -181,6 +187,8 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     killAfterMs: time.stopKillMs,
     maxRuns: options.maxRuns,
     backoff: backoffPolicy(),
+    budget,
+    work,
     nice: runNice(),
     journal,
     log,
@@ -234,13 +242,15 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   };
 
   let server: Server | undefined;
+  const rejections = new Rejections(log);
   if (options.mode === 'webhook') {
     server = createWebhookServer({
       secret,
       onDelivery,
       onRejected: (status, reason, id) => {
-        log.warn(`rejected delivery ${id ?? '(no id)'}: ${status} ${reason}`);
-        journal.add({ type: 'rejected', status, reason, ...(id ? { id } : {}) });
+        rejections.note(status, reason, id);
+        record.rejected = rejections.total;
+        changed();
       },
       health: () => ({ team: team.name, mode: options.mode, uptimeSeconds: Math.round((Date.now() - Date.parse(startedAt)) / 1000), events: record.events, launches: runs.launches, inProgress: runs.inProgress }),
     });
@@ -330,6 +340,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
       await runs.stopAll();
       await launcher.close();
       clearTimeout(writeTimer);
+      rejections.flush();
       journal.add({ type: 'stop', why, ...(unfinishedNow ? { unfinished: true } : {}) });
       journal.close();
       removeRuntimeFiles(paths);

@@ -11,6 +11,10 @@
  * Cap: at most `maxRuns` runs at once. Slots with pending work wait in a first-in first-out
  * queue, each at most once, so waiting work stays coalesced; they start as runs end.
  *
+ * Budget and idle members (budget.ts): at most so many runs per member per hour, the rest
+ * coalesced into one run when the window allows; and a member whose runs keep doing no work is
+ * not woken again by the events its own runs cause.
+ *
  * Backoff: a run that fails quickly (exit code not 0 within `quickFailMs`) looks like a crash
  * loop, so the slot's next run waits `baseMs * 2^(failures-1)` (capped at `maxMs`, up to 20%
  * shorter at random so members failing together do not retry together). The failed run's work
@@ -28,14 +32,15 @@
  * one workspace: a member `bm start` already runs is skipped, and `bm start` skips a member
  * the daemon is running.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { lstatSync } from 'node:fs';
 import path from 'node:path';
 import process from 'node:process';
-import { readTextIfExists, writeFileAtomic } from '../files.ts';
+import { readAgentFile, writeFileAtomic } from '../files.ts';
 import type { Slot } from '../lifecycle/slots.ts';
 import { isOurs, terminate, which } from '../proc.ts';
 import { updateState, type StateEntry } from '../state.ts';
 import { yaml } from '../yaml.ts';
+import { IDLE_LIMIT, workMarks, type RunBudget, type WorkTracker } from './budget.ts';
 import type { Journal } from './journal.ts';
 import type { ExitInfo, Launcher } from './launcher.ts';
 import type { Logger } from './log.ts';
@@ -58,7 +63,7 @@ export interface WakeReason {
    * Set when the run's start waited on purpose (for the previous run of the member, a free run
    * slot, or a backoff): its delay is then not the daemon's latency.
    */
-  waited?: 'previous run' | 'run cap' | 'backoff';
+  waited?: 'previous run' | 'run cap' | 'backoff' | 'budget';
   /** Only these members (the operator answered one of them); every member when absent. */
   members?: readonly string[];
 }
@@ -114,6 +119,10 @@ export interface SchedulerOptions {
   /** Most runs in progress at once. */
   maxRuns: number;
   backoff: BackoffPolicy;
+  /** Runs per member per hour. */
+  budget: RunBudget;
+  /** Which runs did work; members whose runs do none are not woken by their own events. */
+  work: WorkTracker;
   /** CPU priority of runs (0 to 19, higher is lower). */
   nice: number;
   journal: Journal;
@@ -140,6 +149,8 @@ interface Running {
   timer: NodeJS.Timeout;
   ended: Promise<ExitInfo>;
   timedOut: boolean;
+  /** The workspace's commits when the run started (workMarks), to tell whether it did work. */
+  marks: Promise<string>;
 }
 
 interface SlotState {
@@ -159,22 +170,29 @@ interface SlotState {
   skippedWarned?: boolean;
   /** The process (`bm start`'s, or a run of an earlier daemon) found running in the workspace. */
   busyWith?: { pid: number; started: string };
+  /** Pending work is held back by the run budget (reported once per hold). */
+  capped?: boolean;
 }
 
 /** The ralph.yml each one-shot config was made from (size and mtime), to skip unchanged ones. */
 const madeFrom = new Map<string, string>();
 
-/** Writes `ralph.oneshot.yml`: the workspace's ralph.yml with `event_loop.persistent: false`. */
+/**
+ * Writes `ralph.oneshot.yml`: the workspace's ralph.yml with `event_loop.persistent: false`.
+ * The member's agent can put anything at ralph.yml (a FIFO, a link to /dev/zero): it is read
+ * only as a bounded regular file, never through a symlink, so the daemon's loop cannot stall.
+ */
 export function writeOneShotConfig(workspace: string): string {
   const source = path.join(workspace, 'ralph.yml');
   const target = path.join(workspace, ONESHOT_CONFIG);
-  const stamp = `${statSync(source).mtimeMs}:${statSync(source).size}`;
-  if (madeFrom.get(target) === stamp && existsSync(target)) return target;
-  const doc = yaml().parseDocument(readFileSync(source, 'utf8'));
+  const st = lstatSync(source);
+  const stamp = `${st.mtimeMs}:${st.size}:${st.ino}`;
+  if (st.isFile() && madeFrom.get(target) === stamp && lstatSync(target, { throwIfNoEntry: false })?.isFile()) return target;
+  const doc = yaml().parseDocument(readAgentFile(source) ?? '');
   doc.setIn(['event_loop', 'persistent'], false);
   const text = `# Written by the bm daemon for one-shot runs; edit ralph.yml instead.\n${doc.toString({ lineWidth: 0 })}`;
   // Unchanged most of the time: skipping the write keeps a launch free of fsyncs.
-  if (readTextIfExists(target) !== text) writeFileAtomic(target, text);
+  if (lstatSync(target, { throwIfNoEntry: false })?.isFile() !== true || readAgentFile(target) !== text) writeFileAtomic(target, text, 0o644, { within: workspace });
   madeFrom.set(target, stamp);
   return target;
 }
@@ -250,7 +268,13 @@ export class Scheduler {
       const state = this.#slots.get(slot.key) ?? { slot, queued: false, failures: 0, notBefore: 0 };
       state.slot = slot;
       this.#slots.set(slot.key, state);
-      // Keep the oldest reason: it is the first event the next run answers.
+      if (reason.self && this.#o.work.ignoresOwn(slot.key, Boolean(state.running || state.launching))) {
+        this.#o.journal.add({ type: 'run.skip', member: slot.key, why: `its own event: its last ${IDLE_LIMIT}+ runs did no work`, reason: reason.what });
+        continue;
+      }
+      // Keep the oldest reason: it is the first event the next run answers. It is the team's
+      // own only while every event behind it is.
+      if (state.pending && !reason.self) state.pending.self = false;
       state.pending ??= state.running || state.launching ? { ...reason, waited: 'previous run' } : { ...reason };
       this.#enqueue(state);
     }
@@ -260,9 +284,18 @@ export class Scheduler {
   /** Queues a slot that has pending work and may start now; arms the retry timer of one backing off. */
   #enqueue(state: SlotState): void {
     if (this.#stopping || state.running || state.launching || state.queued || !state.pending) return;
-    const wait = state.notBefore - Date.now();
+    const budgetFree = this.#o.budget.freeAt(state.slot.key);
+    const wait = Math.max(state.notBefore, budgetFree) - Date.now();
     if (wait > 0) {
-      state.pending.waited ??= 'backoff';
+      const overBudget = budgetFree > state.notBefore;
+      state.pending.waited ??= overBudget ? 'budget' : 'backoff';
+      if (overBudget && !state.capped) {
+        state.capped = true;
+        const at = new Date(budgetFree).toISOString();
+        this.#o.log.info(`${state.slot.key}: ${this.#o.budget.maxRuns} runs within the budget window already; the next one runs at ${at}, for everything that arrives until then`);
+        this.#o.journal.add({ type: 'run.budget', member: state.slot.key, until: at });
+        this.#o.changed();
+      }
       state.retryTimer ??= setTimeout(() => {
         state.retryTimer = undefined;
         this.#enqueue(state);
@@ -371,10 +404,12 @@ export class Scheduler {
       return;
     }
     this.launches++;
+    this.#o.budget.started(slot.key);
+    state.capped = false;
     const { pid, started } = outcome;
     let ended: (exit: ExitInfo) => void = () => undefined;
     const running: Running = {
-      pid, started, since: Date.now(), ended: new Promise((resolve) => (ended = resolve)), timedOut: false,
+      pid, started, since: Date.now(), ended: new Promise((resolve) => (ended = resolve)), timedOut: false, marks: workMarks(slot.workspace),
       timer: setTimeout(() => {
         running.timedOut = true;
         log.warn(`${slot.key}: run (PID ${pid}) exceeded ${Math.round(this.#o.runTimeoutMs / 1000)}s; stopping it`);
@@ -418,9 +453,28 @@ export class Scheduler {
       state.failures = 0;
       state.notBefore = 0;
     }
-    this.#enqueue(state);
-    this.#pump();
-    this.#o.changed();
+    void this.#judgeWork(state, running).then(() => {
+      this.#enqueue(state);
+      this.#pump();
+      this.#o.changed();
+    });
+  }
+
+  /**
+   * Records whether the run did work; after runs without work, a follow-up that only the
+   * member's own events asked for is dropped.
+   */
+  async #judgeWork(state: SlotState, running: Running): Promise<void> {
+    const { slot } = state;
+    const worked = (await running.marks) !== (await workMarks(slot.workspace));
+    const streak = this.#o.work.ended(slot.key, worked);
+    if (worked) return;
+    this.#o.journal.add({ type: 'run.idle', member: slot.key, streak });
+    if (streak >= IDLE_LIMIT && state.pending?.self && !state.running) {
+      this.#o.log.info(`${slot.key}: its last ${streak} runs did no work; not running it again for its own events (${state.pending.what})`);
+      this.#o.journal.add({ type: 'run.skip', member: slot.key, why: `its own event: its last ${streak} runs did no work`, reason: state.pending.what });
+      state.pending = undefined;
+    }
   }
 
   /** Counts a quick failure, delays the slot's next run, and retries the work while retries last. */

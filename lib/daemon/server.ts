@@ -8,6 +8,11 @@
  * bytes (401), JSON, or a form whose `payload` field is JSON (400). An accepted delivery is
  * answered at once; the work it causes is done after the response, so GitHub's 10-second
  * budget is never at risk.
+ *
+ * Anyone who reaches the port can send a body, and a body must be read whole before its
+ * signature can be checked. So the bodies being read at once are bounded in number and in
+ * bytes (503 beyond that), headers must arrive within a timeout, and a request must finish
+ * within another: junk cannot make the daemon hold more than a few tens of MB.
  */
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,6 +20,12 @@ import { verifySignature } from './signature.ts';
 
 /** GitHub caps payloads at 25 MB; anything larger is not a GitHub delivery. */
 export const MAX_BODY_BYTES = 25 * 1024 * 1024;
+/** Bytes of not-yet-verified bodies held at once, over all requests: room for one largest delivery and then some. */
+export const MAX_PENDING_BYTES = 32 * 1024 * 1024;
+/** Bodies read at once; more wait for a 503 and GitHub's (or the reconcile poll's) next try. */
+export const MAX_PENDING_REQUESTS = 16;
+/** GitHub's delivery ids are GUIDs; anything else is refused before it reaches a log. */
+const DELIVERY_ID = /^[A-Za-z0-9-]{1,64}$/;
 
 /**
  * The two content types a GitHub webhook can be set to: `json` sends the payload as the body,
@@ -40,9 +51,14 @@ export type Verdict = 'wake' | 'ignored' | 'duplicate' | 'ping';
 export interface WebhookServerOptions {
   secret: string;
   maxBodyBytes?: number;
+  maxPendingBytes?: number;
+  maxPendingRequests?: number;
   /** Called synchronously for each verified delivery; must be quick (no I/O waits). */
   onDelivery(delivery: Delivery): Verdict;
-  /** Called for each refused request, with the HTTP status and the delivery id when there was one. */
+  /**
+   * Called for each refused request, with the HTTP status and the delivery id when it had a
+   * well-formed one. The request is unauthenticated: count it, never store what it said.
+   */
   onRejected(status: number, reason: string, id: string | undefined): void;
   /** The body of `GET /health`. */
   health(): Record<string, unknown>;
@@ -70,9 +86,14 @@ const STATUS_OF: Record<Verdict, number> = { wake: 202, ignored: 200, duplicate:
 /** Creates the server (not yet listening). */
 export function createWebhookServer(options: WebhookServerOptions): Server {
   const maxBody = options.maxBodyBytes ?? MAX_BODY_BYTES;
+  const maxPendingBytes = options.maxPendingBytes ?? MAX_PENDING_BYTES;
+  const maxPendingRequests = options.maxPendingRequests ?? MAX_PENDING_REQUESTS;
+  let pendingBytes = 0;
+  let pendingRequests = 0;
 
   const handleWebhook = (req: IncomingMessage, res: ServerResponse, receivedAt: number): void => {
-    const id = header(req, 'x-github-delivery');
+    const rawId = header(req, 'x-github-delivery');
+    const id = rawId !== undefined && DELIVERY_ID.test(rawId) ? rawId : undefined;
     const reject = (status: number, reason: string, close = false) => {
       options.onRejected(status, reason, id);
       if (close) refuseAndClose(req, res, status, { error: reason });
@@ -83,20 +104,34 @@ export function createWebhookServer(options: WebhookServerOptions): Server {
     const type = (header(req, 'content-type') ?? '').split(';')[0].trim().toLowerCase();
     if (type !== JSON_TYPE && type !== FORM_TYPE) return reject(415, `content type must be ${JSON_TYPE} or ${FORM_TYPE} (the webhook's content type json or form), not '${type || 'none'}'`, true);
     const event = header(req, 'x-github-event');
-    if (!event || !id) return reject(400, 'required headers X-GitHub-Event and X-GitHub-Delivery are missing', true);
+    if (!event || !rawId) return reject(400, 'required headers X-GitHub-Event and X-GitHub-Delivery are missing', true);
+    if (!id || !/^[\w.-]{1,64}$/.test(event)) return reject(400, 'X-GitHub-Delivery or X-GitHub-Event is not what GitHub sends', true);
     const signature = header(req, 'x-hub-signature-256');
     if (!signature) return reject(401, 'X-Hub-Signature-256 is missing (set the webhook secret)', true);
+    if (pendingRequests >= maxPendingRequests) return reject(503, 'too many deliveries are being received at once; try again', true);
 
     const chunks: Buffer[] = [];
     let size = 0;
     let refused = false;
+    pendingRequests++;
+    let counted = true;
+    const uncount = () => {
+      if (!counted) return;
+      counted = false;
+      pendingRequests--;
+      pendingBytes -= size;
+      chunks.length = 0;
+    };
+    req.on('close', uncount);
     req.on('data', (chunk: Buffer) => {
       if (refused) return;
       size += chunk.length;
-      if (size > maxBody) {
+      pendingBytes += chunk.length;
+      if (size > maxBody || pendingBytes > maxPendingBytes) {
         refused = true;
-        chunks.length = 0;
-        reject(413, `body is over the ${maxBody}-byte limit`, true);
+        uncount();
+        if (size > maxBody) reject(413, `body is over the ${maxBody}-byte limit`, true);
+        else reject(503, 'too much unverified data is being received at once; try again', true);
         return;
       }
       chunks.push(chunk);
@@ -105,6 +140,7 @@ export function createWebhookServer(options: WebhookServerOptions): Server {
     req.on('end', () => {
       if (refused) return;
       const body = Buffer.concat(chunks, size);
+      uncount();
       if (!verifySignature(options.secret, body, signature)) return reject(401, 'signature does not match');
       const json = type === FORM_TYPE ? new URLSearchParams(body.toString('utf8')).get('payload') : body.toString('utf8');
       if (json === null) return reject(400, 'the form has no payload field');
@@ -122,7 +158,8 @@ export function createWebhookServer(options: WebhookServerOptions): Server {
     });
   };
 
-  const server = createServer((req, res) => {
+  // 16 KiB of headers is plenty for GitHub and caps what a junk request makes us parse.
+  const server = createServer({ maxHeaderSize: 16 * 1024 }, (req, res) => {
     const receivedAt = performance.now();
     const url = (req.url ?? '/').split('?')[0].replace(/\/+$/, '') || '/';
     if (url === '/webhook') {
@@ -135,6 +172,10 @@ export function createWebhookServer(options: WebhookServerOptions): Server {
   server.on('clientError', (_error, socket) => socket.destroy());
   // Idle keep-alive connections must not hold the daemon open at shutdown.
   server.keepAliveTimeout = 5000;
+  // A slow sender (slowloris) is cut off: headers within 10 s, the whole request within 60 s.
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 60_000;
+  server.maxConnections = 256;
   return server;
 }
 

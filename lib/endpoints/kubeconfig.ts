@@ -30,7 +30,6 @@ import type { RequestOptions } from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import process from 'node:process';
-import { cachedValue, rememberValue } from '../parse-cache.ts';
 import { yaml } from '../yaml.ts';
 
 /** Where and how to send API requests for one context. */
@@ -161,43 +160,28 @@ function tokenOf(user: Json, dir: string, what: string): string | undefined {
   throw new Error(`cannot read a token from tokenFile ${full}`);
 }
 
-/**
- * The kubeconfig's contexts and clusters, through the parse cache (lib/parse-cache.ts): parsing
- * YAML cold is the largest part of a status check. The users hold the credentials, so they are
- * never cached; `users()` parses the file for them when a request needs them (https only).
- */
-function readKubeconfig(file: string): { config: Json; users: () => unknown } {
+/** The parsed kubeconfig. Never through the parse cache: its users hold credentials. */
+function readKubeconfig(file: string): Json {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch {
     fallback(`${file} cannot be read`);
   }
-  const parseFile = (): Json => {
-    let parsed: unknown;
-    try {
-      parsed = yaml().parse(text);
-    } catch {
-      fallback(`${file} does not parse`);
-    }
-    if (!isRecord(parsed)) fallback(`${file} is not a kubeconfig`);
-    return parsed;
-  };
-  const cached = cachedValue(file, text, { holdsSecrets: true });
-  if (cached && isRecord(cached.value)) {
-    let full: Json | undefined;
-    return { config: cached.value, users: () => (full ??= parseFile()).users };
+  let parsed: unknown;
+  try {
+    parsed = yaml().parse(text);
+  } catch {
+    fallback(`${file} does not parse`);
   }
-  const full = parseFile();
-  const { users, ...withoutUsers } = full;
-  rememberValue(file, text, withoutUsers, { holdsSecrets: true });
-  return { config: full, users: () => users };
+  if (!isRecord(parsed)) fallback(`${file} is not a kubeconfig`);
+  return parsed;
 }
 
 /** Resolves `context`: throws Fallback for what it cannot honour, Error for a broken setup. */
 function resolve(context: string, env: NodeJS.ProcessEnv): ApiTarget {
   const file = kubeconfigFile(env);
-  const { config, users } = readKubeconfig(file);
+  const config = readKubeconfig(file);
   const ctx = named(config, 'contexts', context);
   if (!ctx) throw new Error(`context '${context}' is not in the kubeconfig (${file})`);
   onlyKnown(ctx, CONTEXT_KEYS, `context ${context}`);
@@ -228,7 +212,7 @@ function resolve(context: string, env: NodeJS.ProcessEnv): ApiTarget {
   }
 
   const userName = text(ctx, 'user', `context ${context}`);
-  const user = userName === undefined ? {} : named({ users: users() }, 'users', userName);
+  const user = userName === undefined ? {} : named(config, 'users', userName);
   if (!user) fallback(`context ${context} names no user in ${file}`);
   const who = `user ${userName}`;
   onlyKnown(user, USER_KEYS, who);

@@ -9,8 +9,9 @@
  * what only a deploy needs (the manager runner, prompts) is imported when a deploy happens.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import process from 'node:process';
+import { readAgentFile } from '../files.ts';
 import { health } from '../endpoints/index.ts';
 import type { ResolvedFormation } from '../lifecycle/formation.ts';
 import { BmError, info } from '../output.ts';
@@ -35,7 +36,8 @@ export type FormationStartResult =
   | { action: 'deployed'; members: number; topology: Topology };
 
 function sha256(file: string): string | null {
-  return existsSync(file) ? createHash('sha256').update(readFileSync(file)).digest('hex') : null;
+  const text = readAgentFile(file);
+  return text === undefined ? null : createHash('sha256').update(text).digest('hex');
 }
 
 /**

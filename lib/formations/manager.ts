@@ -33,7 +33,7 @@ export function secretsOf(env: NodeJS.ProcessEnv): string[] {
 
 /**
  * Points `<formation>/node_modules` at bm's own packages, so the hat scripts in the team repo's
- * copy of the formation resolve zx and tsx as they do in bm's source tree (the link is
+ * copy of the formation resolve zx and yaml as they do in bm's source tree (the link is
  * gitignored). A real node_modules directory there is left alone.
  */
 export function linkPackages(formationDir: string): void {
@@ -73,13 +73,13 @@ export interface ScriptRun {
 }
 
 /**
- * Runs one hat script with the runtime bm itself runs on (node + tsx, or deno), in the
+ * Runs one hat script with the runtime bm itself runs on (Node, which strips the types, or Deno), in the
  * formation directory. Its stderr, and its stdout unless captured or sent to bm's stdout, go to
  * bm's stderr: they are progress.
  */
 export function runScript(formation: ResolvedFormation, script: string, args: string[], env: NodeJS.ProcessEnv, stdout: 'progress' | 'capture' | 'stdout'): Promise<ScriptRun> {
   const deno = typeof (globalThis as { Deno?: unknown }).Deno !== 'undefined';
-  const argv = deno ? ['run', '-A', '--no-prompt', script, ...args] : ['--import', 'tsx', script, ...args];
+  const argv = deno ? ['run', '-A', '--no-prompt', script, ...args] : [script, ...args];
   const secrets = secretsOf(env);
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, argv, { cwd: formation.dir, env, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -15,6 +15,7 @@
 import { readdirSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { BmError, UsageError } from '../output.ts';
+import { acceptNames } from '../names.ts';
 import { subdirs } from '../profiles.ts';
 import { memberNames, projectsOf, type Team } from '../team.ts';
 
@@ -72,7 +73,7 @@ export function scopeLabel(scope: Pick<Scope, 'scope' | 'member' | 'project'>): 
 
 /** The team's projects: the manifest's plus any directory under `projects/`, sorted. */
 export function projectNames(team: Team): string[] {
-  const names = new Set([...projectsOf(team).map((p) => p.name), ...subdirs(path.join(team.paths.repo, 'projects'))]);
+  const names = new Set([...projectsOf(team).map((p) => p.name), ...acceptNames('project', subdirs(path.join(team.paths.repo, 'projects')), path.join(team.paths.repo, 'projects'))]);
   return [...names].sort();
 }
 
@@ -106,7 +107,8 @@ export function teamScopes(team: Team, filter: ScopeFilter = {}): Scope[] {
   for (const project of projects) scopes.push({ scope: 'project', project, base: `projects/${project}` });
   for (const member of members) scopes.push({ scope: 'member', member, base: `members/${member}` });
   for (const member of members) {
-    const own = subdirs(path.join(team.paths.member(member), 'projects'));
+    const ownDir = path.join(team.paths.member(member), 'projects');
+    const own = acceptNames('project', subdirs(ownDir), ownDir);
     for (const project of [...new Set([...projects, ...own])].sort()) {
       scopes.push({ scope: 'member-project', member, project, base: `members/${member}/projects/${project}` });
     }

@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { validateName } from '../names.ts';
+import { acceptNames, validateName } from '../names.ts';
 import { BmError } from '../output.ts';
 import { subdirs } from '../profiles.ts';
 import { formationSchema, readYaml, requireSchemaV2, type Formation } from '../schema.ts';
@@ -39,7 +39,7 @@ export function resolveFormation(team: Team, flag: string | undefined): Resolved
   validateName('formation', flag);
   const config = readFormation(team, flag);
   if (!config) {
-    const known = subdirs(team.paths.formations).filter((f) => existsSync(path.join(team.paths.formations, f, 'formation.yml')));
+    const known = acceptNames('formation', subdirs(team.paths.formations), team.paths.formations).filter((f) => existsSync(path.join(team.paths.formations, f, 'formation.yml')));
     throw new BmError(
       `Formation '${flag}' not found in team repo`,
       known.length ? `Available formations: ${known.join(', ')}.` : 'No formations directory exists; `bm start` without --formation runs members locally.',

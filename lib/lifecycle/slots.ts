@@ -8,7 +8,7 @@
  * (names never contain dots, so the two forms cannot collide).
  */
 import path from 'node:path';
-import { readTextIfExists } from '../files.ts';
+import { readAgentFile } from '../files.ts';
 import { isValidName } from '../names.ts';
 import { home } from '../paths.ts';
 import { projectsOf, readMember, type Team } from '../team.ts';
@@ -51,7 +51,7 @@ export function memberOfKey(key: string): string {
  * top-level name is read with one regex; anything fancier goes through the full YAML reader.
  */
 function roleOf(team: Team, member: string): string {
-  const text = readTextIfExists(path.join(team.paths.member(member), 'botminter.yml'));
+  const text = readAgentFile(path.join(team.paths.member(member), 'botminter.yml'));
   const plain = text === undefined ? undefined : /^role:[ \t]*([a-z0-9-]+)[ \t]*(#.*)?$/m.exec(text);
   if (plain && isValidName(plain[1]) && text?.match(/^role:/gm)?.length === 1) return plain[1];
   return readMember(team, member).role;

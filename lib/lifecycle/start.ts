@@ -6,10 +6,11 @@
  * The check "is it running?" and the launch happen under the state lock, so two `bm start` at
  * the same moment launch each workspace once: the second one finds the first one's entries.
  */
-import { readFileSync, readlinkSync } from 'node:fs';
+import { readlinkSync } from 'node:fs';
 import path from 'node:path';
 import process from 'node:process';
 import type { TeamEntry } from '../config.ts';
+import { readAgentFile } from '../files.ts';
 import { BmError } from '../output.ts';
 import { tailLines } from '../logs.ts';
 import { isOurs, procInfo, spawnDetached, startTimeOf, which, type Timings } from '../proc.ts';
@@ -80,7 +81,7 @@ export function requireRalph(env: NodeJS.ProcessEnv): string {
 function loopHolder(workspace: string): number | undefined {
   let pid: number;
   try {
-    pid = Number((JSON.parse(readFileSync(path.join(workspace, '.ralph', 'loop.lock'), 'utf8')) as { pid?: unknown }).pid);
+    pid = Number((JSON.parse(readAgentFile(path.join(workspace, '.ralph', 'loop.lock')) ?? '') as { pid?: unknown }).pid);
   } catch {
     return undefined;
   }

@@ -104,7 +104,7 @@ export async function syncTeam(team: Team, options: SyncOptions = {}): Promise<S
     return report;
   };
   // A dry run writes nothing, not even the lock file.
-  return dryRun ? run() : withFileLockAsync(path.join(team.paths.dir, '.bm-sync'), run, { timeoutMs: 10 * 60_000, staleMs: 60 * 60_000 });
+  return dryRun ? run() : withFileLockAsync(path.join(team.paths.dir, '.bm-sync'), run, { timeoutMs: 10 * 60_000 });
 }
 
 /** `--push`: pushes the team repo's current branch to its origin before syncing. */

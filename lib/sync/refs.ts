@@ -5,24 +5,29 @@
  * where one git process per workspace and question costs tens of milliseconds. Anything unusual
  * (a `.git` file, a ref we cannot find) returns undefined and the caller falls back to git.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { lstatSync } from 'node:fs';
 import path from 'node:path';
+import { readAgentFile } from '../files.ts';
 
 const SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 
-/** The `.git` directory of a work tree, or undefined when `.git` is not a plain directory. */
+/**
+ * The `.git` directory of a work tree, or undefined when `.git` is not a plain directory (a
+ * symlink there could lead bm's writes out of the workspace).
+ */
 export function gitDirOf(workTree: string): string | undefined {
   const dir = path.join(workTree, '.git');
   try {
-    return statSync(dir).isDirectory() ? dir : undefined;
+    return lstatSync(dir).isDirectory() ? dir : undefined;
   } catch {
     return undefined;
   }
 }
 
+/** Refs are written by git and by whoever works in the clone: read them as untrusted, bounded. */
 function readText(file: string): string | undefined {
   try {
-    return readFileSync(file, 'utf8');
+    return readAgentFile(file, 64 * 1024 * 1024);
   } catch {
     return undefined;
   }

@@ -7,9 +7,9 @@
  * up to date gets an empty plan, so a sync with nothing to do writes nothing.
  */
 import { createHash } from 'node:crypto';
-import { lstatSync, mkdirSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync, type Stats } from 'node:fs';
+import { lstatSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync, type Stats } from 'node:fs';
 import path from 'node:path';
-import { readTextIfExists } from '../files.ts';
+import { ensureRealFolders, readAgentFile, writeFileAtomic } from '../files.ts';
 import { git, gitMaybe } from '../git.ts';
 import { BmError } from '../output.ts';
 import { gitDirOf } from './refs.ts';
@@ -70,19 +70,16 @@ export function lstat(file: string): Stats | undefined {
 
 /** Text of a regular file; undefined when it is missing or anything else (a symlink could lead out of the repo). */
 function readSource(file: string): string | undefined {
-  return lstat(file)?.isFile() ? readTextIfExists(file) : undefined;
+  return lstat(file)?.isFile() ? readAgentFile(file) : undefined;
 }
 
 /**
- * Writes a workspace file through a temp file and a rename, so readers never see half of it.
- * No fsync: everything here is derived from the team repo and the next sync rewrites it, and
- * skipping the fsyncs keeps a first sync of many workspaces fast.
+ * Writes a file of workspace `root` through an exclusive temp file and a rename, never through
+ * a symlink (see writeFileAtomic). No fsync: everything here is derived from the team repo and
+ * the next sync rewrites it, and skipping the fsyncs keeps a first sync of many workspaces fast.
  */
-function writeFile(file: string, data: string): void {
-  mkdirSync(path.dirname(file), { recursive: true });
-  const temp = `${file}.bm-tmp`;
-  writeFileSync(temp, data);
-  renameSync(temp, file);
+function writeFile(root: string, file: string, data: string): void {
+  writeFileAtomic(file, data, 0o644, { durable: false, within: root });
 }
 
 function sha256(text: string): string {
@@ -122,7 +119,7 @@ interface SyncState {
 
 function readState(gitDir: string): SyncState {
   try {
-    const parsed = JSON.parse(readTextIfExists(path.join(gitDir, STATE_FILE)) ?? '{}') as Partial<SyncState>;
+    const parsed = JSON.parse(readAgentFile(path.join(gitDir, STATE_FILE)) ?? '{}') as Partial<SyncState>;
     return { copies: typeof parsed.copies === 'object' && parsed.copies ? parsed.copies : {} };
   } catch {
     return { copies: {} };
@@ -132,7 +129,7 @@ function readState(gitDir: string): SyncState {
 function recordCopy(gitDir: string, rel: string, hash: string): void {
   const state = readState(gitDir);
   state.copies[rel] = hash;
-  writeFile(path.join(gitDir, STATE_FILE), `${JSON.stringify(state, null, 2)}\n`);
+  writeFile(path.dirname(gitDir), path.join(gitDir, STATE_FILE), `${JSON.stringify(state, null, 2)}\n`);
 }
 
 function planLinks(t: SurfaceTarget, memberDir: string, changes: Change[]): void {
@@ -191,11 +188,11 @@ function planCopy(t: SurfaceTarget, gitDir: string, state: SyncState, copy: Mana
   const dest = path.join(t.path, copy.rel);
   const st = lstat(dest);
   if (st?.isDirectory()) throw new BmError(`A folder is where ${copy.rel} should be: ${dest}`, 'Move it away and run `bm teams sync` again.');
-  const current = st?.isFile() ? readTextIfExists(dest) : undefined;
+  const current = st?.isFile() ? readAgentFile(dest) : undefined;
   if (current === desired) return;
   const desiredHash = sha256(desired);
   const write = async () => {
-    writeFile(dest, desired);
+    writeFile(t.path, dest, desired);
     recordCopy(gitDir, copy.rel, desiredHash);
     // Only a file that was already there can be the project's own (tracked) one.
     if (st && copy.rel === 'ralph.yml' && (await isTracked(t.path, copy.rel))) await hideTracked(t.path, copy.rel);
@@ -251,7 +248,7 @@ function planAgents(t: SurfaceTarget, plan: SurfacePlan): void {
   plan.changes.push({
     what: `.claude/agents: ${parts.join('; ')}`,
     apply: async () => {
-      mkdirSync(agentsDir, { recursive: true });
+      ensureRealFolders(t.path, agentsDir);
       for (const name of stale) rmSync(path.join(agentsDir, name), { force: true });
       for (const [name, target] of link) {
         rmSync(path.join(agentsDir, name), { force: true });
@@ -268,7 +265,7 @@ export function excludeBlock(): string {
 
 function planExclude(gitDir: string, changes: Change[]): void {
   const file = path.join(gitDir, 'info', 'exclude');
-  const current = readTextIfExists(file) ?? '';
+  const current = readAgentFile(file) ?? '';
   const block = excludeBlock();
   if (current.includes(`${block}\n`)) return;
   changes.push({
@@ -279,7 +276,7 @@ function planExclude(gitDir: string, changes: Change[]): void {
       const end = lines.indexOf(EXCLUDE_END, start);
       const kept = start >= 0 && end > start ? [...lines.slice(0, start), ...lines.slice(end + 1)] : lines;
       const rest = kept.join('\n').replace(/\n*$/, '');
-      writeFile(file, `${rest ? `${rest}\n` : ''}${block}\n`);
+      writeFile(path.dirname(gitDir), file, `${rest ? `${rest}\n` : ''}${block}\n`);
     },
   });
 }

@@ -3,7 +3,8 @@
  * under Deno as under Node.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import process from 'node:process';
 import { test } from 'uvu';
@@ -54,6 +55,8 @@ test('each shell gets a script that calls back into bm; unknown shells are usage
   assert.match(bad.stderr, /Unknown shell 'powershell'/);
 });
 
+const underDeno = typeof (globalThis as { Deno?: unknown }).Deno !== 'undefined';
+
 test('Deno runs the same scripts: list, hire and JSON identical to Node', async () => {
   const deno = denoBinary(ROOT);
   const run = (...args: string[]) => spawnSync(deno, ['run', '-A', '--no-prompt', path.join(ROOT, 'scripts', 'bm.mjs'), ...args], { env: sandbox.env, encoding: 'utf8' });
@@ -68,45 +71,31 @@ test('Deno runs the same scripts: list, hire and JSON identical to Node', async 
   assert.is(usage.status, 2);
   assert.match(usage.stderr, /Did you mean 'bm hire'/);
   const badFlag = run('members', 'list', '--jsn');
-  assert.is(badFlag.status, 2, 'the exit code set through the process shim reaches the OS');
+  assert.is(badFlag.status, 2, 'the exit code reaches the OS');
   assert.match(badFlag.stderr, /Did you mean '--json'/);
 });
 
-test('under Deno, read-only commands never load Deno\'s Node layer; others load what they use', async () => {
-  const deno = denoBinary(ROOT);
-  const run = (...args: string[]) => spawnSync(deno, ['run', '-A', '--no-prompt', path.join(ROOT, 'scripts', 'bm.mjs'), ...args], { env: { ...sandbox.env, BM_DEBUG: '1' }, encoding: 'utf8' });
-  for (const args of [['members', 'list'], ['members', 'list', '-t', 'beta', '--json'], ['roles', 'list'], ['--help']]) {
-    const result = run(...args);
-    assert.is(result.status, 0, result.stderr);
-    assert.not.match(result.stderr, /loading Deno's node:/, `bm ${args.join(' ')}`);
-    if (args[0] !== '--help') assert.match(result.stderr, /running \w+ from \/.*\/d-[^/]+\/\w+\.mjs\n/, 'the Deno build of the compile cache is used');
-  }
-  const nodeList = await sandbox.ok(['members', 'list', '-t', 'beta']);
-  assert.is(run('members', 'list', '-t', 'beta').stdout, nodeList.stdout, 'same table as under Node');
-  const fired = run('fire', 'qe-quinn', '--yes');
-  assert.is(fired.status, 0, fired.stderr);
-  assert.match(fired.stderr, /loading Deno's node:/, 'a command that runs git loads the Node layer, and says so under BM_DEBUG');
-  assert.not.ok((await sandbox.ok(['members', 'list', '--json'])).stdout.includes('qe-quinn'));
+test('under Node, commands run from dist/ with Node\'s compile cache under XDG_CACHE_HOME', () => {
+  if (underDeno) return;
+  const env: NodeJS.ProcessEnv = { ...sandbox.env };
+  delete env.NODE_COMPILE_CACHE;
+  const result = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'bm.mjs'), 'roles', 'list', '-t', 'beta'], { env, encoding: 'utf8' });
+  assert.is(result.status, 0, result.stderr);
+  const cache = path.join(sandbox.home, '.cache', 'bm', 'node-compile-cache');
+  assert.ok(existsSync(cache) && readdirSync(cache).length > 0, `the compile cache is in ${cache}`);
 });
 
-const underDeno = typeof (globalThis as { Deno?: unknown }).Deno !== 'undefined';
-
-test('under Node, commands run from the CommonJS build with V8\'s code cache, which a damaged copy cannot break', () => {
+test('a checkout that was never built says how to build it', () => {
   if (underDeno) return;
-  const run = () => spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'bm.mjs'), 'roles', 'list', '-t', 'beta'], { env: { ...sandbox.env, BM_DEBUG: '1' }, encoding: 'utf8' });
-  const first = run();
-  assert.is(first.status, 0, first.stderr);
-  const file = /running roles from (\/.*\/b-[^/]+\/roles\.cjs)\n/.exec(first.stderr)?.[1];
-  assert.ok(file, `the Node build of the compile cache is used: ${first.stderr}`);
-  const codeCache = `${file}.v8`;
-  assert.ok(existsSync(codeCache), 'the code cache is written after a run');
-  // Replaced the way bm writes it (a rename), so a concurrent run never reads half a file.
-  writeFileSync(`${codeCache}.damaged`, 'not a V8 code cache');
-  renameSync(`${codeCache}.damaged`, codeCache);
-  const second = run();
-  assert.is(second.status, 0, second.stderr);
-  assert.is(second.stdout, first.stdout, 'same output from a rejected cache');
-  assert.is.not(readFileSync(codeCache, 'utf8').slice(0, 19), 'not a V8 code cache', 'a rejected cache is written again');
+  const root = mkdtempSync(path.join(os.tmpdir(), 'bm-unbuilt-'));
+  try {
+    for (const file of ['scripts/bm.mjs', 'lib/suggest.mjs']) cpSync(path.join(ROOT, file), path.join(root, file));
+    const result = spawnSync(process.execPath, [path.join(root, 'scripts', 'bm.mjs'), 'members', 'list'], { env: sandbox.env, encoding: 'utf8' });
+    assert.is(result.status, 1, result.stderr);
+    assert.match(result.stderr, /^Error: bm is not built \(.*\/dist\/commands\/members\.mjs is missing\)\. Run `npm run build` in /);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 });
 
 test.run();

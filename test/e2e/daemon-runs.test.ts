@@ -104,7 +104,7 @@ test('a member whose runs keep failing backs off exponentially, is shown by stat
   try {
     const mark = journal(sandbox, TEAM).length;
     const env = { BM_DAEMON_BACKOFF_MS: '300', BM_DAEMON_BACKOFF_MAX_MS: '1000', STUB_RALPH_DELAY_MS: '50' };
-    const { port } = await startDaemon([], env);
+    const { port } = await startDaemon(['--max-runs-per-hour', '20'], env);
     await deliver(port, secret, 'issues', example('issues', 'opened'));
 
     await waitFor('the first failures', () => of(since(mark), 'run.backoff', 'dev-alice').length >= 2, 10_000);

@@ -105,4 +105,51 @@ test("a member's own comment during its run does not run it again; someone else'
   await settled();
 });
 
+test('a member whose runs keep doing no work is not woken by its own hand-offs; a human\'s still wake it', async () => {
+  await settled();
+  const before = runCalls().length;
+  // The stub ralph commits nothing: every run so far did no work.
+  const labeled = (login: string) => ({ ...example('issues', 'labeled', 'octocat/alpha'), sender: { login } });
+  assert.is(JSON.parse((await deliver(port, secret, 'issues', labeled('octocat'))).body).outcome, 'wake', 'a hand-off by the identity is relevant');
+  await waitFor('both members to skip their own event', () => journal(sandbox, TEAM).filter((e) => e.type === 'run.skip' && /its own event/.test(String(e.why))).length >= 2, 30_000);
+  assert.is(runCalls().length, before);
+  const idle = await sandbox.json<{ idle: { member: string; runs: number }[] }>(['daemon', 'status', '--json']);
+  assert.equal(idle.idle.map((i) => i.member).sort(), ['dev-alice', 'qe-quinn']);
+  assert.match((await sandbox.ok(['daemon', 'status'])).stdout, /Idle: +dev-alice \(its last \d+ runs did no work/);
+  await deliver(port, secret, 'issues', labeled('a-human'));
+  await waitFor("a human's label to run both members", () => runCalls().length === before + 2, 30_000);
+  await settled();
+});
+
+test('the budget holds under a 200-event stream of relevant, foreign and own events: one run, then one coalesced run when the window allows', async () => {
+  await settled();
+  await sandbox.ok(['daemon', 'stop']);
+  const started = await sandbox.ok(['daemon', 'start', '--port', '0', '--max-runs-per-hour', '1'], { env: { BM_GITHUB_API_URL: github.url, BM_DAEMON_BUDGET_WINDOW_MS: '20000' } });
+  port = Number(/listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(started.stdout)?.[1]);
+  const mark = journal(sandbox, TEAM).length;
+  const since = (type: string) => journal(sandbox, TEAM).slice(mark).filter((e) => e.type === type);
+  const relevant = example('issues', 'opened', 'octocat/alpha');
+  await deliver(port, secret, 'issues', relevant);
+  await waitFor('the first runs to end', () => since('run.end').length === 2, 30_000);
+  const stream = Array.from({ length: 200 }, (_, i) => {
+    if (i % 3 === 0) return ['issues', relevant] as const;
+    if (i % 3 === 1) return ['issue_comment', example('issue_comment', 'created')] as const;
+    return ['issue_comment', { ...example('issue_comment', 'created', 'octocat/alpha'), sender: { login: 'octocat' } }] as const;
+  });
+  for (let i = 0; i < stream.length; i += 10) await Promise.all(stream.slice(i, i + 10).map(([event, payload]) => deliver(port, secret, event, payload)));
+  await waitFor('both members to be held by the budget', () => since('run.budget').length === 2, 10_000);
+  const held = await sandbox.json<{ atCap: { member: string; until: string }[]; maxRunsPerHour: number }>(['daemon', 'status', '--json']);
+  assert.is(held.maxRunsPerHour, 1);
+  assert.equal(held.atCap.map((c) => c.member).sort(), ['dev-alice', 'qe-quinn']);
+  assert.match((await sandbox.ok(['daemon', 'status'])).stdout, /At budget: +dev-alice \(1 runs within the hour; its next run at /);
+  const firstStart = Date.parse(since('run.start')[0].ts);
+  await waitFor('one coalesced run per member when the window allows', () => since('run.start').length === 4, 40_000);
+  await waitFor('the runs to end', () => since('run.end').length === 4, 30_000);
+  const later = since('run.start').slice(2);
+  for (const run of later) assert.ok(Date.parse(run.ts) >= firstStart + 20_000 - 50, `held until the window allowed (${Date.parse(run.ts) - firstStart} ms)`);
+  assert.is(since('run.start').length, 4, '67 relevant events: two runs per member');
+  const deliveries = journal(sandbox, TEAM).slice(mark).filter((e) => e.type === 'delivery');
+  assert.equal([deliveries.filter((e) => e.outcome === 'wake').length, deliveries.filter((e) => e.reason === 'foreign-repo').length, deliveries.filter((e) => e.reason === 'self').length], [68, 67, 66]);
+});
+
 test.run();

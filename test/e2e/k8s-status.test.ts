@@ -164,7 +164,7 @@ withKubectl('an exec credential plugin is left to client-node, which runs it; st
   if (logsImports) assert.ok(heavyImports(imports).includes('@kubernetes/client-node'), 'client-node was loaded');
   const reads = await podReads();
   assert.is(reads.length, 1);
-  assert.match(reads[0].userAgent ?? '', /node-fetch/, 'client-node sent it');
+  assert.is.not(reads[0].userAgent, 'bm', `client-node sent it, not bm's own request (user agent ${reads[0].userAgent})`);
   assert.is(reads[0].auth, 'bearer', 'with the plugin\'s token');
 
   const again = await world!.bm(['start', '--formation', 'k8s'], { KUBECONFIG: file });

@@ -11,6 +11,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { DEFAULT_EVENTS, githubSlugOf, isWakeEvent, judge, polledFacts, teamRepos, wakeEvents, webhookFacts, webhookName, type TeamCoordinates } from '../../lib/daemon/events.ts';
 import { wakeCases } from '../support/wake-table.ts';
+import { IDLE_LIMIT, OWN_EVENT_GRACE_MS, RunBudget, WorkTracker } from '../../lib/daemon/budget.ts';
 import { nextLink } from '../../lib/github.ts';
 import { recentDeliveries, unfinishedWork } from '../../lib/daemon/journal.ts';
 import { RotatingFile } from '../../lib/daemon/log.ts';
@@ -106,6 +107,37 @@ test('wake rules: the reasons, a team without GitHub coordinates, Events API ent
   assert.equal([...teamRepos(undefined, { name: 't' })], []);
   assert.is(githubSlugOf('https://x-access-token:abc@github.com/a/b'), 'a/b');
   assert.is(githubSlugOf('https://gitlab.com/a/b.git'), undefined);
+});
+
+test('run budget: a sliding window per member; the next run when the oldest leaves it', () => {
+  let now = 1_000_000;
+  const budget = new RunBudget(2, 60_000, () => now);
+  assert.is(budget.freeAt('dev'), now);
+  budget.started('dev');
+  now += 10_000;
+  budget.started('dev');
+  assert.is(budget.freeAt('dev'), 1_060_000, 'full: free when the first run is an hour (window) old');
+  assert.is(budget.freeAt('qe'), now, 'per member');
+  assert.equal(budget.atCap(), [{ member: 'dev', runs: 2, until: new Date(1_060_000).toISOString() }]);
+  now = 1_060_001;
+  assert.is(budget.freeAt('dev'), now);
+  assert.equal(budget.atCap(), []);
+});
+
+test('idle members: after runs without work, their own events while they run or just ran do not wake them', () => {
+  let now = 0;
+  const work = new WorkTracker(() => now);
+  for (let i = 1; i < IDLE_LIMIT; i++) work.ended('dev', false);
+  assert.not.ok(work.ignoresOwn('dev', true), 'not yet');
+  work.ended('dev', false);
+  assert.ok(work.ignoresOwn('dev', true), 'while it runs');
+  assert.ok(work.ignoresOwn('dev', false), 'just after');
+  now += OWN_EVENT_GRACE_MS + 1;
+  assert.not.ok(work.ignoresOwn('dev', false), 'long after its run, the event is another member\'s hand-off');
+  assert.equal(work.idle(), [{ member: 'dev', runs: IDLE_LIMIT }]);
+  work.ended('dev', true);
+  assert.not.ok(work.ignoresOwn('dev', true), 'a run that did work clears it');
+  assert.equal(work.idle(), []);
 });
 
 test('poll cursor: missing is empty; garbage is reported and read as empty', () => {

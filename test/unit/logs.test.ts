@@ -2,12 +2,12 @@
  * lib/logs.ts followAppends, behind `bm logs -f` and `bm daemon log -f`: only new bytes, a file
  * that appears later, and a truncated (rotated) file read again from its start.
  */
-import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { followAppends } from '../../lib/logs.ts';
+import { followAppends, readAppended } from '../../lib/logs.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -29,6 +29,27 @@ test('followAppends hands over appended bytes only, including a file created lat
     rmSync(dir, { recursive: true, force: true });
   }
   assert.equal(seen, ['a.log:one\n', 'b.log:first\n', 'a.log:new\n']);
+});
+
+test('a log rotated by rename is read from its start, even when the new file is already longer', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bm-logs-'));
+  const file = path.join(dir, 'm.log');
+  try {
+    writeFileSync(file, 'old\n');
+    const first = readAppended(file, { ino: -1, offset: 0 });
+    assert.is(first.data.toString(), 'old\n');
+    appendFileSync(file, 'more\n');
+    const second = readAppended(file, first.position);
+    assert.is(second.data.toString(), 'more\n', 'only the appended bytes');
+    renameSync(file, `${file}.1`);
+    writeFileSync(file, 'a new file, longer than the old offset\n');
+    assert.is(readAppended(file, second.position).data.toString(), 'a new file, longer than the old offset\n', 'nothing of the new file is lost');
+    const big = 'x'.repeat(200 * 1024);
+    writeFileSync(file, big);
+    assert.is(readAppended(file, { ino: -1, offset: 0 }).data.length, big.length, 'a large append is read whole');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test.run();

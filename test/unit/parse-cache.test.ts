@@ -13,20 +13,20 @@ import { loadConfig, updateConfig } from '../../lib/config.ts';
 import { readYaml } from '../../lib/schema.ts';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'bm-parse-cache-'));
-const previousHome = process.env.BM_HOME;
-const parsedDir = path.join(dir, 'home', 'cache', 'parsed');
+const previousCache = process.env.XDG_CACHE_HOME;
+const parsedDir = path.join(dir, 'cache', 'bm', 'parsed');
 /** This file's cache entries (other test files in the same process may use the cache too). */
 const entries = () => readdirSync(parsedDir).map((f) => path.join(parsedDir, f)).filter((f) => readFileSync(f, 'utf8').includes(dir));
 
 test.before(() => {
-  process.env.BM_HOME = path.join(dir, 'home');
+  process.env.XDG_CACHE_HOME = path.join(dir, 'cache');
 });
 const schema = z.looseObject({ name: z.string(), count: z.optional(z.number()) });
 const file = path.join(dir, 'thing.yml');
 
 test.after(() => {
-  if (previousHome === undefined) delete process.env.BM_HOME;
-  else process.env.BM_HOME = previousHome;
+  if (previousCache === undefined) delete process.env.XDG_CACHE_HOME;
+  else process.env.XDG_CACHE_HOME = previousCache;
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -59,25 +59,19 @@ test('a damaged entry is a miss, and an entry the schema rejects still yields a 
   assert.throws(() => readYaml(file, schema), /thing\.yml:2:7: name: expected string/);
 });
 
-test('the operator config is cached without its credentials, which still load on demand', () => {
+test('the operator config never goes through the cache: no entry holds its text or its tokens', () => {
   const config = path.join(dir, 'config.yml');
   const token = 'ghp_' + 'x'.repeat(36);
-  writeFileSync(config, `teams:\n  - name: alpha\n    path: /w/alpha\n    profile: scrum\n    credentials:\n      gh_token: ${token}\n  - name: beta\n    path: /w/beta\n    profile: scrum\n`, { mode: 0o600 });
+  writeFileSync(config, `teams:\n  - name: alpha\n    path: /w/alpha\n    profile: scrum\n    credentials:\n      gh_token: ${token}\n`, { mode: 0o600 });
   assert.is(loadConfig(config).teams?.[0].credentials?.gh_token, token);
-  const entry = entries().find((e) => readFileSync(e, 'utf8').includes('/w/alpha'));
-  assert.ok(entry, 'the config was cached');
-  assert.not.ok(readFileSync(entry as string, 'utf8').includes(token), 'the token is not in the cache entry');
-  assert.not.ok(readFileSync(entry as string, 'utf8').includes('teams:'), 'nor is the text');
-  const hit = loadConfig(config);
-  assert.is(hit.teams?.[0].credentials?.gh_token, token, 'a cache hit still has the token');
-  assert.is(hit.teams?.[1].credentials, undefined);
+  assert.is(loadConfig(config).teams?.[0].credentials?.gh_token, token);
+  assert.equal(entries().filter((e) => readFileSync(e, 'utf8').includes('/w/alpha')), [], 'nothing cached for the config');
   updateConfig((c) => {
-    const beta = c.teams?.find((t) => t.name === 'beta');
-    if (beta) beta.credentials = { webhook_secret: 'hook' };
+    const alpha = c.teams?.find((t) => t.name === 'alpha');
+    if (alpha) alpha.credentials = { ...alpha.credentials, webhook_secret: 'hook' };
   }, config);
   const saved = readFileSync(config, 'utf8');
-  assert.ok(saved.includes(token) && saved.includes('webhook_secret: hook'), 'a read-modify-write of a cached config keeps every credential');
-  assert.is(loadConfig(config).teams?.[1].credentials?.webhook_secret, 'hook');
+  assert.ok(saved.includes(token) && saved.includes('webhook_secret: hook'), 'a read-modify-write keeps every credential');
 });
 
 test.run();

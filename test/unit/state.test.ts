@@ -41,7 +41,7 @@ test('two processes adding 100 entries each lose none', async () => {
     const script = path.join(dir, `worker-${name}.mts`);
     writeFileSync(script, worker(name));
     // The same worker under whichever runtime runs this test.
-    const args = 'Deno' in globalThis ? ['run', '-A', '--no-prompt', '--config', path.resolve(import.meta.dirname, '../../deno.json'), script] : ['--import', 'tsx', script];
+    const args = 'Deno' in globalThis ? ['run', '-A', '--no-prompt', script] : ['--import', 'tsx', script];
     const child = spawn(process.execPath, args, { cwd: path.resolve(import.meta.dirname, '../..'), stdio: 'inherit' });
     child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`worker ${name} exited ${code}`))));
   })));

@@ -2,9 +2,9 @@
  * The deployer hat: brings the team's namespace, credentials Secret, member ConfigMaps and
  * member StatefulSets to the state the team repo and the operator's credentials describe.
  *
- *   node --import tsx hats/deployer/deploy.ts             deploy (idempotent)
- *   node --import tsx hats/deployer/deploy.ts --plan      print what would change, as JSON
- *   node --import tsx hats/deployer/deploy.ts --dry-run   print the manifests (Secret values as
+ *   node hats/deployer/deploy.ts             deploy (idempotent)
+ *   node hats/deployer/deploy.ts --plan      print what would change, as JSON
+ *   node hats/deployer/deploy.ts --dry-run   print the manifests (Secret values as
  *                                                         a placeholder), have the API server
  *                                                         check them, change nothing
  *

@@ -5,7 +5,7 @@
  * version, image), and the input files with their sha256, so `bm start` can tell later whether
  * anything changed, here or on the cluster.
  *
- *   node --import tsx hats/topology-writer/write-topology.ts
+ *   node hats/topology-writer/write-topology.ts
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';

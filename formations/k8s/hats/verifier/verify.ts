@@ -4,7 +4,7 @@
  * one that is not, with its reason. A pod that cannot recover on its own (ImagePullBackOff,
  * CreateContainerConfigError, CrashLoopBackOff, ...) fails the check at once.
  *
- *   node --import tsx hats/verifier/verify.ts
+ *   node hats/verifier/verify.ts
  */
 import path from 'node:path';
 import process from 'node:process';

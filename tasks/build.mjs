@@ -1,0 +1,87 @@
+/**
+ * `npm run build`: bundles every command, scripts/<name>.ts, into dist/commands/<name>.mjs, which
+ * the launcher (scripts/bm.mjs) runs under Node, and builds the console's page (dist/console/,
+ * tasks/build-web.mjs). npm runs it on install (`prepare`) and before packing; `npm test`,
+ * `npm run demo` and `npm run bench` run it first, so they never run stale code. After editing
+ * the sources in a checkout, run it again, or keep `npm run build -- --watch` running (commands
+ * only). (Deno runs the TypeScript sources and needs no build.)
+ *
+ * Plain JavaScript, so that it runs on any Node before anything else is set up.
+ */
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import process from 'node:process';
+import { pathToFileURL } from 'node:url';
+import { buildConsole } from './build-web.mjs';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+export const DIST = path.join(ROOT, 'dist', 'commands');
+
+// zod and string-width are on every command's path: bundled, they load as part of one file
+// instead of ~100. Every other package stays external, loaded from node_modules by the code that
+// needs it, so an updated package is used without a rebuild.
+const BUNDLED = new Set(['zod', 'string-width']);
+
+/** esbuild's options for the bundles: one ES module per scripts/*.ts, found afresh each build. */
+function options() {
+  const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+  const external = Object.keys({ ...pkg.dependencies, ...pkg.devDependencies }).filter((name) => !BUNDLED.has(name));
+  return {
+    absWorkingDir: ROOT,
+    entryPoints: readdirSync(path.join(ROOT, 'scripts')).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts')).map((f) => `scripts/${f}`),
+    outdir: DIST,
+    outExtension: { '.js': '.mjs' },
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node22',
+    external: external.flatMap((name) => [name, `${name}/*`]),
+    sourcemap: 'linked',
+    logLevel: 'warning',
+  };
+}
+
+/** Builds dist/ from scratch (commands and console page); throws when esbuild reports an error. */
+export async function build() {
+  const esbuild = await import('esbuild');
+  await swapIn(DIST, (fresh) => esbuild.build({ ...options(), outdir: fresh }));
+  await swapIn(path.join(ROOT, 'dist', 'console'), buildConsole);
+}
+
+/**
+ * Has `make` write a directory beside `target`, then swaps it in, so a bm running meanwhile never
+ * reads a half-written file.
+ */
+async function swapIn(target, make) {
+  const fresh = `${target}.${process.pid}.new`;
+  const old = `${target}.${process.pid}.old`;
+  try {
+    rmSync(fresh, { recursive: true, force: true });
+    await make(fresh);
+    if (existsSync(target)) renameSync(target, old);
+    renameSync(fresh, target);
+  } finally {
+    rmSync(fresh, { recursive: true, force: true });
+    rmSync(old, { recursive: true, force: true });
+  }
+}
+
+/** Rebuilds dist/ whenever a source file changes, until interrupted. */
+async function watch() {
+  const esbuild = await import('esbuild');
+  const context = await esbuild.context({ ...options(), plugins: [{ name: 'report', setup: (b) => b.onEnd((r) => console.error(`build: ${r.errors.length ? 'failed' : 'dist/commands/ is up to date'} (${new Date().toLocaleTimeString()})`)) }] });
+  await context.watch();
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+  if (process.argv.includes('--watch')) {
+    await watch();
+  } else {
+    try {
+      await build();
+    } catch (error) {
+      console.error(`Error: the build failed: ${error.message}. Fix the error above and run \`npm run build\` again.`);
+      process.exitCode = 1;
+    }
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * The webhook server's limits against unauthenticated senders: bodies read at once are bounded
+ * in number and bytes, odd ids never reach the rejection callback, and a signed delivery still
+ * gets through once the junk is gone.
+ */
+import { request } from 'node:http';
+import type { Server } from 'node:http';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createWebhookServer, listen } from '../../lib/daemon/server.ts';
+import { signBody } from '../../lib/daemon/signature.ts';
+
+const SECRET = 'test-secret';
+
+function post(port: number, headers: Record<string, string | number>, body: Buffer | string, chunkDelayMs = 0): Promise<number> {
+  return new Promise((resolve) => {
+    const req = request({ host: '127.0.0.1', port, path: '/webhook', method: 'POST', headers, agent: false }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', () => resolve(0));
+    const data = Buffer.isBuffer(body) ? body : Buffer.from(body);
+    if (!chunkDelayMs) return req.end(data);
+    // Sent in slices, so several bodies are being received at the same time.
+    let offset = 0;
+    const next = () => {
+      if (offset >= data.length) return req.end();
+      req.write(data.subarray(offset, offset + 256 * 1024));
+      offset += 256 * 1024;
+      setTimeout(next, chunkDelayMs);
+    };
+    next();
+  });
+}
+
+async function withServer(fn: (port: number, rejected: [number, string | undefined][]) => Promise<void>): Promise<void> {
+  const rejected: [number, string | undefined][] = [];
+  const server: Server = createWebhookServer({
+    secret: SECRET,
+    maxPendingBytes: 2 * 1024 * 1024,
+    maxPendingRequests: 4,
+    onDelivery: () => 'wake',
+    onRejected: (status, _reason, id) => rejected.push([status, id]),
+    health: () => ({}),
+  });
+  const port = await listen(server, 0, '127.0.0.1');
+  try {
+    await fn(port, rejected);
+  } finally {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+}
+
+const headers = (id: string, body: Buffer | string, signature = 'sha256=' + '0'.repeat(64)) => ({
+  'content-type': 'application/json', 'x-github-event': 'issues', 'x-github-delivery': id, 'x-hub-signature-256': signature, 'content-length': Buffer.byteLength(body),
+});
+
+test('parallel unsigned bodies beyond the byte and request budgets get 503; a signed delivery then passes', async () => {
+  await withServer(async (port, rejected) => {
+    const junk = Buffer.alloc(1024 * 1024, 'x');
+    const statuses = await Promise.all(Array.from({ length: 8 }, (_, i) => post(port, headers(`junk-${i}`, junk), junk, 20)));
+    assert.ok(statuses.filter((s) => s === 503 || s === 0).length >= 4, `budget enforced: ${statuses}`);
+    assert.ok(statuses.every((s) => s === 401 || s === 503 || s === 0), `${statuses}`);
+    assert.ok(rejected.length >= 8);
+    const body = '{"action":"opened"}';
+    assert.is(await post(port, headers('good-1', body, signBody(SECRET, body)), body), 202, 'the budget is given back');
+  });
+});
+
+test('a delivery id that is not a GUID-like token is refused and never handed on', async () => {
+  await withServer(async (port, rejected) => {
+    const long = 'a'.repeat(15_000);
+    assert.is(await post(port, headers(long, '{}'), '{}'), 400);
+    assert.is(await post(port, headers('line\tbreak', '{}'), '{}'), 400);
+    assert.equal(rejected, [[400, undefined], [400, undefined]]);
+  });
+});
+
+test.run();
