@@ -9,10 +9,11 @@
  * hat); the issue is the last `#N` an event payload mentions (hats hand over with
  * `ralph emit board.rescan "#12 ..."`). Every read is bounded: these files are agent-written.
  */
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import process from 'node:process';
 import { readTextIfExists } from '../files.ts';
+import { tailLines } from '../logs.ts';
 import { yaml } from '../yaml.ts';
 
 /** A running member's activity. */
@@ -33,25 +34,6 @@ export function stallMinutes(env: NodeJS.ProcessEnv = process.env): number {
   return Number.isFinite(value) && value > 0 ? value : 30;
 }
 
-const TAIL_BYTES = 64 * 1024;
-
-function tail(file: string): string {
-  try {
-    const size = statSync(file).size;
-    const length = Math.min(size, TAIL_BYTES);
-    const buffer = Buffer.alloc(length);
-    const fd = openSync(file, 'r');
-    try {
-      readSync(fd, buffer, 0, length, size - length);
-    } finally {
-      closeSync(fd);
-    }
-    return buffer.toString('utf8');
-  } catch {
-    return '';
-  }
-}
-
 interface Event {
   topic: string;
   payload: string;
@@ -60,7 +42,7 @@ interface Event {
 function lastEvents(workspace: string): Event[] {
   const name = readTextIfExists(path.join(workspace, '.ralph', 'current-events'), 4096)?.trim();
   const file = name && !path.isAbsolute(name) && !name.includes('..') ? path.join(workspace, name) : path.join(workspace, '.ralph', 'events.jsonl');
-  return tail(file).split('\n').flatMap((line) => {
+  return tailLines(file, 200).flatMap((line) => {
     try {
       const e = JSON.parse(line) as { topic?: unknown; payload?: unknown };
       return typeof e.topic === 'string' ? [{ topic: e.topic, payload: typeof e.payload === 'string' ? e.payload : JSON.stringify(e.payload ?? '') }] : [];
