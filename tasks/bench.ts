@@ -315,7 +315,7 @@ async function daemon(): Promise<void> {
 }
 
 /**
- * inbox: `bm inbox` against the fake GitHub serving a board of 500 items (12 of them waiting for
+ * inbox: `bm inbox` against the fake GitHub serving a board of 500 items (18 of them waiting for
  * the operator), against `bm --help`, run in turn. The fake runs in this process, so commands run
  * asynchronously here. Target: at most 2 GitHub requests, and no more than 2x `bm --help` plus
  * the fake's own answer time for the inbox query.
