@@ -23,7 +23,7 @@ export default tseslint.config(
     // The console's page runs in the browser.
     files: ['web/**'],
     languageOptions: {
-      globals: { document: 'readonly', window: 'readonly', EventSource: 'readonly', HTMLElement: 'readonly', HTMLDialogElement: 'readonly', MessageEvent: 'readonly', Node: 'readonly' },
+      globals: { document: 'readonly', window: 'readonly', EventSource: 'readonly', HTMLElement: 'readonly', HTMLDialogElement: 'readonly', HTMLTextAreaElement: 'readonly', HTMLAnchorElement: 'readonly', MessageEvent: 'readonly', Node: 'readonly' },
     },
   },
 );

@@ -395,7 +395,7 @@ export interface BoardInfo {
   statusOptions: string[];
 }
 
-interface ProjectNode {
+export interface ProjectNode {
   id: string;
   number: number;
   title: string;
@@ -455,7 +455,8 @@ const CREATE_FIELD_MUTATION = `mutation BmCreateStatusField($projectId: ID!, $op
   }
 }`;
 
-async function findBoard(gh: GitHub, owner: string, title: string): Promise<ProjectNode | null> {
+/** The board of `owner` titled exactly `title`, or null. */
+export async function findBoard(gh: GitHub, owner: string, title: string): Promise<ProjectNode | null> {
   let cursor: string | null = null;
   // Listing and matching the exact title here: GitHub's `query:` argument is a fuzzy search.
   for (;;) {

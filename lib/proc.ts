@@ -212,6 +212,16 @@ export function allPids(): number[] {
   }
 }
 
+/** True when some process is in group `pgid` (signal 0 tests without sending): no scan needed when not. */
+function groupExists(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /**
  * The live processes left in the group of the recorded leader `pgid`, the leader excluded
  * (Linux only). Group reuse is guarded like pid reuse: while any process is in group N the kernel
@@ -219,7 +229,7 @@ export function allPids(): number[] {
  * not ours, and only processes started after the leader count.
  */
 export function groupLeftovers(pgid: number, leaderStarted: string): { pid: number; started: string }[] {
-  if (!leaderStarted) return [];
+  if (!leaderStarted || !groupExists(pgid)) return [];
   const leader = procInfo(pgid);
   if (leader && leader.started !== leaderStarted) return [];
   const found: { pid: number; started: string }[] = [];
@@ -273,6 +283,24 @@ export async function endProcesses(targets: readonly { pid: number; started: str
   if (await waitUntilEmpty(left, graceMs)) return 'terminated';
   send('SIGKILL');
   return (await waitUntilEmpty(left, 2000)) ? 'killed' : 'survived';
+}
+
+/**
+ * Keeps a child bm waits for (a formation manager, a headless session), spawned `detached` into a
+ * process group of its own, under bm's control: the stop signals bm receives are passed on to the
+ * group while it runs, and the returned function, called once the child has exited, ends what it
+ * left in the group.
+ */
+export function superviseGroup(pid: number | undefined): () => Promise<void> {
+  if (pid === undefined) return async () => undefined;
+  const started = startTimeOf(pid);
+  const forward = (signal: NodeJS.Signals) => signalGroup(pid, signal);
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  for (const signal of signals) process.on(signal, forward);
+  return async () => {
+    for (const signal of signals) process.off(signal, forward);
+    await endGroup(pid, started, timings().stopKillMs);
+  };
 }
 
 /** Supervision timings; every one can be shortened through the environment (tests, benchmarks). */

@@ -12,8 +12,10 @@
  * and wait for the child to exit.
  */
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { which } from './proc.ts';
+import { endProcesses, signalGroup, superviseGroup, timings, which } from './proc.ts';
+import { processesMarked } from './tree.ts';
 import os from 'node:os';
 import path from 'node:path';
 import process from 'node:process';
@@ -22,6 +24,9 @@ import { BmError } from './output.ts';
 
 /** The claude flags bm passes; the contract test checks each against the real `claude --help`. */
 export const CLAUDE_FLAGS_USED = ['--append-system-prompt-file', '--continue'] as const;
+
+/** The environment variable that marks what an interactive session started. */
+const SESSION_MARKER = 'BM_SESSION';
 
 /** Extra environment for a session; `undefined` removes a variable. */
 export type SessionEnv = Record<string, string | undefined>;
@@ -165,14 +170,10 @@ export async function headlessRalphSession(options: RalphSessionOptions): Promis
   child.process.stderr?.on('data', collect);
   let timedOut = false;
   let killTimer: NodeJS.Timeout | undefined;
-  // process.kill rather than child.kill: under Deno the latter makes the exit report the signal
+  // The group rather than child.kill: under Deno the latter makes the exit report the signal
   // sent instead of the exit code ralph chose.
   const signal = (name: NodeJS.Signals) => {
-    try {
-      if (child.process.pid !== undefined) process.kill(child.process.pid, name);
-    } catch {
-      // Already gone.
-    }
+    if (child.process.pid !== undefined) signalGroup(child.process.pid, name);
   };
   const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => {
     timedOut = true;
@@ -193,18 +194,26 @@ export async function headlessRalphSession(options: RalphSessionOptions): Promis
 type Stdio = 'inherit' | ['ignore', 'pipe', 'pipe'];
 
 /**
- * Spawns `file` and resolves when it exits. With `shareTerminal`, bm ignores SIGINT and SIGQUIT
- * meanwhile: the terminal sends them to the child too, and it decides what Ctrl-C means, while
- * bm lives on to clean up.
+ * Spawns `file` and resolves when it exits; whatever it started is ended then too. A headless
+ * child runs in a process group of its own (lib/proc.ts `superviseGroup`). A child that shares
+ * the operator's terminal must stay in the terminal's process group, so it is marked instead
+ * (`BM_SESSION` in its environment, inherited by what it starts) and the marked processes left
+ * when it exits are ended. With `shareTerminal`, bm ignores SIGINT and SIGQUIT meanwhile: the
+ * terminal sends them to the child too, and it decides what Ctrl-C means, while bm lives on to
+ * clean up.
  */
 function runChild(file: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv; stdio: Stdio }, shareTerminal: boolean) {
-  const child = spawn(file, args, options);
+  const session = `${process.pid}-${randomUUID()}`;
+  const child = shareTerminal
+    ? spawn(file, args, { ...options, env: { ...options.env, [SESSION_MARKER]: session } })
+    : spawn(file, args, { ...options, detached: true });
+  const endGroup = shareTerminal ? async () => undefined : superviseGroup(child.pid);
   const ignore = () => {};
   if (shareTerminal) {
     process.on('SIGINT', ignore);
     process.on('SIGQUIT', ignore);
   }
-  const exit = new Promise<SessionExit>((resolve, reject) => {
+  const exited = new Promise<SessionExit>((resolve, reject) => {
     child.once('error', (error) => reject(new BmError(`Could not start ${file}: ${error.message}`, 'Check that it is executable.')));
     child.once('exit', (code, signal) => {
       if (!child.stdout) return resolve({ code, signal });
@@ -220,10 +229,14 @@ function runChild(file: string, args: string[], options: { cwd: string; env: Nod
         resolve({ code, signal });
       });
     });
-  }).finally(() => {
+  });
+  const exit = exited.finally(async () => {
     if (shareTerminal) {
       process.off('SIGINT', ignore);
       process.off('SIGQUIT', ignore);
+      await endProcesses(processesMarked(SESSION_MARKER, session), timings().stopKillMs);
+    } else {
+      await endGroup();
     }
   });
   return { process: child, exit };

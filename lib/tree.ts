@@ -38,14 +38,14 @@ export function memberMarker(team: string, key: string): NodeJS.ProcessEnv {
   return { [MEMBER_MARKER]: `${team}/${key}` };
 }
 
-function markerOf(pid: number): string | undefined {
+function markerOf(pid: number, name = MEMBER_MARKER): string | undefined {
   let environ: string;
   try {
     environ = readFileSync(`/proc/${pid}/environ`, 'latin1');
   } catch {
     return undefined;
   }
-  const prefix = `${MEMBER_MARKER}=`;
+  const prefix = `${name}=`;
   for (const entry of environ.split('\0')) if (entry.startsWith(prefix)) return entry.slice(prefix.length);
   return undefined;
 }
@@ -82,6 +82,17 @@ export function memberProcessesUnder(dir: string, team: string): MemberProcess[]
       // Gone meanwhile: it is still reported by pid.
     }
     found.push({ pid, started: info.started, key: marker.slice(team.length + 1), pgid: info.pgid, cwd, command });
+  }
+  return found;
+}
+
+/** Every live process whose environment has `name=value` (what a marked child started). */
+export function processesMarked(name: string, value: string): { pid: number; started: string }[] {
+  const found: { pid: number; started: string }[] = [];
+  for (const pid of allPids()) {
+    if (markerOf(pid, name) !== value) continue;
+    const info = procInfo(pid);
+    if (info && !info.zombie) found.push({ pid, started: info.started });
   }
   return found;
 }

@@ -29,7 +29,7 @@ export const COMMANDS = [
   ['approve', 'Approve an item waiting in a human gate: it moves on'],
   ['reject', 'Reject an item waiting in a human gate: it goes back, with your reason'],
   ['chat', 'Talk with a member: Claude Code in its workspace, with its role context'],
-  ['console', 'Show the team live in a browser: members, daemon, journal; start and stop'],
+  ['console', 'Show the team live in a browser: members, daemon, inbox, board; start and stop'],
   ['completions', 'Print a shell completion script (bash, zsh, fish)'],
 ];
 

@@ -3,7 +3,8 @@
  * browser, live. Serves a single page on 127.0.0.1 (another address only with --bind), prints its
  * URL with a random per-run token, and runs in the foreground until Ctrl-C. The page follows
  * state.json, topology.json, the daemon's files and the member logs as they change
- * (lib/console/view.ts); its buttons call the same functions as `bm start` and `bm stop`.
+ * (lib/console/view.ts) and reads the inbox and the board from GitHub (lib/console/github.ts);
+ * its buttons call the same functions as `bm start`, `bm stop`, `bm answer|approve|reject`.
  * Server and security: lib/console/server.ts; the page: web/console/.
  */
 import { spawn } from 'node:child_process';
@@ -38,20 +39,22 @@ function openBrowser(url: string, team: string): void {
 
 export const command = defineCommand({
   name: 'console',
-  summary: 'Show the team live in a browser: members, daemon, journal; start and stop',
+  summary: 'Show the team live in a browser: members, daemon, inbox, board; start and stop',
   description: [
     'Serves a single-page console for the team on http://127.0.0.1:PORT and prints its URL, which',
     'carries a random token made for this run: the first visit trades it for a cookie and drops',
     'it from the address; any request without it gets 401 (scripts can send',
     '`Authorization: Bearer <token>`). The page updates itself when members start, stop, crash or',
     'write output, and when the daemon works; it shows each member\'s status, where it runs, its',
-    'last output line and restarts, the daemon\'s counters and its recent journal.',
+    'last output line and restarts, the daemon\'s counters and its recent journal, and for a team',
+    'on GitHub the operator\'s inbox and the board\'s columns with their item counts.',
     '',
-    'Buttons start and stop members or the whole team and follow a member\'s log (not with',
-    '--read-only); each action is journaled with origin "console". Runs until Ctrl-C; no daemon',
-    'needed. JSON: GET /api/status and /api/daemon answer as `bm status --json` and',
-    '`bm daemon status --json`. --bind listens on another address: anyone who can reach it and',
-    'has the token controls the team.',
+    'Buttons start and stop members or the whole team, follow a member\'s log, and answer,',
+    'approve or reject inbox items (not with --read-only); each action is journaled with origin',
+    '"console". Runs until Ctrl-C; no daemon needed. JSON: GET /api/status, /api/daemon and',
+    '/api/inbox answer as `bm status --json`, `bm daemon status --json` and `bm inbox --json`.',
+    '--bind listens on another address: anyone who can reach it and has the token controls the',
+    'team.',
   ].join('\n'),
   options: {
     port: { type: 'string', value: 'PORT', description: `port to listen on (default ${DEFAULT_PORT}; 0 picks a free one)` },

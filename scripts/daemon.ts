@@ -120,6 +120,7 @@ function printStatus(team: string, s: DaemonStatus, verbose: boolean): void {
     const next = b.retrying ? `retrying at ${when(b.until)}` : `no more retries; the next event runs it, not before ${when(b.until)}`;
     out(`Backing off:      ${b.member} (${b.failures} failed run${b.failures === 1 ? '' : 's'} in a row; ${next})`);
   }
+  for (const h of s.stoppedByOperator ?? []) out(`Operator stop:    ${h.member} (\`bm stop\` at ${when(h.since)}; the next event runs it again, or \`bm start\`)`);
   if (verbose) printRules(s);
 }
 

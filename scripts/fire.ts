@@ -6,6 +6,7 @@
 import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { defineCommand, isMain, jsonOption, runMain, teamOption } from '../lib/cli.ts';
+import { liftHolds } from '../lib/daemon/holds.ts';
 import { commitAll } from '../lib/git.ts';
 import { memberEnv } from '../lib/lifecycle/start.ts';
 import { stopMembers } from '../lib/lifecycle/stop.ts';
@@ -51,6 +52,7 @@ export const command = defineCommand({
       rmSync(member.dir, { recursive: true, force: true });
       await commitAll(team.paths.repo, `feat: fire ${name}`, [path.relative(team.paths.repo, member.dir)]);
     });
+    liftHolds(team.name, [name]);
     const workspaces = team.paths.memberRoot(name);
     const kept = existsSync(workspaces) ? workspaces : null;
     if (cli.flag('json')) return printJson({ team: team.name, member: name, role: member.role, workspacesKept: kept });

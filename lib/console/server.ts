@@ -16,10 +16,13 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import path from 'node:path';
 import { listen } from '../daemon/server.ts';
 import { followAppends, tailLines } from '../logs.ts';
-import { BmError, exitCodeOf, formatError } from '../output.ts';
+import { GitHubError } from '../github.ts';
+import { answerItem, approveItem, describeAction, rejectItem, type ItemActionResult } from '../inbox.ts';
+import { BmError, formatError } from '../output.ts';
 import { BM_ROOT } from '../paths.ts';
 import type { Team } from '../team.ts';
 import { requestedMembers, startAction, stopAction, type ActionResult } from './actions.ts';
+import { GitHubWatch } from './github.ts';
 import { buildView, localDeath, LogTracker, watchTeam, type ConsoleView } from './view.ts';
 
 /** What `startConsole` needs. */
@@ -172,6 +175,8 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
   let viewJson = '';
   let building: Promise<ConsoleView> | undefined;
   let again = false;
+  let journalSeen = '';
+  const github = team.entry.github_repo ? new GitHubWatch(team, () => void refresh()) : undefined;
 
   /** Rebuilds the snapshot (one build at a time) and pushes it when it changed. */
   const refresh = (): Promise<ConsoleView> => {
@@ -183,7 +188,11 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
       try {
         do {
           again = false;
-          const next = await buildView(team, logs, readOnly);
+          const next = await buildView(team, logs, readOnly, github ? github.view : null);
+          // The daemon heard from GitHub: the inbox and the board may have changed too.
+          const heard = next.journal.filter((e) => e.ts > journalSeen && (e.type === 'delivery' || e.type === 'poll'));
+          journalSeen = next.journal.at(-1)?.ts ?? journalSeen;
+          if (heard.length > 0 && view) github?.nudge();
           const json = JSON.stringify(next);
           if (json !== viewJson) {
             view = next;
@@ -214,7 +223,8 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
     } catch (error) {
       const message = formatError(error);
       options.onAction?.(`${name} failed: ${message}`);
-      sendError(res, exitCodeOf(error) === 2 ? 400 : 500, message);
+      // GitHub's own failures are a bad gateway; bm's refusals (bad input, wrong state) a bad request.
+      sendError(res, error instanceof GitHubError ? 502 : error instanceof BmError ? 400 : 500, message);
     }
     void refresh();
   };
@@ -262,6 +272,11 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
         case '/api/view': return sendJson(res, 200, await current());
         case '/api/status': return sendJson(res, 200, (await current()).status);
         case '/api/daemon': return sendJson(res, 200, (await current()).daemon);
+        case '/api/inbox': {
+          if (!github) return sendError(res, 404, `Team '${team.name}' has no GitHub repository, so it has no inbox.`);
+          if (!github.view.at) await github.read();
+          return github.view.inbox ? sendJson(res, 200, github.view.inbox) : sendError(res, 502, github.view.error ?? 'The inbox could not be read.');
+        }
         case '/api/events': {
           openStream(res);
           streams.add(res);
@@ -286,6 +301,15 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
     } catch (error) {
       return sendError(res, 400, (error as Error).message);
     }
+    const inboxAction = /^\/api\/inbox\/(answer|approve|reject)$/.exec(url.pathname)?.[1];
+    if (inboxAction) {
+      if (!github) return sendError(res, 404, `Team '${team.name}' has no GitHub repository, so it has no inbox.`);
+      return act(res, `inbox ${inboxAction}`, async () => {
+        const result = await inboxActionOf(inboxAction, team.name, body);
+        await github.read();
+        return { ok: true, lines: describeAction(result) };
+      });
+    }
     if (url.pathname !== '/api/start' && url.pathname !== '/api/stop') return sendError(res, 404, `No action at ${url.pathname}.`);
     let members: string[];
     try {
@@ -305,6 +329,7 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
   });
   port = await listen(server, options.port, options.bind);
   cookie = `bm_console_${port}`;
+  void github?.read();
   const stopWatching = watchTeam(team, () => void refresh(), () => view !== undefined && localDeath(view));
   await refresh();
 
@@ -315,6 +340,7 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
     token,
     close: async () => {
       stopWatching();
+      github?.stop();
       for (const stop of followers) stop();
       for (const res of streams) res.end();
       await new Promise<void>((resolve) => {
@@ -323,6 +349,15 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
       });
     },
   };
+}
+
+/** Answers, approves or rejects an inbox item through lib/inbox.ts, as `bm answer|approve|reject` do. */
+async function inboxActionOf(action: string, teamName: string, body: Record<string, unknown>): Promise<ItemActionResult> {
+  const number = Number(body.number);
+  const text = typeof body.text === 'string' ? body.text : '';
+  if (action === 'answer') return answerItem(teamName, number, text, 'console');
+  if (action === 'approve') return approveItem(teamName, number, text || undefined, 'console');
+  return rejectItem(teamName, number, text, 'console');
 }
 
 /**

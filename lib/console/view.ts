@@ -12,6 +12,7 @@
 import { statSync, watch, type FSWatcher } from 'node:fs';
 import { daemonPaths, daemonStatus, type DaemonStatus } from '../daemon/files.ts';
 import type { JournalEntry } from '../daemon/journal.ts';
+import type { GitHubView } from './github.ts';
 import { endpointLabel, teamStatus, type TeamStatus } from '../lifecycle/status.ts';
 import { readAppended, tailLines, type LogPosition } from '../logs.ts';
 import { bmHome, home } from '../paths.ts';
@@ -41,6 +42,8 @@ export interface ConsoleView {
   daemon: DaemonStatus;
   /** The daemon journal's last lines, newest last. */
   journal: (JournalEntry & { ts: string })[];
+  /** The inbox and the board, for a team with a GitHub repository; else null. */
+  github: GitHubView | null;
   readOnly: boolean;
 }
 
@@ -127,7 +130,7 @@ function recentJournal(file: string): (JournalEntry & { ts: string })[] {
 }
 
 /** Builds one snapshot of `team` (reloaded, so newly hired members appear). */
-export async function buildView(team: Team, logs: LogTracker, readOnly: boolean): Promise<ConsoleView> {
+export async function buildView(team: Team, logs: LogTracker, readOnly: boolean, github: GitHubView | null): Promise<ConsoleView> {
   const fresh = loadTeam(team.entry);
   // The console only looks: crashed members are left for `bm status` to report and forget.
   const status = await teamStatus(fresh, { clean: false });
@@ -148,6 +151,7 @@ export async function buildView(team: Team, logs: LogTracker, readOnly: boolean)
     githubRepo: fresh.entry.github_repo ?? null,
     daemon: daemonStatus(fresh.name, { clean: false }),
     journal: recentJournal(daemonPaths(fresh.name).journal),
+    github,
     readOnly,
   };
 }

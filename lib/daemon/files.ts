@@ -19,6 +19,7 @@ import * as z from 'zod/mini';
 import { readTextIfExists, writeFileAtomic } from '../files.ts';
 import { home } from '../paths.ts';
 import { isOurs } from '../proc.ts';
+import { heldSince, type Hold } from './holds.ts';
 import type { AtCap } from './budget.ts';
 import type { Backoff } from './scheduler.ts';
 
@@ -77,6 +78,8 @@ const recordSchema = z.looseObject({
   maxRuns: z.optional(z.number()),
   waiting: z.optional(z.number()),
   backoff: z.optional(z.array(z.object({ member: z.string(), failures: z.number(), until: z.string(), retrying: z.boolean() }))),
+  /** When new work last woke each member slot (an operator stop after it holds the member). */
+  wokenAt: z.optional(z.record(z.string(), z.string())),
   /** The per-member budget, the members at it and those whose runs keep doing no work (budget.ts). */
   maxRunsPerHour: z.optional(z.number()),
   atCap: z.optional(z.array(z.object({ member: z.string(), runs: z.number(), until: z.string() }))),
@@ -174,6 +177,8 @@ export interface DaemonStatus {
   waiting?: number;
   /** Members whose runs keep failing, and when they may run next. */
   backoff?: Backoff[];
+  /** Members the operator stopped after the last wake-up: the daemon runs them at the next event. */
+  stoppedByOperator?: Hold[];
   /** Most runs per member in any hour, the members at it (and when they run next), and members whose runs keep doing no work. */
   maxRunsPerHour?: number;
   atCap?: AtCap[];
@@ -217,6 +222,7 @@ export function daemonStatus(team: string, { clean = true } = {}): DaemonStatus 
     ...(r && typeof r.maxRuns === 'number' ? { maxRuns: r.maxRuns } : {}),
     waiting: r?.waiting ?? 0,
     backoff: r?.backoff ?? [],
+    stoppedByOperator: heldSince(team, r?.wokenAt ?? {}),
     ...(r && typeof r.maxRunsPerHour === 'number' ? { maxRunsPerHour: r.maxRunsPerHour } : {}),
     atCap: r?.atCap ?? [],
     idle: r?.idle ?? [],

@@ -87,6 +87,17 @@ export function recentDeliveries(source: string | Entries, now = Date.now()): Se
   return seen;
 }
 
+/** True for a journal line of work that woke the team. */
+function woke(e: Entries[number]): boolean {
+  return (e.type === 'delivery' && e.outcome === 'wake') || (e.type === 'poll' && ((typeof e.waking === 'number' && e.waking > 0) || e.gap === true));
+}
+
+/** When the last work that woke the team arrived (epoch ms), or 0. */
+export function lastWorkAt(entries: Entries): number {
+  const last = entries.findLast(woke);
+  return last ? Date.parse(last.ts) || 0 : 0;
+}
+
 /**
  * What the previous daemon left undone, or undefined: it woke the team after its last start and
  * then died (no `stop` line), or stopped while runs were in progress or waiting. Work is not
@@ -97,8 +108,7 @@ export function unfinishedWork(entries: Entries): string | undefined {
   for (let i = entries.length - 1; i >= 0 && start < 0; i--) if (entries[i].type === 'start') start = i;
   if (start < 0) return undefined;
   const since = entries.slice(start + 1);
-  const woke = since.some((e) => (e.type === 'delivery' && e.outcome === 'wake') || (e.type === 'poll' && ((typeof e.waking === 'number' && e.waking > 0) || e.gap === true)));
-  if (!woke) return undefined;
+  if (!since.some(woke)) return undefined;
   const stop = since.find((e) => e.type === 'stop');
   if (!stop) return 'the previous daemon died after acknowledging work';
   return stop.unfinished === true ? 'the previous daemon was stopped with runs in progress or waiting' : undefined;

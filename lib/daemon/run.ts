@@ -27,8 +27,8 @@ import { budgetWindowMs, RunBudget, WorkTracker } from './budget.ts';
 import { resolveCoordinates } from './coordinates.ts';
 import { judge, SELF_RULES, wakeEvents, webhookFacts, type IgnoreReason } from './events.ts';
 import { daemonPaths, EXIT_ALREADY_RUNNING, readPidFile, removeRuntimeFiles, writePidFile, writeRecord, type DaemonRecord } from './files.ts';
+import { Journal, lastWorkAt, readJournal, recentDeliveries, unfinishedWork } from './journal.ts';
 import { Rejections } from './rejections.ts';
-import { Journal, readJournal, recentDeliveries, unfinishedWork } from './journal.ts';
 import { Launcher } from './launcher.ts';
 import { acquireDaemonLock } from './lock.ts';
 import { Logger, RotatingFile, maxLogBytes } from './log.ts';
@@ -145,7 +145,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   const record: DaemonRecord = {
     team: team.name, mode: options.mode, pid: process.pid, bind: options.bind, port: null, interval: options.interval,
     tunnel: options.tunnel ?? null, tunnelState: null, startedAt, ready: false, events: 0, relevant: 0, launches: 0, inProgress: 0, lastEventAt: null,
-    maxRuns: options.maxRuns, waiting: 0, backoff: [], maxRunsPerHour: options.maxRunsPerHour, atCap: [], idle: [],
+    maxRuns: options.maxRuns, waiting: 0, backoff: [], wokenAt: {}, maxRunsPerHour: options.maxRunsPerHour, atCap: [], idle: [],
     ignored: 0, ignoredBy: {}, identity: coordinates.identity, repos: [...coordinates.repos], board: board ? { id: board.id, url: board.url, ownerType: board.ownerType } : null,
     rules: SELF_RULES.map((r) => ({ ...r, wakes: [...r.wakes] })),
   };
@@ -164,6 +164,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     record.inProgress = runs.inProgress;
     record.waiting = runs.waiting;
     record.backoff = runs.backoffs();
+    record.wokenAt = Object.fromEntries([...runs.wokenAt].map(([key, ms]) => [key, new Date(ms).toISOString()]));
     record.atCap = budget.atCap();
     record.idle = work.idle();
     record.tunnelState = tunnel?.state ?? null;
@@ -322,7 +323,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   if (unfinished) {
     log.warn(`${unfinished}; running every member once to finish it`);
     journal.add({ type: 'recover', why: unfinished });
-    wake({ what: 'work left unfinished by the previous daemon', at: performance.now() });
+    wake({ what: 'work left unfinished by the previous daemon', at: performance.now(), arrived: lastWorkAt(past) });
   }
 
   return new Promise<number>((resolve) => {

@@ -40,6 +40,7 @@ import type { Slot } from '../lifecycle/slots.ts';
 import { isOurs, terminate, which } from '../proc.ts';
 import { updateState, type StateEntry } from '../state.ts';
 import { yaml } from '../yaml.ts';
+import { readHolds, stoppedAt } from './holds.ts';
 import { IDLE_LIMIT, workMarks, type RunBudget, type WorkTracker } from './budget.ts';
 import type { Journal } from './journal.ts';
 import type { ExitInfo, Launcher } from './launcher.ts';
@@ -66,6 +67,11 @@ export interface WakeReason {
   waited?: 'previous run' | 'run cap' | 'backoff' | 'budget';
   /** Only these members (the operator answered one of them); every member when absent. */
   members?: readonly string[];
+  /**
+   * When the work arrived (epoch ms), when earlier than now (left unfinished by an earlier
+   * daemon): an operator's stop after it still holds the member (lib/daemon/holds.ts).
+   */
+  arrived?: number;
 }
 
 /** When a member's failing runs are retried. */
@@ -209,6 +215,8 @@ export class Scheduler {
   #stopping = false;
   /** Runs started since the daemon started. */
   launches = 0;
+  /** When new work last arrived for each slot (epoch ms): an operator stop after it holds the slot. */
+  readonly wokenAt = new Map<string, number>();
 
   constructor(options: SchedulerOptions) {
     this.#o = options;
@@ -265,6 +273,7 @@ export class Scheduler {
     }
     for (const slot of slots) {
       if (reason.members && !reason.members.includes(slot.member)) continue;
+      this.wokenAt.set(slot.key, Math.max(this.wokenAt.get(slot.key) ?? 0, reason.arrived ?? Date.now()));
       const state = this.#slots.get(slot.key) ?? { slot, queued: false, failures: 0, notBefore: 0 };
       state.slot = slot;
       this.#slots.set(slot.key, state);
@@ -279,6 +288,7 @@ export class Scheduler {
       this.#enqueue(state);
     }
     this.#pump();
+    this.#o.changed();
   }
 
   /** Queues a slot that has pending work and may start now; arms the retry timer of one backing off. */
@@ -383,6 +393,12 @@ export class Scheduler {
     // Still busy: answered here, without a state transaction and a log line per wake-up.
     if (state.busyWith && isOurs(state.busyWith.pid, state.busyWith.started)) return;
     state.busyWith = undefined;
+    const stopped = stoppedAt(readHolds(team), slot.key);
+    if (stopped !== undefined && stopped >= (this.wokenAt.get(slot.key) ?? 0)) {
+      log.info(`${slot.key}: stopped by the operator; not run until an event arrives after the stop`);
+      journal.add({ type: 'run.held', member: slot.key, since: new Date(stopped).toISOString() });
+      return;
+    }
     const ralph = this.#prepare(state);
     if (ralph === undefined) return;
     const outcome = await launcher.launch({
@@ -442,6 +458,19 @@ export class Scheduler {
     journal.add({ type: 'run.end', member: slot.key, pid: running.pid, code: exit.code, signal: exit.signal, ms, ...(running.timedOut ? { timedOut: true } : {}) });
     state.running = undefined;
     if (this.#stopping) return;
+    const stopped = stoppedAt(readHolds(this.#o.team), slot.key);
+    if (stopped !== undefined && stopped >= running.since) {
+      // `bm stop` ended it: not a failure, and nothing of it is retried.
+      log.info(`${slot.key}: stopped by the operator; not run until an event arrives after the stop`);
+      journal.add({ type: 'run.stopped', member: slot.key, pid: running.pid });
+      state.pending = undefined;
+      state.failures = 0;
+      state.notBefore = 0;
+      clearTimeout(state.retryTimer);
+      state.retryTimer = undefined;
+      this.#o.changed();
+      return;
+    }
     // Runs the daemon stopped (timeout) did not fail on their own; an exit nobody saw (the
     // launcher helper died) has no code to judge.
     const unknown = exit.code === null && exit.signal === null;

@@ -12,6 +12,7 @@ import { memberEnv } from '../lifecycle/start.ts';
 import type { ResolvedFormation } from '../lifecycle/formation.ts';
 import { BmError, redact } from '../output.ts';
 import { BM_ROOT, bmHome, inside } from '../paths.ts';
+import { superviseGroup } from '../proc.ts';
 import { headlessRalphSession } from '../session.ts';
 import type { Team } from '../team.ts';
 
@@ -82,7 +83,9 @@ export function runScript(formation: ResolvedFormation, script: string, args: st
   const argv = deno ? ['run', '-A', '--no-prompt', script, ...args] : [script, ...args];
   const secrets = secretsOf(env);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, argv, { cwd: formation.dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // A group of its own: whatever the script leaves behind is ended when it exits.
+    const child = spawn(process.execPath, argv, { cwd: formation.dir, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const endGroup = superviseGroup(child.pid);
     let captured = '';
     child.stdout.on('data', (chunk: Buffer) => {
       const text = chunk.toString('utf8');
@@ -90,8 +93,8 @@ export function runScript(formation: ResolvedFormation, script: string, args: st
       else (stdout === 'stdout' ? process.stdout : process.stderr).write(redact(text, secrets));
     });
     child.stderr.on('data', (chunk: Buffer) => process.stderr.write(redact(chunk.toString('utf8'), secrets)));
-    child.once('error', (error) => reject(new BmError(`Could not run ${script}: ${error.message}`, 'Check the formation files.')));
-    child.once('close', (code) => resolve({ code, stdout: captured }));
+    child.once('error', (error) => void endGroup().then(() => reject(new BmError(`Could not run ${script}: ${error.message}`, 'Check the formation files.'))));
+    child.once('close', (code) => void endGroup().then(() => resolve({ code, stdout: captured })));
   });
 }
 

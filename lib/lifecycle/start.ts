@@ -10,6 +10,7 @@ import { readlinkSync } from 'node:fs';
 import path from 'node:path';
 import process from 'node:process';
 import type { TeamEntry } from '../config.ts';
+import { liftHolds } from '../daemon/holds.ts';
 import { readAgentFile } from '../files.ts';
 import { BmError } from '../output.ts';
 import { tailLines } from '../logs.ts';
@@ -174,6 +175,8 @@ export async function startLocal(team: Team, options: StartOptions): Promise<Lau
   const ralph = requireRalph(env);
   const slots = slotsOf(team, options.members);
   if (slots.length === 0) throw new BmError(`No members hired in team '${team.name}'`, 'Run `bm hire <role>` first.');
+  // Started by the operator: the daemon may run them again (lib/daemon/holds.ts).
+  liftHolds(team.name, [...new Set(slots.map((s) => s.member))]);
   const results = launch(team, slots, ralph, env, options.progress ?? (() => undefined));
 
   const launched = results.filter((r) => r.status === 'started');

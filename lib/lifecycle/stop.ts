@@ -6,7 +6,8 @@
 import { stopEndpoint, type Endpoint, type StopResult } from '../endpoints/index.ts';
 import { endProcesses, type Ended, type Timings } from '../proc.ts';
 import { readState, stateKey, teamEntries, updateState } from '../state.ts';
-import type { Team } from '../team.ts';
+import { recordStop } from '../daemon/holds.ts';
+import { memberNames, type Team } from '../team.ts';
 import { readTopology, updateTopology } from '../topology.ts';
 import { memberProcessesUnder, type MemberProcess } from '../tree.ts';
 import { memberOfKey } from './slots.ts';
@@ -86,6 +87,8 @@ function wanted(target: { key: string; member: string }, members: readonly strin
  */
 export async function stopMembers(team: Team, options: StopMembersOptions): Promise<StopReport> {
   const warnings: string[] = [];
+  // First, so that the daemon sees its runs end by the operator's hand, not as failures.
+  recordStop(team.name, options.members ?? memberNames(team));
   const targets = stopTargets(team, warnings).filter((t) => wanted(t, options.members));
   for (const w of warnings) options.onWarning?.(w);
   const rows = await Promise.all(targets.map(async (target): Promise<StopRow> => {

@@ -11,6 +11,7 @@ import process from 'node:process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { findOnPath, headlessRalphSession, interactiveSkillSession } from '../../lib/session.ts';
+import { alive } from '../support/processes.ts';
 import { STUB_BIN } from '../support/sandbox.ts';
 
 let dir: string;
@@ -94,6 +95,26 @@ test('headless ralph: a run over its time limit is stopped', async () => {
   assert.not.ok(result.ok);
   assert.is(result.code, 130, 'the stub exits 130 on SIGTERM, like ralph');
   assert.ok(Date.now() - started < 5000, 'SIGTERM was enough; no 5 s SIGKILL wait');
+});
+
+test('headless ralph: what the run leaves in its process group is ended when it exits', async () => {
+  const result = await headlessRalphSession({ cwd: dir, promptFile: 'PROMPT.md', ralphYml: 'ralph.yml', env: { ...env, STUB_RALPH_CHILD: 'group' } });
+  assert.ok(result.ok);
+  const child = Number(readFileSync(path.join(dir, '.ralph-stub-children'), 'utf8'));
+  assert.ok(child > 0);
+  assert.not.ok(alive(child), `the child ${child} the run left behind was ended`);
+});
+
+test('interactive session: what claude started in the background is ended when it exits', async () => {
+  const skills = path.join(dir, 'skills');
+  mkdirSync(path.join(skills, 'knowledge-manager'), { recursive: true });
+  writeFileSync(path.join(skills, 'knowledge-manager', 'SKILL.md'), '# skill\n');
+  const run = 'sleep 300 > /dev/null 2>&1 & echo $! > background.pid';
+  const exit = await interactiveSkillSession({ skill: 'knowledge-manager', skillsDir: skills, cwd: dir, env: { ...env, STUB_CLAUDE_RUN: run } });
+  assert.is(exit.code, 0);
+  const background = Number(readFileSync(path.join(dir, 'background.pid'), 'utf8'));
+  assert.ok(background > 0);
+  assert.not.ok(alive(background), `the background process ${background} was ended with the session`);
 });
 
 test('headless ralph: missing binary, ralph.yml or prompt file fail before anything runs', async () => {

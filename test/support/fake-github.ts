@@ -673,6 +673,24 @@ export async function startFakeGitHub(opts: FakeGitHubOptions = {}): Promise<Fak
       if (!issue) return { data: { viewer: { login: viewer().login }, repository: { issue: null } }, errors: [graphqlError('NOT_FOUND', `Could not resolve to an Issue with the number of ${String(v.number)}.`, ['repository', 'issue'])] };
       return { data: { viewer: { login: viewer().login }, repository: { issue: issueNode(issue) } } };
     },
+    BmBoardColumns: (v) => {
+      const board = boards.find((b) => b.id === v.projectId);
+      if (!board) return gqlError('NOT_FOUND', `Could not resolve to a node with the global id of '${String(v.projectId)}'`, 'node');
+      const start = typeof v.cursor === 'string' ? Number(Buffer.from(v.cursor, 'base64').toString()) : 0;
+      const page = board.items.slice(start, start + 100);
+      const end = start + page.length;
+      const field = statusField(board);
+      return { data: { node: {
+        field: field ? { options: (field.options ?? []).map((o) => ({ name: o.name })) } : null,
+        items: {
+          pageInfo: { hasNextPage: end < board.items.length, endCursor: page.length ? Buffer.from(String(end)).toString('base64') : null },
+          nodes: page.map((it) => {
+            const name = statusName(board, it);
+            return { fieldValueByName: name === null ? null : { name } };
+          }),
+        },
+      } } };
+    },
     BmAnswerItem: (v, query) => mutateItem(query, v),
     BmMoveItem: (v, query) => mutateItem(query, v),
     BmSetItemStatus: (v, query) => mutateItem(query, v),

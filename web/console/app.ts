@@ -5,6 +5,7 @@
  * and names come from agents and from GitHub.
  */
 import type { ConsoleView, MemberOutput } from '../../lib/console/view.ts';
+import type { InboxItem } from '../../lib/inbox.ts';
 import type { MemberStatus } from '../../lib/lifecycle/status.ts';
 
 type Attrs = Record<string, string | boolean | undefined>;
@@ -89,6 +90,46 @@ function daemonFacts(d: ConsoleView['daemon']): [string, string][] {
   return facts;
 }
 
+/** What the operator typed per inbox item, kept across re-renders. */
+const drafts = new Map<number, string>();
+let inboxShown = '';
+
+function inboxEntry(item: InboxItem): HTMLElement {
+  const draft = h('textarea', { 'data-draft': String(item.number), placeholder: item.kind === 'gate' ? 'Comment (a reason is needed to reject)' : 'Your answer' }) as HTMLTextAreaElement;
+  draft.value = drafts.get(item.number) ?? '';
+  const buttons = item.kind === 'gate'
+    ? [h('button', { type: 'button', 'data-inbox': 'approve', 'data-number': String(item.number) }, 'Approve'), h('button', { type: 'button', class: 'danger', 'data-inbox': 'reject', 'data-number': String(item.number) }, 'Reject')]
+    : [h('button', { type: 'button', 'data-inbox': 'answer', 'data-number': String(item.number) }, 'Answer')];
+  return h('li', { 'data-item': String(item.number) },
+    h('div', { class: 'item-head' },
+      h('a', { href: item.url, target: '_blank', rel: 'noopener noreferrer' }, h('strong', {}, `#${item.number}`), ` ${item.title}`),
+      h('span', { class: 'badge' }, item.kind === 'gate' ? `gate: ${item.gate}` : 'question'),
+      h('small', {}, [item.status, item.askedBy ? `asked by ${item.askedBy}` : '', `waiting ${ago(item.waitingSince).replace(' ago', '')}`].filter(Boolean).join(' · '))),
+    item.question ? h('blockquote', {}, item.question) : null,
+    h('div', { class: 'inbox-actions' }, draft, ...buttons));
+}
+
+function renderGitHub(github: ConsoleView['github']): void {
+  byId('github').hidden = github === null;
+  if (!github) return;
+  byId('github-at').textContent = github.at ? `read ${ago(github.at)}` : 'reading…';
+  const error = byId('github-error');
+  error.hidden = !github.error;
+  error.textContent = github.error ?? '';
+  const items = github.inbox?.items ?? [];
+  byId('inbox-count').textContent = github.inbox ? String(items.length) : '?';
+  // Re-rendered only when the items change: a push must not take away what is being typed.
+  const shown = JSON.stringify(github.inbox);
+  if (shown !== inboxShown) {
+    inboxShown = shown;
+    byId('inbox').replaceChildren(...(items.length ? items.map(inboxEntry) : [h('li', {}, github.inbox ? 'Nothing waits for you.' : '')]));
+  }
+  const link = byId('board-link') as HTMLAnchorElement;
+  link.textContent = github.board ? `${github.board.items} items` : '';
+  if (github.board) link.href = github.board.url;
+  byId('board').replaceChildren(...(github.board?.columns ?? []).map((c) => h('li', { 'data-column': c.name }, h('span', {}, c.name), h('b', {}, String(c.count)))));
+}
+
 function render(next: ConsoleView): void {
   view = next;
   const s = next.status;
@@ -101,8 +142,9 @@ function render(next: ConsoleView): void {
   warnings.replaceChildren(...s.warnings.map((w) => h('p', {}, w)));
   const body = byId('members').querySelector('tbody') as HTMLElement;
   body.replaceChildren(...(s.members.length ? s.members.map((m) => memberRow(m, next.output[m.key])) : [h('tr', {}, h('td', { colspan: '7' }, 'No members hired yet. Run `bm hire <role>` to hire one.'))]));
+  renderGitHub(next.github);
   byId('daemon').replaceChildren(...daemonFacts(next.daemon).flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
-  byId('journal').replaceChildren(...(next.journal.length ? [...next.journal].reverse().map(journalLine) : [h('li', {}, 'Nothing journaled yet.')]));
+  byId('journal').replaceChildren(...(next.journal.length ? [...next.journal].reverse().map(journalLine) : [h('li', { class: 'empty' }, 'Nothing journaled yet.')]));
   document.body.dataset.ready = 'true';
 }
 
@@ -121,16 +163,34 @@ function showResult(text: string, ok: boolean): void {
   result.className = ok ? '' : 'bad';
 }
 
-async function post(action: 'start' | 'stop', members: string[]): Promise<void> {
-  showResult(`${action === 'start' ? 'Starting' : 'Stopping'} ${members.length ? members.join(', ') : 'the team'}…`, true);
+/** Sends an action; shows its outcome and resolves true when it succeeded. */
+async function send(route: string, body: Record<string, unknown>, doing: string): Promise<boolean> {
+  showResult(`${doing}…`, true);
   try {
-    const res = await fetch(`/api/${action}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(members.length ? { members } : {}) });
+    const res = await fetch(route, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
     const answer = await res.json() as { lines?: string[]; error?: string };
     showResult(answer.error ?? (answer.lines ?? []).join(' · '), res.ok);
+    return res.ok;
   } catch (error) {
     showResult(`Could not reach the console: ${(error as Error).message}`, false);
+    return false;
   }
 }
+
+async function post(action: 'start' | 'stop', members: string[]): Promise<void> {
+  await send(`/api/${action}`, members.length ? { members } : {}, `${action === 'start' ? 'Starting' : 'Stopping'} ${members.length ? members.join(', ') : 'the team'}`);
+}
+
+async function inboxAction(action: string, number: number): Promise<void> {
+  const text = drafts.get(number) ?? '';
+  if (action !== 'answer' && !(await confirmAction(`${action === 'approve' ? 'Approve' : 'Reject'} #${number}? It moves on the board and its owners are woken.`))) return;
+  if (await send(`/api/inbox/${action}`, { number, text }, `${action === 'answer' ? 'Answering' : action === 'approve' ? 'Approving' : 'Rejecting'} #${number}`)) drafts.delete(number);
+}
+
+document.addEventListener('input', (event) => {
+  const target = event.target as HTMLTextAreaElement;
+  if (target.dataset.draft) drafts.set(Number(target.dataset.draft), target.value);
+});
 
 let logStream: EventSource | undefined;
 
@@ -169,6 +229,7 @@ document.addEventListener('click', (event) => {
   } else if (button.dataset.action === 'start') void post('start', [button.dataset.memberName ?? '']);
   else if (button.dataset.action === 'stop') void confirmAction(`Stop ${button.dataset.key}?`).then((ok) => (ok ? post('stop', [button.dataset.memberName ?? '']) : undefined));
   else if (button.dataset.action === 'log') followLog(button.dataset.key ?? '');
+  else if (button.dataset.inbox) void inboxAction(button.dataset.inbox, Number(button.dataset.number));
 });
 
 // The page arrives with a first snapshot in it; the event stream brings the next ones.
