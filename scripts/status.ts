@@ -6,7 +6,7 @@ import process from 'node:process';
 import { defineCommand, isMain, jsonOption, runMain, teamOption } from '../lib/cli.ts';
 import { memberEnv } from '../lib/lifecycle/start.ts';
 import { endpointLabel, teamStatus, verboseDetails, type MemberStatus, type VerboseSection } from '../lib/lifecycle/status.ts';
-import { activityOf, stallMinutes, type Activity } from '../lib/lifecycle/activity.ts';
+import { stallMinutes } from '../lib/lifecycle/activity.ts';
 import { UsageError, info, out, printJson, printTable, style, warn } from '../lib/output.ts';
 import { loadTeamFromFlag } from '../lib/team.ts';
 
@@ -58,12 +58,8 @@ export const command = defineCommand({
     const stallFlag = cli.string('stall-after');
     const quiet = stallFlag === undefined ? stallMinutes() : Number(stallFlag);
     if (!Number.isFinite(quiet) || quiet <= 0) throw new UsageError(`--stall-after must be a positive number of minutes, not '${stallFlag}'`, 'Example: `bm status --stall-after 20`.');
-    const status = await teamStatus(team);
+    const status = await teamStatus(team, { stallMinutes: quiet });
     for (const w of status.warnings) warn(w);
-    const activity = new Map<string, Activity>();
-    for (const m of status.members) {
-      if (m.status === 'running' && m.endpoint?.type === 'local') activity.set(m.key, activityOf(m.endpoint.workspace, m.log, Date.now(), quiet));
-    }
     const details = new Map<string, VerboseSection[]>();
     if (cli.flag('verbose')) {
       const env = memberEnv(team.entry, process.env);
@@ -72,7 +68,7 @@ export const command = defineCommand({
       }));
     }
     if (cli.flag('json')) {
-      printJson({ ...status, members: status.members.map((m) => ({ ...m, activity: activity.get(m.key) ?? null, ...(details.has(m.key) ? { details: details.get(m.key) } : {}) })) });
+      printJson({ ...status, members: status.members.map((m) => (details.has(m.key) ? { ...m, details: details.get(m.key) } : m)) });
       return;
     }
     out(`Team:      ${status.team}`);
@@ -86,7 +82,7 @@ export const command = defineCommand({
       return;
     }
     printTable(['Member', 'Role', 'Status', 'Issue', 'Hat', 'Last output', 'Endpoint', 'Started'], status.members.map((m) => {
-      const a = activity.get(m.key);
+      const a = m.activity;
       return [m.key, m.role, a?.stalled ? style('yellow', 'stalled') : coloured(m.status), a?.issue ? `#${a.issue}` : '—', a?.hat ?? '—', when(a?.lastOutputAt ?? null), endpointLabel(m), when(m.startedAt)];
     }));
     for (const m of status.members.filter((row) => row.status === 'crashed')) {
