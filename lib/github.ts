@@ -343,10 +343,23 @@ interface GraphQLErrorItem {
   message?: string;
 }
 
-/** Sends one GraphQL operation (named by its `query`/`mutation` keyword); GraphQL errors become `GitHubError`s. */
-export async function graphql<T>(gh: GitHub, doing: string, query: string, variables: Record<string, unknown>): Promise<T> {
+/** What a GraphQL answer says about the GraphQL rate limit (`x-ratelimit-*` headers). */
+export interface RateLimitInfo {
+  remaining: number | null;
+  /** When the limit resets (ISO time), when GitHub said. */
+  resetAt: string | null;
+}
+
+function rateLimitOf(headers: Record<string, string | number | undefined>): RateLimitInfo {
+  const remaining = Number(headers['x-ratelimit-remaining']);
+  const reset = Number(headers['x-ratelimit-reset']);
+  return { remaining: Number.isFinite(remaining) ? remaining : null, resetAt: Number.isFinite(reset) && reset > 0 ? new Date(reset * 1000).toISOString() : null };
+}
+
+async function graphqlWithLimits<T>(gh: GitHub, doing: string, query: string, variables: Record<string, unknown>): Promise<{ data: T; limits: RateLimitInfo }> {
   const operationName = /^\s*(?:query|mutation)\s+(\w+)/.exec(query)?.[1];
   const response = await call(gh, doing, () => gh.octokit.request(`POST ${gh.graphqlUrl}`, { query, operationName, variables }));
+  const limits = rateLimitOf(response.headers);
   const body = response.data as { data?: T | null; errors?: GraphQLErrorItem[] };
   const first = body.errors?.[0];
   if (first) {
@@ -355,7 +368,10 @@ export async function graphql<T>(gh: GitHub, doing: string, query: string, varia
       throw new GitHubError(403, gh.redact(`The token is not allowed to ${doing} (${detail})`), SCOPE_HINT);
     }
     if (first.type === 'RATE_LIMITED') {
-      throw new GitHubError(403, `GitHub GraphQL rate limit exceeded while trying to ${doing}`, 'Wait an hour and retry, or use a token with a higher limit');
+      // GitHub says when the GraphQL points come back: x-ratelimit-reset, not "an hour".
+      const until = limits.resetAt ?? new Date(Date.now() + 60 * 60_000).toISOString();
+      throw new GitHubError(403, `GitHub GraphQL rate limit exceeded while trying to ${doing}; it resets at ${until}`,
+        `Wait until ${until} and retry, or use a token with a higher limit`, { rateLimitResetAt: until });
     }
     if (first.type === 'NOT_FOUND') {
       throw new GitHubError(404, gh.redact(`Not found while trying to ${doing} (${detail})`), 'Check the owner and that the token can see it');
@@ -363,7 +379,12 @@ export async function graphql<T>(gh: GitHub, doing: string, query: string, varia
     throw new GitHubError(422, gh.redact(`GitHub refused to ${doing} (${detail})`), 'Check the values passed to bm and try again');
   }
   if (!body.data) throw new GitHubError(502, `GitHub sent an empty GraphQL answer while trying to ${doing}`, 'Try again in a few minutes');
-  return body.data;
+  return { data: body.data, limits };
+}
+
+/** Sends one GraphQL operation (named by its `query`/`mutation` keyword); GraphQL errors become `GitHubError`s. */
+export async function graphql<T>(gh: GitHub, doing: string, query: string, variables: Record<string, unknown>): Promise<T> {
+  return (await graphqlWithLimits<T>(gh, doing, query, variables)).data;
 }
 
 /** One board status as the profile declares it. */
@@ -677,18 +698,69 @@ export async function readRepoEvents(gh: GitHub, slug: string, options: { etag: 
 }
 
 // ---------------------------------------------------------------------------------------------
-// Reconciling a team's board and labels with its profile (`bm teams sync --board`)
+// Board polling
 
-const BOARD_ITEMS_QUERY = `query BmBoardItems($projectId: ID!, $cursor: String) {
-  node(id: $projectId) {
+/** One item of a board as the daemon's board poll sees it. */
+export interface BoardItem {
+  id: string;
+  updatedAt: string;
+  /** Its Status option's name, or null when it has none. */
+  status: string | null;
+  /** `owner/name#number` of the issue or pull request, when it is one. */
+  ref: string | null;
+}
+
+const BOARD_ITEMS_QUERY = `query BmBoardItems($board: ID!, $first: Int!, $after: String) {
+  node(id: $board) {
     ... on ProjectV2 {
-      items(first: 100, after: $cursor) {
-        nodes { id fieldValueByName(name: "Status") { ... on ProjectV2ItemFieldSingleSelectValue { name } } }
+      items(first: $first, after: $after) {
         pageInfo { hasNextPage endCursor }
+        nodes {
+          id
+          updatedAt
+          content { ... on Issue { number repository { nameWithOwner } } ... on PullRequest { number repository { nameWithOwner } } }
+          status: fieldValueByName(name: "Status") { ... on ProjectV2ItemFieldSingleSelectValue { name } }
+        }
       }
     }
   }
 }`;
+
+/** A runaway item list stops here (100 items a page). */
+const MAX_ITEM_PAGES = 10;
+
+/**
+ * The items of board `boardId` with their Status and `updatedAt`: one query (1 point) per 100
+ * items. Projects v2 items cannot be ordered by `updatedAt`, so the caller compares them with
+ * what it saw before. Returns GitHub's GraphQL rate-limit headers of the last page.
+ */
+export async function readBoardItems(gh: GitHub, boardId: string): Promise<{ items: BoardItem[]; limits: RateLimitInfo; pages: number }> {
+  type Page = { node: { items?: { pageInfo: { hasNextPage: boolean; endCursor: string | null }; nodes: ({ id: string; updatedAt: string; content: { number?: number; repository?: { nameWithOwner: string } } | null; status: { name?: string } | null } | null)[] } } | null };
+  const items: BoardItem[] = [];
+  let after: string | null = null;
+  let limits: RateLimitInfo = { remaining: null, resetAt: null };
+  let pages = 0;
+  do {
+    const answer: { data: Page; limits: RateLimitInfo } = await graphqlWithLimits<Page>(gh, 'read the board items', BOARD_ITEMS_QUERY, { board: boardId, first: 100, after });
+    pages++;
+    limits = answer.limits;
+    const page = answer.data.node?.items;
+    if (!page) break;
+    for (const node of page.nodes) {
+      if (!node) continue;
+      const content = node.content;
+      items.push({
+        id: node.id, updatedAt: node.updatedAt, status: node.status?.name ?? null,
+        ref: content?.repository && content.number !== undefined ? `${content.repository.nameWithOwner}#${content.number}` : null,
+      });
+    }
+    after = page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
+  } while (after && pages < MAX_ITEM_PAGES);
+  return { items, limits, pages };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reconciling a team's board and labels with its profile (`bm teams sync --board`)
 
 const SET_ITEM_STATUS_MUTATION = `mutation BmSetItemStatus($projectId: ID!, $itemId: ID!, $fieldId: ID!, $optionId: String!) {
   updateProjectV2ItemFieldValue(input: { projectId: $projectId, itemId: $itemId, fieldId: $fieldId, value: { singleSelectOptionId: $optionId } }) { projectV2Item { id } }
@@ -727,7 +799,7 @@ export async function reconcileBoard(gh: GitHub, slug: string, title: string, st
     const made = await ensureBoard(gh, owner, title, statuses);
     return { url: board.url, changes: [...changes, `created the Status field with ${made.statusOptions.length} statuses`], kept: [] };
   }
-  const items = await boardItems(gh, board.id, title);
+  const { items } = await readBoardItems(gh, board.id);
   const used = new Set(items.map((i) => i.status).filter((s): s is string => s !== null));
   const have = field.options ?? [];
   const wanted = statuses.map((s) => ({ name: s.name, color: statusColor(s.name), description: s.description ?? '' }));
@@ -760,21 +832,6 @@ export async function reconcileBoard(gh: GitHub, slug: string, title: string, st
   }
   if (restored) changes.push(`restored the status of ${restored} item(s) after rewriting the options`);
   return { url: board.url, changes, kept: kept.map((o) => o.name) };
-}
-
-async function boardItems(gh: GitHub, projectId: string, title: string): Promise<{ id: string; status: string | null }[]> {
-  const items: { id: string; status: string | null }[] = [];
-  let cursor: string | null = null;
-  for (let page = 0; page < 100; page++) {
-    type Page = { node: { items?: { nodes: ({ id: string; fieldValueByName: { name?: string } | null } | null)[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } } } | null };
-    const data: Page = await graphql<Page>(gh, `read the items of project '${title}'`, BOARD_ITEMS_QUERY, { projectId, cursor });
-    const connection = data.node?.items;
-    if (!connection) break;
-    for (const node of connection.nodes) if (node) items.push({ id: node.id, status: node.fieldValueByName?.name ?? null });
-    if (!connection.pageInfo.hasNextPage || !connection.pageInfo.endCursor) break;
-    cursor = connection.pageInfo.endCursor;
-  }
-  return items;
 }
 
 /** Creates missing labels and updates those whose colour or description differ; reports each change. */

@@ -69,6 +69,9 @@ export const teamEntrySchema = z.looseObject({
     telegram_bot_token: z.optional(z.string()),
     /** The notification webhook (lib/notify.ts): a Slack or Discord URL is itself a secret. */
     notify_webhook: z.optional(z.string()),
+    /** The members' Claude credential, when the operator keeps it here rather than in the environment. */
+    anthropic_api_key: z.optional(z.string()),
+    claude_code_oauth_token: z.optional(z.string()),
   })),
   /** The daemon's other notification settings (lib/notify.ts). */
   notify: z.optional(z.looseObject({ desktop: z.optional(z.boolean()) })),
@@ -114,7 +117,8 @@ export type Endpoint = z.infer<typeof endpointSchema>;
 export const topologySchema = z.looseObject({
   formation: z.string(),
   created_at: z.string(),
-  members: z.record(z.string(), z.looseObject({ status: z.optional(z.string()), endpoint: endpointSchema })),
+  // config_hash, secret_version, image: what was deployed there (k8s), which status compares with the live objects.
+  members: z.record(z.string(), z.looseObject({ status: z.optional(z.string()), endpoint: endpointSchema, config_hash: z.optional(z.unknown()), secret_version: z.optional(z.unknown()), image: z.optional(z.unknown()) })),
 });
 export type Topology = z.infer<typeof topologySchema>;
 

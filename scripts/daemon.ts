@@ -104,6 +104,8 @@ function printStatus(team: string, s: DaemonStatus, verbose: boolean): void {
   out(`Daemon:           running (PID ${s.pid})`);
   out(`Team:             ${team}`);
   out(`Mode:             ${s.mode === 'webhook' ? `webhook (port ${s.port} on ${s.bind})` : `poll (interval ${s.interval}s)`}`);
+  const polled = s.effectiveInterval;
+  if (polled) out(`${s.mode === 'poll' ? 'Polling:    ' : 'Reconciling:'}      every ${polled.seconds}s: ${polled.why}`);
   if (s.tunnel) out(`Tunnel:           ${s.tunnel} (${s.tunnelState})`);
   out(`Started:          ${when(s.startedAt)}${s.uptimeSeconds !== undefined ? ` (up ${duration(s.uptimeSeconds)})` : ''}`);
   out(`Last event:       ${when(s.lastEventAt)}`);

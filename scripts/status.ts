@@ -85,6 +85,10 @@ export const command = defineCommand({
       const a = m.activity;
       return [m.key, m.role, a?.stalled ? style('yellow', 'stalled') : coloured(m.status), a?.issue ? `#${a.issue}` : '—', a?.hat ?? '—', when(a?.lastOutputAt ?? null), endpointLabel(m), when(m.startedAt)];
     }));
+    // Why a member is unknown, in error, not ready or drifted: the table has no room for it.
+    for (const m of status.members.filter((row) => row.detail && row.status !== 'stopped' && row.status !== 'crashed')) {
+      out(`  ${m.key}: ${m.detail}${m.detail?.startsWith('drifted') && status.formation ? ` (\`bm start --formation ${status.formation}\` restores it)` : ''}`);
+    }
     for (const m of status.members.filter((row) => row.status === 'crashed')) {
       info(`${m.key} crashed: its process is gone. It now counts as stopped; see ${m.log ?? 'its log'} and run \`bm start ${m.name}\` to restart it.`);
     }

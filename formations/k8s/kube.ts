@@ -284,9 +284,12 @@ export function credentialsOf(env: NodeJS.ProcessEnv): Record<string, string> {
   return out;
 }
 
-/** A digest of the credentials (never the values): changes whenever any of them changes. */
-export function secretVersion(d: Deployment, credentials: Record<string, string>): string {
-  return digest(`${d.namespace}\n${Object.entries(credentials).sort().map(([k, v]) => `${k}=${v}`).join('\n')}`);
+/**
+ * A digest of the credentials of a namespace (never the values; salted with the namespace):
+ * changes whenever any of them changes.
+ */
+export function secretVersion(namespace: string, credentials: Record<string, string>): string {
+  return digest(`${namespace}\n${Object.entries(credentials).sort().map(([k, v]) => `${k}=${v}`).join('\n')}`);
 }
 
 /** The Namespace manifest: Pod Security "restricted" is enforced there. */
@@ -307,7 +310,7 @@ export function secretManifest(d: Deployment, credentials: Record<string, string
   return {
     apiVersion: 'v1',
     kind: 'Secret',
-    metadata: { name: SECRET, namespace: d.namespace, labels: labels(d), annotations: { [SECRET_VERSION_ANNOTATION]: secretVersion(d, credentials) } },
+    metadata: { name: SECRET, namespace: d.namespace, labels: labels(d), annotations: { [SECRET_VERSION_ANNOTATION]: secretVersion(d.namespace, credentials) } },
     type: 'Opaque',
     data: Object.fromEntries(Object.entries(credentials).map(([k, v]) => [k, b64(v)])),
   };
@@ -438,7 +441,7 @@ export function statefulSetManifest(d: Deployment, member: string, data: Record<
     ],
   };
   const hash = digest(JSON.stringify({ podSpec, data }));
-  const annotations = { [HASH_ANNOTATION]: hash, [SECRET_VERSION_ANNOTATION]: secretVersion(d, credentials) };
+  const annotations = { [HASH_ANNOTATION]: hash, [SECRET_VERSION_ANNOTATION]: secretVersion(d.namespace, credentials) };
   const selector = { [TEAM_LABEL]: d.team, [MEMBER_LABEL]: member };
   return {
     apiVersion: 'apps/v1',
@@ -525,12 +528,19 @@ export function podHealth(pod: Pod): { state: 'ready' | 'starting' | 'failed'; r
   return { state: 'starting', reason: statuses.map((c) => c.state?.waiting?.reason).find(Boolean) ?? phase };
 }
 
+/** What a member's pod should carry: the config hash, the credentials version and the image. */
+export interface Expected {
+  hash?: string;
+  secretVersion?: string;
+  image?: string;
+}
+
 /** Why a live pod is not what `want` says it should be, or undefined when it is. */
-export function podDrift(pod: Pod, want: { hash: string; secretVersion: string; image: string }): string | undefined {
+export function podDrift(pod: Pod, want: Expected): string | undefined {
   const annotations = pod.metadata.annotations ?? {};
-  if (annotations[HASH_ANNOTATION] !== want.hash) return 'config changed';
-  if (annotations[SECRET_VERSION_ANNOTATION] !== want.secretVersion) return 'credentials changed';
-  const image = pod.spec?.containers?.find((c) => c.image !== want.image)?.image;
+  if (want.hash !== undefined && annotations[HASH_ANNOTATION] !== want.hash) return 'config changed';
+  if (want.secretVersion !== undefined && annotations[SECRET_VERSION_ANNOTATION] !== want.secretVersion) return 'credentials changed';
+  const image = want.image === undefined ? undefined : pod.spec?.containers?.find((c) => c.image !== want.image)?.image;
   return image ? `image is ${image}, not ${want.image}` : undefined;
 }
 

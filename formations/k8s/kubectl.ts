@@ -15,8 +15,8 @@ export interface KubectlRun {
 }
 
 /** Runs `kubectl <flags> <args>`, with `input` on stdin when given (how Secrets reach it). */
-export async function kubectl(d: Deployment, args: string[], input?: string): Promise<KubectlRun> {
-  const ms = kubectlDeadlineMs();
+export async function kubectl(d: Deployment, args: string[], input?: string, deadlineMs = kubectlDeadlineMs()): Promise<KubectlRun> {
+  const ms = deadlineMs;
   const run = await $({ quiet: true, nothrow: true, timeout: ms, ...(input === undefined ? {} : { input }) })`kubectl ${d.flags} ${args}`;
   if (run.signal) return { exitCode: 124, stdout: '', stderr: `${run.stderr}\nkubectl did not answer within ${ms} ms (timed out)` };
   return { exitCode: run.exitCode ?? 1, stdout: run.stdout, stderr: run.stderr };

@@ -5,6 +5,7 @@
  *   daemon.sock    the singleton lock: a Unix socket the daemon listens on while it lives
  *   daemon.json    what it runs (mode, port, ...) and its counters, rewritten as they change
  *   poll.json      the poll cursor and ETag (kept across restarts)
+ *   board.json     the board poll's cursor and the Status of each item (kept across restarts)
  *   daemon.log     its log (rotated by copy-and-truncate)
  *   journal.jsonl  one JSON line per delivery, poll and run (kept across restarts)
  *
@@ -32,6 +33,7 @@ export function daemonPaths(team: string) {
     sock: socketPath(path.join(dir, 'daemon.sock')),
     json: path.join(dir, 'daemon.json'),
     poll: path.join(dir, 'poll.json'),
+    board: path.join(dir, 'board.json'),
     log: path.join(dir, 'daemon.log'),
     journal: path.join(dir, 'journal.jsonl'),
   };
@@ -78,6 +80,8 @@ const recordSchema = z.looseObject({
   maxRuns: z.optional(z.number()),
   waiting: z.optional(z.number()),
   backoff: z.optional(z.array(z.object({ member: z.string(), failures: z.number(), until: z.string(), retrying: z.boolean() }))),
+  /** The poll (or reconcile poll) interval really used, and why (GitHub's X-Poll-Interval may ask for more). */
+  effectiveInterval: z.optional(z.object({ seconds: z.number(), why: z.string() })),
   /** When new work last woke each member slot (an operator stop after it holds the member). */
   wokenAt: z.optional(z.record(z.string(), z.string())),
   /** The per-member budget, the members at it and those whose runs keep doing no work (budget.ts). */
@@ -177,6 +181,8 @@ export interface DaemonStatus {
   waiting?: number;
   /** Members whose runs keep failing, and when they may run next. */
   backoff?: Backoff[];
+  /** The poll interval really used and why (poll mode; the reconcile poll's in webhook mode). */
+  effectiveInterval?: { seconds: number; why: string };
   /** Members the operator stopped after the last wake-up: the daemon runs them at the next event. */
   stoppedByOperator?: Hold[];
   /** Most runs per member in any hour, the members at it (and when they run next), and members whose runs keep doing no work. */
@@ -222,6 +228,7 @@ export function daemonStatus(team: string, { clean = true } = {}): DaemonStatus 
     ...(r && typeof r.maxRuns === 'number' ? { maxRuns: r.maxRuns } : {}),
     waiting: r?.waiting ?? 0,
     backoff: r?.backoff ?? [],
+    ...(r?.effectiveInterval ? { effectiveInterval: r.effectiveInterval } : {}),
     stoppedByOperator: heldSince(team, r?.wokenAt ?? {}),
     ...(r && typeof r.maxRunsPerHour === 'number' ? { maxRunsPerHour: r.maxRunsPerHour } : {}),
     atCap: r?.atCap ?? [],

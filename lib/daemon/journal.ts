@@ -89,7 +89,8 @@ export function recentDeliveries(source: string | Entries, now = Date.now()): Se
 
 /** True for a journal line of work that woke the team. */
 function woke(e: Entries[number]): boolean {
-  return (e.type === 'delivery' && e.outcome === 'wake') || (e.type === 'poll' && ((typeof e.waking === 'number' && e.waking > 0) || e.gap === true));
+  return (e.type === 'delivery' && e.outcome === 'wake') || (e.type === 'poll' && ((typeof e.waking === 'number' && e.waking > 0) || e.gap === true))
+    || (e.type === 'board.poll' && typeof e.moves === 'number' && e.moves > 0);
 }
 
 /** When the last work that woke the team arrived (epoch ms), or 0. */

@@ -23,6 +23,7 @@ import { requireSchemaV2 } from '../schema.ts';
 import { loadTeam, loadTeamFromFlag } from '../team.ts';
 import { isProvisioned } from '../workspaces.ts';
 import { bmCommand, type StartRequest } from './control.ts';
+import { BoardPoller } from './board.ts';
 import { budgetWindowMs, RunBudget, WorkTracker } from './budget.ts';
 import { resolveCoordinates } from './coordinates.ts';
 import { judge, SELF_RULES, wakeEvents, webhookFacts, type IgnoreReason } from './events.ts';
@@ -166,6 +167,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     record.backoff = runs.backoffs();
     record.wokenAt = Object.fromEntries([...runs.wokenAt].map(([key, ms]) => [key, new Date(ms).toISOString()]));
     record.atCap = budget.atCap();
+    if (poller) record.effectiveInterval = poller.effective;
     record.idle = work.idle();
     record.tunnelState = tunnel?.state ?? null;
     writeRecord(paths, record);
@@ -295,11 +297,29 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   } else {
     log.warn(`no reconcile poll: team '${team.name}' has no GitHub repository or token; a lost delivery is not recovered`);
   }
+  // No webhook reports a move on a user-owned board, and the Events API reports none at all.
+  let boardPoller: BoardPoller | undefined;
+  if (gh && board && (options.mode === 'poll' || board.ownerType === 'User')) {
+    const interval = options.mode === 'poll' ? options.interval : reconcileSeconds();
+    boardPoller = new BoardPoller({
+      gh, board: board.id, intervalSeconds: interval, stateFile: paths.board, log, journal,
+      wake: (what) => wake({ what, at: performance.now() }),
+      seen: (moves) => {
+        record.events += moves;
+        record.relevant += moves;
+        record.lastEventAt = new Date().toISOString();
+        changed();
+      },
+    });
+    boardPoller.start();
+    log.info(`board poll of ${board.url} every ${interval}s`);
+  }
 
   const helperFailed = await helperReady;
   if (helperFailed) {
     server?.close();
     poller?.stop();
+    boardPoller?.stop();
     await tunnel?.stop();
     return fail(`cannot start the launcher helper: ${helperFailed.message}`);
   }
@@ -336,6 +356,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
       server?.close();
       server?.closeAllConnections();
       poller?.stop();
+      boardPoller?.stop();
       stopNotices();
       await tunnel?.stop();
       await runs.stopAll();

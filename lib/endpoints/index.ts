@@ -38,9 +38,19 @@ export interface StopResult {
   detail?: string;
 }
 
+/**
+ * What the record says was deployed there (config hash, credentials version, image): a live
+ * endpoint that differs has drifted. Types without such a notion ignore it.
+ */
+export interface Deployed {
+  config_hash?: unknown;
+  secret_version?: unknown;
+  image?: unknown;
+}
+
 /** The operations every endpoint type implements. */
 export interface EndpointDriver<E extends Endpoint = Endpoint> {
-  health(endpoint: E): Promise<Health>;
+  health(endpoint: E, deployed?: Deployed): Promise<Health>;
   stop(endpoint: E, options: StopOptions): Promise<StopResult>;
 }
 
@@ -56,12 +66,12 @@ async function driverFor(endpoint: Endpoint): Promise<EndpointDriver | undefined
   return load ? load() : undefined;
 }
 
-/** Checks one endpoint; never throws (a failing check is `error`, a missing driver `unknown`). */
-export async function health(endpoint: Endpoint): Promise<Health> {
+/** Checks one endpoint (against what was deployed there, when known); never throws (a failing check is `error`, a missing driver `unknown`). */
+export async function health(endpoint: Endpoint, deployed?: Deployed): Promise<Health> {
   const driver = await driverFor(endpoint);
   if (!driver) return { status: 'unknown', detail: `this bm cannot check ${endpoint.type} endpoints` };
   try {
-    return await driver.health(endpoint);
+    return await driver.health(endpoint, deployed);
   } catch (error) {
     return { status: 'error', detail: (error as Error).message };
   }

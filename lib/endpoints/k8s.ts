@@ -16,10 +16,10 @@
  */
 import process from 'node:process';
 import type { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
-import { MANAGED_BY, MEMBER_LABEL, podHealth, type Pod } from '../../formations/k8s/kube.ts';
+import { configMapName, MANAGED_BY, MEMBER_LABEL, podDrift, podHealth, SECRET, type Pod } from '../../formations/k8s/kube.ts';
 import { BmError } from '../output.ts';
 import type { Endpoint } from '../schema.ts';
-import type { EndpointDriver, Health, StopOptions, StopResult } from './index.ts';
+import type { Deployed, EndpointDriver, Health, StopOptions, StopResult } from './index.ts';
 import { getJson, routeTo } from './kubeconfig.ts';
 
 type K8sEndpoint = Extract<Endpoint, { type: 'k8s' }>;
@@ -32,7 +32,14 @@ interface Apis {
 }
 
 const apis = new Map<string, Promise<Apis>>();
-const podLists = new Map<string, Promise<Map<string, Pod>>>();
+const states = new Map<string, Promise<NamespaceState>>();
+
+/** What one look at a namespace shows: bm's pods by name, and which of its ConfigMaps and Secrets exist. */
+interface NamespaceState {
+  pods: Map<string, Pod>;
+  configMaps: Set<string>;
+  secrets: Set<string>;
+}
 
 function timeoutMs(): number {
   const ms = Number(process.env.BM_K8S_TIMEOUT_MS);
@@ -112,28 +119,51 @@ export function describeError(error: unknown): string {
   return typeof cause === 'string' && !message.includes(cause) ? `${message} (${cause})` : message;
 }
 
-/** The team's pods of the endpoint's namespace: one list request, direct when the context allows. */
-async function readPods(endpoint: K8sEndpoint): Promise<Pod[]> {
+/** Lists bm's objects of one kind in the endpoint's namespace (only the metadata of Secrets and ConfigMaps). */
+async function listOf(endpoint: K8sEndpoint, plural: 'pods' | 'configmaps' | 'secrets'): Promise<{ metadata?: { name?: string } }[]> {
   const selector = `app.kubernetes.io/managed-by=${MANAGED_BY}`;
   const route = routeTo(endpoint.context);
   if (route.kind === 'fallback') {
-    const list = await call(endpoint.context, (api, options) => api.listNamespacedPod({ namespace: endpoint.namespace, labelSelector: selector }, options));
-    return list.items as unknown as Pod[];
+    const list = await call(endpoint.context, (api, options) => {
+      const request = { namespace: endpoint.namespace, labelSelector: selector };
+      if (plural === 'pods') return api.listNamespacedPod(request, options);
+      return plural === 'configmaps' ? api.listNamespacedConfigMap(request, options) : api.listNamespacedSecret(request, options);
+    });
+    return list.items as { metadata?: { name?: string } }[];
   }
-  const list = await getJson(route.target, `/api/v1/namespaces/${encodeURIComponent(endpoint.namespace)}/pods?labelSelector=${encodeURIComponent(selector)}`, timeoutMs());
-  const items = (list as { kind?: unknown; items?: unknown }).items;
-  if ((list as { kind?: unknown }).kind !== 'PodList' || !Array.isArray(items)) throw new Error('the API server did not answer with a PodList');
-  return items as Pod[];
+  // Pods in full (their status is the health); the others as metadata only: a Secret's data never leaves the server.
+  const list = await getJson(route.target, `/api/v1/namespaces/${encodeURIComponent(endpoint.namespace)}/${plural}?labelSelector=${encodeURIComponent(selector)}`, timeoutMs(), plural !== 'pods');
+  const items = (list as { items?: unknown }).items;
+  if (!Array.isArray(items)) throw new Error('the API server did not answer with a list');
+  return items as { metadata?: { name?: string } }[];
 }
 
-function listPods(endpoint: K8sEndpoint): Promise<Map<string, Pod>> {
+/** The namespace's pods, ConfigMaps and Secrets of bm: three list requests sent together, once per namespace. */
+function namespaceState(endpoint: K8sEndpoint): Promise<NamespaceState> {
   const key = `${endpoint.context}\0${endpoint.namespace}`;
-  let list = podLists.get(key);
-  if (!list) {
-    list = readPods(endpoint).then((pods) => new Map(pods.map((p) => [p.metadata?.name ?? '', p])));
-    podLists.set(key, list);
+  let state = states.get(key);
+  if (!state) {
+    const names = (items: { metadata?: { name?: string } }[]) => new Set(items.map((i) => i.metadata?.name ?? ''));
+    state = Promise.all([listOf(endpoint, 'pods'), listOf(endpoint, 'configmaps'), listOf(endpoint, 'secrets')]).then(([pods, configMaps, secrets]) => ({
+      pods: new Map((pods as Pod[]).map((p) => [p.metadata?.name ?? '', p])),
+      configMaps: names(configMaps),
+      secrets: names(secrets),
+    }));
+    states.set(key, state);
   }
-  return list;
+  return state;
+}
+
+const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
+
+/** How a member's objects on the cluster differ from what was deployed, if they do. */
+function driftOf(pod: Pod, state: NamespaceState, deployed: Deployed | undefined): string | undefined {
+  if (!state.secrets.has(SECRET)) return `Secret ${SECRET} is missing`;
+  const member = pod.metadata.labels?.[MEMBER_LABEL];
+  if (member && !state.configMaps.has(configMapName(member))) return `ConfigMap ${configMapName(member)} is missing`;
+  if (!deployed) return undefined;
+  const why = podDrift(pod, { hash: text(deployed.config_hash), secretVersion: text(deployed.secret_version), image: text(deployed.image) });
+  return why === 'config changed' ? 'its config differs from what was deployed' : why === 'credentials changed' ? 'it runs with other credentials than were deployed' : why;
 }
 
 /** The health of one pod, as bm status reports it. */
@@ -162,15 +192,18 @@ async function waitUntilGone(endpoint: K8sEndpoint, uid: string | undefined, ms:
 
 /** The k8s endpoint driver. */
 export const driver: EndpointDriver<K8sEndpoint> = {
-  async health(endpoint): Promise<Health> {
-    let pods: Map<string, Pod>;
+  async health(endpoint, deployed?: Deployed): Promise<Health> {
+    let state: NamespaceState;
     try {
-      pods = await listPods(endpoint);
+      state = await namespaceState(endpoint);
     } catch (error) {
       return { status: 'unknown', detail: `could not reach context ${endpoint.context}: ${describeError(error)}` };
     }
-    const pod = pods.get(endpoint.pod);
-    return pod ? healthOfPod(pod) : { status: 'stopped', detail: `pod ${endpoint.pod} is gone` };
+    const pod = state.pods.get(endpoint.pod);
+    if (!pod) return { status: 'stopped', detail: `pod ${endpoint.pod} is gone` };
+    const live = healthOfPod(pod);
+    const drift = driftOf(pod, state, deployed);
+    return drift && live.status === 'running' && !live.detail ? { status: 'running', detail: `drifted: ${drift}` } : live;
   },
 
   /**

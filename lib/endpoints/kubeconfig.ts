@@ -260,12 +260,13 @@ function statusMessage(body: string): string | undefined {
 }
 
 /**
- * GETs `apiPath` (`/api/v1/...`, query included) and parses the JSON answer. Rejects with
+ * GETs `apiPath` (`/api/v1/...`, query included; a list as metadata only with `metadataOnly`)
+ * and parses the JSON answer. Rejects with
  * KubeApiError on an error status, with the socket error (ECONNREFUSED, ECONNRESET, a TLS
  * error...) when there is no answer, and after `timeoutMs` in all: a paused cluster accepts
  * connections and never answers.
  */
-export async function getJson(target: ApiTarget, apiPath: string, timeoutMs: number): Promise<unknown> {
+export async function getJson(target: ApiTarget, apiPath: string, timeoutMs: number, metadataOnly = false): Promise<unknown> {
   const https = target.server.protocol === 'https:';
   // Only the client the server needs: node:https (with TLS) costs twice what node:http does.
   const { request: send } = https ? await import('node:https') : await import('node:http');
@@ -273,7 +274,9 @@ export async function getJson(target: ApiTarget, apiPath: string, timeoutMs: num
   const query = apiPath.indexOf('?');
   url.pathname = `${url.pathname.replace(/\/+$/, '')}${query === -1 ? apiPath : apiPath.slice(0, query)}`;
   url.search = query === -1 ? '' : apiPath.slice(query);
-  const headers: Record<string, string> = { Accept: 'application/json', 'User-Agent': 'bm' };
+  // A list as PartialObjectMetadataList carries no data (a Secret's values stay on the server).
+  const accept = metadataOnly ? 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json' : 'application/json';
+  const headers: Record<string, string> = { Accept: accept, 'User-Agent': 'bm' };
   if (target.token) headers.Authorization = `Bearer ${target.token}`;
   // `agent: false`: a one-off connection, nothing kept alive to hold the process open.
   const options: RequestOptions = { method: 'GET', headers, agent: false };

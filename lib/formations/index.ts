@@ -42,9 +42,10 @@ function sha256(file: string): string | null {
 
 /**
  * Why the recorded deployment is not current, or undefined when it is: same formation, same
- * members, same input files, every endpoint running and healthy.
+ * members, same input files, same credentials, and every endpoint running, healthy and as it
+ * was deployed (the live objects are compared with what the topology recorded).
  */
-export async function staleness(team: Team, formation: ResolvedFormation): Promise<string | undefined> {
+export async function staleness(team: Team, formation: ResolvedFormation, env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
   const read = readTopology(team.paths.topology);
   if (read.kind !== 'ok') return read.kind === 'missing' ? 'nothing deployed yet' : `topology unreadable (${read.reason})`;
   const topology = read.topology;
@@ -55,10 +56,15 @@ export async function staleness(team: Team, formation: ResolvedFormation): Promi
   const inputs = topology.inputs as Record<string, string | null> | undefined;
   if (!inputs || typeof inputs !== 'object') return 'the topology records no inputs';
   // The health checks go out first: hashing the inputs overlaps the round-trip to the cluster.
-  const checking = Promise.all(Object.entries(topology.members).map(async ([key, m]) => ({ key, live: await health(m.endpoint) })));
+  const checking = Promise.all(Object.entries(topology.members).map(async ([key, m]) => ({ key, live: await health(m.endpoint, m) })));
   checking.catch(() => undefined);
   for (const [rel, hash] of Object.entries(inputs)) {
     if (sha256(inside(team.paths.repo, rel)) !== hash) return `${rel} changed`;
+  }
+  if (typeof topology.secret_version === 'string' && typeof topology.namespace === 'string') {
+    const { managerEnv } = await import('./manager.ts');
+    const { credentialsOf, secretVersion } = await import('../../formations/k8s/kube.ts');
+    if (secretVersion(topology.namespace, credentialsOf(managerEnv(team, env))) !== topology.secret_version) return 'the credentials changed';
   }
   const checks = await checking;
   const unwell = checks.find((c) => c.live.status !== 'running' || c.live.detail);
@@ -98,7 +104,7 @@ export async function startFormation(team: Team, formation: ResolvedFormation, o
     return { action: 'dry-run' };
   }
 
-  const why = await staleness(team, formation);
+  const why = await staleness(team, formation, options.env);
   if (why === undefined) {
     const count = memberNames(team).length;
     info(`All ${count} member(s) are running on formation '${formation.name}' and nothing changed; skipping the formation manager.`);

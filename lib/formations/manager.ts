@@ -29,7 +29,7 @@ export function managerEnv(team: Team, base: NodeJS.ProcessEnv = process.env): N
 
 /** Secret values of an environment, for `redact`. */
 export function secretsOf(env: NodeJS.ProcessEnv): string[] {
-  return [env.GH_TOKEN, env.RALPH_TELEGRAM_BOT_TOKEN].filter((s): s is string => Boolean(s));
+  return [env.GH_TOKEN, env.RALPH_TELEGRAM_BOT_TOKEN, env.ANTHROPIC_API_KEY, env.CLAUDE_CODE_OAUTH_TOKEN].filter((s): s is string => Boolean(s));
 }
 
 /**

@@ -53,15 +53,20 @@ export interface StartOptions {
 /** The argv bm runs in each workspace: `-P` is ralph's prompt FILE flag (`-p` takes inline text). */
 export const RALPH_RUN_ARGS = ['run', '-P', 'PROMPT.md'] as const;
 
-/** The environment a member runs with: bm's own minus CLAUDECODE, plus the team's tokens. */
+/**
+ * The environment a member runs with: bm's own minus CLAUDECODE, plus the team's tokens (the
+ * config's win over the environment's).
+ */
 export function memberEnv(entry: TeamEntry, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...base };
   // Claude Code refuses to start inside another Claude Code session when this is set.
   delete env.CLAUDECODE;
-  const token = entry.credentials?.gh_token || base.GH_TOKEN;
+  const credentials = entry.credentials;
+  const token = credentials?.gh_token || base.GH_TOKEN;
   if (token) env.GH_TOKEN = token;
-  const telegram = entry.credentials?.telegram_bot_token;
-  if (telegram) env.RALPH_TELEGRAM_BOT_TOKEN = telegram;
+  if (credentials?.telegram_bot_token) env.RALPH_TELEGRAM_BOT_TOKEN = credentials.telegram_bot_token;
+  if (credentials?.anthropic_api_key) env.ANTHROPIC_API_KEY = credentials.anthropic_api_key;
+  if (credentials?.claude_code_oauth_token) env.CLAUDE_CODE_OAUTH_TOKEN = credentials.claude_code_oauth_token;
   return env;
 }
 

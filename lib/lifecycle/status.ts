@@ -7,7 +7,7 @@
  * reported once, then dropped from state.json and topology.json, so the next look says
  * `stopped`.
  */
-import { describeEndpoint, health, type Endpoint } from '../endpoints/index.ts';
+import { describeEndpoint, health, type Deployed, type Endpoint } from '../endpoints/index.ts';
 import { endGroup, isOurs, timings, which } from '../proc.ts';
 import { readState, stateKey, teamEntries, updateState } from '../state.ts';
 import type { Team } from '../team.ts';
@@ -51,6 +51,8 @@ export interface TeamStatus {
 interface Recorded {
   endpoint: Endpoint;
   startedAt: string | null;
+  /** What the topology says was deployed there. */
+  deployed?: Deployed;
 }
 
 function recordsOf(team: Team, warnings: string[]): { formation: string | null; records: Map<string, Recorded> } {
@@ -62,7 +64,7 @@ function recordsOf(team: Team, warnings: string[]): { formation: string | null; 
   } else if (topology.kind === 'ok') {
     formation = topology.topology.formation;
     for (const [key, member] of Object.entries(topology.topology.members)) {
-      records.set(key, { endpoint: member.endpoint, startedAt: typeof member.started_at === 'string' ? member.started_at : null });
+      records.set(key, { endpoint: member.endpoint, startedAt: typeof member.started_at === 'string' ? member.started_at : null, deployed: member });
     }
   }
   for (const [key, entry] of teamEntries(readState(), team.name)) {
@@ -123,7 +125,7 @@ export async function teamStatus(team: Team, { clean = true, stallMinutes: quiet
       activity: null,
     };
     if (!record) return row;
-    const live = await health(record.endpoint);
+    const live = await health(record.endpoint, record.deployed);
     const status = live.status === 'stopped' ? 'crashed' : live.status;
     const activity = status === 'running' && record.endpoint.type === 'local' ? activityOf(record.endpoint.workspace, row.log, Date.now(), quiet) : null;
     return { ...row, status, endpoint: record.endpoint, startedAt: record.startedAt, ...(live.detail ? { detail: live.detail } : {}), activity };

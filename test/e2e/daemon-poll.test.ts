@@ -266,4 +266,32 @@ test('poll mode reads the next pages up to the cursor: a relevant event behind 1
   }
 });
 
+test("poll mode: a move on the team's (user-owned) board wakes the team; another team's board does not", async () => {
+  await github.addRepo('octocat/boarded');
+  connect('octocat/boarded');
+  github.addBoard('octocat', 'alpha Board');
+  github.addBoard('octocat', 'beta Board');
+  const ours = github.addIssue({ repo: 'octocat/boarded', title: 'ours', board: 'alpha Board', status: 'Todo' });
+  const theirs = github.addIssue({ repo: 'octocat/boarded', title: 'theirs', board: 'beta Board', status: 'Todo' });
+  const mark = journal(sandbox, TEAM).length;
+  const since = (type: string) => journal(sandbox, TEAM).slice(mark).filter((e) => e.type === type);
+  await sandbox.ok(['daemon', 'start', '--mode', 'poll', '--interval', '1'], { env: { BM_GITHUB_API_URL: github.url } });
+  await waitFor('the board to be remembered', () => since('board.poll').some((e) => e.initial === true), 15_000);
+  // (Runs of work an earlier test left unfinished may be under way.)
+  await waitFor('runs to end', () => since('run.end').length === since('run.start').length, 30_000);
+  const before = runCalls().length;
+  const moved = journal(sandbox, TEAM).length;
+  github.moveItem(theirs, 'beta Board', 'Done');
+  await waitFor('two more board polls', () => since('board.poll').length >= 3, 15_000);
+  assert.is(runCalls().length, before, "another team's board wakes nobody");
+  github.moveItem(ours, 'alpha Board', 'In Progress');
+  await waitFor('the move to run both members', () => runCalls().length === before + 2, 30_000);
+  assert.ok(journal(sandbox, TEAM).slice(moved).filter((e) => e.type === 'run.start').every((e) => /board: 1 Status change\(s\) \(octocat\/boarded#\d+ → In Progress\)/.test(String(e.reason))));
+  const status = await sandbox.json<{ events: number; effectiveInterval: { seconds: number; why: string } }>(['daemon', 'status', '--json']);
+  assert.ok(status.events >= 1, 'the move counts as an event');
+  assert.equal(status.effectiveInterval, { seconds: 60, why: "GitHub's X-Poll-Interval (60s) is longer than the 1s asked for" });
+  await waitFor('the runs to end', () => since('run.end').length === since('run.start').length, 30_000);
+  await sandbox.ok(['daemon', 'stop']);
+});
+
 test.run();

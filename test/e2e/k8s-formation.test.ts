@@ -16,7 +16,7 @@ import { startKubeSim, type KubeSim } from '../support/kube-sim/index.ts';
 import { restrictedViolations } from '../support/kube-sim/pod-security.ts';
 import { kubectlTest } from '../support/kube-sim/kubectl.ts';
 import { BM_COMMAND } from '../support/sandbox.ts';
-import { TOKEN, assertTokenNeverLeaked, eventually, k8sWorld, lifecycleScenario, simCluster, type K8sWorld } from '../support/k8s-scenarios.ts';
+import { TOKEN, assertTokenNeverLeaked, driftScenario, eventually, k8sWorld, lifecycleScenario, simCluster, type K8sWorld } from '../support/k8s-scenarios.ts';
 
 let sim: KubeSim | undefined;
 let world: K8sWorld | undefined;
@@ -38,6 +38,10 @@ test.after.each(async () => {
 
 withKubectl('deploy, idempotent re-run, changed member, fired member, live status, hung API, stop', async () => {
   await lifecycleScenario(await setup(['dev:alice', 'qe:quinn', 'reviewer:rita']));
+});
+
+withKubectl('token rotation and drift: the live objects are compared with what was deployed and put back', async () => {
+  await driftScenario(await setup(['dev:alice', 'qe:quinn']));
 });
 
 withKubectl('runner ralph: the manager is a one-shot ralph session in the formation directory', async () => {

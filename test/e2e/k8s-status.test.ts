@@ -105,7 +105,8 @@ withKubectl('deploy over https with a client certificate, then status and a repe
   assert.is(reads[0].userAgent, 'bm', 'sent by bm itself, not client-node');
   assert.is(reads[0].auth, 'client-cert');
   assert.is(reads[0].path, '/api/v1/namespaces/botminter-alpha/pods?labelSelector=app.kubernetes.io%2Fmanaged-by%3Dbm');
-  assert.is((await sim!.requests()).length, 1, 'and nothing else (no discovery)');
+  // With it, the metadata of bm's ConfigMaps and Secrets (is anything deleted?), sent at the same time.
+  assert.equal((await sim!.requests()).map((r) => r.path.replace(/\?.*/, '')).sort(), ['configmaps', 'pods', 'secrets'].map((r) => `/api/v1/namespaces/botminter-alpha/${r}`), 'and nothing else (no discovery)');
 
   await sim!.clearRequests();
   const calls = w.kubectlCalls().length;
@@ -115,7 +116,7 @@ withKubectl('deploy over https with a client certificate, then status and a repe
   assert.match(again.stdout, /is up to date: 2 member\(s\) running/);
   assert.equal(heavyImports(startImports), [], 'the repeated start loaded no heavy package');
   assert.is(w.kubectlCalls().length, calls, 'no kubectl');
-  assert.equal((await sim!.requests()).map((r) => [r.method, r.userAgent]), [['GET', 'bm']], 'one GET, by bm');
+  assert.equal((await sim!.requests()).map((r) => [r.method, r.userAgent]), [['GET', 'bm'], ['GET', 'bm'], ['GET', 'bm']], 'the same three GETs, by bm');
 });
 
 withKubectl('a token user: the token authenticates, from the kubeconfig or a tokenFile next to it; a wrong one is a 401', async () => {
@@ -185,6 +186,43 @@ withKubectl('unreachable: refused at once, hung until BM_K8S_TIMEOUT_MS; cached 
   assert.ok(hung.ms >= 1500 && hung.ms < 10_000, `status took ${hung.ms} ms`);
   assert.match(hung.stderr, /Could not reach k8s target/);
   assert.match(hung.json.members[0].detail ?? '', /no answer from the API server within 1500 ms/);
+});
+
+withKubectl('bm start fails within its deadline, with a message and fix of its own for 401, 403, a missing context, a bad kubeconfig and a hung server', async () => {
+  const w = world!;
+  const ca = caData();
+  const start = async (env: NodeJS.ProcessEnv) => {
+    const began = Date.now();
+    const result = await w.bm(['start', '--formation', 'k8s', '--yes'], { BM_K8S_TIMEOUT_MS: '3000', ...env });
+    assert.is(result.code, 1, result.stderr);
+    assert.not.match(result.stderr, /Cannot reach the Kubernetes cluster/, `not the generic message: ${result.stderr}`);
+    return { stderr: result.stderr, ms: Date.now() - began };
+  };
+  const unauthorized = await start({ KUBECONFIG: kubeconfig('bad-token', { 'certificate-authority-data': ca }, { token: 'not-the-token' }) });
+  assert.match(unauthorized.stderr, /Error: The cluster of context 'kind-botminter' rejected the credentials \(HTTP 401 Unauthorized\)\. .*refresh it/);
+
+  const good = kubeconfig('good', { 'certificate-authority-data': ca }, { token: SIM_TOKEN });
+  await sim!.fault({ kind: 'error', status: 403, reason: 'Forbidden', message: 'namespaces "botminter-alpha" is forbidden: User "dev" cannot get resource "namespaces" in API group "" in the namespace "botminter-alpha"', path: '/api/v1/namespaces/botminter-alpha.*' });
+  const forbidden = await start({ KUBECONFIG: good });
+  assert.match(forbidden.stderr, /Error: The cluster of context 'kind-botminter' refused the request \(HTTP 403 Forbidden: .*cannot get resource "namespaces".*RBAC/);
+  await sim!.clearFaults();
+
+  const other = path.join(w.sandbox.dir, 'other-context', 'kubeconfig');
+  mkdirSync(path.dirname(other), { recursive: true });
+  writeKubeconfig(other, sim!.apiUrl, 'kind-elsewhere', 'default', { cluster: { 'certificate-authority-data': ca }, user: { token: SIM_TOKEN } });
+  const missing = await start({ KUBECONFIG: other });
+  assert.match(missing.stderr, /Error: There is no context 'kind-botminter' in the kubeconfig \(.*other-context\/kubeconfig\)\. .*kubectl config get-contexts/);
+
+  const broken = path.join(w.sandbox.dir, 'broken', 'kubeconfig');
+  mkdirSync(path.dirname(broken), { recursive: true });
+  writeFileSync(broken, 'apiVersion: v1\nclusters: [this is: not, valid\n');
+  const unreadable = await start({ KUBECONFIG: broken });
+  assert.match(unreadable.stderr, /Error: The kubeconfig \(.*broken\/kubeconfig\) cannot be read/);
+
+  await sim!.fault({ kind: 'hang' });
+  const hung = await start({ KUBECONFIG: good });
+  assert.match(hung.stderr, /Error: The cluster of context 'kind-botminter' does not answer/);
+  assert.ok(hung.ms < 15_000, `bm start gave up after ${hung.ms} ms`);
 });
 
 test.run();

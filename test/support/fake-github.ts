@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
+import { answerQuery, graphqlFailure } from './fake-graphql.ts';
 
 const run = promisify(execFile);
 
@@ -140,6 +141,8 @@ export interface FakeItem {
   id: string;
   issue: FakeIssue;
   status: string | null;
+  /** ISO time of its last change (GitHub's `updatedAt`). */
+  updatedAt?: string;
 }
 
 /** A repository event as the Events API returns it. */
@@ -187,6 +190,8 @@ export interface FakeGitHub {
   addComment(issue: FakeIssue, body: string, createdAt?: string): FakeComment;
   /** The Status (option name) of an issue on the board titled `board`, or null. */
   statusOf(issue: FakeIssue, board: string): string | null;
+  /** Sets the Status of `issue`'s item on board `boardTitle`, as a person dragging it would. */
+  moveItem(issue: FakeIssue, boardTitle: string, status: string): void;
   /** Seeds a Projects v2 board of `owner` (an existing account) as if created earlier. */
   addBoard(owner: string, title: string): FakeBoard;
   close(): Promise<void>;
@@ -582,6 +587,35 @@ export async function startFakeGitHub(opts: FakeGitHubOptions = {}): Promise<Fak
   const findIssue = (nodeId: unknown) => issues.find((i) => i.node_id === nodeId);
   const gqlError = (type: string, message: string, path: string) => ({ data: { [path]: null }, errors: [graphqlError(type, message, [path])] });
 
+  /** A board as a node of the graph (fake-graphql.ts), for queries over its items. */
+  function boardGraph(id: unknown): Record<string, unknown> | null {
+    const board = boards.find((b) => b.id === id);
+    if (!board) graphqlFailure('NOT_FOUND', `Could not resolve to a node with the global id of '${String(id)}'`);
+    const item = (it: FakeItem) => ({
+      __typename: 'ProjectV2Item', id: it.id, updatedAt: it.updatedAt ?? it.issue.created_at, isArchived: false, type: 'ISSUE',
+      content: { __typename: 'Issue', id: it.issue.node_id, number: it.issue.number, title: it.issue.title, url: it.issue.html_url, repository: { __typename: 'Repository', nameWithOwner: repos.get(it.issue.repo)?.full_name ?? it.issue.repo } },
+      fieldValueByName: ({ name }: { name?: unknown }) => {
+        const fieldDef = board.fields.find((f) => f.name === name);
+        if (!fieldDef || fieldDef.dataType !== 'SINGLE_SELECT' || !it.status) return null;
+        const option = fieldDef.options?.find((o) => o.id === it.status);
+        return option ? { __typename: 'ProjectV2ItemFieldSingleSelectValue', name: option.name, optionId: option.id } : null;
+      },
+    });
+    return {
+      __typename: 'ProjectV2', __implements: ['Node'], id: board.id, title: board.title, number: board.number, url: board.url, closed: board.closed,
+      items: ({ first, after }: { first?: unknown; after?: unknown }) => {
+        const count = Math.min(Math.max(Number(first) || 0, 1), 100);
+        const start = typeof after === 'string' ? Number(Buffer.from(after, 'base64').toString()) : 0;
+        const nodes = board.items.slice(start, start + count);
+        const end = start + nodes.length;
+        return {
+          totalCount: board.items.length, nodes: nodes.map(item),
+          pageInfo: { hasNextPage: end < board.items.length, endCursor: nodes.length ? Buffer.from(String(end)).toString('base64') : null },
+        };
+      },
+    };
+  }
+
   function issueNode(issue: FakeIssue): Record<string, unknown> {
     const onBoards = boards.flatMap((b) => b.items.filter((it) => it.issue === issue).map((it) => ({ b, it })));
     const repoLabels = labels.get(issue.repo)!;
@@ -646,6 +680,7 @@ export async function startFakeGitHub(opts: FakeGitHubOptions = {}): Promise<Fak
         if (!board || !item || !fieldDef) return gqlError('NOT_FOUND', 'Could not resolve to a node', field);
         if (!fieldDef.options?.some((o) => o.id === v.optionId)) return gqlError('UNPROCESSABLE', `The single select option Id does not belong to the field`, field);
         item.status = String(v.optionId);
+        item.updatedAt = new Date().toISOString();
         data[field] = { projectV2Item: { id: item.id } };
       } else {
         return { errors: [graphqlError('undefinedField', `Field '${field}' doesn't exist on type 'Mutation' (fake-github)`)] };
@@ -673,6 +708,7 @@ export async function startFakeGitHub(opts: FakeGitHubOptions = {}): Promise<Fak
       if (!issue) return { data: { viewer: { login: viewer().login }, repository: { issue: null } }, errors: [graphqlError('NOT_FOUND', `Could not resolve to an Issue with the number of ${String(v.number)}.`, ['repository', 'issue'])] };
       return { data: { viewer: { login: viewer().login }, repository: { issue: issueNode(issue) } } };
     },
+    BmBoardItems: (v, query) => answerQuery(query, v, { node: ({ id }: { id?: unknown }) => boardGraph(id) }),
     BmBoardColumns: (v) => {
       const board = boards.find((b) => b.id === v.projectId);
       if (!board) return gqlError('NOT_FOUND', `Could not resolve to a node with the global id of '${String(v.projectId)}'`, 'node');
@@ -694,20 +730,6 @@ export async function startFakeGitHub(opts: FakeGitHubOptions = {}): Promise<Fak
     BmAnswerItem: (v, query) => mutateItem(query, v),
     BmMoveItem: (v, query) => mutateItem(query, v),
     BmSetItemStatus: (v, query) => mutateItem(query, v),
-    BmBoardItems: (v) => {
-      const board = boards.find((b) => b.id === v.projectId);
-      if (!board) return { data: { node: null }, errors: [graphqlError('NOT_FOUND', `Could not resolve to a node with the global id of '${String(v.projectId)}'`, ['node'])] };
-      const start = typeof v.cursor === 'string' ? Number(Buffer.from(v.cursor, 'base64').toString()) : 0;
-      const nodes = board.items.slice(start, start + 100);
-      const end = start + nodes.length;
-      return { data: { node: { items: {
-        nodes: nodes.map((it) => {
-          const name = statusName(board, it);
-          return { id: it.id, fieldValueByName: name === null ? null : { name } };
-        }),
-        pageInfo: { hasNextPage: end < board.items.length, endCursor: nodes.length ? Buffer.from(String(end)).toString('base64') : null },
-      } } } };
-    },
   };
 
   function graphql(req: FakeRequest): HttpReply {
@@ -848,7 +870,7 @@ export async function startFakeGitHub(opts: FakeGitHubOptions = {}): Promise<Fak
         if (!board) throw new Error(`fake-github: no board '${options.board}'`);
         const option = options.status === undefined ? undefined : statusField(board)?.options?.find((o) => o.name === options.status);
         if (options.status !== undefined && !option) throw new Error(`fake-github: board '${board.title}' has no status '${options.status}'`);
-        board.items.push({ id: `PVTI_lADO${newId().toString(36).toUpperCase()}`, issue, status: option?.id ?? null });
+        board.items.push({ id: `PVTI_lADO${newId().toString(36).toUpperCase()}`, issue, status: option?.id ?? null, updatedAt: new Date().toISOString() });
       }
       return issue;
     },
@@ -859,6 +881,14 @@ export async function startFakeGitHub(opts: FakeGitHubOptions = {}): Promise<Fak
       const board = boards.find((b) => b.title === boardTitle);
       const item = board?.items.find((i) => i.issue === issue);
       return board && item ? statusName(board, item) : null;
+    },
+    moveItem(issue, boardTitle, status) {
+      const board = boards.find((b) => b.title === boardTitle);
+      const item = board?.items.find((i) => i.issue === issue);
+      const option = board && statusField(board)?.options?.find((o) => o.name === status);
+      if (!board || !item || !option) throw new Error(`fake-github: cannot move the item to '${status}' on '${boardTitle}'`);
+      item.status = option.id;
+      item.updatedAt = new Date().toISOString();
     },
     addBoard(owner, title) {
       const account = accounts.get(owner.toLowerCase());

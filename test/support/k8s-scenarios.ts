@@ -155,23 +155,24 @@ export function filesUnder(dir: string): string[] {
   });
 }
 
-/** Asserts that the token is in no kubectl argv and in no file of the sandbox but the operator config. */
-export function assertTokenNeverLeaked(world: K8sWorld, outputs: RunResult[]): void {
+/** Asserts that the tokens are in no kubectl argv and in no file of the sandbox but the operator config. */
+export function assertTokenNeverLeaked(world: K8sWorld, outputs: RunResult[], tokens: string[] = [TOKEN]): void {
   const calls = world.kubectlCalls();
   assert.ok(calls.length > 0, 'the formation ran kubectl');
   for (const argv of calls) {
     const line = argv.join(' ');
-    assert.not.ok(line.includes(TOKEN), `token on a kubectl command line: ${line}`);
+    assert.not.ok(tokens.some((t) => line.includes(t)), `token on a kubectl command line: ${line}`);
     assert.ok(argv.includes('--context') && argv[argv.indexOf('--context') + 1] === world.cluster.context, `kubectl without --context: ${line}`);
     assert.ok(argv.some((a) => a.startsWith('--request-timeout')), `kubectl without --request-timeout: ${line}`);
   }
   for (const r of outputs) {
-    assert.not.ok(r.stdout.includes(TOKEN) || r.stderr.includes(TOKEN), 'token in bm output');
+    assert.not.ok(tokens.some((t) => r.stdout.includes(t) || r.stderr.includes(t)), 'token in bm output');
   }
   const config = path.join(world.sandbox.bmHome, 'config.yml');
   for (const file of filesUnder(world.sandbox.dir)) {
     if (file === config || statSync(file).size > 5_000_000) continue;
-    assert.not.ok(readFileSync(file, 'utf8').includes(TOKEN), `token written to ${file}`);
+    const text = readFileSync(file, 'utf8');
+    assert.not.ok(tokens.some((t) => text.includes(t)), `token written to ${file}`);
   }
 }
 
@@ -295,4 +296,95 @@ export async function lifecycleScenario(world: K8sWorld): Promise<void> {
   assert.ok(stopped.members.every((m) => m.status === 'stopped'), 'every member is stopped');
 
   assertTokenNeverLeaked(world, outputs);
+}
+
+/** A second token, for rotation. */
+export const NEW_TOKEN = 'ghp_k8sFormationRotated9876543210zyxwvZYXW';
+
+/** The data of the team's Secret, decoded. */
+async function secretData(world: K8sWorld): Promise<Record<string, string> | undefined> {
+  const got = await world.kubectl(['get', 'secret', 'botminter-credentials', '-n', world.namespace, '-o', 'json', '--ignore-not-found']);
+  assert.is(got.code, 0, got.stderr);
+  if (!got.stdout.trim()) return undefined;
+  const data = (JSON.parse(got.stdout) as { data: Record<string, string> }).data;
+  return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+}
+
+/** `bm status --json`'s row of `member`. */
+async function statusOf(world: K8sWorld, member: string, env?: NodeJS.ProcessEnv): Promise<{ status: string; detail?: string }> {
+  const got = await world.bm(['status', '--json'], env);
+  assert.is(got.code, 0, got.stderr);
+  const rows = (JSON.parse(got.stdout) as { members: { name: string; status: string; detail?: string }[] }).members;
+  return rows.find((m) => m.name === member) ?? { status: 'missing' };
+}
+
+/**
+ * The cluster is compared, not assumed: a new token reaches the Secret and rolls the members; a
+ * deleted Secret and ConfigMap, a pod given another image by hand and a StatefulSet changed by
+ * hand are each reported by status as drift and put back by the next start.
+ */
+export async function driftScenario(world: K8sWorld): Promise<void> {
+  const outputs: RunResult[] = [];
+  const start = async (env?: NodeJS.ProcessEnv) => {
+    const r = await world.bm(['start', '--formation', 'k8s'], env);
+    outputs.push(r);
+    assert.is(r.code, 0, r.stderr);
+    return r;
+  };
+  await start();
+  const before = await world.pods();
+  // A new GitHub token in the operator config: the Secret gets it and every member rolls onto it.
+  const config = path.join(world.sandbox.bmHome, 'config.yml');
+  const text = readFileSync(config, 'utf8');
+  writeFileSync(config, text.includes(TOKEN) ? text.replaceAll(TOKEN, NEW_TOKEN) : text.replace(/^(\s+)credentials:\n/m, `$1credentials:\n$1  gh_token: ${NEW_TOKEN}\n`));
+  const rotation = await start({ GH_TOKEN: NEW_TOKEN });
+  assert.match(rotation.stderr, /Deploying: the credentials changed/);
+  assert.match(rotation.stderr, /dev-alice: recreated \(credentials changed\)/);
+  assert.equal(await secretData(world), { 'gh-token': NEW_TOKEN });
+  const rolled = await world.pods();
+  for (const [member, pod] of rolled) {
+    assert.ok(pod.ready, `${member} is Ready`);
+    assert.is.not(pod.uid, before.get(member)?.uid, `${member} was rolled onto the new token`);
+  }
+  assert.match((await start({ GH_TOKEN: NEW_TOKEN })).stdout, /is up to date/);
+
+  // A Claude credential in the operator's environment reaches the members by secretKeyRef.
+  const rotated = { GH_TOKEN: NEW_TOKEN, ANTHROPIC_API_KEY: 'sk-ant-k8sFormationTestKey0123456789' };
+  await start(rotated);
+  assert.equal(await secretData(world), { 'gh-token': NEW_TOKEN, 'anthropic-api-key': rotated.ANTHROPIC_API_KEY });
+  const env = await world.kubectl(['get', 'statefulset', 'dev-alice', '-n', world.namespace, '-o', 'jsonpath={.spec.template.spec.containers[0].env}']);
+  assert.ok((JSON.parse(env.stdout) as { name: string; valueFrom?: unknown }[]).some((e) => e.name === 'ANTHROPIC_API_KEY' && JSON.stringify(e.valueFrom) === '{"secretKeyRef":{"key":"anthropic-api-key","name":"botminter-credentials"}}'));
+  assert.match((await start(rotated)).stdout, /is up to date/);
+
+  // The Secret and a ConfigMap deleted on the cluster: status says so, start puts them back.
+  for (const object of ['secret/botminter-credentials', 'configmap/dev-alice-config']) {
+    const deleted = await world.kubectl(['delete', object, '-n', world.namespace]);
+    assert.is(deleted.code, 0, deleted.stderr);
+  }
+  assert.match((await statusOf(world, 'dev-alice', rotated)).detail ?? '', /drifted: Secret botminter-credentials is missing/);
+  const table = await world.bm(['status'], rotated);
+  assert.match(table.stdout, /dev-alice: drifted: Secret botminter-credentials is missing \(`bm start --formation k8s` restores it\)/);
+  const restored = await start(rotated);
+  assert.match(restored.stderr, /secret\/botminter-credentials: restored/);
+  assert.match(restored.stderr, /configmap\/dev-alice-config: restored/);
+  assert.equal(await secretData(world), { 'gh-token': NEW_TOKEN, 'anthropic-api-key': rotated.ANTHROPIC_API_KEY });
+  assert.is((await world.kubectl(['get', 'configmap', 'dev-alice-config', '-n', world.namespace, '-o', 'name'])).code, 0);
+  assert.match((await start(rotated)).stdout, /is up to date/);
+
+  // A pod given another image by hand, and a StatefulSet whose template was changed by hand.
+  const image = world.cluster.image;
+  const patched = await world.kubectl(['patch', 'pod', 'qe-quinn-0', '-n', world.namespace, '--type=json', '-p', '[{"op":"replace","path":"/spec/containers/0/image","value":"bm-member:other"}]']);
+  assert.is(patched.code, 0, patched.stderr);
+  assert.match((await statusOf(world, 'qe-quinn', rotated)).detail ?? '', /drifted: image is bm-member:other/);
+  const changed = await world.kubectl(['set', 'image', 'statefulset/dev-alice', '-n', world.namespace, 'ralph=bm-member:other']);
+  assert.is(changed.code, 0, changed.stderr);
+  const repaired = await start(rotated);
+  assert.match(repaired.stderr, /qe-quinn: recreated \(pod changed on the cluster: image is bm-member:other/);
+  assert.match(repaired.stderr, /dev-alice: recreated \(image is bm-member:other/);
+  const images = await world.kubectl(['get', 'pods', '-n', world.namespace, '-l', TEAM_SELECTOR, '-o', 'jsonpath={.items[*].spec.containers[0].image}']);
+  assert.equal(images.stdout.split(' ').sort(), [image, image]);
+  for (const [member, pod] of await world.pods()) assert.ok(pod.ready, `${member} is Ready again`);
+  assert.match((await start(rotated)).stdout, /is up to date/);
+
+  assertTokenNeverLeaked(world, outputs, [TOKEN, NEW_TOKEN, rotated.ANTHROPIC_API_KEY]);
 }

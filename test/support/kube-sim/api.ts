@@ -279,6 +279,10 @@ export class KubeApi {
     if (wantsTable(String(req.headers.accept))) {
       return sendJson(res, 200, toTable(target.def.plural, objects, rv, req.url.searchParams.get('includeObject')));
     }
+    if (String(req.headers.accept).split(',')[0].includes('as=PartialObjectMetadataList')) {
+      const items = objects.map((o) => ({ kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: o.metadata }));
+      return sendJson(res, 200, { kind: 'PartialObjectMetadataList', apiVersion: 'meta.k8s.io/v1', metadata: { resourceVersion: rv }, items });
+    }
     sendJson(res, 200, { kind: `${target.def.kind}List`, apiVersion: apiVersionOf(target.def), metadata: { resourceVersion: rv }, items: objects.map(listItem) });
   }
 

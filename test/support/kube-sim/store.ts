@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { managedFields, type FieldState } from './apply.ts';
-import { RESOURCES } from './resources.ts';
+import { apiVersionOf, RESOURCES } from './resources.ts';
 import { clone, type KubeObject } from './util.ts';
 
 /** A stored object plus its field-ownership state. */
@@ -80,7 +80,7 @@ export class Store {
     const key = this.keyOf(plural, obj);
     const previous = this.records.get(key);
     const stored = clone(obj);
-    stored.apiVersion = 'v1';
+    stored.apiVersion = apiVersionOf(RESOURCES[plural]);
     stored.kind = RESOURCES[plural].kind;
     stored.metadata.resourceVersion = String(++this.rv);
     const managed = managedFields(fields);

@@ -19,7 +19,7 @@ import process from 'node:process';
 import { which } from 'zx/core';
 import { stringify } from 'yaml';
 import {
-  MEMBER_LABEL, credentialsOf, deployment, desiredMembers, fail, itemsOf, namespaceManifest,
+  MEMBER_LABEL, SECRET, credentialsOf, kubectlDeadlineMs, deployment, desiredMembers, fail, itemsOf, namespaceManifest,
   podDrift, podHealth, podName, secretManifest, statefulSetName, teamSelector, type Meta, type Pod, type StatefulSet,
 } from '../../kube.ts';
 import { documents, failWith, kubectl } from '../../kubectl.ts';
@@ -32,8 +32,9 @@ if (!(await which('kubectl', { nothrow: true }))) {
   fail('kubectl not found in PATH', 'Install kubectl (https://kubernetes.io/docs/tasks/tools/) and try again.');
 }
 
-// One call proves the cluster answers (and the credentials work) and tells whether the namespace exists.
-const ns = await kubectl(d, ['get', 'namespace', d.namespace, '--ignore-not-found', '-o', 'name']);
+// One call proves the cluster answers (and the credentials work) and tells whether the namespace
+// exists. Its deadline is shorter: a cluster that does not answer this cheap GET is down.
+const ns = await kubectl(d, ['get', 'namespace', d.namespace, '--ignore-not-found', '-o', 'name'], undefined, Math.min(kubectlDeadlineMs(), 5000));
 if (ns.exitCode !== 0) failWith(d, ns);
 const namespaceExists = ns.stdout.trim() !== '';
 
@@ -55,19 +56,21 @@ interface Live {
   statefulSets: Map<string, StatefulSet>;
   configMaps: Map<string, { metadata: Meta }>;
   pods: Map<string, Pod>;
+  secrets: Set<string>;
 }
 
 /** The team's StatefulSets, ConfigMaps and pods, in one kubectl call. */
 async function readLive(): Promise<Live> {
-  const live: Live = { statefulSets: new Map(), configMaps: new Map(), pods: new Map() };
+  const live: Live = { statefulSets: new Map(), configMaps: new Map(), pods: new Map(), secrets: new Set() };
   if (!namespaceExists) return live;
-  const got = await kubectl(d, ['get', 'statefulsets,configmaps,pods', '-n', d.namespace, '-l', teamSelector(d), '-o', 'json']);
+  const got = await kubectl(d, ['get', 'statefulsets,configmaps,pods,secrets', '-n', d.namespace, '-l', teamSelector(d), '-o', 'json']);
   // kubectl prints an empty List on stdout even when the server failed: trust the exit code.
   if (got.exitCode !== 0) failWith(d, got, `Could not list the team's objects in namespace ${d.namespace}`);
   for (const item of itemsOf<{ kind: string; metadata: Meta }>(got.stdout)) {
     if (item.kind === 'StatefulSet') live.statefulSets.set(item.metadata.name, item as StatefulSet);
     else if (item.kind === 'ConfigMap') live.configMaps.set(item.metadata.name, item);
     else if (item.kind === 'Pod') live.pods.set(item.metadata.name, item as Pod);
+    else if (item.kind === 'Secret') live.secrets.add(item.metadata.name);
   }
   return live;
 }
@@ -87,6 +90,7 @@ interface Plan {
 }
 
 const plan: Plan = { create: [], recreate: [], unchanged: [], remove: [], removeConfigMaps: [], restore: [] };
+if (namespaceExists && !live.secrets.has(SECRET)) plan.restore.push(`secret/${SECRET}`);
 /** Pods to delete so their StatefulSet makes them again (failed, changed by hand, or stuck on an old template). */
 const podsToDelete: string[] = [];
 const image = d.image;

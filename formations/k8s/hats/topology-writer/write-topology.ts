@@ -47,7 +47,7 @@ const topology = {
   created_at: new Date().toISOString(),
   namespace: d.namespace,
   context: d.context,
-  secret_version: secretVersion(d, credentials),
+  secret_version: secretVersion(d.namespace, credentials),
   inputs,
   members,
 };
