@@ -148,10 +148,20 @@ function isHttpFailure(error: unknown): error is Error & HttpFailure {
   return error instanceof Error && typeof (error as Partial<HttpFailure>).status === 'number';
 }
 
+/** GitHub's message, with the `errors[]` details of a 422 (`message`, else `resource.field code`). */
 function githubMessage(data: unknown): string {
-  if (data && typeof data === 'object' && 'message' in data && typeof data.message === 'string') return data.message;
-  return typeof data === 'string' ? data : '';
+  if (typeof data === 'string') return data;
+  if (!data || typeof data !== 'object') return '';
+  const { message, errors } = data as { message?: unknown; errors?: unknown };
+  const details = Array.isArray(errors)
+    ? errors.map((e: { message?: unknown; resource?: unknown; field?: unknown; code?: unknown }) =>
+      typeof e?.message === 'string' ? e.message : [e?.resource, e?.field, e?.code].filter((x) => typeof x === 'string').join(' ')).filter(Boolean)
+    : [];
+  return [typeof message === 'string' ? message : '', ...details].filter(Boolean).join(': ');
 }
+
+/** Seconds to wait after a secondary rate limit: `retry-after` when GitHub sent it, else at least a minute, as GitHub documents. */
+export const SECONDARY_LIMIT_MIN_SECONDS = 60;
 
 function networkCode(error: unknown): string {
   // Node's fetch puts the socket error code (ECONNREFUSED, ENOTFOUND, ...) in a TypeError's cause;
@@ -197,8 +207,8 @@ export function toGitHubError(gh: GitHub, error: unknown, doing: string): GitHub
     return make(status, `GitHub API rate limit exceeded until ${when}`, 'Wait until then and retry, or use a token with a higher limit',
       Number.isNaN(resetAt.getTime()) ? {} : { rateLimitResetAt: resetAt.toISOString() });
   }
-  if (status === 429 || (status === 403 && Number.isFinite(retryAfter))) {
-    const wait = Number.isFinite(retryAfter) ? retryAfter : 60;
+  if (status === 429 || (status === 403 && (Number.isFinite(retryAfter) || /secondary rate limit|abuse/i.test(detail)))) {
+    const wait = Number.isFinite(retryAfter) ? retryAfter : SECONDARY_LIMIT_MIN_SECONDS;
     return make(status, `GitHub secondary rate limit hit while trying to ${doing}`, `Wait ${wait} seconds and retry`, { retryAfterSeconds: wait });
   }
   if (status === 403) {
@@ -242,6 +252,24 @@ function ownerNotFound(owner: string): GitHubError {
 export async function authenticatedLogin(gh: GitHub): Promise<string> {
   const { data } = await call(gh, 'read the authenticated user', () => gh.octokit.request('GET /user'));
   return data.login;
+}
+
+/**
+ * Checks that a classic token has the scopes bm needs (`X-OAuth-Scopes` of `GET /user`) before
+ * anything is created; fine-grained tokens and App tokens send no such header and are let through
+ * (GitHub then refuses a missing permission on the call that needs it). `repo` covers
+ * `public_repo`; `project` (not `read:project`) is needed to create the board.
+ */
+export async function checkTokenScopes(gh: GitHub, needed: readonly string[]): Promise<void> {
+  const { headers } = await call(gh, 'read the authenticated user', () => gh.octokit.request('GET /user'));
+  const header = headers['x-oauth-scopes'];
+  if (typeof header !== 'string') return;
+  const have = new Set(header.split(',').map((s) => s.trim()).filter(Boolean));
+  const missing = needed.filter((scope) => !have.has(scope));
+  if (missing.length > 0) {
+    throw new GitHubError(403, `The token lacks the ${missing.map((m) => `\`${m}\``).join(' and ')} scope${missing.length > 1 ? 's' : ''} (it has: ${[...have].join(', ') || 'none'}); nothing was created`,
+      `Add ${missing.join(' and ')} to the token (gh auth refresh -s ${missing.join(',')}, or a new token), export it as GH_TOKEN and re-run \`bm init\``);
+  }
 }
 
 /** What `ensureRepo` reports. */
@@ -291,8 +319,10 @@ export async function ensureRepo(gh: GitHub, slug: string, options: { private?: 
   try {
     return repoInfo((await create()).data, true);
   } catch (error) {
-    // 422 means the name is taken: either a concurrent run created it, or the token cannot see it.
+    // A 422 whose errors say the name is taken: a concurrent run created it, or the token cannot
+    // see it. Any other 422 is shown with GitHub's own words.
     if (!(isHttpFailure(error) && error.status === 422)) throw toGitHubError(gh, error, `create repository ${slug}`);
+    if (!/already exists/i.test(githubMessage(error.response?.data))) throw toGitHubError(gh, error, `create repository ${slug}`);
     const again = await read();
     if (again) return repoInfo(again.data, false);
     throw new GitHubError(422, `Repository ${slug} already exists but the token cannot access it`,

@@ -161,6 +161,7 @@ async function setUpGitHub(repo: string, plan: InitPlan): Promise<Record<string,
   const github = await import('../lib/github.ts');
   const slug = plan.githubRepo ?? '';
   const gh = await github.createGitHub({ token: plan.token ?? '' });
+  await github.checkTokenScopes(gh, ['repo', 'project']);
   info(`GitHub: ensuring repository ${slug}...`);
   const remoteRepo = await github.ensureRepo(gh, slug, { private: true, description: `bm team ${plan.team} (${plan.profile.name} profile)` });
   info(`GitHub: repository ${remoteRepo.created ? 'created' : 'reused'}: ${remoteRepo.htmlUrl}`);

@@ -1,6 +1,8 @@
 /**
- * `bm logs MEMBER [-f] [-n N]`: prints a member's log (BM_HOME/logs/<team>/<member>.log), or
- * follows it like `tail -f`. A member with one workspace per project has one log per project;
+ * `bm logs MEMBER [-f] [-n N] [--previous]`: prints a member's log, or follows it like `tail -f`.
+ * A member running locally logs to BM_HOME/logs/<team>/<member>.log; a member running in a pod
+ * (the topology says so) logs to its container, read from the cluster, also from before the last
+ * restart with `--previous`. A member with one workspace per project has one log per project;
  * name one as `member/project`, or get them all with a header each.
  */
 import { createReadStream, existsSync, readdirSync } from 'node:fs';
@@ -13,6 +15,8 @@ import { BmError, UsageError, out } from '../lib/output.ts';
 import { home } from '../lib/paths.ts';
 import { followAppends, tailLines } from '../lib/logs.ts';
 import { loadTeamFromFlag, memberNames, type Team } from '../lib/team.ts';
+import { readTopology } from '../lib/topology.ts';
+import type { Endpoint } from '../lib/schema.ts';
 
 interface LogFile {
   key: string;
@@ -68,23 +72,65 @@ async function follow(logs: LogFile[]): Promise<void> {
   });
 }
 
+/** The pod endpoints the topology records for `spec` (`member` or `member/project`). */
+function podsOf(team: Team, spec: string): { key: string; endpoint: Extract<Endpoint, { type: 'k8s' }> }[] {
+  const read = readTopology(team.paths.topology);
+  if (read.kind !== 'ok') return [];
+  return Object.entries(read.topology.members)
+    .filter(([key]) => key === spec || key.split('/')[0] === spec)
+    .flatMap(([key, m]) => (m.endpoint.type === 'k8s' ? [{ key, endpoint: m.endpoint }] : []));
+}
+
+/** Prints (or follows) the output of member pods from the cluster. */
+async function podOutput(pods: ReturnType<typeof podsOf>, options: { follow: boolean; previous: boolean; lines?: number }): Promise<void> {
+  const { podLogs, describeError } = await import('../lib/endpoints/k8s.ts');
+  const abort = new AbortController();
+  process.once('SIGINT', () => abort.abort());
+  process.once('SIGTERM', () => abort.abort());
+  const read = async ({ key, endpoint }: (typeof pods)[number]) => {
+    try {
+      await podLogs(endpoint, { follow: options.follow, previous: options.previous, tailLines: options.lines, signal: abort.signal }, (chunk) => process.stdout.write(pods.length > 1 && options.follow ? chunk.replace(/^(?=.)/gm, `[${key}] `) : chunk));
+    } catch (error) {
+      throw new BmError(`Could not read the log of pod ${endpoint.pod} (context ${endpoint.context}): ${describeError(error)}`, options.previous ? 'There is a previous log only after the container restarted; see `bm status -v`.' : 'Check the cluster with `bm status`.');
+    }
+  };
+  // Followed logs interleave (each line tagged with its member); printed ones come one after the other.
+  if (options.follow) {
+    await Promise.all(pods.map(read));
+    return;
+  }
+  for (const pod of pods) {
+    if (pods.length > 1) out(`==> ${pod.key} (pod/${pod.endpoint.pod}) <==`);
+    await read(pod);
+  }
+}
+
 export const command = defineCommand({
   name: 'logs',
   summary: 'Print or follow a member\'s log',
-  description: 'Prints BM_HOME/logs/<team>/<member>.log (ralph\'s output). With -f, keeps printing what is\nappended until interrupted. On a team with several projects, MEMBER/PROJECT picks one log.',
+  description: 'Prints a member\'s output: BM_HOME/logs/<team>/<member>.log for a local member, its container\'s\nlog from the cluster for a member in a pod (--previous: from before its last restart). With -f,\nkeeps printing until interrupted. On a team with several projects, MEMBER/PROJECT picks one log.',
   args: [{ name: 'member', description: 'member name, e.g. dev-alice (or dev-alice/PROJECT)', required: true, complete: 'members' }],
   options: {
     follow: { type: 'boolean', short: 'f', description: 'keep printing new lines until interrupted' },
     lines: { type: 'string', short: 'n', value: 'N', description: 'print only the last N lines first' },
+    previous: { type: 'boolean', short: 'p', description: 'a pod member: the output of its container before the last restart' },
     team: teamOption,
   },
-  examples: ['bm logs dev-alice', 'bm logs dev-alice -f', 'bm logs dev-alice -n 50'],
+  examples: ['bm logs dev-alice', 'bm logs dev-alice -f', 'bm logs dev-alice -n 50', 'bm logs dev-alice --previous'],
   async run(cli) {
     const team = loadTeamFromFlag(cli.string('team'));
     const spec = cli.args.member ?? '';
     const raw = cli.string('lines');
     const lines = raw === undefined ? undefined : Number(raw);
     if (lines !== undefined && (!Number.isInteger(lines) || lines < 0)) throw new UsageError(`--lines needs a whole number, not '${raw}'`, 'Example: `bm logs dev-alice -n 50`.');
+    const [member] = spec.split('/');
+    validateName('member', member);
+    const pods = podsOf(team, spec);
+    if (pods.length > 0) {
+      await podOutput(pods, { follow: cli.flag('follow'), previous: cli.flag('previous'), lines });
+      return;
+    }
+    if (cli.flag('previous')) throw new UsageError('--previous is for members running in a pod', `'${spec}' is not deployed in a pod (see \`bm status\`).`);
     const logs = logsOf(team, spec);
     if (logs.length === 0) {
       throw new BmError(`No log for '${spec}' in team '${team.name}' yet`, `Logs appear once \`bm start\` has run the member; they live in ${home.logs(team.name)}.`);

@@ -176,6 +176,7 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
   let building: Promise<ConsoleView> | undefined;
   let again = false;
   let journalSeen = '';
+  let lastProblem = '';
   const github = team.entry.github_repo ? new GitHubWatch(team, () => void refresh()) : undefined;
 
   /** Rebuilds the snapshot (one build at a time) and pushes it when it changed. */
@@ -188,7 +189,19 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
       try {
         do {
           again = false;
-          const next = await buildView(team, logs, readOnly, github ? github.view : null);
+          let next: ConsoleView;
+          try {
+            next = await buildView(team, logs, readOnly, github ? github.view : null);
+          } catch (error) {
+            // The first look must work (bm console then fails with the reason); later the page
+            // keeps the last snapshot while, say, the team repo is being rewritten.
+            if (!view) throw error;
+            const message = formatError(error);
+            if (message !== lastProblem) options.onAction?.(`could not read the team: ${message}`);
+            lastProblem = message;
+            continue;
+          }
+          lastProblem = '';
           // The daemon heard from GitHub: the inbox and the board may have changed too.
           const heard = next.journal.filter((e) => e.ts > journalSeen && (e.type === 'delivery' || e.type === 'poll'));
           journalSeen = next.journal.at(-1)?.ts ?? journalSeen;
@@ -209,10 +222,11 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
   };
   const current = async (): Promise<ConsoleView> => view ?? refresh();
 
-  const allowedHosts = (): Set<string> => {
-    const hosts = new Set([`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`]);
-    hosts.add(options.bind.includes(':') ? `[${options.bind}]:${port}` : `${options.bind}:${port}`);
-    return hosts;
+  // On loopback only these names reach the console: any other Host is a rebound DNS name. Bound
+  // elsewhere (--bind), it is reached by whatever name the network gives it; the token guards it.
+  const hostAllowed = (host: string | undefined): boolean => {
+    if (!isLoopback(options.bind)) return true;
+    return [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`, `${options.bind}:${port}`].includes(host ?? '');
   };
 
   const act = async (res: ServerResponse, name: string, action: () => Promise<ActionResult>): Promise<void> => {
@@ -250,7 +264,7 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
 
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://console.invalid');
-    if (!allowedHosts().has(req.headers.host ?? '')) return sendError(res, 403, 'Unknown Host header: open the URL bm console printed.');
+    if (!hostAllowed(req.headers.host)) return sendError(res, 403, 'Unknown Host header: open the URL bm console printed.');
 
     const fromQuery = url.searchParams.get('token');
     if (fromQuery !== null) {
@@ -291,7 +305,7 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
     if (req.method !== 'POST') return sendError(res, 405, `${req.method} is not allowed.`);
     if (by === 'cookie') {
       const origin = req.headers.origin;
-      if (!origin || !allowedHosts().has(hostOf(origin))) return sendError(res, 403, 'Cross-origin request refused.');
+      if (!origin || hostOf(origin) !== req.headers.host) return sendError(res, 403, 'Cross-origin request refused.');
     }
     if (!/^application\/json\b/.test(req.headers['content-type'] ?? '')) return sendError(res, 415, 'Actions take a JSON body (Content-Type: application/json).');
     if (readOnly) return sendError(res, 403, 'This console is read-only (started with --read-only).');

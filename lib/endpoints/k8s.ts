@@ -20,7 +20,7 @@ import { configMapName, MANAGED_BY, MEMBER_LABEL, podDrift, podHealth, SECRET, t
 import { BmError } from '../output.ts';
 import type { Endpoint } from '../schema.ts';
 import type { Deployed, EndpointDriver, Health, StopOptions, StopResult } from './index.ts';
-import { getJson, routeTo } from './kubeconfig.ts';
+import { getJson, getStream, routeTo } from './kubeconfig.ts';
 
 type K8sEndpoint = Extract<Endpoint, { type: 'k8s' }>;
 type ClientNode = typeof import('@kubernetes/client-node');
@@ -266,4 +266,55 @@ export async function purgeNamespaces(endpoints: readonly K8sEndpoint[]): Promis
     }
   }
   return lines;
+}
+
+/** Options of `podLogs`. */
+export interface PodLogOptions {
+  /** Keep printing until `signal` aborts (or the container ends). */
+  follow?: boolean;
+  /** The previous container's output (after a restart). */
+  previous?: boolean;
+  /** Only the last N lines. */
+  tailLines?: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * Writes a member pod's output (the endpoint's container) to `write`, as `kubectl logs` would:
+ * once, or followed until `options.signal` aborts or the container ends. Rejects with why when
+ * the cluster cannot be reached or the pod has no such log (yet).
+ */
+export async function podLogs(endpoint: K8sEndpoint, options: PodLogOptions, write: (chunk: string) => void): Promise<void> {
+  const query = new URLSearchParams({ container: endpoint.container });
+  if (options.follow) query.set('follow', 'true');
+  if (options.previous) query.set('previous', 'true');
+  if (options.tailLines !== undefined) query.set('tailLines', String(options.tailLines));
+  const route = routeTo(endpoint.context);
+  if (route.kind === 'fallback') {
+    const k8s = await (loaded ??= import('@kubernetes/client-node'));
+    const kc = new k8s.KubeConfig();
+    kc.loadFromDefault();
+    kc.setCurrentContext(endpoint.context);
+    const { PassThrough } = await import('node:stream');
+    const out = new PassThrough();
+    out.on('data', (chunk: Buffer) => write(chunk.toString('utf8')));
+    const done = new Promise<void>((resolve) => out.on('end', resolve));
+    const request = await new k8s.Log(kc).log(endpoint.namespace, endpoint.pod, endpoint.container, out, { follow: options.follow, previous: options.previous, tailLines: options.tailLines });
+    options.signal?.addEventListener('abort', () => {
+      request.abort();
+      out.end();
+    });
+    return done;
+  }
+  const path = `/api/v1/namespaces/${encodeURIComponent(endpoint.namespace)}/pods/${encodeURIComponent(endpoint.pod)}/log?${query}`;
+  const response = await getStream(route.target, path, timeoutMs());
+  await new Promise<void>((resolve, reject) => {
+    options.signal?.addEventListener('abort', () => {
+      response.destroy();
+      resolve();
+    });
+    response.on('data', (chunk: Buffer) => write(chunk.toString('utf8')));
+    response.on('end', resolve);
+    response.on('error', (error) => (options.signal?.aborted ? resolve() : reject(error)));
+  });
 }

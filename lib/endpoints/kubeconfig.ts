@@ -26,6 +26,7 @@
  * Credentials are only ever put in the request: never in an error message or a log line.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
 import type { RequestOptions } from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
@@ -259,14 +260,8 @@ function statusMessage(body: string): string | undefined {
   }
 }
 
-/**
- * GETs `apiPath` (`/api/v1/...`, query included; a list as metadata only with `metadataOnly`)
- * and parses the JSON answer. Rejects with
- * KubeApiError on an error status, with the socket error (ECONNREFUSED, ECONNRESET, a TLS
- * error...) when there is no answer, and after `timeoutMs` in all: a paused cluster accepts
- * connections and never answers.
- */
-export async function getJson(target: ApiTarget, apiPath: string, timeoutMs: number, metadataOnly = false): Promise<unknown> {
+/** The client, URL and options of a GET of `apiPath` on `target`. */
+async function requestOf(target: ApiTarget, apiPath: string, accept: string): Promise<{ send: typeof import('node:https').request; url: URL; options: RequestOptions }> {
   const https = target.server.protocol === 'https:';
   // Only the client the server needs: node:https (with TLS) costs twice what node:http does.
   const { request: send } = https ? await import('node:https') : await import('node:http');
@@ -274,8 +269,6 @@ export async function getJson(target: ApiTarget, apiPath: string, timeoutMs: num
   const query = apiPath.indexOf('?');
   url.pathname = `${url.pathname.replace(/\/+$/, '')}${query === -1 ? apiPath : apiPath.slice(0, query)}`;
   url.search = query === -1 ? '' : apiPath.slice(query);
-  // A list as PartialObjectMetadataList carries no data (a Secret's values stay on the server).
-  const accept = metadataOnly ? 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json' : 'application/json';
   const headers: Record<string, string> = { Accept: accept, 'User-Agent': 'bm' };
   if (target.token) headers.Authorization = `Bearer ${target.token}`;
   // `agent: false`: a one-off connection, nothing kept alive to hold the process open.
@@ -288,6 +281,47 @@ export async function getJson(target: ApiTarget, apiPath: string, timeoutMs: num
       options.key = target.key;
     }
   }
+  return { send, url, options };
+}
+
+/**
+ * GETs `apiPath` as a stream of text (a pod's log, `follow=true` included): resolves with the
+ * response once the server answers 2xx within `timeoutMs`, rejects as getJson does otherwise.
+ * The caller reads it to the end or destroys it.
+ */
+export async function getStream(target: ApiTarget, apiPath: string, timeoutMs: number): Promise<IncomingMessage> {
+  const { send, url, options } = await requestOf(target, apiPath, 'text/plain, */*');
+  return new Promise((resolve, reject) => {
+    const request = send(url, options, (response) => {
+      clearTimeout(timer);
+      const code = response.statusCode ?? 0;
+      if (code >= 200 && code <= 299) {
+        resolve(response);
+        return;
+      }
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => reject(new KubeApiError(code, `${statusMessage(Buffer.concat(chunks).toString('utf8')) ?? response.statusMessage ?? 'error'} (HTTP ${code})`)));
+    });
+    const timer = setTimeout(() => request.destroy(new Error(`no answer from the API server within ${timeoutMs} ms`)), timeoutMs);
+    request.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    request.end();
+  });
+}
+
+/**
+ * GETs `apiPath` (`/api/v1/...`, query included; a list as metadata only with `metadataOnly`)
+ * and parses the JSON answer. Rejects with
+ * KubeApiError on an error status, with the socket error (ECONNREFUSED, ECONNRESET, a TLS
+ * error...) when there is no answer, and after `timeoutMs` in all: a paused cluster accepts
+ * connections and never answers.
+ */
+export async function getJson(target: ApiTarget, apiPath: string, timeoutMs: number, metadataOnly = false): Promise<unknown> {
+  // A list as PartialObjectMetadataList carries no data (a Secret's values stay on the server).
+  const { send, url, options } = await requestOf(target, apiPath, metadataOnly ? 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json' : 'application/json');
   return new Promise((resolve, reject) => {
     let settled = false;
     const settle = (error: Error | undefined, value?: unknown): void => {

@@ -109,6 +109,19 @@ test('/api/status and /api/daemon answer exactly as `bm status --json` and `bm d
   assert.equal(status, await sandbox.json(['status', '--json']));
   const daemon = JSON.parse((await http(c.port, 'GET', '/api/daemon', auth)).body) as unknown;
   assert.equal(daemon, await sandbox.json(['daemon', 'status', '--json']));
+
+  // With a daemon running: its status and its journal reach the page, pushed.
+  const stream = await eventStream(c.port, '/api/events', auth);
+  await sandbox.ok(['daemon', 'start', '--port', '0']);
+  try {
+    type Daemon = { running: boolean; pid: number; uptimeSeconds?: number };
+    const live = await stream.next<{ daemon: Daemon; journal: { type: string }[] }>((event, v) => event === 'view' && v.daemon.running && v.journal.some((e) => e.type === 'start'));
+    const cli = await sandbox.json<Daemon>(['daemon', 'status', '--json']);
+    assert.equal({ ...live.daemon, uptimeSeconds: 0 }, { ...cli, uptimeSeconds: 0 });
+  } finally {
+    stream.close();
+    await sandbox.ok(['daemon', 'stop']);
+  }
 });
 
 test('a state change reaches the event stream without polling; actions are journaled with origin console', async () => {
@@ -192,6 +205,8 @@ test('--bind listens where asked, with a warning; Ctrl-C stops the console clean
   const c = await open(['--bind', '0.0.0.0']);
   assert.match(c.stderr(), /Warning: listening on 0\.0\.0\.0/);
   assert.equal(listeningAddresses(c.port), ['0.0.0.0']);
+  assert.is((await http(c.port, 'GET', '/api/status', { Authorization: `Bearer ${c.token}`, Host: `build-box.example:${c.port}` })).status, 200, 'reached by any name of the machine');
+  assert.is((await http(c.port, 'GET', '/api/status', { Host: `build-box.example:${c.port}` })).status, 401, 'but never without the token');
   const stream = await eventStream(c.port, '/api/events', { Authorization: `Bearer ${c.token}`, Host: `0.0.0.0:${c.port}` });
   await stream.next((event) => event === 'view');
   assert.is(await c.stop(), 0, 'exits 0 on Ctrl-C, even with a stream open');

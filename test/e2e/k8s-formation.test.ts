@@ -148,6 +148,10 @@ withKubectl('a deleted pod is healed by its StatefulSet; a crash-looping one is 
   const alice = status.members.find((m) => m.name === 'dev-alice');
   assert.is(alice?.status, 'error');
   assert.match(alice?.detail ?? '', /CrashLoopBackOff/);
+  const logs = await w.bm(['logs', 'dev-alice']);
+  assert.match(logs.stdout, /container ralph of pod botminter-alpha\/dev-alice-0/, logs.stderr);
+  const previous = await w.bm(['logs', 'dev-alice', '--previous']);
+  assert.match(previous.stdout, /container ralph of pod botminter-alpha\/dev-alice-0 exited with code 1 \(Error\)/, previous.stderr);
   // The next start replaces it (and, while it still crashes, says so).
   const again = await w.bm(['start', '--formation', 'k8s']);
   assert.is(again.code, 1, again.stderr);

@@ -267,6 +267,14 @@ export async function lifecycleScenario(world: K8sWorld): Promise<void> {
   assert.match(table.stdout, /Formation: k8s/);
   assert.match(table.stdout, /pod\/dev-alice-0/);
 
+  // The member's output comes from its container; there is no previous one before a restart.
+  const logs = await world.bm(['logs', 'dev-alice']);
+  outputs.push(logs);
+  assert.is(logs.code, 0, logs.stderr);
+  const previous = await world.bm(['logs', 'dev-alice', '--previous']);
+  assert.is(previous.code, 1);
+  assert.match(previous.stderr, /Could not read the log of pod dev-alice-0 .*previous terminated container "ralph" in pod "dev-alice-0" not found.*There is a previous log only after the container restarted/);
+
   // The API server hangs: status answers within 10 s from the cached topology.
   await world.cluster.makeUnreachable();
   try {

@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  createGitHub, ensureBoard, ensureLabels, ensureRepo, GitHubError, graphqlUrlFor, parseRepoSlug, readRepoEvents, statusColor,
+  checkTokenScopes, createGitHub, ensureBoard, ensureLabels, ensureRepo, GitHubError, graphqlUrlFor, parseRepoSlug, readRepoEvents, statusColor,
   type GitHub,
 } from '../../lib/github.ts';
 
@@ -147,6 +147,31 @@ test('ensureRepo treats a 422 on create as "already exists" and reuses the repo'
   const info = await ensureRepo(gh, 'alice/raced');
   assert.is(info.created, false);
   assert.is(info.fullName, 'alice/raced');
+});
+
+test("GitHub's errors as documented: a secondary limit without retry-after waits a minute; a 422 shows errors[].message; missing scopes are named first", async () => {
+  fake.failNext('GET', /\/repos\/alice\/x$/, 403, { message: 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.', documentation_url: 'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits' });
+  const secondary = await ensureRepo(gh, 'alice/x').then(() => undefined, (e: unknown) => e as GitHubError);
+  assert.ok(secondary instanceof GitHubError);
+  assert.is(secondary.retryAfterSeconds, 60, 'no retry-after: at least a minute');
+  assert.match(secondary.message, /secondary rate limit/);
+  assert.not.match(secondary.hint, /scope/, 'not mistaken for a token-scope problem');
+
+  fake.failNext('POST', /\/user\/repos$/, 422, { message: 'Repository creation failed.', errors: [{ resource: 'Repository', code: 'custom', field: 'name', message: 'name is too long (maximum is 100 characters)' }] });
+  const invalid = await ensureRepo(gh, 'alice/y').then(() => undefined, (e: unknown) => e as GitHubError);
+  assert.match(invalid?.message ?? '', /Repository creation failed\.: name is too long \(maximum is 100 characters\)/);
+  assert.not.match(invalid?.message ?? '', /already exists/);
+
+  await checkTokenScopes(gh, ['repo', 'project']);
+  const narrow = await startFakeGitHub({ login: 'alice', token: TOKEN, scopes: ['repo', 'read:project'] });
+  try {
+    const narrowGh = await createGitHub({ token: TOKEN, baseUrl: narrow.url });
+    const missing = await checkTokenScopes(narrowGh, ['repo', 'project']).then(() => undefined, (e: unknown) => e as GitHubError);
+    assert.match(missing?.message ?? '', /The token lacks the `project` scope \(it has: repo, read:project\); nothing was created/);
+    assert.is(narrow.requests.filter((r) => r.method !== 'GET').length, 0);
+  } finally {
+    await narrow.close();
+  }
 });
 
 test('ensureLabels creates labels, then updates them through the 422 already_exists path', async () => {

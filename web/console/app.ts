@@ -36,6 +36,12 @@ function ago(iso: string | null | undefined): string {
   return iso.slice(0, 16).replace('T', ' ');
 }
 
+/** A time to come as "at 14:05:12" (local time). */
+function at(iso: string): string {
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? iso : `at ${date.toLocaleTimeString()}`;
+}
+
 /** Fields other issues add to a status row (what it works on); shown when present. */
 interface Extra {
   issue?: string | number | null;
@@ -86,7 +92,11 @@ function daemonFacts(d: ConsoleView['daemon']): [string, string][] {
     ['In progress', `${d.inProgress}${d.maxRuns ? ` of at most ${d.maxRuns}` : ''}`],
   ];
   if (d.waiting) facts.push(['Waiting', String(d.waiting)]);
-  for (const b of d.backoff ?? []) facts.push(['Backing off', `${b.member}: ${b.failures} failed run(s), next ${b.retrying ? 'retry' : 'event'} ${ago(b.until).replace(' ago', '') || b.until}`]);
+  if (d.maxRunsPerHour) facts.push(['Budget', `${d.maxRunsPerHour} runs per member per hour`]);
+  for (const c of d.atCap ?? []) facts.push(['At budget', `${c.member}: ${c.runs} runs within the hour; next run ${at(c.until)}`]);
+  for (const b of d.backoff ?? []) facts.push(['Backing off', `${b.member}: ${b.failures} failed run(s); ${b.retrying ? 'retrying' : 'the next event runs it'} ${at(b.until)}`]);
+  for (const i of d.idle ?? []) facts.push(['Idle', `${i.member}: its last ${i.runs} runs did no work`]);
+  for (const h of d.stoppedByOperator ?? []) facts.push(['Operator stop', `${h.member} since ${ago(h.since)}`]);
   return facts;
 }
 

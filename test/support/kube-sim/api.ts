@@ -597,6 +597,11 @@ export class KubeApi {
       const reason = asStr(waiting?.reason) ?? 'ContainerCreating';
       throw badRequest(`container "${container}" in pod "${target.name}" is waiting to start: ${reason}`);
     }
+    if (req.url.searchParams.get('previous') === 'true') {
+      const last = asObj(asObj(cs.lastState)?.terminated);
+      if (!last) throw badRequest(`previous terminated container "${container}" in pod "${target.name}" not found`);
+      return sendText(res, 200, `kube-sim: container ${container} of pod ${target.namespace}/${target.name} exited with code ${String(last.exitCode)} (${String(last.reason)})\n`);
+    }
     const custom = pod.metadata.annotations?.['kube-sim/log'];
     sendText(res, 200, custom ?? `kube-sim: container ${container} of pod ${target.namespace}/${target.name} is running image ${String(cs.image)}\n`);
   }
