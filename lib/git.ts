@@ -46,12 +46,22 @@ export async function git(cwd: string, args: readonly string[], options: GitOpti
     const result = await $({ cwd, env, quiet: true })`git -c transfer.credentialsInUrl=die ${args}`;
     return result.stdout.trim();
   } catch (error) {
-    const detail = error instanceof ProcessOutput ? error.stderr.trim().split('\n').slice(-3).join(' ') : String(error);
+    const detail = error instanceof ProcessOutput ? gitReason(error.stderr) : String(error);
     const doing = options.doing ?? `running git ${args[0]}`;
     throw new BmError(redact(`git failed while ${doing} in ${cwd}: ${detail || 'no output'}`, [options.token]), 'Check the repository URL, your network and credentials.');
   } finally {
     if (askpass) rmSync(askpass.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * git's own reason from its stderr: the `fatal:`/`error:` lines (the first says what is wrong;
+ * the generic advice git prints after them says nothing), else the last lines.
+ */
+export function gitReason(stderr: string): string {
+  const lines = stderr.trim().split('\n').map((l) => l.trim()).filter(Boolean);
+  const reasons = lines.filter((l) => /^(fatal|error):/.test(l));
+  return (reasons.length ? reasons.slice(0, 2) : lines.slice(-3)).join(' ');
 }
 
 /** Like `git` but returns undefined instead of throwing (for probes such as "is there a remote?"). */

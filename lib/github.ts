@@ -788,3 +788,100 @@ export async function readBoardItems(gh: GitHub, boardId: string): Promise<{ ite
   } while (after && pages < MAX_ITEM_PAGES);
   return { items, limits, pages };
 }
+
+// ---------------------------------------------------------------------------------------------
+// Reconciling a team's board and labels with its profile (`bm teams sync --board`)
+
+const SET_ITEM_STATUS_MUTATION = `mutation BmSetItemStatus($projectId: ID!, $itemId: ID!, $fieldId: ID!, $optionId: String!) {
+  updateProjectV2ItemFieldValue(input: { projectId: $projectId, itemId: $itemId, fieldId: $fieldId, value: { singleSelectOptionId: $optionId } }) { projectV2Item { id } }
+}`;
+
+/** What `reconcileBoard` changed (or, with `dryRun`, would change), one line each. */
+export interface BoardReconcile {
+  url: string;
+  changes: string[];
+  /** Options not in the profile that items still use, kept because `prune` was not asked. */
+  kept: string[];
+}
+
+/**
+ * Brings the board's Status options in line with `statuses` (order, colour, description) and
+ * creates or updates the profile's labels; never deletes a label. An option the profile no
+ * longer has is removed when no item uses it; one still used is kept (listed in `kept`) unless
+ * `prune`. Rewriting the options gives them new ids on GitHub, which clears every item's status:
+ * each item's status is then set again by name. Safe to re-run: nothing changes the second time.
+ */
+export async function reconcileBoard(gh: GitHub, slug: string, title: string, statuses: readonly StatusSpec[], labels: readonly LabelSpec[],
+  options: { prune?: boolean; dryRun?: boolean } = {}): Promise<BoardReconcile> {
+  const { owner } = parseRepoSlug(slug);
+  const changes: string[] = [];
+  changes.push(...(await reconcileLabels(gh, slug, labels, options.dryRun ?? false)));
+  const board = await findBoard(gh, owner, title);
+  if (!board) {
+    if (options.dryRun) return { url: '', changes: [...changes, `create board '${title}'`], kept: [] };
+    const made = await ensureBoard(gh, owner, title, statuses);
+    return { url: made.url, changes: [...changes, `created board '${title}' with ${made.statusOptions.length} statuses`], kept: [] };
+  }
+  const fieldData = await graphql<{ node: { fields?: { nodes: (FieldNode | null)[] } } | null }>(gh, `read the fields of project '${title}'`, FIELDS_QUERY, { projectId: board.id });
+  const field = fieldData.node?.fields?.nodes.find((f) => f?.name === 'Status' && f.dataType === 'SINGLE_SELECT');
+  if (!field?.id) {
+    if (options.dryRun) return { url: board.url, changes: [...changes, 'create the Status field'], kept: [] };
+    const made = await ensureBoard(gh, owner, title, statuses);
+    return { url: board.url, changes: [...changes, `created the Status field with ${made.statusOptions.length} statuses`], kept: [] };
+  }
+  const { items } = await readBoardItems(gh, board.id);
+  const used = new Set(items.map((i) => i.status).filter((s): s is string => s !== null));
+  const have = field.options ?? [];
+  const wanted = statuses.map((s) => ({ name: s.name, color: statusColor(s.name), description: s.description ?? '' }));
+  const extras = have.filter((o) => !wanted.some((w) => w.name === o.name));
+  const kept = options.prune ? [] : extras.filter((o) => used.has(o.name));
+  const target = [...wanted, ...kept.map((o) => ({ name: o.name, color: o.color, description: o.description ?? '' }))];
+  if (sameOptions(have, target)) return { url: board.url, changes, kept: kept.map((o) => o.name) };
+  for (const w of wanted) {
+    const old = have.find((o) => o.name === w.name);
+    if (!old) changes.push(`add status '${w.name}'`);
+    else if (old.color !== w.color || (old.description ?? '') !== w.description) changes.push(`update status '${w.name}'`);
+  }
+  for (const o of extras) {
+    if (kept.includes(o)) continue;
+    const count = items.filter((i) => i.status === o.name).length;
+    changes.push(`remove status '${o.name}'${count ? ` (pruned: ${count} item(s) lose it)` : ''}`);
+  }
+  if (changes.every((c) => !c.includes('status'))) changes.push('reorder the statuses');
+  if (options.dryRun) return { url: board.url, changes, kept: kept.map((o) => o.name) };
+  type Written = { updateProjectV2Field: { projectV2Field: { options: { id: string; name: string }[] } } };
+  const written = await graphql<Written>(gh, `set the Status options of project '${title}'`, SET_OPTIONS_MUTATION, { fieldId: field.id, options: target });
+  const idOf = new Map(written.updateProjectV2Field.projectV2Field.options.map((o) => [o.name, o.id]));
+  let restored = 0;
+  // One at a time: GitHub asks integrations to send mutating requests serially.
+  for (const item of items) {
+    const optionId = item.status === null ? undefined : idOf.get(item.status);
+    if (!optionId) continue;
+    await graphql(gh, `restore the status of an item of '${title}'`, SET_ITEM_STATUS_MUTATION, { projectId: board.id, itemId: item.id, fieldId: field.id, optionId });
+    restored++;
+  }
+  if (restored) changes.push(`restored the status of ${restored} item(s) after rewriting the options`);
+  return { url: board.url, changes, kept: kept.map((o) => o.name) };
+}
+
+/** Creates missing labels and updates those whose colour or description differ; reports each change. */
+async function reconcileLabels(gh: GitHub, slug: string, labels: readonly LabelSpec[], dryRun: boolean): Promise<string[]> {
+  const { owner, repo } = parseRepoSlug(slug);
+  const existing = await call(gh, `list the labels of ${slug}`, () =>
+    gh.octokit.paginate('GET /repos/{owner}/{repo}/labels', { owner, repo, per_page: 100 })) as { name: string; color: string; description: string | null }[];
+  const changes: string[] = [];
+  for (const label of labels) {
+    const color = label.color.replace(/^#/, '').toLowerCase();
+    const description = label.description ?? '';
+    const have = existing.find((l) => l.name.toLowerCase() === label.name.toLowerCase());
+    if (have && have.color.toLowerCase() === color && (have.description ?? '') === description) continue;
+    changes.push(`${have ? 'update' : 'create'} label '${label.name}'`);
+    if (dryRun) continue;
+    if (have) {
+      await call(gh, `update label '${label.name}' in ${slug}`, () => gh.octokit.request('PATCH /repos/{owner}/{repo}/labels/{name}', { owner, repo, name: have.name, color, description }));
+    } else {
+      await call(gh, `create label '${label.name}' in ${slug}`, () => gh.octokit.request('POST /repos/{owner}/{repo}/labels', { owner, repo, name: label.name, color, description }));
+    }
+  }
+  return changes;
+}

@@ -23,7 +23,7 @@ import { validateName } from './names.ts';
 import { BmError } from './output.ts';
 
 /** The claude flags bm passes; the contract test checks each against the real `claude --help`. */
-export const CLAUDE_FLAGS_USED = ['--append-system-prompt-file'] as const;
+export const CLAUDE_FLAGS_USED = ['--append-system-prompt-file', '--continue'] as const;
 
 /** The environment variable that marks what an interactive session started. */
 const SESSION_MARKER = 'BM_SESSION';
@@ -82,13 +82,35 @@ export async function interactiveSkillSession(options: SkillSessionOptions): Pro
   if (!existsSync(skillFile)) {
     throw new BmError(`Skill '${options.skill}' not found at ${skillFile}`, 'Run `bm upgrade` to add bm\'s built-in skills to the team repo (or restore the file from git).');
   }
+  return interactiveSession({ name: options.skill, prompt: readFileSync(skillFile, 'utf8'), cwd: options.cwd, opening: options.opening, env: options.env });
+}
+
+/** Options of `interactiveSession`. */
+export interface InteractiveSessionOptions {
+  /** Names the temp copy of the prompt (`<name>.md`). */
+  name: string;
+  /** Text appended to Claude's system prompt. */
+  prompt: string;
+  cwd: string;
+  opening?: string;
+  /** Resume the last conversation in `cwd` (`claude --continue`; Claude Code keeps its own history). */
+  resume?: boolean;
+  env?: SessionEnv;
+}
+
+/**
+ * Runs Claude Code interactively on the operator's terminal with `prompt` appended to its system
+ * prompt (`claude --append-system-prompt-file <temp file> [--continue] [opening]`), and waits for
+ * it to exit. The temp file is private (0600) and removed afterwards.
+ */
+export async function interactiveSession(options: InteractiveSessionOptions): Promise<SessionExit> {
   const env = sessionEnv(options.env);
   const claude = requireProgram('claude', env, 'Install Claude Code (`npm install -g @anthropic-ai/claude-code`) and try again.');
   const tempDir = mkdtempSync(path.join(os.tmpdir(), 'bm-session-'));
   try {
-    const promptFile = path.join(tempDir, `${options.skill}.md`);
-    writeFileSync(promptFile, readFileSync(skillFile), { mode: 0o600 });
-    const args = ['--append-system-prompt-file', promptFile, ...(options.opening ? [options.opening] : [])];
+    const promptFile = path.join(tempDir, `${validateName('name', options.name)}.md`);
+    writeFileSync(promptFile, options.prompt, { mode: 0o600 });
+    const args = ['--append-system-prompt-file', promptFile, ...(options.resume ? ['--continue'] : []), ...(options.opening ? [options.opening] : [])];
     return await runChild(claude, args, { cwd: options.cwd, env, stdio: 'inherit' }, true).exit;
   } finally {
     rmSync(tempDir, { recursive: true, force: true });

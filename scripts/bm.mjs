@@ -16,7 +16,7 @@ export const COMMANDS = [
   ['members', 'List and show the team\'s members'],
   ['roles', 'List the roles a team can hire'],
   ['profiles', 'List and describe the built-in team profiles'],
-  ['projects', 'Add and list the code repositories the team works on'],
+  ['projects', 'Add, list and remove the code repositories the team works on'],
   ['knowledge', 'List, show, search and edit the team\'s knowledge and invariants'],
   ['upgrade', 'Migrate a team repo to schema v2 (adds skills/ and formations/)'],
   ['start', 'Start members: one ralph loop per member workspace'],
@@ -28,6 +28,7 @@ export const COMMANDS = [
   ['answer', 'Answer a member\'s question: comment, clear needs-human, wake the member'],
   ['approve', 'Approve an item waiting in a human gate: it moves on'],
   ['reject', 'Reject an item waiting in a human gate: it goes back, with your reason'],
+  ['chat', 'Talk with a member: Claude Code in its workspace, with its role context'],
   ['console', 'Show the team live in a browser: members, daemon, inbox, board; start and stop'],
   ['completions', 'Print a shell completion script (bash, zsh, fish)'],
 ];

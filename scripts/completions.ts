@@ -35,6 +35,7 @@ const COMMAND_LOADERS: Record<string, () => Promise<{ command: Spec }>> = {
   answer: () => import('./answer.ts'),
   approve: () => import('./approve.ts'),
   reject: () => import('./reject.ts'),
+  chat: () => import('./chat.ts'),
   console: () => import('./console.ts'),
   completions: async () => ({ command }),
 };

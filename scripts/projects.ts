@@ -1,14 +1,19 @@
 /**
- * `bm projects add|list`: the code repositories (forks) the team works on. Each project gets
- * `projects/<name>/{knowledge,invariants}/` in the team repo and one workspace per member.
+ * `bm projects add|list|remove`: the code repositories (forks) the team works on. Each project
+ * gets `projects/<name>/{knowledge,invariants}/` in the team repo and one workspace per member.
+ * Removing a project archives its workspaces (they may hold unpushed work) unless `--purge`.
  */
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import process from 'node:process';
 import { defineCommand, defineGroup, isMain, jsonOption, runMain, teamOption } from '../lib/cli.ts';
 import { writeFileAtomic } from '../lib/files.ts';
-import { commitAll } from '../lib/git.ts';
+import { commitAll, git } from '../lib/git.ts';
 import { validateName } from '../lib/names.ts';
-import { BmError, out, printJson, printTable, redact } from '../lib/output.ts';
-import { hasCredentials, loadTeamFromFlag, projectsOf, saveManifest, withTeamLock, type Team } from '../lib/team.ts';
+import { BmError, info, out, printJson, printTable, redact } from '../lib/output.ts';
+import { isOurs } from '../lib/proc.ts';
+import { readState, teamEntries } from '../lib/state.ts';
+import { hasCredentials, loadTeamFromFlag, memberNames, projectsOf, saveManifest, withTeamLock, type Team } from '../lib/team.ts';
 
 const GIT_URL = /^(https?:\/\/[^\s]+|ssh:\/\/[^\s]+|git@[^\s:]+:[^\s]+|file:\/\/[^\s]+|\/[^\s]*)$/;
 
@@ -47,15 +52,29 @@ export async function addProject(team: Team, url: string): Promise<{ name: strin
   });
 }
 
+/** Fails with git's own reason when `url` is not a reachable git repository. */
+async function checkReachable(team: Team, url: string): Promise<void> {
+  try {
+    await git(team.paths.repo, ['ls-remote', '--heads', '--', url], { token: team.entry.credentials?.gh_token || process.env.GH_TOKEN, doing: `checking ${url}` });
+  } catch (error) {
+    throw new BmError(`Cannot add '${url}': git cannot read it (${(error as Error).message.replace(/^git failed while checking [^:]*: /, '')})`,
+      'Check the URL and your access (`git ls-remote URL` shows the same), or pass --no-check to add it anyway.');
+  }
+}
+
 const add = defineCommand({
   name: 'projects add',
   summary: 'Add a project (a fork the members work in)',
+  description: 'Checks first that git can read the URL (`git ls-remote`), and shows git\'s own reason when it cannot.',
   args: [{ name: 'url', description: 'git URL of the project fork', required: true }],
-  options: { team: teamOption, json: jsonOption },
+  options: { 'no-check': { type: 'boolean', description: 'add the URL without checking that git can read it (offline)' }, team: teamOption, json: jsonOption },
   examples: ['bm projects add https://github.com/acme/widget.git', 'bm projects add /srv/git/widget.git'],
   async run(cli) {
     const team = loadTeamFromFlag(cli.string('team'));
-    const project = await addProject(team, cli.args.url ?? '');
+    const url = cli.args.url ?? '';
+    projectNameFromUrl(url);
+    if (!cli.flag('no-check')) await checkReachable(team, url);
+    const project = await addProject(team, url);
     if (cli.flag('json')) return printJson({ team: team.name, ...project });
     out(`Added project '${project.name}' to team '${team.name}'.`);
     out('Next: run `bm teams sync` to give every member a workspace on it.');
@@ -76,6 +95,60 @@ const list = defineCommand({
   },
 });
 
-export const command = defineGroup({ name: 'projects', summary: 'Add and list the team\'s projects', subcommands: [add, list] });
+/** Members running in a workspace of `project` (bm start or the daemon): removing it under them is refused. */
+function runningOn(team: Team, project: string): string[] {
+  return [...teamEntries(readState(), team.name).values()].filter((e) => e.project === project && isOurs(e.pid, e.started)).map((e) => e.member);
+}
+
+const remove = defineCommand({
+  name: 'projects remove',
+  summary: 'Remove a project; its workspaces are archived (or deleted with --purge)',
+  description: [
+    'Removes the project from the team manifest and its projects/<name>/ folder from the team repo (one',
+    'commit; git history keeps it). Each member\'s workspace on it moves to {team dir}/.archive/ (it may hold',
+    'unpushed work); --purge deletes them instead. Refused while a member runs on the project.',
+  ].join('\n'),
+  args: [{ name: 'project', description: 'project name (see `bm projects list`)', required: true, complete: 'projects' }],
+  options: { purge: { type: 'boolean', description: 'delete the workspaces instead of archiving them' }, team: teamOption, json: jsonOption },
+  examples: ['bm projects remove widget', 'bm projects remove widget --purge'],
+  async run(cli) {
+    const team = loadTeamFromFlag(cli.string('team'));
+    const name = validateName('project', cli.args.project ?? '');
+    if (!projectsOf(team).some((p) => p.name === name)) {
+      throw new BmError(`Project '${name}' not found in team '${team.name}'`, `Projects: ${projectsOf(team).map((p) => p.name).join(', ') || 'none'}.`);
+    }
+    const running = runningOn(team, name);
+    if (running.length) throw new BmError(`Members run on project '${name}': ${running.join(', ')}`, `Stop them first: \`bm stop ${running.join(' ')}\` (and \`bm daemon stop\` if the daemon runs them).`);
+    const purge = cli.flag('purge');
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    const moved: { member: string; from: string; to: string | null }[] = [];
+    await withTeamLock(team, async () => {
+      const doc = team.manifestDoc;
+      const index = projectsOf(team).findIndex((p) => p.name === name);
+      doc.deleteIn(['projects', index]);
+      saveManifest(team);
+      rmSync(team.paths.project(name), { recursive: true, force: true });
+      await commitAll(team.paths.repo, `feat: remove project ${name}`, ['botminter.yml', path.relative(team.paths.repo, team.paths.project(name))]);
+      for (const member of memberNames(team)) {
+        const workspace = path.join(team.paths.memberRoot(member), name);
+        if (!existsSync(workspace)) continue;
+        if (purge) {
+          rmSync(workspace, { recursive: true, force: true });
+          moved.push({ member, from: workspace, to: null });
+          continue;
+        }
+        const target = path.join(team.paths.dir, '.archive', `${name}-${stamp}`, member);
+        mkdirSync(path.dirname(target), { recursive: true });
+        renameSync(workspace, target);
+        moved.push({ member, from: workspace, to: target });
+      }
+    });
+    if (cli.flag('json')) return printJson({ team: team.name, project: name, purged: purge, workspaces: moved });
+    for (const m of moved) info(m.to ? `${m.member}: workspace archived at ${m.to}` : `${m.member}: workspace deleted`);
+    out(`Removed project '${name}' from team '${team.name}'${moved.length ? `; ${moved.length} workspace(s) ${purge ? 'deleted' : 'archived'}` : ''}.`);
+  },
+});
+
+export const command = defineGroup({ name: 'projects', summary: 'Add, list and remove the team\'s projects', subcommands: [add, list, remove] });
 
 if (isMain(import.meta, command)) void runMain(command);

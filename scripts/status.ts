@@ -6,7 +6,8 @@ import process from 'node:process';
 import { defineCommand, isMain, jsonOption, runMain, teamOption } from '../lib/cli.ts';
 import { memberEnv } from '../lib/lifecycle/start.ts';
 import { endpointLabel, teamStatus, verboseDetails, type MemberStatus, type VerboseSection } from '../lib/lifecycle/status.ts';
-import { info, out, printJson, printTable, style, warn } from '../lib/output.ts';
+import { stallMinutes } from '../lib/lifecycle/activity.ts';
+import { UsageError, info, out, printJson, printTable, style, warn } from '../lib/output.ts';
 import { loadTeamFromFlag } from '../lib/team.ts';
 
 function when(iso: string | null): string {
@@ -44,16 +45,23 @@ export const command = defineCommand({
     'A crashed member\'s leftover processes in its group are ended; member processes working in',
     'the team\'s workspaces that no running record accounts for are reported as warnings, with',
     'the `bm stop` that ends them.',
+    'For each running member it also shows the issue it works on (the last #N in its events), its current',
+    'hat, the time of its last output, and `stalled` when it wrote nothing for --stall-after minutes',
+    '(default: $BM_STALL_MINUTES, else 30).',
   ].join('\n'),
   options: {
     verbose: { type: 'boolean', short: 'v', description: 'add ralph\'s own view of each running member' },
+    'stall-after': { type: 'string', value: 'MINUTES', description: 'quiet time after which a running member shows as stalled (default 30)' },
     team: teamOption,
     json: jsonOption,
   },
   examples: ['bm status', 'bm status -v', 'bm status --json'],
   async run(cli) {
     const team = loadTeamFromFlag(cli.string('team'));
-    const status = await teamStatus(team);
+    const stallFlag = cli.string('stall-after');
+    const quiet = stallFlag === undefined ? stallMinutes() : Number(stallFlag);
+    if (!Number.isFinite(quiet) || quiet <= 0) throw new UsageError(`--stall-after must be a positive number of minutes, not '${stallFlag}'`, 'Example: `bm status --stall-after 20`.');
+    const status = await teamStatus(team, { stallMinutes: quiet });
     for (const w of status.warnings) warn(w);
     const details = new Map<string, VerboseSection[]>();
     if (cli.flag('verbose')) {
@@ -76,7 +84,10 @@ export const command = defineCommand({
       out('No members hired yet. Run `bm hire <role>` to hire one.');
       return;
     }
-    printTable(['Member', 'Role', 'Status', 'Endpoint', 'Started'], status.members.map((m) => [m.key, m.role, coloured(m.status), endpointLabel(m), when(m.startedAt)]));
+    printTable(['Member', 'Role', 'Status', 'Issue', 'Hat', 'Last output', 'Endpoint', 'Started'], status.members.map((m) => {
+      const a = m.activity;
+      return [m.key, m.role, a?.stalled ? style('yellow', 'stalled') : coloured(m.status), a?.issue ? `#${a.issue}` : '—', a?.hat ?? '—', when(a?.lastOutputAt ?? null), endpointLabel(m), when(m.startedAt)];
+    }));
     // Why a member is unknown, in error, not ready or drifted: the table has no room for it.
     for (const m of status.members.filter((row) => row.detail && row.status !== 'stopped' && row.status !== 'crashed')) {
       out(`  ${m.key}: ${m.detail}${m.detail?.startsWith('drifted') && status.formation ? ` (\`bm start --formation ${status.formation}\` restores it)` : ''}`);

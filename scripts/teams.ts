@@ -13,12 +13,15 @@ import { commitAll } from '../lib/git.ts';
 import { validateName } from '../lib/names.ts';
 import { channelsOf, hostOf, Notifier, validWebhook } from '../lib/notify.ts';
 import { BmError, UsageError, info, out, printJson, printTable, warn } from '../lib/output.ts';
-import { which } from '../lib/proc.ts';
-import { ask, canPrompt, closePrompts } from '../lib/prompt.ts';
+import { daemonStatus } from '../lib/daemon/files.ts';
+import { home } from '../lib/paths.ts';
+import { isOurs, which } from '../lib/proc.ts';
+import { ask, canPrompt, closePrompts, confirm } from '../lib/prompt.ts';
+import { readState, teamEntries } from '../lib/state.ts';
 import { requireKnownSchema } from '../lib/schema.ts';
 import { DEFAULT_JOBS, pushTeamRepo, syncTeam } from '../lib/sync/index.ts';
 import { createProgress, failureError, printPlan, printSummary } from '../lib/sync/report.ts';
-import { listMembers, loadTeam, loadTeamFromFlag, memberNames, projectsOf, readMember, withTeamLock } from '../lib/team.ts';
+import { listMembers, loadTeam, loadTeamFromFlag, memberNames, projectsOf, readMember, withTeamLock, type Team } from '../lib/team.ts';
 
 const list = defineCommand({
   name: 'teams list',
@@ -94,15 +97,19 @@ const sync = defineCommand({
   args: [{ name: 'member', description: 'only these members (default: all)', variadic: true, complete: 'members' }],
   options: {
     push: { type: 'boolean', description: 'push the team repo to its remote first' },
+    board: { type: 'boolean', description: 'instead of workspaces: reconcile the board\'s Status options and the labels with the profile' },
+    prune: { type: 'boolean', description: 'with --board: also remove statuses that items still use' },
     'dry-run': { type: 'boolean', description: 'print the plan (create / update / nothing) per workspace; write nothing' },
     jobs: { type: 'string', value: 'N', description: `workspaces synced at once (default ${DEFAULT_JOBS})` },
     team: teamOption,
     json: jsonOption,
   },
-  examples: ['bm teams sync', 'bm teams sync --dry-run', 'bm teams sync dev-alice --push', 'bm teams sync --json'],
+  examples: ['bm teams sync', 'bm teams sync --dry-run', 'bm teams sync dev-alice --push', 'bm teams sync --board --dry-run', 'bm teams sync --json'],
   async run(cli) {
     const team = loadTeamFromFlag(cli.string('team'));
     requireKnownSchema(team.name, team.schemaVersion);
+    if (cli.flag('board')) return syncBoard(team, cli.flag('prune'), cli.flag('dry-run'), cli.flag('json'));
+    if (cli.flag('prune')) throw new UsageError('--prune goes with --board', 'Run `bm teams sync --board --prune`.');
     const jobsFlag = cli.string('jobs');
     const jobs = jobsFlag === undefined ? DEFAULT_JOBS : Number(jobsFlag);
     if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64) throw new UsageError(`--jobs must be a whole number from 1 to 64, not '${jobsFlag}'`, 'Example: `bm teams sync --jobs 8`.');
@@ -129,6 +136,19 @@ const sync = defineCommand({
     if (failure) throw failure;
   },
 });
+
+/** `bm teams sync --board`: the team's GitHub board and labels brought in line with its manifest. */
+async function syncBoard(team: Team, prune: boolean, dryRun: boolean, json: boolean): Promise<void> {
+  const slug = team.entry.github_repo;
+  if (!slug) throw new BmError(`Team '${team.name}' has no GitHub repository, so it has no board`, 'Create the team with `bm init --github-repo OWNER/NAME` to get one.');
+  const github = await import('../lib/github.ts');
+  const gh = await github.createGitHub({ token: team.entry.credentials?.gh_token || process.env.GH_TOKEN });
+  const result = await github.reconcileBoard(gh, slug, `${team.name} Board`, team.manifest.statuses ?? [], team.manifest.labels ?? [], { prune, dryRun });
+  for (const name of result.kept) warn(`status '${name}' is not in the profile but items still use it; kept (move them, or pass --prune)`);
+  if (json) return printJson({ team: team.name, board: result.url, dryRun, changes: result.changes, kept: result.kept });
+  if (result.changes.length === 0) return out(`The board and labels of team '${team.name}' match the profile. Nothing to do.`);
+  for (const change of result.changes) out(`${dryRun ? 'would ' : ''}${change}`);
+}
 
 const gates = defineCommand({
   name: 'teams gates',
@@ -221,12 +241,71 @@ const notify = defineCommand({
   },
 });
 
+const use = defineCommand({
+  name: 'teams use',
+  summary: 'Make a team the default (what commands act on without -t)',
+  args: [{ name: 'team', description: 'team name (see `bm teams list`)', required: true, complete: 'teams' }],
+  options: { json: jsonOption },
+  examples: ['bm teams use beta'],
+  run(cli) {
+    const name = validateName('team', cli.args.team ?? '');
+    const previous = updateConfig((config) => {
+      const before = config.default_team ?? null;
+      config.default_team = resolveTeam(config, name).name;
+      return before;
+    });
+    if (cli.flag('json')) return printJson({ default: name, previous });
+    out(previous === name ? `'${name}' already is the default team.` : `'${name}' is now the default team${previous ? ` (was '${previous}')` : ''}.`);
+  },
+});
+
+const remove = defineCommand({
+  name: 'teams remove',
+  summary: 'Unregister a team (its files stay unless --purge)',
+  description: [
+    'Removes the team from the operator config (with its credentials). Its team dir (team repo and',
+    'workspaces) stays on disk unless --purge, which also deletes the daemon files and logs. Refused while',
+    'a member or the daemon runs: stop them first. Asks for confirmation on a TTY; elsewhere pass --yes.',
+    'GitHub (repository, board) is not touched.',
+  ].join('\n'),
+  args: [{ name: 'team', description: 'team name (see `bm teams list`)', required: true, complete: 'teams' }],
+  options: {
+    purge: { type: 'boolean', description: 'also delete the team dir, its daemon files and logs' },
+    yes: { type: 'boolean', short: 'y', description: 'do not ask for confirmation' },
+    json: jsonOption,
+  },
+  examples: ['bm teams remove old-team', 'bm teams remove old-team --purge --yes'],
+  async run(cli) {
+    const name = validateName('team', cli.args.team ?? '');
+    const entry = resolveTeam(loadConfig(), name);
+    const running = [...teamEntries(readState(), name).entries()].filter(([, e]) => isOurs(e.pid, e.started)).map(([key]) => key);
+    if (running.length) throw new BmError(`Team '${name}' has running members: ${running.join(', ')}`, `Stop them first: \`bm stop -t ${name}\`.`);
+    if (daemonStatus(name).running) throw new BmError(`Team '${name}' has a running daemon`, `Stop it first: \`bm daemon stop -t ${name}\`.`);
+    const purge = cli.flag('purge');
+    if (!cli.flag('yes')) {
+      if (!canPrompt()) throw new BmError(`Refusing to remove team '${name}' without confirmation`, 'Pass --yes to confirm.');
+      const confirmed = await confirm(`Remove team '${name}'${purge ? ` and delete ${entry.path}` : ''}?`);
+      closePrompts();
+      if (!confirmed) return out('Nothing changed.');
+    }
+    const newDefault = updateConfig((config) => {
+      config.teams = teamsOf(config).filter((t) => t.name !== name);
+      if (config.default_team === name) config.default_team = config.teams[0]?.name ?? null;
+      return config.default_team ?? null;
+    });
+    if (purge) for (const dir of [entry.path, home.daemon(name), home.logs(name)]) rmSync(dir, { recursive: true, force: true });
+    if (cli.flag('json')) return printJson({ team: name, purged: purge, kept: purge ? null : entry.path, default: newDefault });
+    out(`Removed team '${name}'.${purge ? '' : ` Its files are still at ${entry.path}.`}`);
+    if (newDefault) out(`The default team is '${newDefault}'.`);
+  },
+});
+
 async function readFirstLine(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString('utf8').split('\n')[0] ?? '';
 }
 
-export const command = defineGroup({ name: 'teams', summary: 'List, show and sync teams', subcommands: [list, show, sync, gates, notify] });
+export const command = defineGroup({ name: 'teams', summary: 'List, show and sync teams', subcommands: [list, show, use, sync, gates, notify, remove] });
 
 if (isMain(import.meta, command)) void runMain(command);

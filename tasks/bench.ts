@@ -93,7 +93,7 @@ function knowledge(): void {
   const { env, dir } = benchTeam();
   try {
     const bm = (...args: string[]) => execFileSync(process.execPath, [LAUNCHER, ...args], { env, stdio: 'ignore' });
-    for (const project of ['widget', 'gadget']) bm('projects', 'add', path.join(dir, `${project}.git`));
+    for (const project of ['widget', 'gadget']) bm('projects', 'add', '--no-check', path.join(dir, `${project}.git`));
     const repo = path.join(dir, 'workzone', 'bench', 'team');
     const members = readdirSync(path.join(repo, 'members')).filter((m) => !m.startsWith('.'));
     const dirs = ['knowledge', 'invariants', 'projects/widget/knowledge', 'projects/gadget/invariants',
@@ -316,7 +316,7 @@ async function daemon(): Promise<void> {
 }
 
 /**
- * inbox: `bm inbox` against the fake GitHub serving a board of 500 items (12 of them waiting for
+ * inbox: `bm inbox` against the fake GitHub serving a board of 500 items (18 of them waiting for
  * the operator), against `bm --help`, run in turn. The fake runs in this process, so commands run
  * asynchronously here. Target: at most 2 GitHub requests, and no more than 2x `bm --help` plus
  * the fake's own answer time for the inbox query.

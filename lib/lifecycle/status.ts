@@ -14,6 +14,7 @@ import { readState, stateKey, teamEntries, updateState } from '../state.ts';
 import type { Team } from '../team.ts';
 import { readTopology, updateTopology } from '../topology.ts';
 import { memberProcessesUnder } from '../tree.ts';
+import { activityOf, stallMinutes, type Activity } from './activity.ts';
 import { daemonInfo, type DaemonInfo } from './daemon.ts';
 import { memberOfKey, slotsOf } from './slots.ts';
 
@@ -34,6 +35,8 @@ export interface MemberStatus {
   workspace: string | null;
   log: string | null;
   detail?: string;
+  /** What a running local member is doing (issue, hat, last output, stalled); null otherwise. */
+  activity: Activity | null;
 }
 
 /** The whole `bm status` answer (DESIGN §6 shape plus extra fields). */
@@ -97,8 +100,11 @@ async function forgetCrashed(team: Team, crashed: MemberStatus[]): Promise<void>
   });
 }
 
-/** Computes the team's status; with `clean` (the default) crashed members are forgotten afterwards. */
-export async function teamStatus(team: Team, { clean = true } = {}): Promise<TeamStatus> {
+/**
+ * Computes the team's status; with `clean` (the default) crashed members are forgotten afterwards.
+ * A running member counts as stalled after `stallMinutes` without output (default: lib/lifecycle/activity.ts).
+ */
+export async function teamStatus(team: Team, { clean = true, stallMinutes: quiet = stallMinutes() } = {}): Promise<TeamStatus> {
   const warnings: string[] = [];
   const { formation, records } = recordsOf(team, warnings);
   const slots = slotsOf(team);
@@ -119,11 +125,13 @@ export async function teamStatus(team: Team, { clean = true } = {}): Promise<Tea
       startedAt: null,
       workspace: slot?.workspace ?? (record?.endpoint.type === 'local' ? record.endpoint.workspace : null),
       log: slot?.log ?? null,
+      activity: null,
     };
     if (!record) return row;
     const live = await health(record.endpoint, record.deployed);
     const status = live.status === 'stopped' ? 'crashed' : live.status;
-    return { ...row, status, endpoint: record.endpoint, startedAt: record.startedAt, ...(live.detail ? { detail: live.detail } : {}) };
+    const activity = status === 'running' && record.endpoint.type === 'local' ? activityOf(record.endpoint.workspace, row.log, Date.now(), quiet) : null;
+    return { ...row, status, endpoint: record.endpoint, startedAt: record.startedAt, ...(live.detail ? { detail: live.detail } : {}), activity };
   }));
   const unreachable = members.filter((m) => m.status === 'unknown');
   if (unreachable.length > 0 && formation) warnings.push(`Could not reach ${formation} target. Showing cached topology.`);

@@ -134,7 +134,7 @@ test('a question is notified once, listed, answered, and wakes only the member t
   assert.is(answered.removedLabel, true);
   assert.not.ok(issue.labels.includes('needs-human'));
   assert.is(issue.comments.at(-1)?.body, 'PostgreSQL, please.');
-  await waitFor('the run of dev-alice', () => journal(sandbox, TEAM).some((e) => e.type === 'run.end' && e.member === 'dev-alice'), 30_000);
+  await waitFor('the run of dev-alice', () => journal(sandbox, TEAM).some((e) => e.type === 'run.end' && e.member === 'dev-alice'), 90_000);
   assert.equal(runCwds(), ['dev-alice'], 'only the member that asked ran');
   const wake = journal(sandbox, TEAM).find((e) => e.type === 'inbox.answer');
   assert.is(wake?.origin, 'cli');
@@ -170,7 +170,7 @@ test('gate items are approved (moved on) and rejected (sent back); their new own
   assert.equal(rejected.members, ['dev-alice']);
   assert.is(github.statusOf(accept, BOARD), 'dev:implement');
   assert.match(accept.comments.at(-1)?.body ?? '', /The CSV header is missing\./);
-  await waitFor('the runs of po-paul and dev-alice', () => runCwds().length >= runsBefore + 2, 30_000);
+  await waitFor('the runs of po-paul and dev-alice', () => runCwds().length >= runsBefore + 2, 90_000);
   assert.equal(runCwds().slice(runsBefore).sort(), ['dev-alice', 'po-paul']);
   assert.is((await sandbox.json<InboxJson>(['inbox', '--json'])).items.length, 0);
   await twoMoreInboxReads();

@@ -79,6 +79,7 @@ test('the session gets the skill, a scoped opening message, the team repo as cwd
 
 test('without a scope the session covers all scopes; --project alone focuses the project scope', async () => {
   await sandbox.ok(['knowledge'], { env: { BM_STUB_LOG: log, TMPDIR: tmp } });
+  execFileSync('git', ['init', '-q', '--bare', path.join(sandbox.dir, 'widget.git')], { env: sandbox.env });
   await sandbox.ok(['projects', 'add', path.join(sandbox.dir, 'widget.git')]);
   await sandbox.ok(['knowledge', '--project', 'widget'], { env: { BM_STUB_LOG: log, TMPDIR: tmp } });
   const [all, project] = calls();

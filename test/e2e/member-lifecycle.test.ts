@@ -100,8 +100,8 @@ test('start 3, status, start again, a crash, graceful stop', async () => {
   assert.is(byName(first)['qe-quinn'].role, 'qe');
   const table = await sandbox.ok(['status']);
   assert.match(table.stdout, /Team: +alpha/);
-  assert.match(table.stdout, /Member\tRole\tStatus\tEndpoint\tStarted/);
-  assert.match(table.stdout, new RegExp(`dev-alice\tdev\trunning\tpid ${state.members['alpha/dev-alice'].pid}\t\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d`));
+  assert.match(table.stdout, /Member\tRole\tStatus\tIssue\tHat\tLast output\tEndpoint\tStarted/);
+  assert.match(table.stdout, new RegExp(`dev-alice\tdev\trunning\t[^\t]*\t[^\t]*\t[^\t]*\tpid ${state.members['alpha/dev-alice'].pid}\t\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d`));
   const listed = await sandbox.json<{ name: string; status: string }[]>(['members', 'list', '--json']);
   assert.equal(listed.map((m) => m.status), ['running', 'running', 'running']);
 

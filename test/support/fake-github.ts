@@ -729,6 +729,7 @@ export async function startFakeGitHub(opts: FakeGitHubOptions = {}): Promise<Fak
     },
     BmAnswerItem: (v, query) => mutateItem(query, v),
     BmMoveItem: (v, query) => mutateItem(query, v),
+    BmSetItemStatus: (v, query) => mutateItem(query, v),
   };
 
   function graphql(req: FakeRequest): HttpReply {
