@@ -100,7 +100,9 @@ for (const row of GATED) {
   test(`v1 team: bm ${row.name} refuses with the schema v2 message`, async () => {
     const result = await sandbox.bm(row.args, { env: { BM_STUB_LOG: log } });
     assert.is(result.code, 1, `exit code of bm ${row.args.join(' ')}`);
-    assert.match(result.stderr, /This feature requires schema v2, but team 'old' uses schema v1\.\nRun `bm upgrade` to migrate the team, or re-init with a v2 profile/);
+    // Under --json the error is JSON on stderr; its message is the same text.
+    const error = row.args.includes('--json') ? (JSON.parse(result.stderr) as { error: { message: string } }).error.message : result.stderr;
+    assert.match(error, /This feature requires schema v2, but team 'old' uses schema v1\.\nRun `bm upgrade` to migrate the team, or re-init with a v2 profile/);
     assert.is(result.stdout, '');
     assert.not.ok(existsSync(log), 'no claude or ralph was started');
   });

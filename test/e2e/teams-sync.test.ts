@@ -218,9 +218,11 @@ test('a broken project URL and a file in the way fail only their workspaces', as
   }
   assert.is(results['qe-quinn/widget'].action, 'failed');
   assert.match(results['qe-quinn/widget'].error ?? '', /A file is where the workspace folder should be/);
-  assert.match(run.stderr, /Error: 3 of 4 workspace\(s\) failed/);
-  assert.match(run.stderr, /qe-quinn\/widget: A file is where/);
-  assert.match(run.stderr, /dev-alice\/ghost: /);
+  // Under --json the closing error is one JSON object, the last line on stderr.
+  const { error } = JSON.parse(run.stderr.trim().split('\n').at(-1) ?? '') as { error: { message: string; exitCode: number } };
+  assert.match(error.message, /^3 of 4 workspace\(s\) failed/);
+  assert.match(error.message, /qe-quinn\/widget: A file is where/);
+  assert.match(error.message, /dev-alice\/ghost: /);
   assert.not.ok(existsSync(ws('dev-alice', 'ghost')), 'nothing half-made is left for a failed clone');
   assert.equal(readdirSync(path.join(teamDir(), 'dev-alice')), ['widget'], 'no staging folder is left behind');
 

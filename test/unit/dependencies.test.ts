@@ -27,7 +27,7 @@ function packagesOf(file: string): string[] {
     if (kind === 'import type') continue;
     if (spec) found.push(spec);
   }
-  for (const [, spec] of text.matchAll(/(?:import\(|require\()\s*'([^']+)'\s*\)/g)) found.push(spec);
+  for (const [, spec] of text.matchAll(/(?:import\(|require\(|createRequire\([^)]*\)\()\s*'([^']+)'\s*\)/g)) found.push(spec);
   return found.filter((s) => !s.startsWith('.') && !s.startsWith('node:')).map((s) => (s.startsWith('@') ? s.split('/').slice(0, 2).join('/') : s.split('/')[0]));
 }
 
