@@ -75,9 +75,19 @@ function quietly(what: string, seed: number, input: string, fn: () => void): voi
 }
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'bm-fuzz-'));
-process.env.BM_HOME = path.join(dir, 'home');
-process.env.BM_NO_PARSE_CACHE = '1';
-test.after(() => rmSync(dir, { recursive: true, force: true }));
+// Set only while this file's tests run: other test files share this process and its environment.
+const previousEnv = { BM_HOME: process.env.BM_HOME, BM_NO_PARSE_CACHE: process.env.BM_NO_PARSE_CACHE };
+test.before(() => {
+  process.env.BM_HOME = path.join(dir, 'home');
+  process.env.BM_NO_PARSE_CACHE = '1';
+});
+test.after(() => {
+  for (const [name, value] of Object.entries(previousEnv)) {
+    if (value === undefined) delete process.env[name];
+    else process.env[name] = value;
+  }
+  rmSync(dir, { recursive: true, force: true });
+});
 
 test(`the readers of team repo, formation, topology, state and config files (${CASES} mutations each, seed ${SEED})`, () => {
   const random = rng(SEED);
