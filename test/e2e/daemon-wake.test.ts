@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { connectTeam, daemonTeam, deliver, example, journal, waitFor, webhookSecret } from '../support/daemon.ts';
+import { connectTeam, daemonJson, daemonTeam, deliver, example, journal, waitFor, webhookSecret } from '../support/daemon.ts';
 import { startFakeGitHub, type FakeGitHub } from '../support/fake-github.ts';
 import { createSandbox, type Sandbox } from '../support/sandbox.ts';
 import { wakeCases } from '../support/wake-table.ts';
@@ -27,7 +27,15 @@ let board: { id: string; statusField: string };
 
 const runCalls = () => (existsSync(stubLog) ? readFileSync(stubLog, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { argv: string[] }) : []).filter((c) => c.argv[0] === 'run');
 const count = (type: string) => journal(sandbox, TEAM).filter((e) => e.type === type).length;
-const settled = () => waitFor('runs to end', () => count('run.end') === count('run.start'), 30_000);
+/**
+ * No run in progress and no follow-up waiting: a run's end is journaled before the daemon
+ * decides on the work that arrived during it, so balanced start and end lines alone can show
+ * a moment before that follow-up starts. daemon.json is written after the decision.
+ */
+const settled = () => waitFor('runs to end', () => {
+  const record = daemonJson(sandbox, TEAM) as { inProgress?: number; waiting?: number };
+  return count('run.end') === count('run.start') && record.inProgress === 0 && record.waiting === 0;
+}, 30_000);
 
 test.before(async () => {
   sandbox = createSandbox(FAST);
