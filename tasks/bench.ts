@@ -325,7 +325,7 @@ async function inbox(): Promise<void> {
   process.stderr.write('inbox: bm inbox on a 500-item board (fake GitHub), median of runs\n');
   const { execFile } = await import('node:child_process');
   const { startFakeGitHub } = await import('../test/support/fake-github.ts');
-  const token = 'ghp_benchinbox0000000000000000000000000000';
+  const token = 'bench-inbox-token-not-a-real-one';
   const fake = await startFakeGitHub({ token });
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bm-bench-inbox-'));
   writeFileSync(path.join(dir, 'gitconfig'), '[user]\n\tname = bench\n\temail = bench@localhost\n[protocol "file"]\n\tallow = always\n');
@@ -401,7 +401,7 @@ async function polling(): Promise<void> {
   const { Logger, RotatingFile } = await import('../lib/daemon/log.ts');
   const { createGitHub } = await import('../lib/github.ts');
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bm-bench-poll-'));
-  const token = 'ghp_benchpollingtoken0000000000000000000000';
+  const token = 'bench-polling-token-not-a-real-one';
   const github = await startFakeGitHub({ token });
   try {
     await github.addRepo('octocat/alpha');
