@@ -428,7 +428,6 @@ export class Scheduler {
       return;
     }
     this.launches++;
-    this.#o.budget.started(slot.key);
     state.capped = false;
     const { pid, started } = outcome;
     let ended: (exit: ExitInfo) => void = () => undefined;
@@ -446,6 +445,8 @@ export class Scheduler {
     log.info(`${slot.key}: launched (PID ${pid}) for ${reason.what}; log at ${slot.log}`);
     const timing = reason.waited ? { waited: reason.waited } : { delayMs: Math.round((at - reason.at) * 100) / 100 };
     journal.add({ type: 'run.start', member: slot.key, pid, reason: reason.what, ...(reason.delivery ? { delivery: reason.delivery } : {}), ...timing });
+    // Counted from the journaled start, so a held run never starts before the window says it may.
+    this.#o.budget.started(slot.key);
     launcher.watch(pid, started, (exit) => {
       ended(exit);
       this.#finished(state, running, exit);
