@@ -4,7 +4,8 @@
  *   daemon.pid     {pid, started}: the `bm daemon run` process (pid + start-time token)
  *   daemon.sock    the singleton lock: a Unix socket the daemon listens on while it lives
  *   daemon.json    what it runs (mode, port, ...) and its counters, rewritten as they change
- *   poll.json      the poll cursor and ETag (kept across restarts)
+ *   poll.json      the poll cursor and ETag of the team repo (kept across restarts)
+ *   poll.<owner>.<name>.json  the same for each project repo on GitHub
  *   board.json     the board poll's cursor and the Status of each item (kept across restarts)
  *   daemon.log     its log (rotated by copy-and-truncate)
  *   journal.jsonl  one JSON line per delivery, poll and run (kept across restarts)
@@ -34,6 +35,8 @@ export function daemonPaths(team: string) {
     json: path.join(dir, 'daemon.json'),
     poll: path.join(dir, 'poll.json'),
     board: path.join(dir, 'board.json'),
+    /** The poll cursor of a project repo (`owner/name`, as githubSlugOf makes it: no slash in either part). */
+    pollOf: (slug: string) => path.join(dir, `poll.${slug.replace('/', '.')}.json`),
     log: path.join(dir, 'daemon.log'),
     journal: path.join(dir, 'journal.jsonl'),
   };
