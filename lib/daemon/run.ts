@@ -285,10 +285,10 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   if (gh && repo) {
     const role = options.mode === 'poll' ? 'poll' : 'reconcile';
     const interval = options.mode === 'poll' ? options.interval : reconcileSeconds();
-    const polled = [repo.toLowerCase(), ...[...coordinates.repos].filter((r) => r !== repo.toLowerCase())];
+    const polled = [repo, ...[...coordinates.repos].filter((r) => r !== repo.toLowerCase())];
     for (const slug of polled) {
       pollers.push(new Poller({
-        gh, repo: slug === repo.toLowerCase() ? repo : slug, intervalSeconds: interval, cursorFile: pollers.length === 0 ? paths.poll : paths.pollOf(slug),
+        gh, repo: slug, intervalSeconds: interval, cursorFile: slug === repo ? paths.poll : paths.pollOf(slug),
         events, coordinates, log, journal, role,
         wake: (what, self) => wake({ what, at: performance.now(), self }),
         seen: (judged) => {
