@@ -9,6 +9,7 @@
 import process from 'node:process';
 import type { Octokit } from '@octokit/rest';
 import { BmError, redact } from './output.ts';
+import { isGitHubLogin } from './names.ts';
 
 /** The public GitHub REST API; override with `BM_GITHUB_API_URL` (GitHub Enterprise, tests). */
 export const DEFAULT_API_URL = 'https://api.github.com';
@@ -251,6 +252,7 @@ function ownerNotFound(owner: string): GitHubError {
 /** The login the token belongs to (`GET /user`); also proves the token works. */
 export async function authenticatedLogin(gh: GitHub): Promise<string> {
   const { data } = await call(gh, 'read the authenticated user', () => gh.octokit.request('GET /user'));
+  if (!isGitHubLogin(data.login)) throw new BmError('GitHub answered `GET /user` with a login that is not a GitHub login', 'Check BM_GITHUB_API_URL: it must point at GitHub (or GitHub Enterprise) itself.');
   return data.login;
 }
 
@@ -670,7 +672,7 @@ function toEvents(data: unknown): RepoEvent[] {
       const action = (e.payload as { action?: unknown } | null)?.action;
       return {
         id: String(e.id), type: typeof e.type === 'string' ? e.type : '', created_at: typeof e.created_at === 'string' ? e.created_at : '',
-        actor: typeof login === 'string' ? { login } : null,
+        actor: isGitHubLogin(login) ? { login } : null,
         repo: typeof name === 'string' ? { name } : null,
         payload: typeof action === 'string' ? { action } : {},
       };

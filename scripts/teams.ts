@@ -198,7 +198,8 @@ const notify = defineCommand({
   name: 'teams notify',
   summary: 'Show or set where the daemon notifies you (JSON webhook, desktop)',
   description: [
-    'The daemon notifies you of new inbox items, members backing off after failed runs, and failed runs:',
+    'The daemon notifies you of new inbox items, failed runs, members backing off after failed runs, members',
+    'at their run budget and running members that look stalled (quiet for BM_STALL_MINUTES, default 30):',
     'as a JSON POST to a webhook (Slack-, Discord- and ntfy-compatible fields) and/or a desktop notification',
     'through notify-send. `--webhook` reads the URL from stdin (a Slack or Discord URL is a secret: it never',
     'goes on the command line) and stores it with the team\'s credentials (config.yml, mode 600). Each event',
