@@ -4,7 +4,6 @@
  * and a lost state file must still leave nothing running. Every test ends with the sandbox's
  * orphan check.
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'uvu';
@@ -138,13 +137,12 @@ test('the first project added under a running member: sync refuses that member a
   const fork = path.join(sandbox.dir, 'widget.git');
   const seed = path.join(sandbox.dir, 'widget-seed');
   mkdirSync(seed);
-  const git = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, env: sandbox.env, stdio: 'ignore' });
-  git(sandbox.dir, 'init', '-q', '--bare', '-b', 'main', fork);
-  git(seed, 'init', '-q', '-b', 'main');
+  sandbox.git(sandbox.dir, 'init', '-q', '--bare', '-b', 'main', fork);
+  sandbox.git(seed, 'init', '-q', '-b', 'main');
   writeFileSync(path.join(seed, 'README.md'), '# widget\n');
-  git(seed, 'add', '-A');
-  git(seed, 'commit', '-q', '-m', 'initial');
-  git(seed, 'push', '-q', fork, 'main');
+  sandbox.git(seed, 'add', '-A');
+  sandbox.git(seed, 'commit', '-q', '-m', 'initial');
+  sandbox.git(seed, 'push', '-q', fork, 'main');
   await sandbox.ok(['projects', 'add', fork]);
 
   const plan = await sandbox.bm(['teams', 'sync', '--dry-run']);
