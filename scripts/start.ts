@@ -8,26 +8,12 @@ import process from 'node:process';
 import { defineCommand, isMain, runMain, teamOption } from '../lib/cli.ts';
 import { startFormation, summary } from '../lib/formations/index.ts';
 import { otherFormation, resolveFormation } from '../lib/lifecycle/formation.ts';
-import type { LaunchResult } from '../lib/lifecycle/start.ts';
 import { validateName } from '../lib/names.ts';
 import { BmError, UsageError, info, out, warn } from '../lib/output.ts';
 import { home } from '../lib/paths.ts';
 import { timings } from '../lib/proc.ts';
 import { requireKnownSchema } from '../lib/schema.ts';
 import { loadTeamFromFlag, readMember, type Team } from '../lib/team.ts';
-
-function describe(r: LaunchResult): string[] {
-  switch (r.status) {
-    case 'started': return [`${r.key}: started (PID ${r.pid})`];
-    case 'already-running': return [`${r.key}: already running (PID ${r.pid}${r.detail ? `; ${r.detail}` : ''})`];
-    case 'no-workspace': return [`${r.key}: no workspace found. Run \`bm teams sync\` first.`];
-    case 'error': return [`${r.key}: could not start: ${r.detail ?? 'unknown error'}`];
-    case 'exited': return [
-      `${r.key}: process exited immediately (PID ${r.pid}). Last lines of ${r.log}:`,
-      ...(r.logTail?.length ? r.logTail.map((l) => `    ${l}`) : ['    (no output)']),
-    ];
-  }
-}
 
 /**
  * A team runs on one formation at a time: starting on another one is refused, or, confirmed (a
@@ -98,10 +84,10 @@ export const command = defineCommand({
     requireKnownSchema(team.name, team.schemaVersion);
     const members = cli.rest.map((m) => readMember(team, validateName('member', m)).name);
     // Imported here: a repeated `bm start --formation k8s` should load no more than it uses.
-    const { startLocal } = await import('../lib/lifecycle/start.ts');
+    const { describeLaunch, startLocal } = await import('../lib/lifecycle/start.ts');
     const tmux = cli.flag('no-tmux') ? false : cli.flag('tmux') || team.entry.tmux === true;
     const results = await startLocal(team, { members: members.length ? members : undefined, timings: timings(), formation: formation.name, progress: info, tmux });
-    for (const r of results) for (const line of describe(r)) info(line);
+    for (const r of results) for (const line of describeLaunch(r)) info(line);
     const started = results.filter((r) => r.status === 'started').length;
     const skipped = results.filter((r) => r.status === 'already-running').length;
     const errors = results.length - started - skipped;

@@ -16,12 +16,14 @@ import { channelsOf, hostOf, Notifier, validWebhook } from '../lib/notify.ts';
 import { BmError, UsageError, info, out, printJson, printTable, warn } from '../lib/output.ts';
 import { daemonStatus } from '../lib/daemon/files.ts';
 import { home } from '../lib/paths.ts';
-import { isOurs, which } from '../lib/proc.ts';
+import { isOurs, timings, which } from '../lib/proc.ts';
 import { ask, canPrompt, closePrompts, confirm } from '../lib/prompt.ts';
 import { readState, teamEntries } from '../lib/state.ts';
 import { tmuxSocket } from '../lib/tmux.ts';
 import { requireKnownSchema } from '../lib/schema.ts';
 import { DEFAULT_JOBS, pushTeamRepo, syncTeam } from '../lib/sync/index.ts';
+import { startAfterLayout, stopForLayout } from '../lib/sync/layout.ts';
+import { describeLaunch, memberEnv } from '../lib/lifecycle/start.ts';
 import { createProgress, failureError, printPlan, printSummary } from '../lib/sync/report.ts';
 import { listMembers, loadTeam, loadTeamFromFlag, memberNames, projectsOf, readMember, withTeamLock, type Team } from '../lib/team.ts';
 
@@ -95,6 +97,10 @@ const sync = defineCommand({
     '.claude/agents assembled team -> project -> member. A second sync pulls and repairs in place; a local',
     'ralph.yml edit is never overwritten silently (it is kept as ralph.yml.edited). One failing workspace',
     'does not stop the others; the command then exits 1 and names it.',
+    '',
+    'Adding the first project (or removing the last) changes a member\'s layout: its old workspace is moved',
+    'to {workzone}/{team}/archive/ and new ones are made. A member running there is refused (the others',
+    'continue); --restart stops it, restructures its workspace and starts it again.',
   ].join('\n'),
   args: [{ name: 'member', description: 'only these members (default: all)', variadic: true, complete: 'members' }],
   options: {
@@ -102,11 +108,12 @@ const sync = defineCommand({
     board: { type: 'boolean', description: 'instead of workspaces: reconcile the board\'s Status options and the labels with the profile' },
     prune: { type: 'boolean', description: 'with --board: also remove statuses that items still use' },
     'dry-run': { type: 'boolean', description: 'print the plan (create / update / nothing) per workspace; write nothing' },
+    restart: { type: 'boolean', description: 'stop members whose workspace layout must change, restructure it, start them again' },
     jobs: { type: 'string', value: 'N', description: `workspaces synced at once (default ${DEFAULT_JOBS})` },
     team: teamOption,
     json: jsonOption,
   },
-  examples: ['bm teams sync', 'bm teams sync --dry-run', 'bm teams sync dev-alice --push', 'bm teams sync --board --dry-run', 'bm teams sync --json'],
+  examples: ['bm teams sync', 'bm teams sync --dry-run', 'bm teams sync --restart', 'bm teams sync dev-alice --push', 'bm teams sync --board --dry-run', 'bm teams sync --json'],
   async run(cli) {
     const team = loadTeamFromFlag(cli.string('team'));
     requireKnownSchema(team.name, team.schemaVersion);
@@ -126,11 +133,14 @@ const sync = defineCommand({
       if (dryRun) info('Dry run: the team repo would be pushed first.');
       else info(`Pushed the team repo (${await pushTeamRepo(team)}).`);
     }
+    const lifecycle = { timings: timings(), env: memberEnv(team.entry) };
+    const stopped = cli.flag('restart') && !dryRun ? await stopForLayout(team, members ?? memberNames(team), lifecycle) : undefined;
     const progress = createProgress();
     const report = await syncTeam(team, { members, dryRun, jobs, onResult: dryRun ? undefined : progress.update });
     progress.finish();
     for (const w of report.warnings) warn(w);
     for (const w of report.workspaces.flatMap((r) => r.warnings)) warn(w);
+    if (stopped) for (const r of await startAfterLayout(team, stopped, lifecycle)) for (const line of describeLaunch(r)) info(line);
     if (json) printJson(report);
     else if (dryRun) printPlan(report);
     else printSummary(report);

@@ -39,6 +39,20 @@ export interface LaunchResult {
   log?: string;
 }
 
+/** What `bm start` says about one slot, one line or more. */
+export function describeLaunch(r: LaunchResult): string[] {
+  switch (r.status) {
+    case 'started': return [`${r.key}: started (PID ${r.pid})`];
+    case 'already-running': return [`${r.key}: already running (PID ${r.pid}${r.detail ? `; ${r.detail}` : ''})`];
+    case 'no-workspace': return [`${r.key}: no workspace found. Run \`bm teams sync\` first.`];
+    case 'error': return [`${r.key}: could not start: ${r.detail ?? 'unknown error'}`];
+    case 'exited': return [
+      `${r.key}: process exited immediately (PID ${r.pid}). Last lines of ${r.log}:`,
+      ...(r.logTail?.length ? r.logTail.map((l) => `    ${l}`) : ['    (no output)']),
+    ];
+  }
+}
+
 /** Options of `startLocal`. */
 export interface StartOptions {
   /** Member names to start (default: all hired members). */
