@@ -1,6 +1,7 @@
 /**
- * `bm teams list|show|sync`: the teams registered in the operator config, and provisioning
- * their members' workspaces (the sync logic lives in lib/sync/).
+ * `bm teams list|show|sync|use|gates|notify|tmux|remove`: the teams registered in the operator
+ * config, their settings, and provisioning their members' workspaces (the sync logic lives in
+ * lib/sync/).
  */
 import { defineCommand, defineGroup, isMain, jsonOption, runMain, teamOption } from '../lib/cli.ts';
 import { rmSync } from 'node:fs';
@@ -18,6 +19,7 @@ import { home } from '../lib/paths.ts';
 import { isOurs, timings, which } from '../lib/proc.ts';
 import { ask, canPrompt, closePrompts, confirm } from '../lib/prompt.ts';
 import { readState, teamEntries } from '../lib/state.ts';
+import { tmuxSocket } from '../lib/tmux.ts';
 import { requireKnownSchema } from '../lib/schema.ts';
 import { DEFAULT_JOBS, pushTeamRepo, syncTeam } from '../lib/sync/index.ts';
 import { startAfterLayout, stopForLayout } from '../lib/sync/layout.ts';
@@ -270,6 +272,36 @@ const use = defineCommand({
   },
 });
 
+const tmux = defineCommand({
+  name: 'teams tmux',
+  summary: 'Show or set whether `bm start` runs the team\'s members in tmux',
+  description: [
+    'With `on`, `bm start` runs each local member in a window of the team\'s own tmux session, as',
+    '`bm start --tmux` does, so that `bm attach MEMBER` shows it live (`bm start --no-tmux` still runs',
+    'them detached). Members already running keep running where they are. Needs tmux on PATH.',
+  ].join('\n'),
+  args: [{ name: 'setting', description: '`on` or `off` (default: show the setting)' }],
+  options: { team: teamOption, json: jsonOption },
+  examples: ['bm teams tmux', 'bm teams tmux on', 'bm teams tmux off -t my-team'],
+  run(cli) {
+    const setting = cli.args.setting;
+    if (setting !== undefined && setting !== 'on' && setting !== 'off') throw new UsageError(`Expected 'on' or 'off', not '${setting}'`, 'Example: `bm teams tmux on`.');
+    const name = resolveTeam(loadConfig(), cli.string('team')).name;
+    const on = setting === undefined
+      ? resolveTeam(loadConfig(), name).tmux === true
+      : updateConfig((config) => {
+        const entry = resolveTeam(config, name);
+        if (setting === 'on') entry.tmux = true;
+        else delete entry.tmux;
+        return setting === 'on';
+      });
+    const tmuxFound = Boolean(which('tmux'));
+    if (cli.flag('json')) return printJson({ team: name, tmux: on, tmuxInstalled: tmuxFound });
+    out(`Team '${name}': \`bm start\` runs members ${on ? 'in tmux windows (`bm attach MEMBER` joins one)' : 'detached (`bm start --tmux` for tmux)'}.`);
+    if (on && !tmuxFound) warn('tmux is not on PATH: `bm start` will refuse until it is installed.');
+  },
+});
+
 const remove = defineCommand({
   name: 'teams remove',
   summary: 'Unregister a team (its files stay unless --purge)',
@@ -304,7 +336,7 @@ const remove = defineCommand({
       if (config.default_team === name) config.default_team = config.teams[0]?.name ?? null;
       return config.default_team ?? null;
     });
-    if (purge) for (const dir of [entry.path, home.daemon(name), home.logs(name)]) rmSync(dir, { recursive: true, force: true });
+    if (purge) for (const dir of [entry.path, home.daemon(name), home.logs(name), tmuxSocket(name)]) rmSync(dir, { recursive: true, force: true });
     if (cli.flag('json')) return printJson({ team: name, purged: purge, kept: purge ? null : entry.path, default: newDefault });
     out(`Removed team '${name}'.${purge ? '' : ` Its files are still at ${entry.path}.`}`);
     if (newDefault) out(`The default team is '${newDefault}'.`);
@@ -317,6 +349,6 @@ async function readFirstLine(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8').split('\n')[0] ?? '';
 }
 
-export const command = defineGroup({ name: 'teams', summary: 'List, show and sync teams', subcommands: [list, show, use, sync, gates, notify, remove] });
+export const command = defineGroup({ name: 'teams', summary: 'List, show and sync teams', subcommands: [list, show, use, sync, gates, notify, tmux, remove] });
 
 if (isMain(import.meta, command)) void runMain(command);

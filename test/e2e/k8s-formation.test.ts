@@ -16,7 +16,7 @@ import { startKubeSim, type KubeSim } from '../support/kube-sim/index.ts';
 import { restrictedViolations } from '../support/kube-sim/pod-security.ts';
 import { kubectlTest } from '../support/kube-sim/kubectl.ts';
 import { BM_COMMAND } from '../support/sandbox.ts';
-import { TOKEN, assertTokenNeverLeaked, driftScenario, eventually, k8sWorld, lifecycleScenario, simCluster, type K8sWorld } from '../support/k8s-scenarios.ts';
+import { TOKEN, assertTokenNeverLeaked, driftScenario, eventually, k8sWorld, lifecycleScenario, simCluster, topologyOf, type K8sWorld } from '../support/k8s-scenarios.ts';
 
 let sim: KubeSim | undefined;
 let world: K8sWorld | undefined;
@@ -114,7 +114,7 @@ withKubectl('an unreachable cluster fails with the kind command to run', async (
   assert.not.ok(existsSync(path.join(w.teamDir, 'topology.json')));
 });
 
-withKubectl('an image that cannot be pulled: the verifier names the pod and the reason, no topology', async () => {
+withKubectl('an image that cannot be pulled: the verifier names the pod and the reason; the pods are recorded', async () => {
   const w = await setup(['dev:alice', 'qe:quinn']);
   await sim!.fault({ kind: 'image-pull', image: 'bm-member:dev' });
   const result = await w.bm(['start', '--formation', 'k8s']);
@@ -122,7 +122,8 @@ withKubectl('an image that cannot be pulled: the verifier names the pod and the 
   assert.match(result.stderr, /dev-alice: not ready: (ErrImagePull|ImagePullBackOff)/);
   assert.match(result.stderr, /qe-quinn: not ready: (ErrImagePull|ImagePullBackOff)/);
   assert.match(result.stderr, /failed \(exit code: 1\) in hats\/verifier\/verify\.ts/);
-  assert.not.ok(existsSync(path.join(w.teamDir, 'topology.json')));
+  assert.match(result.stderr, /The deploy failed part-way; the 2 pod\(s\) it left are recorded/);
+  assert.equal(Object.keys(topologyOf(w).members).sort(), ['dev-alice', 'qe-quinn']);
 
   // Once the image is there the kubelet's retries start the pods, and the next start records them.
   await sim!.clearFaults();
