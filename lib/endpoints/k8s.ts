@@ -16,7 +16,7 @@
  */
 import process from 'node:process';
 import type { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
-import { configMapName, MANAGED_BY, MEMBER_LABEL, podDrift, podHealth, SECRET, type Pod } from '../../formations/k8s/kube.ts';
+import { configMapName, MANAGED_BY, MEMBER_LABEL, podDrift, podHealth, SECRET, TEAM_LABEL, type Pod } from '../../formations/k8s/kube.ts';
 import { BmError } from '../output.ts';
 import type { Endpoint } from '../schema.ts';
 import type { Deployed, EndpointDriver, Health, StopOptions, StopResult } from './index.ts';
@@ -137,6 +137,21 @@ async function listOf(endpoint: K8sEndpoint, plural: 'pods' | 'configmaps' | 'se
   const items = (list as { items?: unknown }).items;
   if (!Array.isArray(items)) throw new Error('the API server did not answer with a list');
   return items as { metadata?: { name?: string } }[];
+  // @speed-only-end
+}
+
+/**
+ * Every pod of team `team` in any namespace of `context`, found by its labels in one list request
+ * (what the topology does not record: an earlier namespace prefix, a deploy that failed part-way).
+ */
+export async function teamPods(context: string, team: string): Promise<Pod[]> {
+  const selector = `app.kubernetes.io/managed-by=${MANAGED_BY},${TEAM_LABEL}=${team}`;
+  const route = routeTo(context);
+  if (route.kind === 'fallback') return (await call(context, (api, options) => api.listPodForAllNamespaces({ labelSelector: selector }, options))).items as Pod[];
+  // @speed-only-begin: the same list over the fast path (kubeconfig.ts)
+  const items = (await getJson(route.target, `/api/v1/pods?labelSelector=${encodeURIComponent(selector)}`, timeoutMs()) as { items?: unknown }).items;
+  if (!Array.isArray(items)) throw new Error('the API server did not answer with a list');
+  return items as Pod[];
   // @speed-only-end
 }
 

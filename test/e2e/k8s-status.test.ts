@@ -105,8 +105,10 @@ withKubectl('deploy over https with a client certificate, then status and a repe
   assert.is(reads[0].userAgent, 'bm', 'sent by bm itself, not client-node');
   assert.is(reads[0].auth, 'client-cert');
   assert.is(reads[0].path, '/api/v1/namespaces/botminter-alpha/pods?labelSelector=app.kubernetes.io%2Fmanaged-by%3Dbm');
-  // With it, the metadata of bm's ConfigMaps and Secrets (is anything deleted?), sent at the same time.
-  assert.equal((await sim!.requests()).map((r) => r.path.replace(/\?.*/, '')).sort(), ['configmaps', 'pods', 'secrets'].map((r) => `/api/v1/namespaces/botminter-alpha/${r}`), 'and nothing else (no discovery)');
+  // With it, the metadata of bm's ConfigMaps and Secrets (is anything deleted?), and the team's
+  // pods in every namespace (is any not recorded?), sent at the same time.
+  assert.equal((await sim!.requests()).map((r) => r.path.replace(/\?.*/, '')).sort(), [...['configmaps', 'pods', 'secrets'].map((r) => `/api/v1/namespaces/botminter-alpha/${r}`), '/api/v1/pods'], 'and nothing else (no discovery)');
+  assert.ok((await sim!.requests()).some((r) => r.path === '/api/v1/pods?labelSelector=app.kubernetes.io%2Fmanaged-by%3Dbm%2Cbotminter.dev%2Fteam%3Dalpha' && r.userAgent === 'bm'), 'the look across namespaces is one request by label');
 
   await sim!.clearRequests();
   const calls = w.kubectlCalls().length;

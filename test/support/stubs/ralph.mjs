@@ -7,7 +7,7 @@ import { basename, join, resolve } from 'node:path';
 import { die, isAlive, msKnob, record } from './common.mjs';
 
 const VERSION = 'ralph 2.10.1-stub';
-const MODES = ['persistent', 'oneshot', 'crash', 'ignore-sigterm', 'formation'];
+const MODES = ['persistent', 'oneshot', 'crash', 'ignore-sigterm', 'formation', 'hold'];
 const SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'];
 
 // Option tables: [short, long, value name (null = flag), kind]. Kinds: 'repeat' may be given
@@ -390,6 +390,17 @@ function run({ values }) {
     setTimeout(() => finish(1, 'Stopped'), msKnob('STUB_RALPH_STOP_DELAY_MS', 0));
   }, tick);
   if (mode === 'persistent' || mode === 'ignore-sigterm') return;
+  if (mode === 'hold') {
+    // A run that lasts until the test removes `.ralph-stub-mode`: its length is the test's, whatever the load.
+    const hold = setInterval(() => {
+      if (stopping || existsSync('.ralph-stub-mode')) return;
+      clearInterval(hold);
+      clearInterval(timer);
+      appendEvent(eventsFile, 'LOOP_COMPLETE', '');
+      finish(0, 'Completed');
+    }, tick);
+    return;
+  }
   setTimeout(() => {
     if (stopping) return;
     clearInterval(timer);
