@@ -129,7 +129,7 @@ export const MAX_INPUT_BYTES = 1024 * 1024;
  * descriptor, so a FIFO or a device (`/dev/zero`) planted in its place is refused, never read.
  */
 export function readTextIfExists(file: string, maxBytes = MAX_INPUT_BYTES): string | undefined {
-  return readBounded(file, maxBytes, 0);
+  return readBounded(file, maxBytes, 0)?.toString('utf8');
 }
 
 /**
@@ -138,10 +138,15 @@ export function readTextIfExists(file: string, maxBytes = MAX_INPUT_BYTES): stri
  * file in.
  */
 export function readAgentFile(file: string, maxBytes = MAX_INPUT_BYTES): string | undefined {
+  return readAgentBytes(file, maxBytes)?.toString('utf8');
+}
+
+/** `readAgentFile` as bytes, for files that may not be text. */
+export function readAgentBytes(file: string, maxBytes = MAX_INPUT_BYTES): Buffer | undefined {
   return readBounded(file, maxBytes, constants.O_NOFOLLOW);
 }
 
-function readBounded(file: string, maxBytes: number, extraFlags: number): string | undefined {
+function readBounded(file: string, maxBytes: number, extraFlags: number): Buffer | undefined {
   let fd: number;
   try {
     fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK | extraFlags);
@@ -165,7 +170,7 @@ function readBounded(file: string, maxBytes: number, extraFlags: number): string
       length += n;
       if (length > maxBytes) throw tooBig(file, length, maxBytes);
     }
-    return buffer.toString('utf8', 0, length);
+    return buffer.subarray(0, length);
   } finally {
     closeSync(fd);
   }

@@ -9,6 +9,7 @@
 import process from 'node:process';
 import type { Octokit } from '@octokit/rest';
 import { BmError, redact } from './output.ts';
+import { isGitHubLogin } from './names.ts';
 
 /** The public GitHub REST API; override with `BM_GITHUB_API_URL` (GitHub Enterprise, tests). */
 export const DEFAULT_API_URL = 'https://api.github.com';
@@ -251,6 +252,7 @@ function ownerNotFound(owner: string): GitHubError {
 /** The login the token belongs to (`GET /user`); also proves the token works. */
 export async function authenticatedLogin(gh: GitHub): Promise<string> {
   const { data } = await call(gh, 'read the authenticated user', () => gh.octokit.request('GET /user'));
+  if (!isGitHubLogin(data.login)) throw new BmError('GitHub answered `GET /user` with a login that is not a GitHub login', 'Check BM_GITHUB_API_URL: it must point at GitHub (or GitHub Enterprise) itself.');
   return data.login;
 }
 
@@ -363,6 +365,83 @@ export async function ensureLabels(gh: GitHub, slug: string, labels: readonly La
     }
   }
   return { created, updated };
+}
+
+// ---------------------------------------------------------------------------------------------
+// REST: repository webhooks
+
+/** A repository webhook as bm reads it (GitHub never sends its secret back). */
+export interface RepoHook {
+  id: number;
+  /** Where GitHub delivers (`config.url`). */
+  url: string;
+  contentType: string;
+  events: string[];
+  active: boolean;
+  /** GitHub's answer from the last delivery: `code` is null before the first (status `unused`), or after 30 days without one. */
+  lastResponse: { code: number | null; status: string | null; message: string | null } | null;
+}
+
+/** What bm sets on the team's webhook. */
+export interface HookConfig {
+  url: string;
+  secret: string;
+  events: readonly string[];
+}
+
+function toHook(data: unknown): RepoHook {
+  const h = (data ?? {}) as { id?: unknown; active?: unknown; events?: unknown; config?: { url?: unknown; content_type?: unknown }; last_response?: { code?: unknown; status?: unknown; message?: unknown } | null };
+  const last = h.last_response;
+  return {
+    id: Number(h.id), url: typeof h.config?.url === 'string' ? h.config.url : '', contentType: typeof h.config?.content_type === 'string' ? h.config.content_type : 'form',
+    events: Array.isArray(h.events) ? h.events.filter((e): e is string => typeof e === 'string') : [], active: h.active !== false,
+    lastResponse: last ? { code: typeof last.code === 'number' ? last.code : null, status: typeof last.status === 'string' ? last.status : null, message: typeof last.message === 'string' ? last.message : null } : null,
+  };
+}
+
+const HOOK_HINT = 'The token needs admin rights on the repository and, for a classic token, the `admin:repo_hook` (or `repo`) scope';
+
+function hookError(gh: GitHub, error: unknown, doing: string): GitHubError {
+  const failure = toGitHubError(gh, error, doing);
+  // GitHub answers 404 (not 403) when the token may not manage the repository's hooks.
+  return failure.status === 404 || (failure.status === 403 && !failure.retryAfterSeconds && !failure.rateLimitResetAt)
+    ? new GitHubError(failure.status, failure.message, HOOK_HINT) : failure;
+}
+
+/** The repository's webhooks (`GET /repos/{owner}/{repo}/hooks`, every page). */
+export async function listRepoHooks(gh: GitHub, slug: string): Promise<RepoHook[]> {
+  const { owner, repo } = parseRepoSlug(slug);
+  try {
+    const hooks = await gh.octokit.paginate('GET /repos/{owner}/{repo}/hooks', { owner, repo, per_page: 100 });
+    return hooks.map(toHook);
+  } catch (error) {
+    throw hookError(gh, error, `list the webhooks of ${slug}`);
+  }
+}
+
+/** One webhook of the repository, or null when it is gone. */
+export async function readRepoHook(gh: GitHub, slug: string, id: number): Promise<RepoHook | null> {
+  const { owner, repo } = parseRepoSlug(slug);
+  const found = await orNull(gh, `read webhook ${id} of ${slug}`, () => gh.octokit.request('GET /repos/{owner}/{repo}/hooks/{hook_id}', { owner, repo, hook_id: id }));
+  return found ? toHook(found.data) : null;
+}
+
+/**
+ * Creates the webhook (JSON deliveries, signed with the secret, sent in the body and never
+ * logged), or updates hook `id` to it; GitHub pings a new hook, and bm pings an updated one, so
+ * its last response soon tells whether deliveries arrive.
+ */
+export async function saveRepoHook(gh: GitHub, slug: string, hook: HookConfig, id?: number): Promise<RepoHook> {
+  const { owner, repo } = parseRepoSlug(slug);
+  const body = { active: true, events: [...hook.events], config: { url: hook.url, content_type: 'json', secret: hook.secret, insecure_ssl: '0' } };
+  try {
+    if (id === undefined) return toHook((await gh.octokit.request('POST /repos/{owner}/{repo}/hooks', { owner, repo, name: 'web', ...body })).data);
+    const { data } = await gh.octokit.request('PATCH /repos/{owner}/{repo}/hooks/{hook_id}', { owner, repo, hook_id: id, ...body });
+    await gh.octokit.request('POST /repos/{owner}/{repo}/hooks/{hook_id}/pings', { owner, repo, hook_id: id });
+    return toHook(data);
+  } catch (error) {
+    throw hookError(gh, error, `${id === undefined ? 'create' : 'update'} the webhook of ${slug}`);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -670,7 +749,7 @@ function toEvents(data: unknown): RepoEvent[] {
       const action = (e.payload as { action?: unknown } | null)?.action;
       return {
         id: String(e.id), type: typeof e.type === 'string' ? e.type : '', created_at: typeof e.created_at === 'string' ? e.created_at : '',
-        actor: typeof login === 'string' ? { login } : null,
+        actor: isGitHubLogin(login) ? { login } : null,
         repo: typeof name === 'string' ? { name } : null,
         payload: typeof action === 'string' ? { action } : {},
       };

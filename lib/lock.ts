@@ -91,10 +91,12 @@ function cleanLeftovers(lock: string): void {
   for (const name of readdirSync(dir)) {
     if (!name.startsWith(`${base}.`)) continue;
     const rest = name.slice(base.length + 1);
-    if (rest.startsWith('break-')) {
+    // A temp file (`<lock or claim>.<pid>.<random>.new`) may belong to a live process about to
+    // link it: only a dead writer's goes. Checked before claims, whose temp files share their prefix.
+    if (rest.endsWith('.new')) {
+      if (startTimeOf(Number(rest.split('.').at(-3))) === '') rmSync(path.join(dir, name), { force: true });
+    } else if (rest.startsWith('break-')) {
       rmSync(path.join(dir, name), { force: true });
-    } else if (rest.endsWith('.new')) {
-      if (startTimeOf(Number(rest.split('.')[0])) === '') rmSync(path.join(dir, name), { force: true });
     }
   }
 }

@@ -51,6 +51,14 @@ export function acceptNames(kind: NameKind, values: readonly unknown[], source: 
   return values.filter((value): value is string => acceptName(kind, value, source));
 }
 
+/** GitHub's login shape; a GitHub App's bot user ends in `[bot]`. */
+const GITHUB_LOGIN = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?$/;
+
+/** True when an API answer's login has GitHub's shape; any other value is dropped, never shown or compared. */
+export function isGitHubLogin(value: unknown): value is string {
+  return typeof value === 'string' && GITHUB_LOGIN.test(value);
+}
+
 /** A name for messages: quoted, control characters escaped, long ones cut. */
 function printable(value: string): string {
   return JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value).replace(/[\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);

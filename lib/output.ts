@@ -157,13 +157,29 @@ export function padCells(text: string, width: number): string {
  * Renders rows as a table. On a TTY it draws box-drawing columns; when piped it prints
  * tab-separated values with a header line, which is easy to `cut` and `grep`.
  */
-export function renderTable(headers: readonly string[], rows: readonly (readonly string[])[], tty = Boolean(process.stdout.isTTY)): string {
+export function renderTable(headers: readonly string[], untrustedRows: readonly (readonly string[])[], tty = Boolean(process.stdout.isTTY)): string {
+  const rows = untrustedRows.map((row) => row.map(oneLine));
   if (!tty) return [headers, ...rows].map((row) => row.join('\t')).join('\n');
   const widths = headers.map((header, col) => Math.max(displayWidth(header), ...rows.map((row) => displayWidth(row[col] ?? ''))));
   const line = (cells: readonly string[]) =>
     `│ ${cells.map((cell, col) => padCells(cell, widths[col])).join(' │ ')} │`;
   const rule = (left: string, mid: string, right: string) => `${left}${widths.map((w) => '─'.repeat(w + 2)).join(mid)}${right}`;
   return [rule('╭', '┬', '╮'), line(headers.map((h) => style('bold', h))), rule('├', '┼', '┤'), ...rows.map(line), rule('╰', '┴', '╯')].join('\n');
+}
+
+/**
+ * A cell's text with control characters shown as escapes (colour codes kept): cells carry text
+ * from files and API answers (issue titles, names), and a newline or tab in one must not forge a
+ * row or a column.
+ */
+function oneLine(cell: string): string {
+  // eslint-disable-next-line no-control-regex
+  return cell.replace(/\u001b\[[0-9;]*m|[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (match) => {
+    if (match.length > 1) return match;
+    if (match === '\n') return '\\n';
+    if (match === '\t') return '\\t';
+    return `\\u${match.charCodeAt(0).toString(16).padStart(4, '0')}`;
+  });
 }
 
 /** Prints a table to stdout. */

@@ -74,6 +74,8 @@ export const teamEntrySchema = z.looseObject({
   })),
   /** The daemon's other notification settings (lib/notify.ts). */
   notify: z.optional(z.looseObject({ desktop: z.optional(z.boolean()) })),
+  /** `bm start` runs members in tmux windows by default (lib/tmux.ts; `bm teams tmux`). */
+  tmux: z.optional(z.boolean()),
 });
 export type TeamEntry = z.infer<typeof teamEntrySchema>;
 

@@ -21,6 +21,7 @@ import { acceptName } from './names.ts';
 import { BmError, warn } from './output.ts';
 import { home } from './paths.ts';
 import { isOurs } from './proc.ts';
+import type { TmuxPlace } from './tmux.ts';
 
 const entrySchema = z.looseObject({
   team: z.optional(z.string()),
@@ -47,6 +48,8 @@ export interface StateEntry {
   log?: string;
   /** `daemon` for a one-shot run the daemon launched (absent for `bm start`). */
   by?: 'daemon';
+  /** Where it runs in tmux (`bm start --tmux`, lib/tmux.ts). */
+  tmux?: TmuxPlace;
 }
 
 /** The whole state file. */

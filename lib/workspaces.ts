@@ -5,7 +5,7 @@
  * team without projects gives each member one workspace at `{team dir}/{member}/`. A workspace
  * "exists" once `bm teams sync` has cloned the team repo into its `.botminter/`.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { memberNames, projectsOf, type Team } from './team.ts';
 
@@ -39,3 +39,14 @@ export function expectedWorkspaces(team: Team, members: readonly string[] = memb
 export function discoverWorkspaces(team: Team, members?: readonly string[]): Workspace[] {
   return expectedWorkspaces(team, members).filter((w) => w.exists);
 }
+
+/**
+ * A fresh folder in `{team dir}/archive/` for `label`'s old files (`<label>-<time>`): where
+ * workspaces go that may hold unpushed work (a fired member, an old layout).
+ */
+export function archiveFolder(team: Team, label: string): string {
+  const folder = path.join(team.paths.dir, 'archive', `${label}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  mkdirSync(path.dirname(folder), { recursive: true });
+  return folder;
+}
+

@@ -23,6 +23,7 @@ export const COMMANDS = [
   ['stop', 'Stop running members (graceful, then SIGTERM, then SIGKILL)'],
   ['status', 'Show the team\'s members and whether each one runs'],
   ['logs', 'Print or follow a member\'s log'],
+  ['attach', 'Watch a member live: join its tmux window, or follow its output'],
   ['daemon', 'Start, stop and inspect the daemon that wakes members on GitHub events'],
   ['inbox', 'List what waits for you: members\' questions and human-gate approvals'],
   ['answer', 'Answer a member\'s question: comment, clear needs-human, wake the member'],

@@ -30,6 +30,7 @@ const COMMAND_LOADERS: Record<string, () => Promise<{ command: Spec }>> = {
   stop: () => import('./stop.ts'),
   status: () => import('./status.ts'),
   logs: () => import('./logs.ts'),
+  attach: () => import('./attach.ts'),
   daemon: () => import('./daemon.ts'),
   inbox: () => import('./inbox.ts'),
   answer: () => import('./answer.ts'),

@@ -8,15 +8,19 @@ import { existsSync } from 'node:fs';
 import process from 'node:process';
 import { defineCommand, defineGroup, isMain, jsonOption, runMain, teamOption } from '../lib/cli.ts';
 import { startDaemon, stopDaemon, TUNNEL_ENV } from '../lib/daemon/control.ts';
+import { wakeEvents } from '../lib/daemon/events.ts';
 import { daemonPaths, daemonStatus, type DaemonMode, type DaemonStatus } from '../lib/daemon/files.ts';
+import { hookEvents, lastDelivery, planHook, readHookRecord, writeHookRecord } from '../lib/daemon/hook.ts';
 import { runLauncher } from '../lib/daemon/launcher.ts';
 import { parsePort, runDaemon } from '../lib/daemon/run.ts';
+import { createGitHub, listRepoHooks, readRepoHook, saveRepoHook } from '../lib/github.ts';
 import { BmError, UsageError, info, out, printJson, warn } from '../lib/output.ts';
 import { home } from '../lib/paths.ts';
 import { followAppends, tailLines } from '../lib/logs.ts';
+import { canPrompt, closePrompts, confirm } from '../lib/prompt.ts';
 import { requireSchemaV2 } from '../lib/schema.ts';
 import { deployedElsewhere } from '../lib/lifecycle/formation.ts';
-import { loadTeamFromFlag } from '../lib/team.ts';
+import { loadTeamFromFlag, type Team } from '../lib/team.ts';
 
 const DEFAULT_PORT = 8484;
 const DEFAULT_BIND = '127.0.0.1';
@@ -42,17 +46,76 @@ function parseInterval(raw: string | undefined): number {
   return seconds;
 }
 
-function parseTunnel(raw: string | undefined, mode: DaemonMode): string | undefined {
+/** A `--tunnel` or `--public-url` value: an http(s) URL, in webhook mode only. */
+function parseUrl(flag: 'tunnel' | 'public-url', raw: string | undefined, mode: DaemonMode): string | undefined {
   if (raw === undefined) return undefined;
-  if (mode !== 'webhook') throw new UsageError('--tunnel needs webhook mode', 'Drop --tunnel, or use --mode webhook.');
+  if (mode !== 'webhook') throw new UsageError(`--${flag} needs webhook mode`, `Drop --${flag}, or use --mode webhook.`);
+  const example = flag === 'tunnel' ? 'a smee.io channel URL such as https://smee.io/AbC123' : 'the public address of a tunnel to this port, such as https://bm.example.com/webhook';
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    throw new UsageError(`Invalid tunnel URL '${raw}'`, 'Use a smee.io channel URL such as https://smee.io/AbC123.');
+    throw new UsageError(`Invalid ${flag === 'tunnel' ? 'tunnel' : 'public'} URL '${raw}'`, `Use ${example}.`);
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new UsageError(`Invalid tunnel URL '${raw}'`, 'Use an http(s) smee channel URL.');
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new UsageError(`Invalid ${flag === 'tunnel' ? 'tunnel' : 'public'} URL '${raw}'`, `Use ${example}.`);
   return url.toString();
+}
+
+/**
+ * Offers to create or update the team repo's webhook so that GitHub delivers to `url` (the
+ * daemon runs already, so GitHub's ping reaches it). Asks on a terminal; `--yes` skips the
+ * question; elsewhere it only says what it would do. The secret goes in the request body only.
+ */
+async function offerWebhook(team: Team, url: string, yes: boolean): Promise<void> {
+  const repo = team.entry.github_repo;
+  const token = team.entry.credentials?.gh_token || process.env.GH_TOKEN;
+  if (!repo || !token) {
+    warn(`GitHub cannot be asked to deliver to ${url}: team '${team.name}' has no GitHub repository or token; set the webhook up by hand.`);
+    return;
+  }
+  const gh = await createGitHub({ token });
+  const events = hookEvents(wakeEvents(team.manifest));
+  const plan = planHook(await listRepoHooks(gh, repo), url, events);
+  const file = daemonPaths(team.name).hook;
+  if (plan.action === 'none') {
+    writeHookRecord(file, { repo, id: plan.hook.id, url });
+    out(`GitHub webhook ${plan.hook.id} of ${repo} already delivers to ${url}`);
+    return;
+  }
+  const change = plan.action === 'create'
+    ? `Create a webhook on ${repo} that delivers ${events.join(', ')} to ${url} (JSON, signed with the team's secret)`
+    : `Update webhook ${plan.hook.id} of ${repo} (${plan.why.join('; ')}) to deliver ${events.join(', ')} to ${url} (JSON, signed with the team's secret)`;
+  if (!yes) {
+    if (!canPrompt()) {
+      info(`${change}: not done without a terminal to ask on; re-run with --yes to do it.`);
+      return;
+    }
+    const agreed = await confirm(`${change}?`);
+    closePrompts();
+    if (!agreed) {
+      out('GitHub webhook left as it is.');
+      return;
+    }
+  }
+  const hook = await saveRepoHook(gh, repo, { url, secret: team.entry.credentials?.webhook_secret ?? '', events }, plan.action === 'update' ? plan.hook.id : undefined);
+  writeHookRecord(file, { repo, id: hook.id, url });
+  out(`${plan.action === 'create' ? 'Created' : 'Updated'} GitHub webhook ${hook.id} of ${repo}; GitHub pings it now (\`bm daemon status\` shows the last delivery)`);
+}
+
+/** The webhook bm set up (hook.json), with GitHub's last delivery to it; a failure to ask is shown, not thrown. */
+async function webhookHealth(team: Team): Promise<DaemonStatus['webhook']> {
+  const record = readHookRecord(daemonPaths(team.name).hook);
+  const token = team.entry.credentials?.gh_token || process.env.GH_TOKEN;
+  if (!record || !token) return undefined;
+  try {
+    // Status answers quickly even when GitHub does not.
+    const hook = await readRepoHook(await createGitHub({ token, timeoutMs: 5000 }), record.repo, record.id);
+    if (!hook) return { ...record, lastDelivery: null, error: 'the webhook no longer exists on GitHub' };
+    const last = lastDelivery(hook);
+    return { ...record, lastDelivery: { ok: last.ok, text: last.text, ...hook.lastResponse ?? { code: null, status: null, message: null } } };
+  } catch (error) {
+    return { ...record, lastDelivery: null, error: (error as Error).message };
+  }
 }
 
 function parseMaxRuns(raw: string | undefined, fallback = DEFAULT_MAX_RUNS): number {
@@ -108,6 +171,10 @@ function printStatus(team: string, s: DaemonStatus, verbose: boolean): void {
   const polled = s.effectiveInterval;
   if (polled) out(`${s.mode === 'poll' ? 'Polling:    ' : 'Reconciling:'}      every ${polled.seconds}s: ${polled.why}`);
   if (s.tunnel) out(`Tunnel:           ${s.tunnel} (${s.tunnelState})`);
+  if (s.webhook) {
+    const health = s.webhook.lastDelivery ? `last delivery ${s.webhook.lastDelivery.text}` : `unknown: ${s.webhook.error ?? 'no answer'}`;
+    out(`GitHub webhook:   ${s.webhook.id} of ${s.webhook.repo} to ${s.webhook.url}: ${health}`);
+  }
   out(`Started:          ${when(s.startedAt)}${s.uptimeSeconds !== undefined ? ` (up ${duration(s.uptimeSeconds)})` : ''}`);
   out(`Last event:       ${when(s.lastEventAt)}`);
   const ignoredBy = Object.entries(s.ignoredBy ?? {}).map(([reason, n]) => `${n} ${IGNORE_WORDS[reason] ?? reason}`).join(', ');
@@ -141,7 +208,9 @@ const start = defineCommand({
     'hour (wake-ups beyond it wait, coalesced into one run when the hour allows). A member whose',
     'runs fail quickly is retried with growing waits; one whose runs keep doing no work is not',
     'woken by its own events (both shown by `bm daemon status`). Only events of the team\'s',
-    'repositories and board wake it, and the team\'s own comments and pushes do not.',
+    'repositories and board wake it, and the team\'s own comments and pushes do not. With a public',
+    'address (--tunnel, or --public-url for any other tunnel to the port), bm offers to create or',
+    'update the team repo\'s webhook to deliver there (asks on a terminal; --yes does it).',
   ].join('\n'),
   options: {
     mode: { type: 'string', value: 'MODE', description: 'webhook (default) or poll' },
@@ -149,11 +218,16 @@ const start = defineCommand({
     bind: { type: 'string', value: 'ADDR', description: `address to listen on (default ${DEFAULT_BIND})` },
     interval: { type: 'string', value: 'SECONDS', description: `poll interval (default ${DEFAULT_INTERVAL})` },
     tunnel: { type: 'string', value: 'URL', description: 'smee.io channel URL to forward deliveries from' },
+    'public-url': { type: 'string', value: 'URL', description: 'where GitHub can reach the webhook port (a tunnel), to set up the repository webhook' },
+    yes: { type: 'boolean', short: 'y', description: 'create or update the repository webhook without asking' },
     'max-runs': { type: 'string', value: 'N', description: `most member runs at once; others wait their turn (default ${DEFAULT_MAX_RUNS})` },
     'max-runs-per-hour': { type: 'string', value: 'N', description: `most runs per member in any hour (default ${DEFAULT_MAX_RUNS_PER_HOUR})` },
     team: teamOption,
   },
-  examples: ['bm daemon start --max-runs-per-hour 4', 'bm daemon start --mode poll --interval 120', 'bm daemon start --port 9000 --tunnel https://smee.io/AbC123', 'bm daemon start --max-runs 2'],
+  examples: [
+    'bm daemon start --max-runs-per-hour 4', 'bm daemon start --mode poll --interval 120', 'bm daemon start --port 9000 --tunnel https://smee.io/AbC123 --yes',
+    'bm daemon start --public-url https://bm.example.com/webhook', 'bm daemon start --max-runs 2',
+  ],
   async run(cli) {
     const team = loadTeamFromFlag(cli.string('team'));
     requireSchemaV2(team.name, team.schemaVersion);
@@ -163,7 +237,8 @@ const start = defineCommand({
     const port = parsePort(cli.string('port'), DEFAULT_PORT);
     const interval = parseInterval(cli.string('interval'));
     const bind = cli.string('bind') ?? DEFAULT_BIND;
-    const tunnel = parseTunnel(cli.string('tunnel'), mode);
+    const tunnel = parseUrl('tunnel', cli.string('tunnel'), mode);
+    const publicUrl = parseUrl('public-url', cli.string('public-url'), mode) ?? tunnel;
     const maxRuns = parseMaxRuns(cli.string('max-runs'));
     const maxRunsPerHour = parseMaxRuns(cli.string('max-runs-per-hour'), DEFAULT_MAX_RUNS_PER_HOUR);
     const credentials = team.entry.credentials ?? {};
@@ -180,6 +255,11 @@ const start = defineCommand({
     const record = await startDaemon({ team: team.name, mode, port, bind, interval, maxRuns, maxRunsPerHour, ...(tunnel ? { tunnel } : {}) }, info);
     const where = mode === 'webhook' ? `listening on http://${bind}:${record.port}/webhook` : `polling ${team.entry.github_repo} every ${interval}s`;
     out(`Daemon started (PID ${record.pid}), ${where}`);
+    if (publicUrl) {
+      await offerWebhook(team, publicUrl, cli.flag('yes')).catch((error: Error) => {
+        warn(`the GitHub webhook was not set up: ${error.message}${error instanceof BmError && error.hint ? `. ${error.hint}` : ''}`);
+      });
+    }
   },
 });
 
@@ -205,14 +285,16 @@ const status = defineCommand({
   summary: 'Show whether the daemon runs, its mode and counters',
   description: [
     'Mode, port or interval, uptime, last event time, events received (and why some were ignored),',
-    'runs launched and in progress. -v adds the team\'s repositories, board and identity, and the',
-    'table of which events caused by the team\'s own identity wake it. Always exits 0.',
+    'runs launched and in progress, and GitHub\'s last delivery to the webhook `bm daemon start` set',
+    'up. -v adds the team\'s repositories, board and identity, and the table of which events caused',
+    'by the team\'s own identity wake it. Always exits 0.',
   ].join('\n'),
   options: { team: teamOption, json: jsonOption, verbose: { type: 'boolean', short: 'v', description: 'also show repositories, board, identity and wake rules' } },
   examples: ['bm daemon status', 'bm daemon status -v', 'bm daemon status --json'],
-  run(cli) {
+  async run(cli) {
     const team = loadTeamFromFlag(cli.string('team'));
     const s = daemonStatus(team.name);
+    if (s.running) s.webhook = await webhookHealth(team);
     if (cli.flag('json')) printJson(s);
     else printStatus(team.name, s, cli.flag('verbose'));
   },
@@ -269,7 +351,7 @@ const run = defineCommand({
   async run(cli) {
     const mode = parseMode(cli.string('mode'));
     // `bm daemon start` passes the URL in the environment (never argv); members must not inherit it.
-    const tunnel = parseTunnel(cli.string('tunnel') ?? process.env[TUNNEL_ENV], mode);
+    const tunnel = parseUrl('tunnel', cli.string('tunnel') ?? process.env[TUNNEL_ENV], mode);
     delete process.env[TUNNEL_ENV];
     delete process.env.MALLOC_MMAP_THRESHOLD_;
     const code = await runDaemon({

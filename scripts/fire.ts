@@ -3,7 +3,7 @@
  * repo and commits, then moves its workspaces aside into `{team dir}/archive/` (they may hold
  * unpushed work; `--purge` deletes them) and says where. A name hired again starts fresh.
  */
-import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { defineCommand, isMain, jsonOption, runMain, teamOption } from '../lib/cli.ts';
 import { liftHolds } from '../lib/daemon/holds.ts';
@@ -15,6 +15,7 @@ import { BmError, info, out, printJson, warn } from '../lib/output.ts';
 import { timings } from '../lib/proc.ts';
 import { canPrompt, closePrompts, confirm } from '../lib/prompt.ts';
 import { loadTeamFromFlag, readMember, withTeamLock } from '../lib/team.ts';
+import { archiveFolder } from '../lib/workspaces.ts';
 
 export const command = defineCommand({
   name: 'fire',
@@ -66,8 +67,7 @@ export const command = defineCommand({
       if (cli.flag('purge')) {
         rmSync(workspaces, { recursive: true, force: true });
       } else {
-        archived = path.join(team.paths.dir, 'archive', `${name}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
-        mkdirSync(path.dirname(archived), { recursive: true });
+        archived = archiveFolder(team, name);
         renameSync(workspaces, archived);
       }
     }

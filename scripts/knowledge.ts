@@ -8,8 +8,8 @@
  *
  * Every form needs a schema v2 team: the gate runs before anything else.
  */
-import { readFileSync } from 'node:fs';
 import process from 'node:process';
+import { readAgentBytes } from '../lib/files.ts';
 import { defineCommand, defineGroup, isMain, jsonOption, runMain, teamOption, type Invocation, type OptionSpec } from '../lib/cli.ts';
 import { scopeDir, listScopes, parseScope, requireMember, requireProject, resolveKnowledgeFile, scopeLabel, teamScopes, isBinary, type ScopeFilter, type ScopeKind, type ScopeListing } from '../lib/knowledge/scopes.ts';
 import { highlight, searchKnowledge } from '../lib/knowledge/search.ts';
@@ -18,6 +18,9 @@ import { interactiveSkillSession } from '../lib/session.ts';
 import { BmError, info, out, printJson, style } from '../lib/output.ts';
 import { requireSchemaV2 } from '../lib/schema.ts';
 import { loadTeamFromFlag, type Team } from '../lib/team.ts';
+
+/** Largest knowledge file `bm knowledge show` prints. */
+const KNOWLEDGE_FILE_MAX_BYTES = 8 * 1024 * 1024;
 
 const scopeOption: OptionSpec = { type: 'string', value: 'SCOPE', description: 'team, project, member or member-project', complete: 'scopes' };
 const memberOption: OptionSpec = { type: 'string', value: 'MEMBER', description: 'only this member\'s scopes (with --project: what it sees there)', complete: 'members' };
@@ -103,7 +106,9 @@ const show = defineCommand({
   run(cli) {
     const team = openTeam(cli);
     const file = resolveKnowledgeFile(team.paths.repo, cli.args.path ?? '');
-    const bytes = readFileSync(file.real);
+    // Members commit these files: never block on a FIFO or read a device planted there.
+    const bytes = readAgentBytes(file.real, KNOWLEDGE_FILE_MAX_BYTES);
+    if (!bytes) throw new BmError(`${file.path} no longer exists`, 'Run `bm knowledge list` to see the files there are.');
     if (isBinary(bytes)) throw new BmError(`${file.path} is a binary file`, `bm prints text only; open ${file.real} with a program that understands it.`);
     process.stdout.write(bytes);
   },

@@ -8,26 +8,12 @@ import process from 'node:process';
 import { defineCommand, isMain, runMain, teamOption } from '../lib/cli.ts';
 import { startFormation, summary } from '../lib/formations/index.ts';
 import { otherFormation, resolveFormation } from '../lib/lifecycle/formation.ts';
-import type { LaunchResult } from '../lib/lifecycle/start.ts';
 import { validateName } from '../lib/names.ts';
 import { BmError, UsageError, info, out, warn } from '../lib/output.ts';
 import { home } from '../lib/paths.ts';
 import { timings } from '../lib/proc.ts';
 import { requireKnownSchema } from '../lib/schema.ts';
 import { loadTeamFromFlag, readMember, type Team } from '../lib/team.ts';
-
-function describe(r: LaunchResult): string[] {
-  switch (r.status) {
-    case 'started': return [`${r.key}: started (PID ${r.pid})`];
-    case 'already-running': return [`${r.key}: already running (PID ${r.pid}${r.detail ? `; ${r.detail}` : ''})`];
-    case 'no-workspace': return [`${r.key}: no workspace found. Run \`bm teams sync\` first.`];
-    case 'error': return [`${r.key}: could not start: ${r.detail ?? 'unknown error'}`];
-    case 'exited': return [
-      `${r.key}: process exited immediately (PID ${r.pid}). Last lines of ${r.log}:`,
-      ...(r.logTail?.length ? r.logTail.map((l) => `    ${l}`) : ['    (no output)']),
-    ];
-  }
-}
 
 /**
  * A team runs on one formation at a time: starting on another one is refused, or, confirmed (a
@@ -66,6 +52,9 @@ export const command = defineCommand({
     'prints what would be deployed (checked by the target) and changes nothing; on a terminal a',
     'deploy that would restart or remove members asks first, unless --yes.',
     '',
+    'With --tmux (or `bm teams tmux on`) each local member runs in a window of the team\'s own tmux',
+    'session instead, so `bm attach MEMBER` can show it live; its output still goes to its log.',
+    '',
     'A team runs on one formation at a time: while it runs on another one (see `bm status`),',
     'start refuses, naming it; on a terminal it asks to stop the team there first, and --yes',
     'does so without asking.',
@@ -73,11 +62,13 @@ export const command = defineCommand({
   args: [{ name: 'member', description: 'members to start (default: all)', variadic: true, complete: 'members' }],
   options: {
     formation: { type: 'string', value: 'NAME', description: 'formation to deploy to (default: local)', complete: 'formations' },
+    tmux: { type: 'boolean', description: 'local: run each member in a window of the team\'s tmux session (see `bm attach`)' },
+    'no-tmux': { type: 'boolean', description: 'local: run members detached, even when the team is set to tmux' },
     'dry-run': { type: 'boolean', description: 'non-local formations: print the manifests and plan, change nothing' },
     yes: { type: 'boolean', short: 'y', description: 'do not ask before restarting or removing members, or before stopping the team on another formation' },
     team: teamOption,
   },
-  examples: ['bm start', 'bm start dev-alice qe-01', 'bm start --formation local -t my-team', 'bm start --formation k8s --dry-run', 'bm start --formation k8s --yes'],
+  examples: ['bm start', 'bm start dev-alice qe-01', 'bm start --formation local -t my-team', 'bm start --tmux', 'bm start --formation k8s --dry-run', 'bm start --formation k8s --yes'],
   async run(cli) {
     const team = loadTeamFromFlag(cli.string('team'));
     const formation = resolveFormation(team, cli.string('formation'));
@@ -93,13 +84,15 @@ export const command = defineCommand({
     requireKnownSchema(team.name, team.schemaVersion);
     const members = cli.rest.map((m) => readMember(team, validateName('member', m)).name);
     // Imported here: a repeated `bm start --formation k8s` should load no more than it uses.
-    const { startLocal } = await import('../lib/lifecycle/start.ts');
-    const results = await startLocal(team, { members: members.length ? members : undefined, timings: timings(), formation: formation.name, progress: info });
-    for (const r of results) for (const line of describe(r)) info(line);
+    const { describeLaunch, startLocal } = await import('../lib/lifecycle/start.ts');
+    const tmux = cli.flag('no-tmux') ? false : cli.flag('tmux') || team.entry.tmux === true;
+    const results = await startLocal(team, { members: members.length ? members : undefined, timings: timings(), formation: formation.name, progress: info, tmux });
+    for (const r of results) for (const line of describeLaunch(r)) info(line);
     const started = results.filter((r) => r.status === 'started').length;
     const skipped = results.filter((r) => r.status === 'already-running').length;
     const errors = results.length - started - skipped;
     out(`Started ${started} member(s), skipped ${skipped} (already running), ${errors} error(s).`);
+    if (tmux && started > 0) info('They run in tmux: `bm attach MEMBER` shows one live.');
     if (errors > 0) {
       throw new BmError('Some members failed to start', `See the lines above; logs are in ${home.logs(team.name)}.`);
     }

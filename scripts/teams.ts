@@ -1,6 +1,7 @@
 /**
- * `bm teams list|show|sync`: the teams registered in the operator config, and provisioning
- * their members' workspaces (the sync logic lives in lib/sync/).
+ * `bm teams list|show|sync|use|gates|notify|tmux|remove`: the teams registered in the operator
+ * config, their settings, and provisioning their members' workspaces (the sync logic lives in
+ * lib/sync/).
  */
 import { defineCommand, defineGroup, isMain, jsonOption, runMain, teamOption } from '../lib/cli.ts';
 import { rmSync } from 'node:fs';
@@ -15,11 +16,14 @@ import { channelsOf, hostOf, Notifier, validWebhook } from '../lib/notify.ts';
 import { BmError, UsageError, info, out, printJson, printTable, warn } from '../lib/output.ts';
 import { daemonStatus } from '../lib/daemon/files.ts';
 import { home } from '../lib/paths.ts';
-import { isOurs, which } from '../lib/proc.ts';
+import { isOurs, timings, which } from '../lib/proc.ts';
 import { ask, canPrompt, closePrompts, confirm } from '../lib/prompt.ts';
 import { readState, teamEntries } from '../lib/state.ts';
+import { tmuxSocket } from '../lib/tmux.ts';
 import { requireKnownSchema } from '../lib/schema.ts';
 import { DEFAULT_JOBS, pushTeamRepo, syncTeam } from '../lib/sync/index.ts';
+import { startAfterLayout, stopForLayout } from '../lib/sync/layout.ts';
+import { describeLaunch, memberEnv } from '../lib/lifecycle/start.ts';
 import { createProgress, failureError, printPlan, printSummary } from '../lib/sync/report.ts';
 import { listMembers, loadTeam, loadTeamFromFlag, memberNames, projectsOf, readMember, withTeamLock, type Team } from '../lib/team.ts';
 
@@ -93,6 +97,10 @@ const sync = defineCommand({
     '.claude/agents assembled team -> project -> member. A second sync pulls and repairs in place; a local',
     'ralph.yml edit is never overwritten silently (it is kept as ralph.yml.edited). One failing workspace',
     'does not stop the others; the command then exits 1 and names it.',
+    '',
+    'Adding the first project (or removing the last) changes a member\'s layout: its old workspace is moved',
+    'to {workzone}/{team}/archive/ and new ones are made. A member running there is refused (the others',
+    'continue); --restart stops it, restructures its workspace and starts it again.',
   ].join('\n'),
   args: [{ name: 'member', description: 'only these members (default: all)', variadic: true, complete: 'members' }],
   options: {
@@ -100,11 +108,12 @@ const sync = defineCommand({
     board: { type: 'boolean', description: 'instead of workspaces: reconcile the board\'s Status options and the labels with the profile' },
     prune: { type: 'boolean', description: 'with --board: also remove statuses that items still use' },
     'dry-run': { type: 'boolean', description: 'print the plan (create / update / nothing) per workspace; write nothing' },
+    restart: { type: 'boolean', description: 'stop members whose workspace layout must change, restructure it, start them again' },
     jobs: { type: 'string', value: 'N', description: `workspaces synced at once (default ${DEFAULT_JOBS})` },
     team: teamOption,
     json: jsonOption,
   },
-  examples: ['bm teams sync', 'bm teams sync --dry-run', 'bm teams sync dev-alice --push', 'bm teams sync --board --dry-run', 'bm teams sync --json'],
+  examples: ['bm teams sync', 'bm teams sync --dry-run', 'bm teams sync --restart', 'bm teams sync dev-alice --push', 'bm teams sync --board --dry-run', 'bm teams sync --json'],
   async run(cli) {
     const team = loadTeamFromFlag(cli.string('team'));
     requireKnownSchema(team.name, team.schemaVersion);
@@ -124,11 +133,14 @@ const sync = defineCommand({
       if (dryRun) info('Dry run: the team repo would be pushed first.');
       else info(`Pushed the team repo (${await pushTeamRepo(team)}).`);
     }
+    const lifecycle = { timings: timings(), env: memberEnv(team.entry) };
+    const stopped = cli.flag('restart') && !dryRun ? await stopForLayout(team, members ?? memberNames(team), lifecycle) : undefined;
     const progress = createProgress();
     const report = await syncTeam(team, { members, dryRun, jobs, onResult: dryRun ? undefined : progress.update });
     progress.finish();
     for (const w of report.warnings) warn(w);
     for (const w of report.workspaces.flatMap((r) => r.warnings)) warn(w);
+    if (stopped) for (const r of await startAfterLayout(team, stopped, lifecycle)) for (const line of describeLaunch(r)) info(line);
     if (json) printJson(report);
     else if (dryRun) printPlan(report);
     else printSummary(report);
@@ -188,7 +200,8 @@ const notify = defineCommand({
   name: 'teams notify',
   summary: 'Show or set where the daemon notifies you (JSON webhook, desktop)',
   description: [
-    'The daemon notifies you of new inbox items, members backing off after failed runs, and failed runs:',
+    'The daemon notifies you of new inbox items, failed runs, members backing off after failed runs, members',
+    'at their run budget and running members that look stalled (quiet for BM_STALL_MINUTES, default 30):',
     'as a JSON POST to a webhook (Slack-, Discord- and ntfy-compatible fields) and/or a desktop notification',
     'through notify-send. `--webhook` reads the URL from stdin (a Slack or Discord URL is a secret: it never',
     'goes on the command line) and stores it with the team\'s credentials (config.yml, mode 600). Each event',
@@ -259,6 +272,36 @@ const use = defineCommand({
   },
 });
 
+const tmux = defineCommand({
+  name: 'teams tmux',
+  summary: 'Show or set whether `bm start` runs the team\'s members in tmux',
+  description: [
+    'With `on`, `bm start` runs each local member in a window of the team\'s own tmux session, as',
+    '`bm start --tmux` does, so that `bm attach MEMBER` shows it live (`bm start --no-tmux` still runs',
+    'them detached). Members already running keep running where they are. Needs tmux on PATH.',
+  ].join('\n'),
+  args: [{ name: 'setting', description: '`on` or `off` (default: show the setting)' }],
+  options: { team: teamOption, json: jsonOption },
+  examples: ['bm teams tmux', 'bm teams tmux on', 'bm teams tmux off -t my-team'],
+  run(cli) {
+    const setting = cli.args.setting;
+    if (setting !== undefined && setting !== 'on' && setting !== 'off') throw new UsageError(`Expected 'on' or 'off', not '${setting}'`, 'Example: `bm teams tmux on`.');
+    const name = resolveTeam(loadConfig(), cli.string('team')).name;
+    const on = setting === undefined
+      ? resolveTeam(loadConfig(), name).tmux === true
+      : updateConfig((config) => {
+        const entry = resolveTeam(config, name);
+        if (setting === 'on') entry.tmux = true;
+        else delete entry.tmux;
+        return setting === 'on';
+      });
+    const tmuxFound = Boolean(which('tmux'));
+    if (cli.flag('json')) return printJson({ team: name, tmux: on, tmuxInstalled: tmuxFound });
+    out(`Team '${name}': \`bm start\` runs members ${on ? 'in tmux windows (`bm attach MEMBER` joins one)' : 'detached (`bm start --tmux` for tmux)'}.`);
+    if (on && !tmuxFound) warn('tmux is not on PATH: `bm start` will refuse until it is installed.');
+  },
+});
+
 const remove = defineCommand({
   name: 'teams remove',
   summary: 'Unregister a team (its files stay unless --purge)',
@@ -293,7 +336,7 @@ const remove = defineCommand({
       if (config.default_team === name) config.default_team = config.teams[0]?.name ?? null;
       return config.default_team ?? null;
     });
-    if (purge) for (const dir of [entry.path, home.daemon(name), home.logs(name)]) rmSync(dir, { recursive: true, force: true });
+    if (purge) for (const dir of [entry.path, home.daemon(name), home.logs(name), tmuxSocket(name)]) rmSync(dir, { recursive: true, force: true });
     if (cli.flag('json')) return printJson({ team: name, purged: purge, kept: purge ? null : entry.path, default: newDefault });
     out(`Removed team '${name}'.${purge ? '' : ` Its files are still at ${entry.path}.`}`);
     if (newDefault) out(`The default team is '${newDefault}'.`);
@@ -306,6 +349,6 @@ async function readFirstLine(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8').split('\n')[0] ?? '';
 }
 
-export const command = defineGroup({ name: 'teams', summary: 'List, show and sync teams', subcommands: [list, show, use, sync, gates, notify, remove] });
+export const command = defineGroup({ name: 'teams', summary: 'List, show and sync teams', subcommands: [list, show, use, sync, gates, notify, tmux, remove] });
 
 if (isMain(import.meta, command)) void runMain(command);

@@ -428,7 +428,13 @@ async function polling(): Promise<void> {
   }
 }
 
-const SECTIONS: Record<string, () => void | Promise<void>> = { startup, knowledge, sync, lifecycle, k8s, daemon, junk, console: consoleBench, inbox, polling };
+/** wakes: runs per member for a 200-event stream of relevant, foreign and self-caused deliveries (tasks/bench-wakes.ts). */
+async function wakes(): Promise<void> {
+  const { benchWakes } = await import('./bench-wakes.ts');
+  await benchWakes(record);
+}
+
+const SECTIONS: Record<string, () => void | Promise<void>> = { startup, knowledge, sync, lifecycle, k8s, daemon, junk, console: consoleBench, inbox, polling, wakes };
 
 for (const [name, run] of Object.entries(SECTIONS)) {
   if (filters.length && !filters.some((f) => name.includes(f))) continue;

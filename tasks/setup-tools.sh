@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the system tools bm's tests drive for real (git, kubectl, script, and chromium for
+# Installs the system tools bm's tests drive for real (git, kubectl, script, tmux, and chromium for
 # the console's browser tests) when they are missing, and Node 22 when the machine's node is
 # older. Safe to re-run: it does nothing when everything is present. Needs root or sudo for the
 # system tools.
@@ -16,6 +16,8 @@ missing=()
 command -v git >/dev/null 2>&1 || missing+=(git)
 command -v kubectl >/dev/null 2>&1 || missing+=(kubectl)
 command -v script >/dev/null 2>&1 || missing+=(script)
+# `bm start --tmux` and `bm attach` (Debian's tmux 3.3 or newer).
+command -v tmux >/dev/null 2>&1 || missing+=(tmux)
 # Debian's Chromium (about 2 minutes to install): playwright-core drives it, as it cannot fetch
 # a browser of its own here.
 [ -x /usr/bin/chromium ] || missing+=(chromium)
@@ -30,6 +32,7 @@ for tool in "${missing[@]}"; do
   case "$tool" in
     git) packages+=(git) ;;
     script) packages+=(bsdutils) ;;
+    tmux) packages+=(tmux) ;;
     chromium) packages+=(chromium) ;;
     # The Google Cloud SDK's `kubectl` package (a dispatcher over kubectl 1.27-1.33) where its apt
     # source is enabled; Debian's own kubernetes-client (kubectl 1.20) is too old for the k8s

@@ -19,6 +19,7 @@
  * changes exist only as webhooks (organisation or App hooks) and board polling (board.ts).
  */
 import type { TeamManifest } from '../schema.ts';
+import { isGitHubLogin } from '../names.ts';
 
 /** The events that wake a team when botminter.yml does not say otherwise. */
 export const DEFAULT_EVENTS = [
@@ -118,6 +119,7 @@ export function isWakeEvent(events: ReadonlySet<string>, event: string, action?:
 }
 
 const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+const login = (value: unknown): string | undefined => (isGitHubLogin(value) ? value : undefined);
 const field = (value: unknown, key: string): unknown => (value && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined);
 
 /** The facts of a webhook delivery. */
@@ -128,7 +130,7 @@ export function webhookFacts(event: string, payload: Record<string, unknown>): E
     action: text(payload.action),
     repo: text(field(payload.repository, 'full_name')),
     board: text(field(payload.projects_v2_item, 'project_node_id')),
-    sender: text(field(payload.sender, 'login')),
+    sender: login(field(payload.sender, 'login')),
     ...(change ? { field: { name: text(field(change, 'field_name')), id: text(field(change, 'field_node_id')), type: text(field(change, 'field_type')) } } : {}),
   };
 }
@@ -139,7 +141,7 @@ export function polledFacts(entry: { type: string; actor?: unknown; repo?: unkno
     event: webhookName(entry.type),
     action: text(field(entry.payload, 'action')),
     repo: text(field(entry.repo, 'name')),
-    sender: text(field(entry.actor, 'login')),
+    sender: login(field(entry.actor, 'login')),
   };
 }
 

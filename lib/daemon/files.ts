@@ -4,7 +4,9 @@
  *   daemon.pid     {pid, started}: the `bm daemon run` process (pid + start-time token)
  *   daemon.sock    the singleton lock: a Unix socket the daemon listens on while it lives
  *   daemon.json    what it runs (mode, port, ...) and its counters, rewritten as they change
- *   poll.json      the poll cursor and ETag (kept across restarts)
+ *   poll.json      the poll cursor and ETag of the team repo (kept across restarts)
+ *   poll.<owner>.<name>.json  the same for each project repo on GitHub
+ *   hook.json      the GitHub webhook bm set up or found for the team repo (no secret), for status
  *   board.json     the board poll's cursor and the Status of each item (kept across restarts)
  *   daemon.log     its log (rotated by copy-and-truncate)
  *   journal.jsonl  one JSON line per delivery, poll and run (kept across restarts)
@@ -34,6 +36,9 @@ export function daemonPaths(team: string) {
     json: path.join(dir, 'daemon.json'),
     poll: path.join(dir, 'poll.json'),
     board: path.join(dir, 'board.json'),
+    hook: path.join(dir, 'hook.json'),
+    /** The poll cursor of a project repo (`owner/name`, as githubSlugOf makes it: no slash in either part). */
+    pollOf: (slug: string) => path.join(dir, `poll.${slug.replace('/', '.')}.json`),
     log: path.join(dir, 'daemon.log'),
     journal: path.join(dir, 'journal.jsonl'),
   };
@@ -196,6 +201,15 @@ export interface DaemonStatus {
   repos?: string[];
   board?: { id: string; url: string; ownerType: string } | null;
   rules?: { event: string; wakes: string[]; why: string }[];
+  /**
+   * `bm daemon status` only (asked of GitHub, not in daemon.json): the webhook bm set up and
+   * GitHub's last delivery to it (`ok` null: none yet), or why that is unknown.
+   */
+  webhook?: {
+    repo: string; id: number; url: string;
+    lastDelivery: { ok: boolean | null; text: string; code: number | null; status: string | null; message: string | null } | null;
+    error?: string;
+  };
   /** Set when a dead daemon's files were found (and removed). */
   stale?: boolean;
 }

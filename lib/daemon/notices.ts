@@ -1,11 +1,17 @@
 /**
- * What the daemon tells the operator about (lib/notify.ts delivers it): new inbox items, found by
- * reading the inbox every `BM_DAEMON_INBOX_MS` (default 60 s; one GraphQL request each), and
- * failed runs and backoffs, seen in the journal as the scheduler writes them.
+ * What the daemon tells the operator about (lib/notify.ts delivers it):
+ * - failed runs, backoffs and members at their run budget, seen in the journal as the scheduler
+ *   writes them;
+ * - every `BM_DAEMON_INBOX_MS` (default 60 s): new inbox items (one GraphQL request), and running
+ *   members that have been quiet for the stall time (`bm status` shows them `stalled`; read from
+ *   state.json and the members' own files, no request).
  */
 import process from 'node:process';
 import { readInbox } from '../inbox.ts';
-import { channelsOf, Notifier } from '../notify.ts';
+import { activityOf } from '../lifecycle/activity.ts';
+import { channelsOf, Notifier, type Notice } from '../notify.ts';
+import { isOurs } from '../proc.ts';
+import { readState, teamEntries } from '../state.ts';
 import type { TeamEntry } from '../schema.ts';
 import type { DaemonPaths } from './files.ts';
 import type { Journal, JournalEntry } from './journal.ts';
@@ -27,7 +33,7 @@ export function watchNotices(entry: TeamEntry, paths: DaemonPaths, journal: Jour
     log: (level, line) => (level === 'warn' ? log.warn(line) : log.info(line)),
   });
   if (!notifier.enabled) return () => undefined;
-  const send = (notice: Parameters<Notifier['notify']>[0]) => {
+  const send = (notice: Notice) => {
     void notifier.notify(notice).then((sent) => {
       if (sent) journal.add({ type: 'notify', kind: notice.kind, key: notice.key });
     });
@@ -44,12 +50,22 @@ export function watchNotices(entry: TeamEntry, paths: DaemonPaths, journal: Jour
         key: `backoff:${member}:${String(e.failures)}`, kind: 'backoff', member, title: `${member} is backing off`,
         text: `${member} failed ${String(e.failures)} run(s) in a row; ${retrying ? `the next try waits ${Math.round(Number(e.waitMs) / 1000)} s` : 'it waits for a new event now'}. See \`bm daemon status\` and \`bm logs ${member}\`.`,
       });
+    } else if (e.type === 'run.budget') {
+      const until = String(e.until);
+      send({
+        key: `budget:${member}:${until}`, kind: 'budget', member, title: `${member} is at its run budget`,
+        text: `${member} used its runs for this window (--max-runs-per-hour); what arrives meanwhile runs once at ${until}. See \`bm daemon status\`.`,
+      });
     }
   });
-  if (!canReadInbox) return () => undefined;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   const check = async () => {
+    for (const notice of stalledMembers(entry.name)) send(notice);
+    if (canReadInbox) await checkInbox();
+    if (!stopped) timer = setTimeout(() => void check(), inboxEveryMs());
+  };
+  const checkInbox = async () => {
     try {
       const inbox = await readInbox(entry.name);
       for (const item of inbox.items) {
@@ -63,11 +79,29 @@ export function watchNotices(entry: TeamEntry, paths: DaemonPaths, journal: Jour
     } catch (error) {
       log.warn(`cannot read the inbox for notifications: ${(error as Error).message}`);
     }
-    if (!stopped) timer = setTimeout(() => void check(), inboxEveryMs());
   };
   void check();
   return () => {
     stopped = true;
     clearTimeout(timer);
   };
+}
+
+/**
+ * A notice for each running member of `team` that has been quiet longer than the stall time; the
+ * key holds the time of its last output, so a member that stalls again is announced again.
+ */
+function stalledMembers(team: string): Notice[] {
+  const notices: Notice[] = [];
+  for (const [key, entry] of teamEntries(readState(), team)) {
+    if (!isOurs(entry.pid, entry.started)) continue;
+    const activity = activityOf(entry.workspace, entry.log ?? null);
+    if (!activity.stalled || !activity.lastOutputAt) continue;
+    const doing = activity.issue ? ` on #${activity.issue}` : '';
+    notices.push({
+      key: `stalled:${key}:${activity.lastOutputAt}`, kind: 'stalled', member: entry.member, title: `${key} looks stalled`,
+      text: `${key} runs${doing} but wrote no output since ${activity.lastOutputAt}. See \`bm status\` and \`bm attach ${entry.member}\`; \`bm stop ${entry.member}\` then \`bm start ${entry.member}\` restarts it.`,
+    });
+  }
+  return notices;
 }

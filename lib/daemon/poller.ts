@@ -1,7 +1,9 @@
 /**
- * Poll mode (and the reconcile poll that runs alongside webhook mode): the repository's Events
+ * Poll mode (and the reconcile poll that runs alongside webhook mode): a repository's Events
  * API, one conditional request per poll, plus the next pages when the first does not reach the
- * cursor (readRepoEvents in lib/github.ts).
+ * cursor (readRepoEvents in lib/github.ts). The daemon runs one poller per team repository
+ * (the team repo and each project repo on GitHub), each with its own cursor file, ETag and
+ * X-Poll-Interval.
  *
  * - The ETag is sent back as `If-None-Match`: a 304 means nothing changed and costs no rate limit.
  * - The next poll waits at least the interval, and at least GitHub's `X-Poll-Interval`.
@@ -140,7 +142,7 @@ export class Poller {
       this.#rateLimitWarned = false;
       const now = new Date().toISOString();
       if (result.status === 304) {
-        journal.add({ type: 'poll', status: 304 });
+        journal.add({ type: 'poll', repo, status: 304 });
         this.#cursor.last_poll_at = now;
       } else {
         this.#consume(result);
@@ -170,14 +172,14 @@ export class Poller {
   }
 
   #consume(result: EventsRead): void {
-    const { log, journal, events, coordinates } = this.#o;
+    const { log, journal, events, coordinates, repo } = this.#o;
     const { pages } = result;
     const newest = result.events.reduce<bigint | null>((max, e) => (max === null || BigInt(e.id) > max ? BigInt(e.id) : max), null);
     const cursor = this.#cursor.last_event_id;
     if (cursor === null) {
       this.#cursor.last_event_id = (newest ?? 0n).toString();
-      log.info(`${this.#o.role}: cursor set at event ${this.#cursor.last_event_id}; older events are not replayed`);
-      journal.add({ type: 'poll', status: 200, pages, cursor: this.#cursor.last_event_id, initial: true });
+      log.info(`${this.#o.role} of ${repo}: cursor set at event ${this.#cursor.last_event_id}; older events are not replayed`);
+      journal.add({ type: 'poll', repo, status: 200, pages, cursor: this.#cursor.last_event_id, initial: true });
       return;
     }
     const after = BigInt(cursor);
@@ -185,22 +187,22 @@ export class Poller {
     // Cursor 0 was set on an empty timeline: every event since is newer, none can have been
     // missed unless the timeline overflowed (300 events) before this poll.
     const gap = fresh.length > 0 && !result.reachedCursor && (after > 0n || !result.complete);
-    if (gap) log.warn(`${this.#o.role}: gap detected: event ${cursor} is no longer in the timeline (${fresh.length} newer events read); waking once in case a missed event mattered`);
+    if (gap) log.warn(`${this.#o.role} of ${repo}: gap detected: event ${cursor} is no longer in the timeline (${fresh.length} newer events read); waking once in case a missed event mattered`);
     const judged = fresh.map((e) => judge(polledFacts(e), events, coordinates));
     const waking = fresh.filter((_, i) => judged[i].wake);
     const self = judged.every((j) => !j.wake || j.self);
     if (newest !== null && newest > after) this.#cursor.last_event_id = newest.toString();
     const ignored = judged.filter((j) => !j.wake).map((j) => (j.wake ? '' : j.reason));
     journal.add({
-      type: 'poll', status: 200, pages, fresh: fresh.length, waking: waking.length, ...(gap ? { gap: true } : {}), cursor: this.#cursor.last_event_id,
+      type: 'poll', repo, status: 200, pages, fresh: fresh.length, waking: waking.length, ...(gap ? { gap: true } : {}), cursor: this.#cursor.last_event_id,
       ...(ignored.length > 0 ? { ignored: Object.fromEntries([...new Set(ignored)].map((r) => [r, ignored.filter((x) => x === r).length])) } : {}),
     });
     if (fresh.length > 0) this.#o.seen(judged);
     if (waking.length > 0) {
       const types = [...new Set(waking.map((e) => webhookName(e.type)))].join(', ');
-      this.#o.wake(`${this.#o.role}: ${waking.length} new event(s) (${types})`, self);
+      this.#o.wake(`${this.#o.role} of ${repo}: ${waking.length} new event(s) (${types})`, self);
     } else if (gap) {
-      this.#o.wake(`${this.#o.role}: events missed in a gap`, false);
+      this.#o.wake(`${this.#o.role} of ${repo}: events missed in a gap`, false);
     }
   }
 }

@@ -170,7 +170,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     record.backoff = runs.backoffs();
     record.wokenAt = Object.fromEntries([...runs.wokenAt].map(([key, ms]) => [key, new Date(ms).toISOString()]));
     record.atCap = budget.atCap();
-    if (poller) record.effectiveInterval = poller.effective;
+    if (pollers[0]) record.effectiveInterval = pollers[0].effective;
     record.idle = work.idle();
     record.tunnelState = tunnel?.state ?? null;
     writeRecord(paths, record);
@@ -279,25 +279,31 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     }
   }
 
-  let poller: Poller | undefined;
+  // One poller per team repository: the team repo (whose interval status shows) and each
+  // project repo on GitHub. A webhook of the team repo does not see a project repo's events.
+  const pollers: Poller[] = [];
   if (gh && repo) {
     const role = options.mode === 'poll' ? 'poll' : 'reconcile';
     const interval = options.mode === 'poll' ? options.interval : reconcileSeconds();
-    poller = new Poller({
-      gh, repo, intervalSeconds: interval, cursorFile: paths.poll, events, coordinates, log, journal, role,
-      wake: (what, self) => wake({ what, at: performance.now(), self }),
-      seen: (judged) => {
-        record.events += judged.length;
-        record.lastEventAt = new Date().toISOString();
-        for (const j of judged) {
-          if (j.wake) record.relevant++;
-          else ignore(j.reason);
-        }
-        changed();
-      },
-    });
-    poller.start();
-    log.info(`${role} of ${repo} every ${interval}s (or GitHub's X-Poll-Interval when longer)`);
+    const polled = [repo, ...[...coordinates.repos].filter((r) => r !== repo.toLowerCase())];
+    for (const slug of polled) {
+      pollers.push(new Poller({
+        gh, repo: slug, intervalSeconds: interval, cursorFile: slug === repo ? paths.poll : paths.pollOf(slug),
+        events, coordinates, log, journal, role,
+        wake: (what, self) => wake({ what, at: performance.now(), self }),
+        seen: (judged) => {
+          record.events += judged.length;
+          record.lastEventAt = new Date().toISOString();
+          for (const j of judged) {
+            if (j.wake) record.relevant++;
+            else ignore(j.reason);
+          }
+          changed();
+        },
+      }));
+    }
+    for (const p of pollers) p.start();
+    log.info(`${role} of ${polled.join(', ')} every ${interval}s (or GitHub's X-Poll-Interval when longer)`);
   } else {
     log.warn(`no reconcile poll: team '${team.name}' has no GitHub repository or token; a lost delivery is not recovered`);
   }
@@ -322,7 +328,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   const helperFailed = await helperReady;
   if (helperFailed) {
     server?.close();
-    poller?.stop();
+    for (const p of pollers) p.stop();
     boardPoller?.stop();
     await tunnel?.stop();
     return fail(`cannot start the launcher helper: ${helperFailed.message}`);
@@ -359,7 +365,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
       const unfinishedNow = runs.busy;
       server?.close();
       server?.closeAllConnections();
-      poller?.stop();
+      for (const p of pollers) p.stop();
       boardPoller?.stop();
       stopNotices();
       await tunnel?.stop();

@@ -1,5 +1,6 @@
 /**
- * Launching members on the local formation: one detached `ralph run -P PROMPT.md` per
+ * Launching members on the local formation: one detached `ralph run -P PROMPT.md` (or one in a
+ * window of the team's tmux session, lib/tmux.ts) per
  * provisioned workspace that is not already running, recorded in state.json (pid + start time),
  * checked after a short liveness window, then written to topology.json.
  *
@@ -14,10 +15,11 @@ import { liftHolds } from '../daemon/holds.ts';
 import { readAgentFile } from '../files.ts';
 import { BmError } from '../output.ts';
 import { tailLines } from '../logs.ts';
-import { isOurs, procInfo, spawnDetached, startTimeOf, which, type Timings } from '../proc.ts';
+import { isOurs, procInfo, spawnDetached, startTimeOf, which, type Launched, type Timings } from '../proc.ts';
 import type { Topology } from '../schema.ts';
 import { readState, stateKey, teamEntries, updateState, type StateEntry } from '../state.ts';
 import type { Team } from '../team.ts';
+import { requireTmux, spawnInTmux, type TmuxPlace } from '../tmux.ts';
 import { updateTopology } from '../topology.ts';
 import { memberMarker } from '../tree.ts';
 import { slotsOf, type Slot } from './slots.ts';
@@ -37,6 +39,20 @@ export interface LaunchResult {
   log?: string;
 }
 
+/** What `bm start` says about one slot, one line or more. */
+export function describeLaunch(r: LaunchResult): string[] {
+  switch (r.status) {
+    case 'started': return [`${r.key}: started (PID ${r.pid})`];
+    case 'already-running': return [`${r.key}: already running (PID ${r.pid}${r.detail ? `; ${r.detail}` : ''})`];
+    case 'no-workspace': return [`${r.key}: no workspace found. Run \`bm teams sync\` first.`];
+    case 'error': return [`${r.key}: could not start: ${r.detail ?? 'unknown error'}`];
+    case 'exited': return [
+      `${r.key}: process exited immediately (PID ${r.pid}). Last lines of ${r.log}:`,
+      ...(r.logTail?.length ? r.logTail.map((l) => `    ${l}`) : ['    (no output)']),
+    ];
+  }
+}
+
 /** Options of `startLocal`. */
 export interface StartOptions {
   /** Member names to start (default: all hired members). */
@@ -48,6 +64,8 @@ export interface StartOptions {
   formation?: string;
   /** Called with progress lines such as "Cleaned stale entry ...". */
   progress?: (line: string) => void;
+  /** Run each member in a window of the team's tmux session (lib/tmux.ts). */
+  tmux?: boolean;
 }
 
 /** The argv bm runs in each workspace: `-P` is ralph's prompt FILE flag (`-p` takes inline text). */
@@ -100,12 +118,26 @@ function loopHolder(workspace: string): number | undefined {
   }
 }
 
-function entryFor(team: Team, slot: Slot, pid: number, started: string): StateEntry {
-  return { team: team.name, member: slot.member, project: slot.project, pid, started, started_at: new Date().toISOString(), workspace: slot.workspace, log: slot.log };
+function entryFor(team: Team, slot: Slot, pid: number, started: string, tmux?: TmuxPlace): StateEntry {
+  return { team: team.name, member: slot.member, project: slot.project, pid, started, started_at: new Date().toISOString(), workspace: slot.workspace, log: slot.log, ...(tmux ? { tmux } : {}) };
+}
+
+/** Launches one slot's ralph: detached, or in a tmux window. */
+function launchSlot(team: Team, slot: Slot, ralph: string, env: NodeJS.ProcessEnv, inTmux: boolean): Launched & { tmux?: TmuxPlace } {
+  const spec = {
+    command: ralph,
+    args: RALPH_RUN_ARGS,
+    cwd: slot.workspace,
+    logFile: slot.log,
+    banner: `--- ${new Date().toISOString()} bm start: ralph ${RALPH_RUN_ARGS.join(' ')} in ${slot.workspace}${inTmux ? ' (tmux)' : ''}`,
+  };
+  const marker = memberMarker(team.name, slot.key);
+  if (inTmux) return spawnInTmux({ ...spec, env, team: team.name, name: slot.key, windowEnv: marker, serverCwd: team.paths.dir });
+  return spawnDetached({ ...spec, env: { ...env, ...marker } });
 }
 
 /** Checks every slot and launches those not running, all under the state lock. */
-function launch(team: Team, slots: Slot[], ralph: string, env: NodeJS.ProcessEnv, progress: (line: string) => void): LaunchResult[] {
+function launch(team: Team, slots: Slot[], ralph: string, env: NodeJS.ProcessEnv, progress: (line: string) => void, inTmux: boolean): LaunchResult[] {
   return updateState((state) => {
     for (const [key, entry] of teamEntries(state, team.name)) {
       if (isOurs(entry.pid, entry.started)) continue;
@@ -124,15 +156,8 @@ function launch(team: Team, slots: Slot[], ralph: string, env: NodeJS.ProcessEnv
         return { ...base, status: 'already-running', pid: adopted, detail: 'not started by bm; now tracked' };
       }
       try {
-        const launched = spawnDetached({
-          command: ralph,
-          args: RALPH_RUN_ARGS,
-          cwd: slot.workspace,
-          env: { ...env, ...memberMarker(team.name, slot.key) },
-          logFile: slot.log,
-          banner: `--- ${new Date().toISOString()} bm start: ralph ${RALPH_RUN_ARGS.join(' ')} in ${slot.workspace}`,
-        });
-        state.members[stateKey(team.name, slot.key)] = entryFor(team, slot, launched.pid, launched.started);
+        const launched = launchSlot(team, slot, ralph, env, inTmux);
+        state.members[stateKey(team.name, slot.key)] = entryFor(team, slot, launched.pid, launched.started, launched.tmux);
         return { ...base, status: 'started', pid: launched.pid, started: launched.started };
       } catch (error) {
         return { ...base, status: 'error', detail: (error as Error).message };
@@ -182,7 +207,8 @@ export async function startLocal(team: Team, options: StartOptions): Promise<Lau
   if (slots.length === 0) throw new BmError(`No members hired in team '${team.name}'`, 'Run `bm hire <role>` first.');
   // Started by the operator: the daemon may run them again (lib/daemon/holds.ts).
   liftHolds(team.name, [...new Set(slots.map((s) => s.member))]);
-  const results = launch(team, slots, ralph, env, options.progress ?? (() => undefined));
+  if (options.tmux) requireTmux(env);
+  const results = launch(team, slots, ralph, env, options.progress ?? (() => undefined), Boolean(options.tmux));
 
   const launched = results.filter((r) => r.status === 'started');
   await livenessWindow(launched.map((r) => ({ pid: r.pid ?? 0, started: r.started ?? '' })), options.timings.startCheckMs);

@@ -8,6 +8,7 @@ import { endProcesses, type Ended, type Timings } from '../proc.ts';
 import { readState, stateKey, teamEntries, updateState } from '../state.ts';
 import { recordStop } from '../daemon/holds.ts';
 import { memberNames, type Team } from '../team.ts';
+import { endTmuxServer } from '../tmux.ts';
 import { readTopology, updateTopology } from '../topology.ts';
 import { memberProcessesUnder, type MemberProcess } from '../tree.ts';
 import { memberOfKey } from './slots.ts';
@@ -110,6 +111,8 @@ export async function stopMembers(team: Team, options: StopMembersOptions): Prom
       if (entry && (row.endpoint.type !== 'local' || entry.pid === row.endpoint.pid)) delete state.members[key];
     }
   });
+  // The team's tmux server goes with its last member in it (lib/tmux.ts).
+  if (![...teamEntries(readState(), team.name).values()].some((e) => e.tmux)) await endTmuxServer(team.name, options.timings.stopKillMs, options.env);
   updateTopology(team.paths.topology, (current) => {
     // A corrupt topology is useless after a stop: remove it along with a complete one.
     if (!current || !options.members) {

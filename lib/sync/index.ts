@@ -5,14 +5,18 @@
  * unreachable; the team repo's HEAD tells which `.botminter/` clones are behind. Workspaces then
  * run through a bounded pool, each reporting its own outcome, so one failure never stops the
  * rest. Concurrent syncs of one team are serialized by a lock in the team dir.
+ *
+ * A member whose workspace layout changed with the team's projects (layout.ts) has its old
+ * workspace moved to the archive first, unless it runs there: then it alone is refused.
  */
 import path from 'node:path';
 import process from 'node:process';
 import { withFileLockAsync } from '../files.ts';
 import { git, gitMaybe, push } from '../git.ts';
 import { BmError } from '../output.ts';
-import { projectsOf, type Team } from '../team.ts';
+import { memberNames, projectsOf, type Team } from '../team.ts';
 import { expectedWorkspaces } from '../workspaces.ts';
+import { archiveOldLayout, layoutChanges, refusal } from './layout.ts';
 import { runPool } from './pool.ts';
 import { syncWorkspace, type ProjectRemote, type SyncContext, type WorkspaceResult } from './workspace.ts';
 
@@ -94,12 +98,28 @@ export async function syncTeam(team: Team, options: SyncOptions = {}): Promise<S
     const projects = projectsOf(team).filter((p) => used.has(p.name));
     const remotes = await Promise.all(projects.map((p) => probeProject(team.paths.dir, p.name, p.fork_url, p.fork_url.startsWith('https://') ? token : undefined)));
     const ctx: SyncContext = { teamRepo: team.paths.repo, teamHead, remotes: new Map(remotes.map((r) => [r.name, r])), token, dryRun };
+    const aside: WorkspaceResult[] = [];
+    for (const change of layoutChanges(team, options.members ?? memberNames(team))) {
+      const mine = workspaces.filter((w) => w.member === change.member);
+      if (change.running.length > 0) {
+        aside.push({ member: change.member, project: null, path: change.root, action: 'failed', changes: [], warnings: [], error: refusal(team, change) });
+      } else if (dryRun) {
+        const move = `move the old workspace in ${change.root} to ${path.join(team.paths.dir, 'archive')}/ (${change.why})`;
+        aside.push(...mine.map((w, i) => ({ member: w.member, project: w.project, path: w.path, action: 'create' as const, changes: [...(i === 0 ? [move] : []), 'create it afresh'], warnings: [], error: null })));
+      } else {
+        report.warnings.push(`${change.member}: ${change.why}; its old workspace was moved to ${archiveOldLayout(team, change)}.`);
+        continue;
+      }
+      for (const w of mine) workspaces.splice(workspaces.indexOf(w), 1);
+    }
     let done = 0;
-    report.workspaces = await runPool(workspaces, options.jobs ?? DEFAULT_JOBS, async (ws) => {
+    const total = workspaces.length + aside.length;
+    for (const result of aside) options.onResult?.(result, ++done, total);
+    report.workspaces = [...aside, ...(await runPool(workspaces, options.jobs ?? DEFAULT_JOBS, async (ws) => {
       const result = await syncWorkspace(ctx, ws);
-      options.onResult?.(result, ++done, workspaces.length);
+      options.onResult?.(result, ++done, total);
       return result;
-    });
+    }))];
     report.summary = summarize(report.workspaces);
     return report;
   };

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { git } from '../git.ts';
 import { BmError, formatError, redact } from '../output.ts';
 import { isProvisioned, type Workspace } from '../workspaces.ts';
+import { isRepoOrWorkspace } from './layout.ts';
 import { gitDirOf, readConfigValue, readHead, readRef, readUpstream } from './refs.ts';
 import { BOTMINTER_DIR, lstat, planSurface } from './surface.ts';
 
@@ -78,6 +79,14 @@ function checkFreeForCreate(dir: string): void {
   if (entries.length === 0) return;
   const what = entries.includes('.git') ? 'A git checkout' : 'A folder that is not a bm workspace';
   throw new BmError(`${what} is in the way at ${dir}`, 'bm never overwrites it: move it away (keep what you need) and run `bm teams sync` again.');
+}
+
+/** A project workspace goes into the member folder, which must not be a git repo itself (the old layout). */
+function checkNotNested(ws: Workspace): void {
+  const root = path.dirname(ws.path);
+  if (ws.project !== null && isRepoOrWorkspace(root)) {
+    throw new BmError(`${root} is a git repo itself; bm never creates a workspace inside another workspace's repo`, `Move it away (keep what you need) and run \`bm teams sync\` again.`);
+  }
 }
 
 /** A leftover index.lock (from a killed git) would make the next git command fail obscurely. */
@@ -196,6 +205,7 @@ export async function syncWorkspace(ctx: SyncContext, ws: Workspace): Promise<Wo
     let created = false;
     if (!isProvisioned(ws.path)) {
       checkFreeForCreate(ws.path);
+      checkNotNested(ws);
       if (ctx.dryRun) {
         result.action = 'create';
         result.changes.push(remote ? `clone ${remote.url} on branch ${ws.member}` : 'git init', 'clone the team repo into .botminter', 'link PROMPT.md and CLAUDE.md, write ralph.yml, .claude/agents and .git/info/exclude');

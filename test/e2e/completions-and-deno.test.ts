@@ -28,7 +28,7 @@ async function complete(...words: string[]): Promise<string[]> {
 test('commands, subcommands and flags complete from the declarations', async () => {
   assert.ok((await complete('')).includes('hire'));
   assert.equal(await complete('pro'), ['profiles', 'projects']);
-  assert.equal(await complete('teams', ''), ['list', 'show', 'use', 'sync', 'gates', 'notify', 'remove']);
+  assert.equal(await complete('teams', ''), ['list', 'show', 'use', 'sync', 'gates', 'notify', 'tmux', 'remove']);
   assert.ok((await complete('init', '--')).includes('--team-name'));
   assert.equal(await complete('members', 'list', '--j'), ['--json']);
 });

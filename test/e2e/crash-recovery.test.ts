@@ -2,7 +2,7 @@
  * `kill -9` of `bm init` and `bm hire` at any point: a re-run of the same command completes,
  * cleans what the killed one left, and never commits another command's files.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'uvu';
@@ -15,9 +15,7 @@ test.before.each(() => {
 });
 test.after.each(() => sandbox.cleanup());
 
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', args, { cwd, env: sandbox.env, stdio: ['ignore', 'pipe', 'pipe'] }).toString().trim();
-}
+const git = (cwd: string, ...args: string[]) => sandbox.git(cwd, ...args);
 
 function bareRemote(name: string): string {
   const bare = path.join(sandbox.dir, 'remotes', `${name}.git`);

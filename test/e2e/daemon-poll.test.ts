@@ -7,7 +7,7 @@
  * - the smee tunnel against a local SSE server standing in for smee.io: a refused first connect,
  *   forwarding, a dropped stream and reconnect, and a forged (unsigned) event.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -294,6 +294,43 @@ test("poll mode: a move on the team's (user-owned) board wakes the team; another
   assert.equal(status.effectiveInterval, { seconds: 60, why: "GitHub's X-Poll-Interval (60s) is longer than the 1s asked for" });
   await waitFor('the runs to end', () => since('run.end').length === since('run.start').length, 30_000);
   await sandbox.ok(['daemon', 'stop']);
+});
+
+test("poll mode also reads each project repo's events, conditionally, with a cursor of its own", async () => {
+  await github.addRepo('octocat/team-repo');
+  await github.addRepo('octocat/widget');
+  connect('octocat/team-repo');
+  // The team's manifest lives in its team repo checkout; a project on GitHub makes its repo the team's.
+  const manifest = path.join(sandbox.workzone, TEAM, 'team', 'botminter.yml');
+  const original = readFileSync(manifest, 'utf8');
+  writeFileSync(manifest, `${original}\nprojects:\n  - name: widget\n    fork_url: https://github.com/octocat/widget.git\n`);
+  const proxy = await pollProxy(github.url);
+  try {
+    const mark = journal(sandbox, TEAM).length;
+    const since = (type: string) => journal(sandbox, TEAM).slice(mark).filter((e) => e.type === type);
+    const widgetPolls = () => since('poll').filter((e) => e.repo === 'octocat/widget');
+    const seen = github.requests.length;
+    await sandbox.ok(['daemon', 'start', '--mode', 'poll', '--interval', '1'], { env: { BM_GITHUB_API_URL: proxy.url } });
+    await waitFor('both cursors to be set', () => widgetPolls().some((e) => e.initial === true) && since('poll').some((e) => e.repo === 'octocat/team-repo' && e.initial === true), 15_000);
+    await waitFor('a conditional poll of the project repo', () => widgetPolls().some((e) => e.status === 304), 15_000);
+    const asked = github.requests.slice(seen).filter((r) => r.path === '/repos/octocat/widget/events');
+    assert.is(asked[0].headers['if-none-match'], undefined);
+    assert.ok(asked.slice(1).every((r) => typeof r.headers['if-none-match'] === 'string'), 'every later poll sends the ETag back');
+    assert.ok(existsSync(path.join(daemonDir(sandbox, TEAM), 'poll.octocat.widget.json')), 'the project repo has a cursor file of its own');
+
+    github.pushEvent('IssuesEvent', { action: 'opened' }, 'octocat/widget');
+    await waitFor("the project repo's issue to wake the team", () => widgetPolls().some((e) => e.waking === 1), 15_000);
+    // The project is not synced, so the members are woken but have no workspace to run in.
+    await waitFor('both members to be woken', () => since('run.skip').filter((e) => e.why === 'no workspace').length >= 2, 15_000);
+    github.pushEvent('WatchEvent', { action: 'started' }, 'octocat/widget');
+    await waitFor('the star to be read', () => widgetPolls().some((e) => e.fresh === 1 && e.waking === 0), 15_000);
+    const status = await sandbox.json<{ events: number; ignored: number }>(['daemon', 'status', '--json']);
+    assert.ok(status.events >= 2 && status.ignored >= 1, JSON.stringify(status));
+    await sandbox.ok(['daemon', 'stop']);
+  } finally {
+    proxy.close();
+    writeFileSync(manifest, original);
+  }
 });
 
 test.run();

@@ -5,7 +5,7 @@
  * directories being refused.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -113,7 +113,10 @@ test('show prints a file exactly, by relative or absolute path and through an in
 });
 
 test('show refuses paths outside the knowledge directories and explains missing or binary files', async () => {
+  // A member can commit anything: a FIFO must be refused, not block the command.
+  execFileSync('mkfifo', [path.join(repo, 'knowledge', 'pipe.md')]);
   const cases: [string, RegExp][] = [
+    ['knowledge/pipe.md', /knowledge\/pipe\.md is not a regular file/],
     ['botminter.yml', /Path 'botminter\.yml' is not within a knowledge or invariant directory/],
     ['knowledge/../botminter.yml', /is not within a knowledge or invariant directory/],
     ['members/dev-alice/PROMPT.md', /is not within a knowledge or invariant directory/],
@@ -132,6 +135,7 @@ test('show refuses paths outside the knowledge directories and explains missing 
     assert.is(result.stdout, '', `show ${given} prints nothing`);
     assert.not.match(result.stderr, /zebra-secret-marker|schema_version/, 'nothing of the target leaks');
   }
+  rmSync(path.join(repo, 'knowledge', 'pipe.md'));
 });
 
 interface Search { query: string; terms: string[]; searched: number; matched: number; hits: { scope: string; member?: string; project?: string; path: string; line: number; snippet: string; score: number }[] }

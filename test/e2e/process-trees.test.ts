@@ -4,7 +4,7 @@
  * and a lost state file must still leave nothing running. Every test ends with the sandbox's
  * orphan check.
  */
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -124,6 +124,56 @@ test('fire stops the member everywhere and archives its workspace; the name hire
   const purged = await sandbox.ok(['fire', 'qe-01', '--yes', '--purge', '--json']);
   assert.equal(JSON.parse(purged.stdout), { team: 'alpha', member: 'qe-01', role: 'qe', archived: null, purged: true });
   assert.not.ok(existsSync(workspace('qe-01')));
+});
+
+test('the first project added under a running member: sync refuses that member alone, --restart restructures it and starts it again', async () => {
+  await team(['dev:eve', 'qe:quinn']);
+  await sandbox.ok(['start', 'dev-eve'], { env: { STUB_RALPH_MODE: 'persistent', STUB_RALPH_CHILD: 'setsid' } });
+  await waitFor('the child', () => children('dev-eve').length === 1);
+  const lead = Number(readFileSync(path.join(workspace('dev-eve'), '.ralph-stub-pid'), 'utf8'));
+  const [escaped] = children('dev-eve');
+  writeFileSync(path.join(workspace('qe-quinn'), 'notes.md'), 'unpushed work\n');
+
+  const fork = path.join(sandbox.dir, 'widget.git');
+  const seed = path.join(sandbox.dir, 'widget-seed');
+  mkdirSync(seed);
+  sandbox.git(sandbox.dir, 'init', '-q', '--bare', '-b', 'main', fork);
+  sandbox.git(seed, 'init', '-q', '-b', 'main');
+  writeFileSync(path.join(seed, 'README.md'), '# widget\n');
+  sandbox.git(seed, 'add', '-A');
+  sandbox.git(seed, 'commit', '-q', '-m', 'initial');
+  sandbox.git(seed, 'push', '-q', fork, 'main');
+  await sandbox.ok(['projects', 'add', fork]);
+
+  const plan = await sandbox.bm(['teams', 'sync', '--dry-run']);
+  assert.is(plan.code, 1, 'the dry run says the running member would be refused');
+  assert.match(plan.stdout, new RegExp(`create\\s+qe-quinn/widget\\s+\\S+\\n\\s+move the old workspace in ${workspace('qe-quinn')} to \\S+/archive/`));
+  assert.ok(existsSync(path.join(workspace('qe-quinn'), '.git')), 'the dry run moved nothing');
+
+  const refused = await sandbox.bm(['teams', 'sync']);
+  assert.is(refused.code, 1, refused.stderr);
+  assert.match(refused.stderr, new RegExp(`dev-eve: dev-eve is running in ${workspace('dev-eve')} \\(PID ${lead}, ${escaped} \\(not recorded\\)\\) and its workspace layout must change`));
+  assert.match(refused.stderr, /`bm stop dev-eve -t alpha`.*`bm teams sync --restart`/);
+  assert.not.ok(existsSync(path.join(workspace('dev-eve'), 'widget')), 'no workspace inside the running member\'s repo');
+  assert.ok(alive(lead) && alive(escaped), 'the running member was left alone');
+  // The other member carries on: its old workspace is archived, a new one made on the project.
+  const archived = /qe-quinn: the team has projects now.*; its old workspace was moved to (\S+)\./.exec(refused.stderr);
+  assert.ok(archived, refused.stderr);
+  assert.ok(existsSync(path.join(archived[1], 'notes.md')), 'the old files are in the archive');
+  assert.ok(existsSync(path.join(workspace('qe-quinn'), 'widget', '.botminter')), 'qe-quinn has its project workspace');
+  assert.not.ok(existsSync(path.join(workspace('qe-quinn'), '.git')), 'the member folder is no repo any more');
+
+  const restarted = await sandbox.ok(['teams', 'sync', '--restart']);
+  assert.match(restarted.stderr, /dev-eve: stopped to restructure its workspace/);
+  assert.match(restarted.stderr, /dev-eve: started \(PID \d+\)/);
+  assert.not.ok(alive(lead), 'the old loop was stopped');
+  assert.not.ok(alive(escaped), 'its escaped child too');
+  assert.ok(existsSync(path.join(workspace('dev-eve'), 'widget', '.botminter')), 'dev-eve has its project workspace');
+  const status = JSON.parse((await sandbox.ok(['status', '--json'])).stdout) as { members: { name: string; status: string; workspace: string }[] };
+  const eve = status.members.find((m) => m.name === 'dev-eve');
+  assert.is(eve?.status, 'running');
+  assert.is(eve?.workspace, path.join(workspace('dev-eve'), 'widget'));
+  await sandbox.ok(['stop']);
 });
 
 test.run();

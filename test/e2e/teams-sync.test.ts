@@ -2,7 +2,6 @@
  * `bm teams sync` driven through the real CLI, with local bare repos standing in for the project
  * forks and the team remote: 3 members × 2 projects created, re-synced, repaired and edited.
  */
-import { execFileSync } from 'node:child_process';
 import { appendFileSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, realpathSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'uvu';
@@ -21,9 +20,7 @@ test.before.each(() => {
 });
 test.after.each(() => sandbox.cleanup());
 
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', args, { cwd, env: sandbox.env, stdio: ['ignore', 'pipe', 'pipe'] }).toString().trim();
-}
+const git = (cwd: string, ...args: string[]) => sandbox.git(cwd, ...args);
 
 /** A bare repo with one commit on main, plus the seed clone used to push more commits later. */
 function projectRemote(name: string, files: Record<string, string> = { 'README.md': `# ${name}\n` }): { bare: string; seed: string } {

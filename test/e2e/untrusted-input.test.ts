@@ -15,9 +15,7 @@ test.before.each(() => {
 });
 test.after.each(() => sandbox.cleanup());
 
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', args, { cwd, env: sandbox.env, stdio: ['ignore', 'pipe', 'pipe'] }).toString().trim();
-}
+const git = (cwd: string, ...args: string[]) => sandbox.git(cwd, ...args);
 
 /** A bare repo with one commit on main; `links` are committed as symlinks. */
 function projectRemote(name: string, links: Record<string, string> = {}): string {

@@ -7,7 +7,7 @@
  * GitHub Enterprise does). Keys of `repos`, `labels` and events' repos are lower-case `owner/name`.
  */
 import { execFile } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -156,6 +156,18 @@ export interface FakeEvent {
   created_at: string;
 }
 
+/** A repository webhook (`secret` is kept here; GitHub's answers mask it). */
+export interface FakeHook {
+  id: number;
+  active: boolean;
+  events: string[];
+  config: { url: string; content_type: string; insecure_ssl: string; secret?: string };
+  created_at: string;
+  updated_at: string;
+  /** GitHub's record of the last delivery: code null and status `unused` until the first. */
+  last_response: { code: number | null; status: string; message: string | null };
+}
+
 /** Answers one GraphQL operation: return `{data}` or `{errors}`. */
 export type GraphQLHandler = (variables: Record<string, unknown>) => unknown;
 
@@ -168,6 +180,13 @@ export interface FakeGitHub {
   boards: FakeBoard[];
   /** Newest first, all repos. */
   events: FakeEvent[];
+  /** Webhooks by repo key. */
+  hooks: Map<string, FakeHook[]>;
+  /**
+   * Delivers an event to the repo's active hooks that subscribe to it, as GitHub does (signed,
+   * JSON or form), and records each answer as the hook's `last_response`.
+   */
+  deliver(repo: string, event: string, payload: Record<string, unknown>): Promise<void>;
   /** The REST core rate limit; set `remaining` to 0 to get 403s until `reset` (epoch seconds). */
   rateLimit: { limit: number; remaining: number; reset: number };
   dataDir: string;
@@ -250,6 +269,7 @@ export async function startFakeGitHub(opts: FakeGitHubOptions = {}): Promise<Fak
   const labels = new Map<string, FakeLabel[]>();
   const boards: FakeBoard[] = [];
   const events: FakeEvent[] = [];
+  const hooks = new Map<string, FakeHook[]>();
   const rateLimit = { limit: 5000, remaining: 5000, reset: Math.floor(Date.now() / 1000) + 3600 };
   const failures: { method: string; path: RegExp; reply: HttpReply }[] = [];
   const graphqlHandlers = new Map<string, GraphQLHandler>();
@@ -381,6 +401,7 @@ export async function startFakeGitHub(opts: FakeGitHubOptions = {}): Promise<Fak
       label.url = `${repo.url}/labels/${encodeURIComponent(label.name)}`;
       return new HttpReply(200, label);
     }
+    if (segs[3] === 'hooks') return hookRoute(method, segs.slice(4), key, repo, body, req);
     if (route === 'POST issues') {
       if (typeof body.title !== 'string' || !body.title) return new HttpReply(422, errorBody(422, 'Validation Failed', { errors: [{ resource: 'Issue', code: 'missing_field', field: 'title' }] }));
       const issue = newIssue(key, body.title, typeof body.body === 'string' ? body.body : '', Array.isArray(body.labels) ? body.labels.map(String) : []);
@@ -407,6 +428,104 @@ export async function startFakeGitHub(opts: FakeGitHubOptions = {}): Promise<Fak
       }
     }
     return notFound();
+  }
+
+  // --- Webhooks --------------------------------------------------------------------------------
+
+  function hookJson(repo: FakeRepo, hook: FakeHook): Record<string, unknown> {
+    const { secret, ...config } = hook.config;
+    const at = `${repo.url}/hooks/${hook.id}`;
+    return {
+      type: 'Repository', id: hook.id, name: 'web', active: hook.active, events: hook.events, config: secret ? { ...config, secret: '********' } : config,
+      updated_at: hook.updated_at, created_at: hook.created_at, url: at, test_url: `${at}/test`, ping_url: `${at}/pings`, deliveries_url: `${at}/deliveries`,
+      last_response: hook.last_response,
+    };
+  }
+
+  /** Checks a hook's fields as GitHub does; returns the 422 to answer, or undefined. */
+  function invalidHook(key: string, hook: FakeHook): HttpReply | undefined {
+    const fail = (message: string) => new HttpReply(422, { message: 'Validation Failed', errors: [{ resource: 'Hook', code: 'custom', message }],
+      documentation_url: 'https://docs.github.com/rest/repos/webhooks#create-a-repository-webhook', status: '422' });
+    if (!/^https?:\/\/./.test(hook.config.url)) return fail('Config must contain URL for webhooks');
+    if (!['json', 'form'].includes(hook.config.content_type)) return fail(`Config content type must be one of: json, form`);
+    if ((hooks.get(key) ?? []).some((h) => h !== hook && h.config.url === hook.config.url)) return fail('Hook already exists on this repository');
+    return undefined;
+  }
+
+  function hookRoute(method: string, rest: string[], key: string, repo: FakeRepo, body: Record<string, unknown>, req: FakeRequest): HttpReply {
+    const list = hooks.get(key) ?? [];
+    hooks.set(key, list);
+    const config = (body.config && typeof body.config === 'object' ? body.config : {}) as Record<string, unknown>;
+    const apply = (hook: FakeHook) => {
+      if (Array.isArray(body.events)) hook.events = body.events.map(String);
+      if (typeof body.active === 'boolean') hook.active = body.active;
+      for (const field of ['url', 'content_type', 'insecure_ssl', 'secret'] as const) if (typeof config[field] === 'string') hook.config[field] = config[field];
+      hook.updated_at = nowIso();
+    };
+    if (rest.length === 0 && method === 'GET') {
+      const { page, link } = paginate(req.query, req.path, list.map((h) => hookJson(repo, h)));
+      return new HttpReply(200, page, link ? { link } : {});
+    }
+    if (rest.length === 0 && method === 'POST') {
+      const hook: FakeHook = { id: newId(), active: true, events: ['push'], config: { url: '', content_type: 'form', insecure_ssl: '0' }, created_at: nowIso(), updated_at: nowIso(),
+        last_response: { code: null, status: 'unused', message: null } };
+      apply(hook);
+      const invalid = invalidHook(key, hook);
+      if (invalid) return invalid;
+      list.push(hook);
+      // GitHub pings a new hook right after answering.
+      setImmediate(() => void ping(repo, hook));
+      return new HttpReply(201, hookJson(repo, hook), { location: `${repo.url}/hooks/${hook.id}` });
+    }
+    const hook = list.find((h) => String(h.id) === rest[0]);
+    if (!hook) return notFound();
+    if (rest.length === 1 && method === 'GET') return new HttpReply(200, hookJson(repo, hook));
+    if (rest.length === 1 && method === 'PATCH') {
+      const before = structuredClone(hook);
+      apply(hook);
+      const invalid = invalidHook(key, hook);
+      if (invalid) {
+        Object.assign(hook, before);
+        return invalid;
+      }
+      return new HttpReply(200, hookJson(repo, hook));
+    }
+    if (rest.length === 1 && method === 'DELETE') {
+      list.splice(list.indexOf(hook), 1);
+      return new HttpReply(204);
+    }
+    if (rest.length === 2 && rest[1] === 'pings' && method === 'POST') {
+      setImmediate(() => void ping(repo, hook));
+      return new HttpReply(204);
+    }
+    return notFound();
+  }
+
+  function ping(repo: FakeRepo, hook: FakeHook): Promise<void> {
+    return deliverTo(hook, 'ping', { zen: 'Keep it logically awesome.', hook_id: hook.id, hook: hookJson(repo, hook), repository: publicRepo(repo), sender: accountJson(viewer()) });
+  }
+
+  /** One delivery as GitHub makes it: signed over the exact body, JSON or `payload=` form. */
+  async function deliverTo(hook: FakeHook, event: string, payload: Record<string, unknown>): Promise<void> {
+    const json = JSON.stringify(payload);
+    const form = hook.config.content_type === 'form';
+    const body = form ? `payload=${encodeURIComponent(json)}` : json;
+    const headers: Record<string, string> = {
+      'content-type': form ? 'application/x-www-form-urlencoded' : 'application/json', 'user-agent': 'GitHub-Hookshot/044aadd',
+      'x-github-event': event, 'x-github-delivery': randomUUID(), 'x-github-hook-id': String(hook.id), 'x-github-hook-installation-target-type': 'repository',
+    };
+    if (hook.config.secret) {
+      headers['x-hub-signature'] = `sha1=${createHmac('sha1', hook.config.secret).update(body).digest('hex')}`;
+      headers['x-hub-signature-256'] = `sha256=${createHmac('sha256', hook.config.secret).update(body).digest('hex')}`;
+    }
+    try {
+      const answer = await fetch(hook.config.url, { method: 'POST', headers, body, signal: AbortSignal.timeout(10_000) });
+      await answer.arrayBuffer();
+      const ok = answer.status >= 200 && answer.status < 300;
+      hook.last_response = { code: answer.status, status: 'active', message: ok ? 'OK' : `Invalid HTTP Response: ${answer.status}` };
+    } catch {
+      hook.last_response = { code: 0, status: 'active', message: 'failed to connect to host' };
+    }
   }
 
   // --- Issues ----------------------------------------------------------------------------------
@@ -830,7 +949,11 @@ export async function startFakeGitHub(opts: FakeGitHubOptions = {}): Promise<Fak
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
   return {
-    url, requests, repos, labels, boards, events, rateLimit, dataDir,
+    url, requests, repos, labels, boards, events, rateLimit, dataDir, hooks,
+    async deliver(repoName, event, payload) {
+      const key = repoName.toLowerCase();
+      await Promise.all((hooks.get(key) ?? []).filter((h) => h.active && (h.events.includes(event) || h.events.includes('*'))).map((h) => deliverTo(h, event, payload)));
+    },
     failNext(method, pathRegex, status, body, headers = {}) {
       failures.push({ method: method.toUpperCase(), path: pathRegex, reply: new HttpReply(status, status === 304 ? undefined : body ?? errorBody(status), headers) });
     },

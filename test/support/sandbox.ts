@@ -2,7 +2,7 @@
  * An isolated world for one test: temp HOME, BM_HOME, XDG dirs and git config, the stub ralph
  * and claude first on PATH, and a `bm` runner that drives the real CLI in a child process.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -46,6 +46,8 @@ export interface Sandbox {
   ok(args: string[], options?: RunOptions): Promise<RunResult>;
   /** Parses the stdout of a successful `bm <args>` (which should include --json) as JSON. */
   json<T = unknown>(args: string[], options?: RunOptions): Promise<T>;
+  /** Runs `git <args>` in `cwd` with the sandbox's environment; returns its trimmed stdout, throws on failure. */
+  git(cwd: string, ...args: string[]): string;
   /**
    * Removes the sandbox. Any process still running with its working directory inside the
    * sandbox (a member bm forgot to stop) is killed first and reported (see `ORPHAN_MARKER`).
@@ -176,6 +178,7 @@ export function createSandbox(extraEnv: NodeJS.ProcessEnv = {}, command: readonl
   return {
     dir, home, bmHome, workzone, env, bm, ok,
     json: async <T>(args: string[], options?: RunOptions) => JSON.parse((await ok(args, options)).stdout) as T,
+    git: (cwd, ...args) => execFileSync('git', args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] }).toString().trim(),
     cleanup: () => {
       // git may leave a detached `gc --auto` or `maintenance` behind: kill it, but it is no leak.
       const strays = killProcessesUnder(dir).filter((p) => !/^(\S*\/)?git(-\S+)?$/.test(p.command.split(' ')[0]));

@@ -20,8 +20,16 @@ const procModule = path.resolve(import.meta.dirname, '../../lib/proc.ts');
 test('a lock held by a dead process is taken over; release leaves a lock that is not ours', () => {
   const file = path.join(dir, 'a.json');
   writeFileSync(`${file}.lock`, '999999999 0@dead 00');
+  // A live breaker's temp file, about to be linked as its claim, and a dead one's.
+  const liveTemp = `${file}.lock.break-0123456789abcdef.${process.pid}.a1b2c3.new`;
+  const deadTemp = `${file}.lock.break-0123456789abcdef.999999999.a1b2c3.new`;
+  writeFileSync(liveTemp, '');
+  writeFileSync(deadTemp, '');
   assert.is(withFileLock(file, () => 42, { timeoutMs: 2000 }), 42);
   assert.not.ok(existsSync(`${file}.lock`));
+  assert.ok(existsSync(liveTemp), 'the clean-up after a take-over leaves a live process\'s temp file alone');
+  assert.not.ok(existsSync(deadTemp), 'and removes a dead one\'s');
+  rmSync(liveTemp);
   // Someone else's lock replaces ours while we are inside: our release must not remove it.
   withFileLock(file, () => writeFileSync(`${file}.lock`, `${process.pid} other 11`));
   assert.is(readFileSync(`${file}.lock`, 'utf8'), `${process.pid} other 11`);

@@ -25,6 +25,15 @@ test('table columns line up by cells with wide characters in them', () => {
   assert.equal(bars(rows[3]), bars(rows[5]), 'the column separators sit in the same cells');
 });
 
+test('a newline, tab or control character in a cell (an issue title, a name from a file) cannot forge a row or a column', () => {
+  const rows = [['dev-01', 'Fix it\ndev-02\trunning'], ['qe-01', 'bell\u0007 \u001b[1mbold\u001b[22m']];
+  const piped = renderTable(['Member', 'Note'], rows, false).split('\n');
+  assert.is(piped.length, 3, piped.join('\n'));
+  assert.equal(piped[1].split('\t'), ['dev-01', 'Fix it\\ndev-02\\trunning']);
+  assert.is(piped[2], 'qe-01\tbell\\u0007 \u001b[1mbold\u001b[22m', 'colour codes are kept, the bell is shown');
+  assert.is(renderTable(['Member', 'Note'], rows, true).split('\n').length, 6);
+});
+
 test('errors as JSON carry the message, the hint and the exit code', () => {
   assert.equal(JSON.parse(errorJson(new BmError('Team x not found.', 'Run `bm teams list`.'))), { error: { message: 'Team x not found', hint: 'Run `bm teams list`.', exitCode: 1 } });
   assert.equal(JSON.parse(errorJson(new UsageError('Missing ROLE'))).error.exitCode, 2);
