@@ -15,12 +15,13 @@ import { loadTeamFromFlag } from '../lib/team.ts';
 function describe(row: StopRow): string {
   const took = `${(row.ms / 1000).toFixed(1)}s`;
   const why = row.result.detail ? ` (${row.result.detail})` : '';
+  const who = row.unrecorded && row.endpoint.type === 'k8s' ? `${row.key} (pod ${row.endpoint.namespace}/${row.endpoint.pod} with no record)` : row.key;
   switch (row.result.outcome) {
-    case 'stopped': return `${row.key}: stopped in ${took}${why}`;
-    case 'terminated': return `${row.key}: terminated with SIGTERM in ${took}${why}`;
-    case 'killed': return `${row.key}: killed with SIGKILL in ${took}${why}`;
-    case 'not-running': return `${row.key}: already exited`;
-    case 'failed': return `${row.key}: could not be stopped${why}`;
+    case 'stopped': return `${who}: stopped in ${took}${why}`;
+    case 'terminated': return `${who}: terminated with SIGTERM in ${took}${why}`;
+    case 'killed': return `${who}: killed with SIGKILL in ${took}${why}`;
+    case 'not-running': return `${who}: already exited`;
+    case 'failed': return `${who}: could not be stopped${why}`;
   }
 }
 
@@ -46,7 +47,8 @@ export const command = defineCommand({
     '',
     'A member is its whole process tree: what it left in its process group is ended with it, and',
     'so are its processes still working in the team\'s workspaces that escaped the group or that',
-    'no record knows (found by their BM_MEMBER marker). A running daemon does not run the stopped',
+    'no record knows (found by their BM_MEMBER marker). Pods carrying the team\'s labels in any namespace of',
+    'a context the team was deployed to are deleted too, recorded or not. A running daemon does not run the stopped',
     'members again until an event arrives after the stop (or `bm start`).',
   ].join('\n'),
   args: [{ name: 'member', description: 'members to stop (default: all)', variadic: true, complete: 'members' }],

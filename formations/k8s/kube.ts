@@ -25,6 +25,8 @@ export const MANAGED_BY = 'bm';
 export const TEAM_LABEL = 'botminter.dev/team';
 /** The stable member label on each member's objects. */
 export const MEMBER_LABEL = 'botminter.dev/member';
+/** The kubeconfig context when formation.yml names none. */
+export const DEFAULT_CONTEXT = 'kind-botminter';
 /** The Secret holding the team's tokens. */
 export const SECRET = 'botminter-credentials';
 /** The member container's name in each pod (one per workspace; see `slotsOf`). */
@@ -171,7 +173,7 @@ export function deployment(formationDir: string): Deployment {
   const settings = (yamlParse(readFileSync(path.join(formationDir, 'formation.yml'), 'utf8')) as FormationFile | null)?.k8s ?? {};
   const prefix = settings.namespace_prefix ?? 'botminter';
   if (!DNS_LABEL.test(prefix) || prefix.length > 40) fail(`k8s.namespace_prefix '${prefix}' in formation.yml is not a short DNS label`, 'Use lowercase letters, digits and dashes, at most 40 characters.');
-  const context = settings.context ?? 'kind-botminter';
+  const context = settings.context ?? DEFAULT_CONTEXT;
   const manifest = yamlParse(readFileSync(path.join(teamRepo, 'botminter.yml'), 'utf8')) as { projects?: { name: string; fork_url: string }[] | null } | null;
   const projects = (manifest?.projects ?? []).map((p) => ({ name: String(p.name), url: String(p.fork_url) }));
   for (const p of projects) {
@@ -208,7 +210,7 @@ export function memberNames(d: Deployment): string[] {
 }
 
 /** A member's workspaces in its pod: as many as a local member has (one per project when there are several). */
-export function slotsOf(d: Deployment, member: string): Slot[] {
+export function slotsOf(d: Pick<Deployment, 'projects'>, member: string): Slot[] {
   if (d.projects.length <= 1) {
     const p = d.projects[0];
     return [{ key: member, project: p?.name ?? null, url: p?.url ?? null, dir: WORKSPACE, container: CONTAINER, prefix: '' }];
@@ -478,6 +480,7 @@ export function desiredMembers(d: Deployment, credentials: Record<string, string
 /** The parts of an object the scripts read. */
 export interface Meta {
   name: string;
+  namespace?: string;
   uid?: string;
   deletionTimestamp?: string;
   labels?: Record<string, string>;

@@ -5,13 +5,14 @@
  * do: whatever kubeconfig works with kubectl works with bm (merged files, exec plugins, proxies),
  * and bm never reads a credential itself. docs/formations.md says what that costs.
  *
- * Health reads all the team's pods, ConfigMaps and Secrets of a namespace with one kubectl call,
- * shared by every endpoint of that namespace, so `bm status` costs one kubectl per namespace, not
- * one per member. Every call has a total deadline (BM_K8S_TIMEOUT_MS, default 4000): a paused
- * cluster accepts connections and never answers.
+ * Health, and the look for pods no record knows (lib/lifecycle/clusters.ts), read bm's pods,
+ * ConfigMaps and Secrets in every namespace of a context with one kubectl call, shared by every
+ * endpoint there, so `bm status` costs one kubectl per context, not one per member. Every call
+ * has a total deadline (BM_K8S_TIMEOUT_MS, default 4000): a paused cluster accepts connections
+ * and never answers.
  */
 import process from 'node:process';
-import { configMapName, lastLine, MANAGED_BY, MEMBER_LABEL, podDrift, podHealth, SECRET, type Pod } from '../../formations/k8s/kube.ts';
+import { configMapName, lastLine, MANAGED_BY, MEMBER_LABEL, podDrift, podHealth, SECRET, TEAM_LABEL, type Meta, type Pod } from '../../formations/k8s/kube.ts';
 import { runKubectl, type KubectlOptions, type KubectlRun } from '../../formations/k8s/kubectl.ts';
 import { BmError } from '../output.ts';
 import type { Endpoint } from '../schema.ts';
@@ -20,13 +21,20 @@ import type { Deployed, EndpointDriver, Health, StopOptions, StopResult } from '
 type K8sEndpoint = Extract<Endpoint, { type: 'k8s' }>;
 type Where = Pick<K8sEndpoint, 'context' | 'namespace'>;
 
-const states = new Map<string, Promise<NamespaceState>>();
+const looks = new Map<string, Promise<ContextObjects>>();
 
 /** What one look at a namespace shows: bm's pods by name, and which of its ConfigMaps and Secrets exist. */
 interface NamespaceState {
   pods: Map<string, Pod>;
   configMaps: Set<string>;
   secrets: Set<string>;
+}
+
+/** bm's objects in every namespace of a context: pods in full, ConfigMaps and Secrets as metadata. */
+interface ContextObjects {
+  pods: Pod[];
+  configMaps: Meta[];
+  secrets: Meta[];
 }
 
 function timeoutMs(): number {
@@ -42,13 +50,13 @@ class KubectlError extends Error {
 }
 
 /**
- * `kubectl --context C --request-timeout T -n NS <args>` within `ms` in all; rejects with
+ * `kubectl --context C --request-timeout T [-n NS] <args>` within `ms` in all; rejects with
  * kubectl's reason when it fails. kubectl's own timeout comes first, so its message is the one
  * shown when the server does not answer; the deadline catches discovery retries.
  */
-async function kubectl(where: Where, args: string[], ms = timeoutMs(), options: KubectlOptions = {}): Promise<string> {
+async function kubectl(where: Pick<Where, 'context'> & Partial<Where>, args: string[], ms = timeoutMs(), options: KubectlOptions = {}): Promise<string> {
   const requestTimeout = ms > 0 ? `${Math.max(1, Math.floor((ms * 0.75) / 1000))}s` : '0';
-  const flags = ['--context', where.context, `--request-timeout=${requestTimeout}`, '-n', where.namespace];
+  const flags = ['--context', where.context, `--request-timeout=${requestTimeout}`, ...(where.namespace ? ['-n', where.namespace] : [])];
   const run = await runKubectl(flags, args, { ...options, deadlineMs: ms });
   if (run.exitCode !== 0) throw new KubectlError(run);
   return run.stdout;
@@ -61,25 +69,45 @@ async function kubectl(where: Where, args: string[], ms = timeoutMs(), options: 
  */
 const OBJECT_LINES = '{range .items[*]}{.kind}{"\\t"}{.metadata}{"\\t"}{.spec}{"\\t"}{.status}{"\\n"}{end}';
 
-/** The namespace's pods, ConfigMaps and Secrets of bm: one kubectl call, once per namespace and process. */
-function namespaceState(where: Where): Promise<NamespaceState> {
-  const key = `${where.context}\0${where.namespace}`;
-  let state = states.get(key);
-  if (!state) {
-    state = kubectl(where, ['get', 'pods,configmaps,secrets', '-l', `app.kubernetes.io/managed-by=${MANAGED_BY}`, '-o', `jsonpath=${OBJECT_LINES}`]).then((text) => {
-      const found: NamespaceState = { pods: new Map(), configMaps: new Set(), secrets: new Set() };
+/** bm's objects in every namespace of `context`: one kubectl call, once per context and process. */
+function contextObjects(context: string): Promise<ContextObjects> {
+  let look = looks.get(context);
+  if (!look) {
+    const args = ['get', 'pods,configmaps,secrets', '--all-namespaces', '-l', `app.kubernetes.io/managed-by=${MANAGED_BY}`, '-o', `jsonpath=${OBJECT_LINES}`];
+    look = kubectl({ context }, args).then((text) => {
+      const found: ContextObjects = { pods: [], configMaps: [], secrets: [] };
       for (const line of text.split('\n').filter(Boolean)) {
         const [kind, metadata, spec, status] = line.split('\t').map((field, i) => (i === 0 || !field ? field : JSON.parse(field)));
-        const name = (metadata as { name?: string } | undefined)?.name ?? '';
-        if (kind === 'Pod') found.pods.set(name, { metadata, spec, status } as Pod);
-        else if (kind === 'ConfigMap') found.configMaps.add(name);
-        else if (kind === 'Secret') found.secrets.add(name);
+        if (kind === 'Pod') found.pods.push({ metadata, spec, status } as Pod);
+        else if (kind === 'ConfigMap') found.configMaps.push(metadata as Meta);
+        else if (kind === 'Secret') found.secrets.push(metadata as Meta);
       }
       return found;
     });
-    states.set(key, state);
+    looks.set(context, look);
   }
-  return state;
+  return look;
+}
+
+/** The namespace's pods, ConfigMaps and Secrets of bm. */
+async function namespaceState(where: Where): Promise<NamespaceState> {
+  const all = await contextObjects(where.context);
+  const here = (items: Meta[]) => new Set(items.filter((m) => m.namespace === where.namespace).map((m) => m.name));
+  return {
+    pods: new Map(all.pods.filter((p) => p.metadata.namespace === where.namespace).map((p) => [p.metadata.name, p])),
+    configMaps: here(all.configMaps),
+    secrets: here(all.secrets),
+  };
+}
+
+/**
+ * Every pod of team `team` in any namespace of `context`, found by its labels (what the topology
+ * does not record: an earlier namespace prefix, a deploy that failed part-way). `fresh` looks
+ * again rather than reuse this process's look (after a deploy).
+ */
+export async function teamPods(context: string, team: string, fresh = false): Promise<Pod[]> {
+  if (fresh) looks.delete(context);
+  return (await contextObjects(context)).pods.filter((p) => p.metadata.labels?.[TEAM_LABEL] === team);
 }
 
 const text = (value: unknown) => (typeof value === 'string' ? value : undefined);

@@ -118,9 +118,25 @@ export async function startFormation(team: Team, formation: ResolvedFormation, o
   linkPackages(formation.dir);
   if (!options.yes && canPrompt() && process.stderr.isTTY) await confirmDisruption(formation, env);
 
+  // Remembered before anything is deployed: whatever the manager leaves there, status and stop look for it.
+  const { deployContext, recordPartialDeploy, rememberContext } = await import('../lifecycle/clusters.ts');
+  const context = await deployContext(formation);
+  if (context) rememberContext(team, context);
   info(`Launching formation manager for '${formation.name}' formation...`);
   const began = Date.now();
-  await runManager(formation, env);
+  try {
+    await runManager(formation, env);
+  } catch (error) {
+    if (context) {
+      try {
+        const pods = await recordPartialDeploy(team, formation.name, context);
+        if (pods > 0) info(`The deploy failed part-way; the ${pods} pod(s) it left are recorded: \`bm status\` shows them, \`bm stop\` removes them.`);
+      } catch (reading) {
+        info(`Could not read what the failed deploy left in context ${context} (${(reading as Error).message}); \`bm status\` looks again.`);
+      }
+    }
+    throw error;
+  }
   const file = team.paths.topology;
   // Whole-second mtimes on some filesystems: allow for the rounding.
   if (!existsSync(file) || statSync(file).mtimeMs < began - 1000) {

@@ -108,7 +108,7 @@ export async function runManager(formation: ResolvedFormation, env: NodeJS.Proce
       if (run.code !== 0) {
         throw new BmError(
           `Formation manager '${formation.name}' failed (exit code: ${run.code ?? 'signal'}) in ${path.relative(formation.dir, script)}`,
-          'See its error above. No topology was written for this attempt.',
+          `See its error above; fix the cause and run \`bm start --formation ${formation.name}\` again.`,
         );
       }
     }
@@ -126,7 +126,7 @@ export async function runManager(formation: ResolvedFormation, env: NodeJS.Proce
   if (!result.ok) {
     throw new BmError(
       `Formation manager '${formation.name}' failed (exit code: ${result.code ?? result.signal}${result.timedOut ? ', timed out' : ''})`,
-      `Its output is above; ralph ran in ${formation.dir}. No topology was written for this attempt.`,
+      `Its output is above; ralph ran in ${formation.dir}. Fix the cause and run \`bm start --formation ${formation.name}\` again.`,
     );
   }
 }

@@ -6,6 +6,9 @@
  * health check through lib/endpoints. A recorded member that is no longer running is `crashed`:
  * reported once, then dropped from state.json and topology.json, so the next look says
  * `stopped`.
+ *
+ * What no record knows is reported as warnings with the command that removes it: member
+ * processes working in the team's workspaces, and pods carrying the team's labels (clusters.ts).
  */
 import { describeEndpoint, health, type Deployed, type Endpoint } from '../endpoints/index.ts';
 import { rotateIfOver } from '../files.ts';
@@ -15,6 +18,7 @@ import type { Team } from '../team.ts';
 import { readTopology, updateTopology } from '../topology.ts';
 import { memberProcessesUnder } from '../tree.ts';
 import { activityOf, stallMinutes, type Activity } from './activity.ts';
+import { unrecordedPods, unrecordedWarning } from './clusters.ts';
 import { daemonInfo, type DaemonInfo } from './daemon.ts';
 import { memberOfKey, slotsOf } from './slots.ts';
 
@@ -107,6 +111,8 @@ async function forgetCrashed(team: Team, crashed: MemberStatus[]): Promise<void>
 export async function teamStatus(team: Team, { clean = true, stallMinutes: quiet = stallMinutes() } = {}): Promise<TeamStatus> {
   const warnings: string[] = [];
   const { formation, records } = recordsOf(team, warnings);
+  // Sent first: the look for pods no record knows overlaps the health checks.
+  const sweeping = unrecordedPods(team, [...records.values()].map((r) => r.endpoint));
   const slots = slotsOf(team);
   // A member that runs for days writes its log the whole time: status is where it gets rotated.
   for (const slot of slots) rotateIfOver(slot.log);
@@ -137,6 +143,11 @@ export async function teamStatus(team: Team, { clean = true, stallMinutes: quiet
   if (unreachable.length > 0 && formation) warnings.push(`Could not reach ${formation} target. Showing cached topology.`);
   if (clean) await forgetCrashed(team, members.filter((m) => m.status === 'crashed'));
   warnings.push(...unrecorded(team, members));
+  const sweep = await sweeping;
+  warnings.push(...sweep.pods.map((pod) => unrecordedWarning(team, pod)));
+  // A recorded context that does not answer has its warning above already.
+  const recorded = new Set([...records.values()].flatMap((r) => (r.endpoint.type === 'k8s' ? [r.endpoint.context] : [])));
+  for (const f of sweep.failed.filter((f) => !recorded.has(f.context))) warnings.push(`Could not look for pods of team '${team.name}' in context ${f.context} (${f.reason}).`);
   return { team: team.name, profile: team.entry.profile, formation, daemon: daemonInfo(team.name), members, warnings };
 }
 

@@ -1,7 +1,7 @@
 /**
  * Stopping members: every endpoint from topology.json (falling back to state.json when the
- * topology is missing or corrupt), all signalled at once, then their state entries and the
- * topology removed.
+ * topology is missing or corrupt), and every pod of the team no record knows (clusters.ts), all
+ * signalled at once, then their state entries and the topology removed.
  */
 import { stopEndpoint, type Endpoint, type StopResult } from '../endpoints/index.ts';
 import { endProcesses, type Ended, type Timings } from '../proc.ts';
@@ -11,6 +11,7 @@ import { memberNames, type Team } from '../team.ts';
 import { endTmuxServer } from '../tmux.ts';
 import { readTopology, updateTopology } from '../topology.ts';
 import { memberProcessesUnder, type MemberProcess } from '../tree.ts';
+import { forgetContexts, unrecordedPods } from './clusters.ts';
 import { memberOfKey } from './slots.ts';
 
 /** One endpoint to stop. */
@@ -18,6 +19,8 @@ export interface StopTarget {
   key: string;
   member: string;
   endpoint: Endpoint;
+  /** A pod of the team that no record knows (clusters.ts). */
+  unrecorded?: boolean;
 }
 
 /** A stopped (or not) endpoint. */
@@ -90,7 +93,11 @@ export async function stopMembers(team: Team, options: StopMembersOptions): Prom
   const warnings: string[] = [];
   // First, so that the daemon sees its runs end by the operator's hand, not as failures.
   recordStop(team.name, options.members ?? memberNames(team));
-  const targets = stopTargets(team, warnings).filter((t) => wanted(t, options.members));
+  const recorded = stopTargets(team, warnings);
+  const sweep = await unrecordedPods(team, recorded.map((t) => t.endpoint));
+  for (const f of sweep.failed) warnings.push(`Could not look for pods of team '${team.name}' in context ${f.context} (${f.reason}); run \`bm stop\` again once it answers.`);
+  const strayPods = sweep.pods.map((p): StopTarget => ({ key: p.member, member: p.member, endpoint: p.endpoint, unrecorded: true }));
+  const targets = [...recorded, ...strayPods].filter((t) => wanted(t, options.members));
   for (const w of warnings) options.onWarning?.(w);
   const rows = await Promise.all(targets.map(async (target): Promise<StopRow> => {
     const began = Date.now();
@@ -103,7 +110,12 @@ export async function stopMembers(team: Team, options: StopMembersOptions): Prom
   const strays = await endStrays(team, options);
 
   const failedKeys = new Set(rows.filter((r) => r.result.outcome === 'failed').map((r) => r.key));
-  const done = rows.filter((r) => !failedKeys.has(r.key));
+  const done = rows.filter((r) => !failedKeys.has(r.key) && !r.unrecorded);
+  if (!options.members) {
+    // Nothing of the team is left in a context that answered and where every pod went.
+    const stuck = new Set(rows.flatMap((r) => (r.result.outcome === 'failed' && r.endpoint.type === 'k8s' ? [r.endpoint.context] : [])));
+    forgetContexts(team, sweep.looked.filter((c) => !stuck.has(c)));
+  }
   updateState((state) => {
     for (const row of done) {
       const key = stateKey(team.name, row.key);
