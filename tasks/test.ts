@@ -3,8 +3,8 @@
  *
  * Files are split across parallel uvu processes (one per core, at most 4) and each group's
  * output is printed whole when it finishes, so logs never interleave. `--coverage` wraps the run
- * in c8; `--deno` runs the suite under Deno instead of Node + tsx. Extra arguments filter test
- * files by substring: `npm test -- sync start`.
+ * in c8; `--deno` runs the suite under Deno instead of Node + tsx; `--burn N` runs N CPU-burning
+ * processes beside it. Extra arguments filter test files by substring: `npm test -- sync start`.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -18,6 +18,9 @@ import { ORPHAN_MARKER } from '../test/support/sandbox.ts';
 const ROOT = path.resolve(import.meta.dirname, '..');
 const args = process.argv.slice(2);
 const coverage = args.includes('--coverage');
+// `--burn N`: N processes spinning on the CPU beside the suite, to prove it passes on a loaded machine.
+const burnAt = args.indexOf('--burn');
+const burners = burnAt >= 0 ? Number(args.splice(burnAt + 1, 1)[0]) : 0;
 const deno = args.includes('--deno');
 const filters = args.filter((a) => !a.startsWith('--'));
 
@@ -119,7 +122,11 @@ if (!deno) {
   }
 }
 
+const burning = Array.from({ length: burners }, () => spawn(process.execPath, ['-e', 'for (;;);'], { stdio: 'ignore' }));
+process.on('exit', () => burning.forEach((burner) => burner.kill('SIGKILL')));
+if (burners > 0) process.stderr.write(`${burners} CPU burner(s) running beside the suite\n`);
 const results = await Promise.all(groups.filter((g) => g.length).map(runGroup));
+burning.forEach((burner) => burner.kill('SIGKILL'));
 const sum = results.reduce((a, r) => ({ passed: a.passed + r.passed, failed: a.failed + r.failed, skipped: a.skipped + r.skipped }), { passed: 0, failed: 0, skipped: 0 });
 const notes = results.map((r) => r.note).filter(Boolean);
 if (!realHomeExisted && existsSync(realHome)) {

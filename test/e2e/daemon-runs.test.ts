@@ -72,6 +72,9 @@ test('--max-runs 1: runs never overlap, the waiting member starts when a run end
   assert.match(usage.stderr, /Invalid run cap '0'/);
 
   const mark = journal(sandbox, TEAM).length;
+  // The first run lasts until the statuses below are read, however slow the machine.
+  const holds = ['dev-alice', 'qe-quinn'].map((member) => path.join(workspace(member), '.ralph-stub-mode'));
+  for (const hold of holds) writeFileSync(hold, 'hold\n');
   const { port } = await startDaemon(['--max-runs', '1'], { STUB_RALPH_DELAY_MS: '600' });
   assert.is((await deliver(port, secret, 'issues', example('issues', 'opened'))).status, 202);
   await waitFor('one run to start and the other member to wait', () => of(since(mark), 'run.start').length === 1 && of(since(mark), 'run.wait').length === 1);
@@ -81,6 +84,7 @@ test('--max-runs 1: runs never overlap, the waiting member starts when a run end
   assert.match(text, /Runs in progress: 1 \(at most 1 at once\)/);
   assert.match(text, /Runs waiting: +1/);
   for (let i = 0; i < 5; i++) await deliver(port, secret, 'issue_comment', example('issue_comment', 'created'));
+  for (const hold of holds) rmSync(hold);
 
   // The first run answers the first event; the waiting member's run and one follow-up each answer the rest.
   await waitFor('the queue to drain', () => of(since(mark), 'run.start').length >= 2 && settled(mark) && !queueBusy(), 15_000);
@@ -145,7 +149,7 @@ test('a member whose runs keep failing backs off exponentially, is shown by stat
 
 test('the launcher helper: killed mid-run, its runs are still seen to end and the next event is launched by a new one', async () => {
   const mark = journal(sandbox, TEAM).length;
-  const { pid, port } = await startDaemon([], { STUB_RALPH_DELAY_MS: '800' });
+  const { pid, port } = await startDaemon([], { STUB_RALPH_DELAY_MS: '800', BM_DAEMON_RUN_NICE: '19' });
   const helper = launcherPid(pid);
   assert.ok(helper && alive(helper), 'the daemon has a launcher helper');
   await deliver(port, secret, 'issues', example('issues', 'opened'));

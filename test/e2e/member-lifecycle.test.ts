@@ -12,6 +12,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { alive } from '../support/processes.ts';
 import { BM_COMMAND, createSandbox, type Sandbox } from '../support/sandbox.ts';
+import { waitFor } from '../support/wait.ts';
 
 let sandbox: Sandbox;
 let stubLog: string;
@@ -54,11 +55,6 @@ function calls(): Call[] {
 const runCalls = () => calls().filter((c) => c.argv[0] === 'run');
 const stopCalls = () => calls().filter((c) => c.argv[0] === 'loops' && c.argv[1] === 'stop');
 
-async function waitFor(what: string, condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
-  assert.ok(condition(), `timed out waiting for ${what}`);
-}
 
 const readState = (): StateFile => (existsSync(stateFile()) ? JSON.parse(readFileSync(stateFile(), 'utf8')) as StateFile : { members: {} });
 const status = () => sandbox.json<Status>(['status', '--json']);

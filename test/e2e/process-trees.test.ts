@@ -10,6 +10,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { alive } from '../support/processes.ts';
 import { createSandbox, type Sandbox } from '../support/sandbox.ts';
+import { waitFor } from '../support/wait.ts';
 
 let sandbox: Sandbox;
 
@@ -28,11 +29,6 @@ function children(member: string): number[] {
   return existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map(Number) : [];
 }
 
-async function waitFor(what: string, condition: () => boolean, timeoutMs = 8000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
-  assert.ok(condition(), `timed out waiting for ${what}`);
-}
 
 async function team(hires: string[]): Promise<void> {
   await sandbox.ok(['init', '--non-interactive', '--team-name', 'alpha', '--profile', 'scrum', '--workzone', sandbox.workzone, '--no-github']);

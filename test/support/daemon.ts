@@ -7,7 +7,6 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import path from 'node:path';
 import { sign } from '@octokit/webhooks-methods';
-import * as assert from 'uvu/assert';
 import { parse, stringify } from 'yaml';
 import { ROOT, type Sandbox } from './sandbox.ts';
 
@@ -125,11 +124,7 @@ export function daemonJson(sandbox: Sandbox, team: string): { pid: number; port:
 }
 
 /** Waits until `condition` holds, then asserts it (so a timeout fails with `what`). */
-export async function waitFor(what: string, condition: () => boolean, timeoutMs = 8000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
-  assert.ok(condition(), `timed out waiting for ${what}`);
-}
+export { waitFor } from './wait.ts';
 
 export { alive } from './processes.ts';
 

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { answerQuery, graphqlFailure } from './fake-graphql.ts';
+import { answerQuery, graphqlFailure, inputOf } from './fake-graphql.ts';
 
 const run = promisify(execFile);
 
@@ -168,9 +168,6 @@ export interface FakeHook {
   last_response: { code: number | null; status: string; message: string | null };
 }
 
-/** Answers one GraphQL operation: return `{data}` or `{errors}`. */
-export type GraphQLHandler = (variables: Record<string, unknown>) => unknown;
-
 /** A running fake. */
 export interface FakeGitHub {
   url: string;
@@ -199,8 +196,6 @@ export interface FakeGitHub {
   pushEvent(type: string, payload?: Record<string, unknown>, repo?: string, actor?: string): FakeEvent;
   /** Seeds an existing repository (with its bare git repo) as if created earlier. */
   addRepo(fullName: string, options?: { private?: boolean; description?: string }): Promise<FakeRepo>;
-  /** Serves (or overrides) a GraphQL operation by name. */
-  onGraphQL(operation: string, handler: GraphQLHandler): void;
   /** Every issue, all repos. */
   issues: FakeIssue[];
   /** Seeds an issue (default: in the last repo created), optionally on a board (by title) in a Status (by name). */
@@ -242,10 +237,6 @@ function notFound(): HttpReply {
   return new HttpReply(404, errorBody(404));
 }
 
-function graphqlError(type: string, message: string, path: string[] = []) {
-  return { type, path, locations: [{ line: 2, column: 3 }], message };
-}
-
 /** Starts the fake on 127.0.0.1 with a free port. */
 export async function startFakeGitHub(opts: FakeGitHubOptions = {}): Promise<FakeGitHub> {
   const login = opts.login ?? 'octocat';
@@ -272,7 +263,6 @@ export async function startFakeGitHub(opts: FakeGitHubOptions = {}): Promise<Fak
   const hooks = new Map<string, FakeHook[]>();
   const rateLimit = { limit: 5000, remaining: 5000, reset: Math.floor(Date.now() / 1000) + 3600 };
   const failures: { method: string; path: RegExp; reply: HttpReply }[] = [];
-  const graphqlHandlers = new Map<string, GraphQLHandler>();
   const issues: FakeIssue[] = [];
   let lastRepo: string | null = null;
   let url = '';
@@ -598,16 +588,6 @@ export async function startFakeGitHub(opts: FakeGitHubOptions = {}): Promise<Fak
 
   const viewer = () => accounts.get(login.toLowerCase())!;
   const canAdmin = (owner: FakeAccount) => owner.login === viewer().login || (opts.orgs ?? []).some((o) => o.toLowerCase() === owner.login.toLowerCase());
-  const findAccountById = (id: unknown) => [...accounts.values()].find((a) => a.node_id === id);
-  const findField = (id: unknown) => {
-    for (const board of boards) {
-      const field = board.fields.find((f) => f.id === id);
-      if (field) return field;
-    }
-    return undefined;
-  };
-  const fieldJson = (f: FakeField) => ({ id: f.id, name: f.name, dataType: f.dataType, ...(f.options ? { options: f.options.map((o) => ({ ...o })) } : {}) });
-  const projectJson = (b: FakeBoard) => ({ id: b.id, number: b.number, title: b.title, url: b.url });
   const optionId = () => randomBytes(4).toString('hex');
 
   /** A new board of `owner`, with the fields GitHub gives every new board. */
@@ -648,110 +628,97 @@ export async function startFakeGitHub(opts: FakeGitHubOptions = {}): Promise<Fak
     return out;
   }
 
-  const builtin: Record<string, GraphQLHandler> = {
-    BmOwner: (v) => {
-      const account = accounts.get(String(v.login).toLowerCase());
-      return { data: { repositoryOwner: account ? { __typename: account.type, id: account.node_id, login: account.login } : null } };
-    },
-    BmBoards: (v) => {
-      const account = accounts.get(String(v.login).toLowerCase());
-      if (!account) return { data: { repositoryOwner: null } };
-      const mine = boards.filter((b) => b.owner.toLowerCase() === account.login.toLowerCase());
-      const first = Math.min(Number(v.first) || 100, 100);
-      const start = typeof v.cursor === 'string' ? Number(Buffer.from(v.cursor, 'base64').toString()) : 0;
-      const nodes = mine.slice(start, start + first);
-      const end = start + nodes.length;
-      return { data: { repositoryOwner: { projectsV2: {
-        nodes: nodes.map(projectJson),
-        pageInfo: { hasNextPage: end < mine.length, endCursor: nodes.length ? Buffer.from(String(end)).toString('base64') : null },
-      } } } };
-    },
-    BmCreateBoard: (v) => {
-      const owner = findAccountById(v.ownerId);
-      if (!owner) return { data: { createProjectV2: null }, errors: [graphqlError('NOT_FOUND', `Could not resolve to a node with the global id of '${String(v.ownerId)}'`, ['createProjectV2'])] };
-      if (!canAdmin(owner)) return { data: { createProjectV2: null }, errors: [graphqlError('FORBIDDEN', `${viewer().login} does not have permission to create projects on ${owner.login}`, ['createProjectV2'])] };
-      if (typeof v.title !== 'string' || !v.title) return { data: { createProjectV2: null }, errors: [graphqlError('UNPROCESSABLE', 'Title can\'t be blank', ['createProjectV2'])] };
-      const board = makeBoard(owner, v.title);
-      return { data: { createProjectV2: { projectV2: projectJson(board) } } };
-    },
-    BmBoardFields: (v) => {
-      const board = boards.find((b) => b.id === v.projectId);
-      if (!board) return { data: { node: null }, errors: [graphqlError('NOT_FOUND', `Could not resolve to a node with the global id of '${String(v.projectId)}'`, ['node'])] };
-      return { data: { node: { fields: { nodes: board.fields.map(fieldJson) } } } };
-    },
-    BmSetStatusOptions: (v) => {
-      const field = findField(v.fieldId);
-      if (!field) return { data: { updateProjectV2Field: null }, errors: [graphqlError('NOT_FOUND', `Could not resolve to a node with the global id of '${String(v.fieldId)}'`, ['updateProjectV2Field'])] };
-      if (field.dataType !== 'SINGLE_SELECT') return { data: { updateProjectV2Field: null }, errors: [graphqlError('UNPROCESSABLE', 'Field is not a single select field', ['updateProjectV2Field'])] };
-      const options = checkOptions(v.options);
-      if (typeof options === 'string') return { errors: [graphqlError('UNPROCESSABLE', options, ['updateProjectV2Field'])] };
-      field.options = options;
-      return { data: { updateProjectV2Field: { projectV2Field: fieldJson(field) } } };
-    },
-    BmCreateStatusField: (v) => {
-      const board = boards.find((b) => b.id === v.projectId);
-      if (!board) return { data: { createProjectV2Field: null }, errors: [graphqlError('NOT_FOUND', `Could not resolve to a node with the global id of '${String(v.projectId)}'`, ['createProjectV2Field'])] };
-      if (board.fields.some((f) => f.name === 'Status')) return { errors: [graphqlError('UNPROCESSABLE', 'Name has already been taken', ['createProjectV2Field'])] };
-      const options = checkOptions(v.options);
-      if (typeof options === 'string') return { errors: [graphqlError('UNPROCESSABLE', options, ['createProjectV2Field'])] };
-      const field: FakeField = { id: `PVTSSF_lADO${newId().toString(36).toUpperCase()}`, name: 'Status', dataType: 'SINGLE_SELECT', options };
-      board.fields.push(field);
-      return { data: { createProjectV2Field: { projectV2Field: fieldJson(field) } } };
-    },
-  };
-
-  // The inbox (lib/inbox.ts): a search by label, one issue, and the mutations that clear an item.
   const statusField = (b: FakeBoard) => b.fields.find((f) => f.name === 'Status' && f.dataType === 'SINGLE_SELECT');
   const statusName = (b: FakeBoard, item: FakeItem) => statusField(b)?.options?.find((o) => o.id === item.status)?.name ?? null;
   const findIssue = (nodeId: unknown) => issues.find((i) => i.node_id === nodeId);
-  const gqlError = (type: string, message: string, path: string) => ({ data: { [path]: null }, errors: [graphqlError(type, message, [path])] });
+  const noNode = (id: unknown): never => graphqlFailure('NOT_FOUND', `Could not resolve to a node with the global id of '${String(id)}'`);
+  const cursorOf = (offset: number) => Buffer.from(String(offset)).toString('base64');
 
-  /** A board as a node of the graph (fake-graphql.ts), for queries over its items. */
-  function boardGraph(id: unknown): Record<string, unknown> | null {
-    const board = boards.find((b) => b.id === id);
-    if (!board) graphqlFailure('NOT_FOUND', `Could not resolve to a node with the global id of '${String(id)}'`);
-    const item = (it: FakeItem) => ({
-      __typename: 'ProjectV2Item', id: it.id, updatedAt: it.updatedAt ?? it.issue.created_at, isArchived: false, type: 'ISSUE',
-      content: { __typename: 'Issue', id: it.issue.node_id, number: it.issue.number, title: it.issue.title, url: it.issue.html_url, repository: { __typename: 'Repository', nameWithOwner: repos.get(it.issue.repo)?.full_name ?? it.issue.repo } },
-      fieldValueByName: ({ name }: { name?: unknown }) => {
-        const fieldDef = board.fields.find((f) => f.name === name);
-        if (!fieldDef || fieldDef.dataType !== 'SINGLE_SELECT' || !it.status) return null;
-        const option = fieldDef.options?.find((o) => o.id === it.status);
-        return option ? { __typename: 'ProjectV2ItemFieldSingleSelectValue', name: option.name, optionId: option.id } : null;
-      },
-    });
+  /** A connection over `list`, paged as GitHub pages: `first`/`after` (at most 100), or the `last` ones. */
+  function connection<T>(list: T[], args: Record<string, unknown>): Record<string, unknown> {
+    if (args.last !== undefined && args.last !== null) {
+      const count = Math.min(Math.max(Number(args.last) || 0, 0), 100);
+      return { totalCount: list.length, nodes: list.slice(Math.max(list.length - count, 0)), pageInfo: { hasNextPage: false, endCursor: list.length ? cursorOf(list.length) : null } };
+    }
+    const count = Math.min(Math.max(Number(args.first) || 0, 1), 100);
+    const start = typeof args.after === 'string' ? Number(Buffer.from(args.after, 'base64').toString()) : 0;
+    const nodes = list.slice(start, start + count);
+    const end = start + nodes.length;
+    return { totalCount: list.length, nodes, pageInfo: { hasNextPage: end < list.length, endCursor: nodes.length ? cursorOf(end) : null } };
+  }
+
+  // --- GraphQL: GitHub's graph, as far as bm reads it; fake-graphql.ts answers every query from it --
+
+  function ownerGraph(account: FakeAccount): Record<string, unknown> {
+    return {
+      __typename: account.type, __implements: ['Node', 'Actor', 'RepositoryOwner', 'ProjectV2Owner'], id: account.node_id, login: account.login,
+      projectsV2: (args: Record<string, unknown>) => connection(boards.filter((b) => b.owner.toLowerCase() === account.login.toLowerCase()).map(boardGraph), args),
+    };
+  }
+
+  function fieldGraph(f: FakeField): Record<string, unknown> {
+    const single = f.dataType === 'SINGLE_SELECT';
+    return {
+      __typename: single ? 'ProjectV2SingleSelectField' : 'ProjectV2Field', __implements: ['Node', 'ProjectV2FieldCommon', 'ProjectV2FieldConfiguration'],
+      id: f.id, name: f.name, dataType: f.dataType,
+      ...(single ? { options: (f.options ?? []).map((o) => ({ __typename: 'ProjectV2SingleSelectFieldOption', ...o })) } : {}),
+    };
+  }
+
+  function statusValue(board: FakeBoard, it: FakeItem, name: unknown): Record<string, unknown> | null {
+    const fieldDef = board.fields.find((f) => f.name === name);
+    if (!fieldDef || fieldDef.dataType !== 'SINGLE_SELECT' || !it.status) return null;
+    const option = fieldDef.options?.find((o) => o.id === it.status);
+    return option ? { __typename: 'ProjectV2ItemFieldSingleSelectValue', name: option.name, optionId: option.id, field: fieldGraph(fieldDef) } : null;
+  }
+
+  function itemGraph(board: FakeBoard, it: FakeItem): Record<string, unknown> {
+    return {
+      __typename: 'ProjectV2Item', __implements: ['Node'], id: it.id, updatedAt: it.updatedAt ?? it.issue.created_at, isArchived: false, type: 'ISSUE',
+      content: issueGraph(it.issue), project: boardGraph(board),
+      fieldValueByName: ({ name }: { name?: unknown }) => statusValue(board, it, name),
+    };
+  }
+
+  function boardGraph(board: FakeBoard): Record<string, unknown> {
     return {
       __typename: 'ProjectV2', __implements: ['Node'], id: board.id, title: board.title, number: board.number, url: board.url, closed: board.closed,
-      items: ({ first, after }: { first?: unknown; after?: unknown }) => {
-        const count = Math.min(Math.max(Number(first) || 0, 1), 100);
-        const start = typeof after === 'string' ? Number(Buffer.from(after, 'base64').toString()) : 0;
-        const nodes = board.items.slice(start, start + count);
-        const end = start + nodes.length;
-        return {
-          totalCount: board.items.length, nodes: nodes.map(item),
-          pageInfo: { hasNextPage: end < board.items.length, endCursor: nodes.length ? Buffer.from(String(end)).toString('base64') : null },
-        };
+      owner: () => ownerGraph(accounts.get(board.owner.toLowerCase())!),
+      fields: (args: Record<string, unknown>) => connection(board.fields.map(fieldGraph), args),
+      field: ({ name }: { name?: unknown }) => {
+        const found = board.fields.find((f) => f.name === name);
+        return found ? fieldGraph(found) : null;
+      },
+      items: (args: Record<string, unknown>) => connection(board.items.map((it) => itemGraph(board, it)), args),
+    };
+  }
+
+  function repoGraph(repo: FakeRepo): Record<string, unknown> {
+    const key = repo.full_name.toLowerCase();
+    return {
+      __typename: 'Repository', __implements: ['Node'], id: repo.node_id, name: repo.name, nameWithOwner: repo.full_name, url: repo.html_url,
+      issue: ({ number }: { number?: unknown }) => {
+        const issue = issues.find((i) => i.repo === key && i.number === number);
+        return issue ? issueGraph(issue) : graphqlFailure('NOT_FOUND', `Could not resolve to an Issue with the number of ${String(number)}.`);
       },
     };
   }
 
-  function issueNode(issue: FakeIssue): Record<string, unknown> {
-    const onBoards = boards.flatMap((b) => b.items.filter((it) => it.issue === issue).map((it) => ({ b, it })));
+  function issueGraph(issue: FakeIssue): Record<string, unknown> {
     const repoLabels = labels.get(issue.repo)!;
     return {
-      id: issue.node_id, number: issue.number, title: issue.title, url: issue.html_url, createdAt: issue.created_at, state: issue.state.toUpperCase(),
-      labels: { nodes: issue.labels.map((n) => ({ id: repoLabels.find((l) => l.name === n)?.node_id, name: n })) },
-      projectItems: { nodes: onBoards.map(({ b, it }) => {
-        const field = statusField(b);
-        const name = statusName(b, it);
-        return {
-          id: it.id,
-          project: { id: b.id, title: b.title, field: field ? { id: field.id, options: (field.options ?? []).map((o) => ({ id: o.id, name: o.name })) } : null },
-          fieldValueByName: name === null ? null : { name, optionId: it.status },
-        };
-      }) },
-      comments: { nodes: issue.comments.slice(-30).map((c) => ({ author: { login: c.author }, body: c.body, createdAt: c.created_at, url: c.html_url })) },
-      timelineItems: { nodes: issue.labelEvents.slice(-20).map((e) => ({ createdAt: e.created_at, label: { name: e.label } })) },
+      __typename: 'Issue', __implements: ['Node', 'Labelable', 'Comment', 'Closable'], id: issue.node_id, number: issue.number, title: issue.title, body: issue.body,
+      url: issue.html_url, createdAt: issue.created_at, state: issue.state.toUpperCase(), repository: () => repoGraph(repos.get(issue.repo)!),
+      labels: (args: Record<string, unknown>) => connection(issue.labels.map((n) => ({ __typename: 'Label', id: repoLabels.find((l) => l.name === n)?.node_id, name: n })), args),
+      projectItems: (args: Record<string, unknown>) => connection(boards.flatMap((b) => b.items.filter((it) => it.issue === issue).map((it) => itemGraph(b, it))), args),
+      comments: (args: Record<string, unknown>) => connection(issue.comments.map((c) => ({
+        __typename: 'IssueComment', id: c.node_id, author: { __typename: 'User', login: c.author }, body: c.body, createdAt: c.created_at, url: c.html_url,
+      })), args),
+      timelineItems: (args: { itemTypes?: unknown } & Record<string, unknown>) => {
+        const types = Array.isArray(args.itemTypes) ? args.itemTypes : ['LABELED_EVENT'];
+        const labeled = types.includes('LABELED_EVENT') ? issue.labelEvents.map((e) => ({ __typename: 'LabeledEvent', createdAt: e.created_at, label: { __typename: 'Label', name: e.label } })) : [];
+        return connection(labeled, args);
+      },
     };
   }
 
@@ -772,97 +739,100 @@ export async function startFakeGitHub(opts: FakeGitHubOptions = {}): Promise<Fak
     return found.sort((a, b) => b.created_at.localeCompare(a.created_at) || b.number - a.number);
   }
 
-  /** The root fields of a mutation document, in order (GitHub runs them one after the other). */
-  const rootFields = (query: string) => [...query.matchAll(/^\s*(\w+)\(input:/gm)].map((m) => m[1]);
+  const queryRoot: Record<string, unknown> = {
+    __typename: 'Query',
+    viewer: () => ownerGraph(viewer()),
+    // GitHub answers an unknown login with null, not an error.
+    repositoryOwner: ({ login: name }: { login?: unknown }) => {
+      const account = accounts.get(String(name).toLowerCase());
+      return account ? ownerGraph(account) : null;
+    },
+    repository: ({ owner, name }: { owner?: unknown; name?: unknown }) => {
+      const repo = repos.get(`${String(owner)}/${String(name)}`.toLowerCase());
+      return repo ? repoGraph(repo) : graphqlFailure('NOT_FOUND', `Could not resolve to a Repository with the name '${String(owner)}/${String(name)}'.`);
+    },
+    node: ({ id }: { id?: unknown }) => {
+      const board = boards.find((b) => b.id === id);
+      if (board) return boardGraph(board);
+      const issue = findIssue(id);
+      if (issue) return issueGraph(issue);
+      const account = [...accounts.values()].find((a) => a.node_id === id);
+      return account ? ownerGraph(account) : noNode(id);
+    },
+    search: ({ query: text, type, ...args }: { query?: unknown; type?: unknown } & Record<string, unknown>) => {
+      if (type !== 'ISSUE') graphqlFailure('INVALID_SEARCH', `fake-github: search type ${String(type)} is not served`);
+      const found = searchIssues(String(text ?? ''));
+      if (typeof found === 'string') graphqlFailure('INVALID_SEARCH', found);
+      return connection(found.map(issueGraph), args);
+    },
+  };
 
-  function mutateItem(query: string, v: Record<string, unknown>): unknown {
-    const data: Record<string, unknown> = {};
-    for (const field of rootFields(query)) {
-      if (field === 'addComment') {
-        const issue = findIssue(v.issueId);
-        if (!issue) return gqlError('NOT_FOUND', `Could not resolve to a node with the global id of '${String(v.issueId)}'`, field);
-        if (typeof v.body !== 'string' || !v.body.trim()) return gqlError('UNPROCESSABLE', 'Body cannot be blank', field);
-        const comment = addIssueComment(issue, v.body);
-        data[field] = { commentEdge: { node: { url: comment.html_url } } };
-      } else if (field === 'removeLabelsFromLabelable') {
-        const issue = findIssue(v.issueId);
-        if (!issue) return gqlError('NOT_FOUND', `Could not resolve to a node with the global id of '${String(v.issueId)}'`, field);
-        const ids = Array.isArray(v.labelIds) ? v.labelIds : [];
-        const names = labels.get(issue.repo)!.filter((l) => ids.includes(l.node_id)).map((l) => l.name);
-        if (names.length !== ids.length) return gqlError('NOT_FOUND', 'Could not resolve to a Label', field);
-        issue.labels = issue.labels.filter((n) => !names.includes(n));
-        data[field] = { clientMutationId: null };
-      } else if (field === 'updateProjectV2ItemFieldValue') {
-        const board = boards.find((b) => b.id === v.projectId);
-        const item = board?.items.find((i) => i.id === v.itemId);
-        const fieldDef = board?.fields.find((f) => f.id === v.fieldId);
-        if (!board || !item || !fieldDef) return gqlError('NOT_FOUND', 'Could not resolve to a node', field);
-        if (!fieldDef.options?.some((o) => o.id === v.optionId)) return gqlError('UNPROCESSABLE', `The single select option Id does not belong to the field`, field);
-        item.status = String(v.optionId);
-        item.updatedAt = new Date().toISOString();
-        data[field] = { projectV2Item: { id: item.id } };
-      } else {
-        return { errors: [graphqlError('undefinedField', `Field '${field}' doesn't exist on type 'Mutation' (fake-github)`)] };
-      }
-    }
-    return { data };
-  }
-
-  const inboxHandlers: Record<string, (variables: Record<string, unknown>, query: string) => unknown> = {
-    BmInbox: (v) => {
-      const found = searchIssues(String(v.search ?? ''));
-      if (typeof found === 'string') return { errors: [graphqlError('INVALID_SEARCH', found)] };
-      const start = typeof v.cursor === 'string' ? Number(Buffer.from(v.cursor, 'base64').toString()) : 0;
-      const nodes = found.slice(start, start + 100);
-      const end = start + nodes.length;
-      return { data: { viewer: { login: viewer().login }, search: {
-        pageInfo: { hasNextPage: end < found.length, endCursor: nodes.length ? Buffer.from(String(end)).toString('base64') : null },
-        nodes: nodes.map(issueNode),
-      } } };
+  const mutationRoot: Record<string, unknown> = {
+    __typename: 'Mutation',
+    createProjectV2: (args: Record<string, unknown>) => {
+      const input = inputOf(args, 'CreateProjectV2Input', ['ownerId', 'title', 'repositoryId', 'teamId', 'clientMutationId']);
+      const owner = [...accounts.values()].find((a) => a.node_id === input.ownerId) ?? noNode(input.ownerId);
+      if (!canAdmin(owner)) graphqlFailure('FORBIDDEN', `${viewer().login} does not have permission to create projects on ${owner.login}`);
+      if (typeof input.title !== 'string' || !input.title) graphqlFailure('UNPROCESSABLE', "Title can't be blank");
+      return { __typename: 'CreateProjectV2Payload', clientMutationId: null, projectV2: boardGraph(makeBoard(owner, input.title)) };
     },
-    BmInboxItem: (v) => {
-      const repo = repos.get(`${String(v.owner)}/${String(v.name)}`.toLowerCase());
-      if (!repo) return { data: { viewer: { login: viewer().login }, repository: null }, errors: [graphqlError('NOT_FOUND', `Could not resolve to a Repository with the name '${String(v.owner)}/${String(v.name)}'.`, ['repository'])] };
-      const issue = issues.find((i) => i.repo === repo.full_name.toLowerCase() && i.number === v.number);
-      if (!issue) return { data: { viewer: { login: viewer().login }, repository: { issue: null } }, errors: [graphqlError('NOT_FOUND', `Could not resolve to an Issue with the number of ${String(v.number)}.`, ['repository', 'issue'])] };
-      return { data: { viewer: { login: viewer().login }, repository: { issue: issueNode(issue) } } };
+    updateProjectV2Field: (args: Record<string, unknown>) => {
+      const input = inputOf(args, 'UpdateProjectV2FieldInput', ['fieldId', 'name', 'singleSelectOptions', 'iterationConfiguration', 'clientMutationId']);
+      const field = boards.flatMap((b) => b.fields).find((f) => f.id === input.fieldId) ?? noNode(input.fieldId);
+      if (field.dataType !== 'SINGLE_SELECT') graphqlFailure('UNPROCESSABLE', 'Field is not a single select field');
+      const options = checkOptions(input.singleSelectOptions);
+      if (typeof options === 'string') graphqlFailure('UNPROCESSABLE', options);
+      field.options = options;
+      if (typeof input.name === 'string' && input.name) field.name = input.name;
+      return { __typename: 'UpdateProjectV2FieldPayload', clientMutationId: null, projectV2Field: fieldGraph(field) };
     },
-    BmBoardItems: (v, query) => answerQuery(query, v, { node: ({ id }: { id?: unknown }) => boardGraph(id) }),
-    BmBoardColumns: (v) => {
-      const board = boards.find((b) => b.id === v.projectId);
-      if (!board) return gqlError('NOT_FOUND', `Could not resolve to a node with the global id of '${String(v.projectId)}'`, 'node');
-      const start = typeof v.cursor === 'string' ? Number(Buffer.from(v.cursor, 'base64').toString()) : 0;
-      const page = board.items.slice(start, start + 100);
-      const end = start + page.length;
-      const field = statusField(board);
-      return { data: { node: {
-        field: field ? { options: (field.options ?? []).map((o) => ({ name: o.name })) } : null,
-        items: {
-          pageInfo: { hasNextPage: end < board.items.length, endCursor: page.length ? Buffer.from(String(end)).toString('base64') : null },
-          nodes: page.map((it) => {
-            const name = statusName(board, it);
-            return { fieldValueByName: name === null ? null : { name } };
-          }),
-        },
-      } } };
+    createProjectV2Field: (args: Record<string, unknown>) => {
+      const input = inputOf(args, 'CreateProjectV2FieldInput', ['projectId', 'dataType', 'name', 'singleSelectOptions', 'iterationConfiguration', 'clientMutationId']);
+      const board = boards.find((b) => b.id === input.projectId) ?? noNode(input.projectId);
+      if (input.dataType !== 'SINGLE_SELECT') graphqlFailure('UNPROCESSABLE', `fake-github: only SINGLE_SELECT fields are served, not ${String(input.dataType)}`);
+      if (typeof input.name !== 'string' || !input.name) graphqlFailure('UNPROCESSABLE', "Name can't be blank");
+      if (board.fields.some((f) => f.name === input.name)) graphqlFailure('UNPROCESSABLE', 'Name has already been taken');
+      const options = checkOptions(input.singleSelectOptions);
+      if (typeof options === 'string') graphqlFailure('UNPROCESSABLE', options);
+      const field: FakeField = { id: `PVTSSF_lADO${newId().toString(36).toUpperCase()}`, name: input.name, dataType: 'SINGLE_SELECT', options };
+      board.fields.push(field);
+      return { __typename: 'CreateProjectV2FieldPayload', clientMutationId: null, projectV2Field: fieldGraph(field) };
     },
-    BmAnswerItem: (v, query) => mutateItem(query, v),
-    BmMoveItem: (v, query) => mutateItem(query, v),
-    BmSetItemStatus: (v, query) => mutateItem(query, v),
+    addComment: (args: Record<string, unknown>) => {
+      const input = inputOf(args, 'AddCommentInput', ['subjectId', 'body', 'clientMutationId']);
+      const issue = findIssue(input.subjectId) ?? noNode(input.subjectId);
+      if (typeof input.body !== 'string' || !input.body.trim()) graphqlFailure('UNPROCESSABLE', 'Body cannot be blank');
+      const comment = addIssueComment(issue, input.body);
+      return { __typename: 'AddCommentPayload', clientMutationId: null, commentEdge: { node: { __typename: 'IssueComment', id: comment.node_id, url: comment.html_url, body: comment.body } } };
+    },
+    removeLabelsFromLabelable: (args: Record<string, unknown>) => {
+      const input = inputOf(args, 'RemoveLabelsFromLabelableInput', ['labelableId', 'labelIds', 'clientMutationId']);
+      const issue = findIssue(input.labelableId) ?? noNode(input.labelableId);
+      const ids = Array.isArray(input.labelIds) ? input.labelIds : [];
+      const names = labels.get(issue.repo)!.filter((l) => ids.includes(l.node_id)).map((l) => l.name);
+      if (names.length !== ids.length) graphqlFailure('NOT_FOUND', 'Could not resolve to a Label');
+      issue.labels = issue.labels.filter((n) => !names.includes(n));
+      return { __typename: 'RemoveLabelsFromLabelablePayload', clientMutationId: null, labelable: issueGraph(issue) };
+    },
+    updateProjectV2ItemFieldValue: (args: Record<string, unknown>) => {
+      const input = inputOf(args, 'UpdateProjectV2ItemFieldValueInput', ['projectId', 'itemId', 'fieldId', 'value', 'clientMutationId']);
+      const board = boards.find((b) => b.id === input.projectId) ?? noNode(input.projectId);
+      const item = board.items.find((i) => i.id === input.itemId) ?? noNode(input.itemId);
+      const fieldDef = board.fields.find((f) => f.id === input.fieldId) ?? noNode(input.fieldId);
+      const value = (input.value && typeof input.value === 'object' ? input.value : {}) as Record<string, unknown>;
+      if (!fieldDef.options?.some((o) => o.id === value.singleSelectOptionId)) graphqlFailure('UNPROCESSABLE', 'The single select option Id does not belong to the field');
+      item.status = String(value.singleSelectOptionId);
+      item.updatedAt = new Date().toISOString();
+      return { __typename: 'UpdateProjectV2ItemFieldValuePayload', clientMutationId: null, projectV2Item: itemGraph(board, item) };
+    },
   };
 
   function graphql(req: FakeRequest): HttpReply {
     const body = (req.body ?? {}) as { query?: unknown; operationName?: unknown; variables?: unknown };
     if (typeof body.query !== 'string') return new HttpReply(200, { errors: [{ message: 'A query attribute must be specified and must be a string.' }] });
-    const name = typeof body.operationName === 'string' && body.operationName
-      ? body.operationName
-      : /^\s*(?:query|mutation)\s+(\w+)/.exec(body.query)?.[1] ?? '';
     const variables = body.variables && typeof body.variables === 'object' ? (body.variables as Record<string, unknown>) : {};
-    const inbox = graphqlHandlers.has(name) ? undefined : inboxHandlers[name];
-    if (inbox) return new HttpReply(200, inbox(variables, body.query));
-    const handler = graphqlHandlers.get(name) ?? builtin[name];
-    if (!handler) return new HttpReply(200, { errors: [{ message: `fake-github: unsupported GraphQL operation '${name || '(anonymous)'}'` }] });
-    return new HttpReply(200, handler(variables));
+    const name = typeof body.operationName === 'string' && body.operationName ? body.operationName : undefined;
+    return new HttpReply(200, answerQuery(body.query, variables, { query: queryRoot, mutation: mutationRoot }, name));
   }
 
   // --- HTTP plumbing ---------------------------------------------------------------------------
@@ -979,9 +949,6 @@ export async function startFakeGitHub(opts: FakeGitHubOptions = {}): Promise<Fak
       const [ownerLogin, name] = fullName.split('/');
       if (!accounts.has(ownerLogin.toLowerCase())) addAccount(ownerLogin, 'User');
       return createRepo(accounts.get(ownerLogin.toLowerCase())!, name, options.private ?? true, options.description ?? null);
-    },
-    onGraphQL(operation, handler) {
-      graphqlHandlers.set(operation, handler);
     },
     issues,
     addIssue(options) {

@@ -147,6 +147,9 @@ export function createSandbox(extraEnv: NodeJS.ProcessEnv = {}, command: readonl
     GIT_CONFIG_NOSYSTEM: '1',
     PATH: `${STUB_BIN}${path.delimiter}${process.env.PATH ?? ''}`,
     NO_COLOR: '1',
+    // Daemon runs default to nice 19; beside other jobs on a loaded machine they would starve and
+    // every wait for a run would time out. The test of the priority itself sets it back.
+    BM_DAEMON_RUN_NICE: '0',
     ...extraEnv,
   });
 

@@ -378,14 +378,22 @@ test('readRepoEvents honours X-Poll-Interval and reports an exhausted rate limit
   assert.match(limited.message, 'rate limit exceeded until');
 });
 
-test('the fake answers unknown GraphQL operations with errors and unknown repos with 404', async () => {
-  const body = await fetch(`${fake.url}/graphql`, {
-    method: 'POST', headers: { authorization: `bearer ${TOKEN}` }, body: JSON.stringify({ query: 'query Nope { viewer { login } }' }),
-  }).then((r) => r.json() as Promise<{ errors?: { message: string }[] }>);
-  assert.match(body.errors?.[0].message ?? '', "unsupported GraphQL operation 'Nope'");
-  const missing = await fetch(`${fake.url}/repos/alice/nothing`, { headers: { authorization: `token ${TOKEN}` } });
-  assert.is(missing.status, 404);
-  assert.equal(await missing.json(), { message: 'Not Found', documentation_url: 'https://docs.github.com/rest', status: '404' });
+test("the fake answers GraphQL from the query sent: unknown fields and inputs are refused, a missing node is a null with an error", async () => {
+  const ask = (query: string, variables: Record<string, unknown> = {}) => fetch(`${fake.url}/graphql`, {
+    method: 'POST', headers: { authorization: `bearer ${TOKEN}` }, body: JSON.stringify({ query, variables }),
+  }).then((r) => r.json() as Promise<{ data?: Record<string, unknown> | null; errors?: { type?: string; message: string; path?: unknown[]; extensions?: { code?: string } }[] }>);
+  assert.equal(await ask('query Any { viewer { login } }'), { data: { viewer: { login: 'alice' } } });
+  const typo = await ask('query Typo { viewer { login emial } }');
+  assert.is(typo.data, undefined, 'a query GitHub would not accept gets no data');
+  assert.equal([typo.errors?.[0].message, typo.errors?.[0].extensions?.code], ["Field 'emial' doesn't exist on type 'User'", 'undefinedField']);
+  const input = await ask('mutation Bad($id: ID!) { addComment(input: { issueId: $id, body: "x" }) { clientMutationId } }', { id: 'I_nope' });
+  assert.equal([input.data, input.errors?.[0].extensions?.code], [undefined, 'argumentNotAccepted']);
+  const missing = await ask('query Missing { node(id: "PVT_nope") { id } viewer { login } }');
+  assert.equal(missing.data, { node: null, viewer: { login: 'alice' } }, 'the other fields are still answered');
+  assert.equal([missing.errors?.[0].type, missing.errors?.[0].path], ['NOT_FOUND', ['node']]);
+  const repo = await fetch(`${fake.url}/repos/alice/nothing`, { headers: { authorization: `token ${TOKEN}` } });
+  assert.is(repo.status, 404);
+  assert.equal(await repo.json(), { message: 'Not Found', documentation_url: 'https://docs.github.com/rest', status: '404' });
 });
 
 test.run();

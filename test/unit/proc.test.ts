@@ -11,6 +11,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { tailLines } from '../../lib/logs.ts';
 import { isOurs, procInfo, spawnDetached, terminate, timings, which } from '../../lib/proc.ts';
+import { waitFor } from '../support/wait.ts';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'bm-proc-'));
 const launched: number[] = [];
@@ -31,11 +32,6 @@ function running(pid: number): boolean {
   return info !== undefined && !info.zombie;
 }
 
-async function waitFor(what: string, condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-  assert.ok(condition(), `timed out waiting for ${what}`);
-}
 
 function detached(script: string, name: string) {
   const child = spawnDetached({ command: '/bin/sh', args: ['-c', script], cwd: dir, env: { PATH: process.env.PATH }, logFile: path.join(dir, 'logs', `${name}.log`), banner: `--- ${name}` });

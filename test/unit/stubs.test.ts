@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
+import { waitFor } from '../support/wait.ts';
 
 const BIN = fileURLToPath(new URL('../support/bin/', import.meta.url));
 
@@ -114,13 +115,6 @@ async function runStub(bin: 'ralph' | 'claude', args: string[], opts: StartOptio
   return finished(r);
 }
 
-async function waitFor(what: string, cond: () => boolean, ms = 3000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) assert.unreachable(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 /**
  * Signals by pid rather than child.kill(): Deno's node:child_process then reports the signal sent

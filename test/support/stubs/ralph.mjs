@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import { die, isAlive, msKnob, record } from './common.mjs';
 
 const VERSION = 'ralph 2.10.1-stub';
-const MODES = ['persistent', 'oneshot', 'crash', 'ignore-sigterm', 'hats'];
+const MODES = ['persistent', 'oneshot', 'crash', 'ignore-sigterm', 'hats', 'hold'];
 const SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'];
 
 // Option tables: [short, long, value name (null = flag), kind]. Kinds: 'repeat' may be given
@@ -388,6 +388,17 @@ function run({ values }) {
         finish(1, 'Failed');
       },
     );
+    return;
+  }
+  if (mode === 'hold') {
+    // A run that lasts until the test removes `.ralph-stub-mode`: its length is the test's, whatever the load.
+    const hold = setInterval(() => {
+      if (stopping || existsSync('.ralph-stub-mode')) return;
+      clearInterval(hold);
+      clearInterval(timer);
+      appendEvent(eventsFile, 'LOOP_COMPLETE', '');
+      finish(0, 'Completed');
+    }, tick);
     return;
   }
   setTimeout(() => {
