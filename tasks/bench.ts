@@ -231,6 +231,7 @@ function lifecycle(): void {
     record('lifecycle', 'node -e 0', nodeBase, 'node', nodeBase);
     record('lifecycle', 'node  bm --help', help, 'node -e 0', nodeBase);
     record('lifecycle', 'node  bm status (10 running)', status, 'node -e 0', nodeBase, '<= 1.3x');
+    record('lifecycle', 'node  bm status (10 running)', status, 'bm --help', help, '<= 1.5x');
     const runs = Math.max(3, Math.min(RUNS, 5));
     for (const args of [['stop'], ['stop', '-f']]) {
       const times: number[] = [];

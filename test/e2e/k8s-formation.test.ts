@@ -12,29 +12,15 @@ import * as assert from 'uvu/assert';
 import { StatefulSet } from 'kubernetes-models/apps/v1';
 import { ConfigMap, Namespace, Secret } from 'kubernetes-models/v1';
 import { parseAllDocuments } from 'yaml';
-import { startKubeSim, type KubeSim } from '../support/kube-sim/index.ts';
 import { restrictedViolations } from '../support/kube-sim/pod-security.ts';
 import { kubectlTest } from '../support/kube-sim/kubectl.ts';
 import { BM_COMMAND } from '../support/sandbox.ts';
-import { TOKEN, assertTokenNeverLeaked, driftScenario, healScenario, k8sWorld, lifecycleScenario, purgeScenario, simCluster, topologyOf, type K8sWorld } from '../support/k8s-scenarios.ts';
+import { SimPerTest, TOKEN, assertTokenNeverLeaked, driftScenario, healScenario, lifecycleScenario, purgeScenario, topologyOf, type K8sWorld } from '../support/k8s-scenarios.ts';
 
-let sim: KubeSim | undefined;
-let world: K8sWorld | undefined;
 /** Every test here deploys with real kubectl: skipped, with the reason, when it is missing or too old. */
 const withKubectl = await kubectlTest(test, 'k8s formation');
-
-async function setup(hires: string[], runner: 'script' | 'ralph' = 'script'): Promise<K8sWorld> {
-  sim = await startKubeSim({ timeScale: 0.05 });
-  world = await k8sWorld(simCluster(sim), hires, runner);
-  return world;
-}
-
-test.after.each(async () => {
-  await world?.cleanup();
-  await sim?.stop();
-  world = undefined;
-  sim = undefined;
-});
+const sims = new SimPerTest(test);
+const setup = (hires: string[], runner: 'script' | 'ralph' = 'script') => sims.setup(hires, runner);
 
 withKubectl('deploy, idempotent re-run, changed member, fired member, live status, hung API, stop', async () => {
   await lifecycleScenario(await setup(['dev:alice', 'qe:quinn', 'reviewer:rita']));
@@ -132,14 +118,14 @@ withKubectl('--dry-run prints the manifests with the secret redacted, checked by
   assert.match(config.data['widget.ralph.yml'], /\.botminter\/projects\/widget\/coding-agent\/skills/);
   assert.is((await w.kubectl(['get', 'namespace', w.namespace, '--ignore-not-found', '-o', 'name'])).stdout.trim(), '', 'no namespace was created');
   assert.not.ok(existsSync(path.join(w.teamDir, 'topology.json')));
-  const dryRuns = (await sim!.requests()).filter((r) => r.method !== 'GET');
+  const dryRuns = (await sims.cluster.requests()).filter((r) => r.method !== 'GET');
   assert.ok(dryRuns.length > 0 && dryRuns.every((r) => r.path.includes('dryRun=All')), 'every write was a server-side dry run');
   assertTokenNeverLeaked(w, [result]);
 });
 
 withKubectl('an unreachable cluster fails with the kind command to run', async () => {
   const w = await setup(['dev:alice']);
-  await sim!.fault({ kind: 'refuse' });
+  await sims.cluster.fault({ kind: 'refuse' });
   const result = await w.bm(['start', '--formation', 'k8s']);
   assert.is(result.code, 1);
   assert.match(result.stderr, /Error: Cannot reach the Kubernetes cluster of context 'kind-botminter'/, result.stderr);
@@ -150,7 +136,7 @@ withKubectl('an unreachable cluster fails with the kind command to run', async (
 
 withKubectl('an image that cannot be pulled: the verifier names the pod and the reason; the pods are recorded', async () => {
   const w = await setup(['dev:alice', 'qe:quinn']);
-  await sim!.fault({ kind: 'image-pull', image: 'bm-member:dev' });
+  await sims.cluster.fault({ kind: 'image-pull', image: 'bm-member:dev' });
   const result = await w.bm(['start', '--formation', 'k8s']);
   assert.is(result.code, 1);
   assert.match(result.stderr, /dev-alice: not ready: (ErrImagePull|ImagePullBackOff)/);
@@ -160,7 +146,7 @@ withKubectl('an image that cannot be pulled: the verifier names the pod and the 
   assert.equal(Object.keys(topologyOf(w).members).sort(), ['dev-alice', 'qe-quinn']);
 
   // Once the image is there the kubelet's retries start the pods, and the next start records them.
-  await sim!.clearFaults();
+  await sims.cluster.clearFaults();
   const retry = await w.bm(['start', '--formation', 'k8s']);
   assert.is(retry.code, 0, retry.stderr);
   for (const pod of (await w.pods()).values()) assert.ok(pod.ready);
@@ -171,8 +157,8 @@ withKubectl('a deleted pod is healed by its StatefulSet; a crash-looping one is 
   const w = await setup(['dev:alice', 'qe:quinn']);
   const before = await healScenario(w);
 
-  await sim!.fault({ kind: 'pod', match: { labels: 'botminter.dev/member=dev-alice' }, behavior: { kind: 'crash', runMs: 100 } });
-  await sim!.killPod(w.namespace, 'dev-alice-0', 1);
+  await sims.cluster.fault({ kind: 'pod', match: { labels: 'botminter.dev/member=dev-alice' }, behavior: { kind: 'crash', runMs: 100 } });
+  await sims.cluster.killPod(w.namespace, 'dev-alice-0', 1);
   const status = JSON.parse((await w.sandbox.ok(['status', '--json'])).stdout) as { members: { name: string; status: string; detail?: string }[] };
   const alice = status.members.find((m) => m.name === 'dev-alice');
   assert.is(alice?.status, 'error');
@@ -199,7 +185,7 @@ withKubectl('a deleted pod is healed by its StatefulSet; a crash-looping one is 
   assert.match(again.stderr, /dev-alice: recreated \(CrashLoopBackOff/, again.stderr);
   assert.match(again.stderr, /qe-quinn: unchanged/);
   assert.match(again.stderr, /dev-alice: not ready: CrashLoopBackOff/);
-  await sim!.clearFaults();
+  await sims.cluster.clearFaults();
   const healed = await w.bm(['start', '--formation', 'k8s']);
   assert.is(healed.code, 0, healed.stderr);
   const after = await w.pods();

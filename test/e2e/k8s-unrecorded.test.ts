@@ -8,28 +8,13 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startKubeSim, type KubeSim } from '../support/kube-sim/index.ts';
 import { kubectlTest } from '../support/kube-sim/kubectl.ts';
-import { TEAM_SELECTOR, eventually, k8sWorld, simCluster, topologyOf, type K8sWorld } from '../support/k8s-scenarios.ts';
+import { SimPerTest, TEAM_SELECTOR, eventually, topologyOf, type K8sWorld } from '../support/k8s-scenarios.ts';
 
-let sim: KubeSim | undefined;
-let world: K8sWorld | undefined;
 const withKubectl = await kubectlTest(test, 'k8s unrecorded pods');
+const sims = new SimPerTest(test);
 
 interface StatusJson { members: { name: string; status: string; detail?: string }[]; warnings: string[] }
-
-async function setup(hires: string[]): Promise<K8sWorld> {
-  sim = await startKubeSim({ timeScale: 0.05 });
-  world = await k8sWorld(simCluster(sim), hires);
-  return world;
-}
-
-test.after.each(async () => {
-  await world?.cleanup();
-  await sim?.stop();
-  world = undefined;
-  sim = undefined;
-});
 
 /** The team's pods in every namespace, as `namespace/name`, sorted. */
 async function allPods(w: K8sWorld): Promise<string[]> {
@@ -50,8 +35,8 @@ const contextsOf = (w: K8sWorld) => {
 };
 
 withKubectl('a deploy that fails part-way records the pods it left: status shows them, stop removes them', async () => {
-  const w = await setup(['dev:alice', 'qe:quinn']);
-  await sim!.fault({ kind: 'config-error', name: 'qe-quinn-0', message: 'secret "missing" not found' });
+  const w = await sims.setup(['dev:alice', 'qe:quinn']);
+  await sims.cluster.fault({ kind: 'config-error', name: 'qe-quinn-0', message: 'secret "missing" not found' });
   const failed = await w.bm(['start', '--formation', 'k8s']);
   assert.is(failed.code, 1, failed.stderr);
   assert.match(failed.stderr, /qe-quinn: not ready: CreateContainerConfigError/);
@@ -80,7 +65,7 @@ withKubectl('a deploy that fails part-way records the pods it left: status shows
 });
 
 withKubectl('a labelled pod in another namespace, and pods left after the record was lost: status warns, stop removes them', async () => {
-  const w = await setup(['dev:alice']);
+  const w = await sims.setup(['dev:alice']);
   const deployed = await w.bm(['start', '--formation', 'k8s']);
   assert.is(deployed.code, 0, deployed.stderr);
   assert.equal(contextsOf(w), [w.cluster.context]);

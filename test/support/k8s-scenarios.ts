@@ -13,7 +13,8 @@ import path from 'node:path';
 import process from 'node:process';
 import { promisify } from 'node:util';
 import * as assert from 'uvu/assert';
-import type { KubeSim } from './kube-sim/index.ts';
+import type { Test } from 'uvu';
+import { startKubeSim, type KubeSim } from './kube-sim/index.ts';
 import { createSandbox, type RunResult, type Sandbox } from './sandbox.ts';
 
 const run = promisify(execFile);
@@ -143,6 +144,34 @@ export async function k8sWorld(cluster: ClusterHarness, hires: string[], runner:
       sandbox.cleanup();
     },
   };
+}
+
+/** A kube-sim and a world of its own for each test of a file, both torn down after each test. */
+export class SimPerTest {
+  private sim: KubeSim | undefined;
+  private world: K8sWorld | undefined;
+
+  constructor(test: Test) {
+    test.after.each(async () => {
+      await this.world?.cleanup();
+      await this.sim?.stop();
+      this.world = undefined;
+      this.sim = undefined;
+    });
+  }
+
+  /** Starts this test's kube-sim and a team with `hires` deploying to it. */
+  async setup(hires: string[], runner: 'script' | 'ralph' = 'script'): Promise<K8sWorld> {
+    this.sim = await startKubeSim({ timeScale: 0.05 });
+    this.world = await k8sWorld(simCluster(this.sim), hires, runner);
+    return this.world;
+  }
+
+  /** This test's kube-sim (after `setup`). */
+  get cluster(): KubeSim {
+    if (!this.sim) throw new Error('SimPerTest: call setup() first');
+    return this.sim;
+  }
 }
 
 /** Waits (polling, up to `timeoutMs`) until `condition` holds; fails with `what` otherwise. */
