@@ -125,16 +125,30 @@ export interface Launched {
 }
 
 /**
+ * Opens a member's log for appending (0600 in a 0700 directory, rotated when too big) and writes
+ * `banner` first; returns the file descriptor.
+ */
+export function openLog(logFile: string, banner?: string): number {
+  mkdirSync(path.dirname(logFile), { recursive: true, mode: 0o700 });
+  rotateIfOver(logFile);
+  const fd = openSync(logFile, 'a', 0o600);
+  try {
+    chmodSync(logFile, 0o600);
+    if (banner) writeSync(fd, `${banner}\n`);
+    return fd;
+  } catch (error) {
+    closeSync(fd);
+    throw error;
+  }
+}
+
+/**
  * Starts a process that outlives bm: its own session and process group (so the whole group can
  * be signalled), stdin closed, stdout and stderr appended to the log file.
  */
 export function spawnDetached(spec: DetachedSpec): Launched {
-  mkdirSync(path.dirname(spec.logFile), { recursive: true, mode: 0o700 });
-  rotateIfOver(spec.logFile);
-  const fd = openSync(spec.logFile, 'a', 0o600);
+  const fd = openLog(spec.logFile, spec.banner);
   try {
-    chmodSync(spec.logFile, 0o600);
-    if (spec.banner) writeSync(fd, `${spec.banner}\n`);
     const child = childProcess().spawn(spec.command, [...spec.args], { cwd: spec.cwd, env: spec.env, detached: true, stdio: ['ignore', fd, fd] });
     // A spawn failure arrives as an event; without a listener it would crash bm.
     child.on('error', () => undefined);

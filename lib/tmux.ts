@@ -16,13 +16,12 @@
  * operator opened windows of their own in it.
  */
 import { execFileSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import process from 'node:process';
-import { rotateIfOver } from './files.ts';
 import { BmError } from './output.ts';
 import { bmHome } from './paths.ts';
-import { isOurs, signalGroup, startTimeOf, waitForExit, which, type DetachedSpec, type Launched } from './proc.ts';
+import { isOurs, openLog, signalGroup, startTimeOf, waitForExit, which, type DetachedSpec, type Launched } from './proc.ts';
 
 /** Where a member runs in tmux (kept in its state.json entry). */
 export interface TmuxPlace {
@@ -73,14 +72,7 @@ export function spawnInTmux(spec: DetachedSpec & { team: string; name: string; w
   // sun_path holds 108 bytes on Linux.
   if (Buffer.byteLength(socket) > 100) throw new BmError(`The tmux socket path ${socket} is too long for a Unix socket`, 'Use a shorter BM_HOME, or start without --tmux.');
   mkdirSync(path.dirname(socket), { recursive: true, mode: 0o700 });
-  mkdirSync(path.dirname(spec.logFile), { recursive: true, mode: 0o700 });
-  rotateIfOver(spec.logFile);
-  const fd = openSync(spec.logFile, 'a', 0o600);
-  try {
-    if (spec.banner) writeSync(fd, `${spec.banner}\n`);
-  } finally {
-    closeSync(fd);
-  }
+  closeSync(openLog(spec.logFile, spec.banner));
   const window = ['-n', spec.name, '-c', spec.cwd, ...Object.entries(spec.windowEnv).flatMap(([key, value]) => ['-e', `${key}=${value ?? ''}`]), '-P', '-F', '#{pane_pid} #{window_id}', '--', spec.command, ...spec.args];
   // In the same command list as the window, so the pipe is in place before tmux reads any output;
   // it targets the current window, which is why the new window is not created with -d.

@@ -5,14 +5,13 @@
  * rejected the same way; without a daemon bm says how to start one.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
 import { journal, waitFor } from '../support/daemon.ts';
 import { startFakeGitHub, type FakeGitHub, type FakeIssue } from '../support/fake-github.ts';
+import { startReceiver, type Receiver } from '../support/receiver.ts';
 import { createSandbox, type Sandbox } from '../support/sandbox.ts';
 
 const TEAM = 'alpha';
@@ -24,9 +23,9 @@ const FAST = { BM_STOP_KILL_MS: '1000', BM_DAEMON_STOP_MS: '5000', STUB_RALPH_TI
 let sandbox: Sandbox;
 let github: FakeGitHub;
 let stubLog: string;
-let receiver: Server;
+let receiver: Receiver;
 /** Raw bodies the notification receiver got. */
-const notifications: string[] = [];
+let notifications: string[];
 
 interface InboxJson {
   team: string;
@@ -60,22 +59,15 @@ async function twoMoreInboxReads(): Promise<void> {
 
 test.before(async () => {
   github = await startFakeGitHub({ token: TOKEN });
-  receiver = createServer((req, res) => {
-    let body = '';
-    req.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
-    req.on('end', () => {
-      notifications.push(body);
-      res.writeHead(200).end('ok');
-    });
-  });
-  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  receiver = await startReceiver();
+  notifications = receiver.bodies;
   sandbox = createSandbox({ ...FAST, GH_TOKEN: TOKEN, BM_GITHUB_API_URL: github.url });
   stubLog = path.join(sandbox.dir, 'stub-calls.jsonl');
   sandbox.env.BM_STUB_LOG = stubLog;
   await sandbox.ok(['init', '--non-interactive', '--team-name', TEAM, '--profile', 'scrum', '--workzone', sandbox.workzone, '--github-repo', REPO,
     '--hire', 'dev:alice', '--hire', 'po:paul', '--hire', 'architect:archie', '--human-gates', 'design,accept']);
   await sandbox.ok(['teams', 'sync']);
-  const hook = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks/secret-path`;
+  const hook = receiver.url;
   const set = await sandbox.json<{ webhook: string }>(['teams', 'notify', '--webhook', '--json'], { input: `${hook}\n` });
   assert.is(set.webhook, new URL(hook).host, 'only the host is shown');
 });

@@ -3,11 +3,10 @@
  * for the stall time and a member at its run budget are each announced once, and nothing sent
  * holds the team's secrets. (New inbox items: test/e2e/inbox.test.ts.)
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { daemonTeam, deliver, example, journal, waitFor, webhookSecret } from '../support/daemon.ts';
+import { startReceiver, type Receiver } from '../support/receiver.ts';
 import { createSandbox, type Sandbox } from '../support/sandbox.ts';
 
 const TEAM = 'gamma';
@@ -16,26 +15,17 @@ const FAST = { BM_STOP_KILL_MS: '1000', BM_DAEMON_STOP_MS: '5000', STUB_RALPH_TI
 const STALL = { BM_STALL_MINUTES: '0.02', BM_DAEMON_INBOX_MS: '300' };
 
 let sandbox: Sandbox;
-let receiver: Server;
+let receiver: Receiver;
 let secret: string;
 interface Note { title: string; text: string; bm: { kind: string; member: string | null; key: string } }
-const received: string[] = [];
-const notes = (kind: string) => received.map((body) => JSON.parse(body) as Note).filter((n) => n.bm.kind === kind);
+const notes = (kind: string) => receiver.bodies.map((body) => JSON.parse(body) as Note).filter((n) => n.bm.kind === kind);
 
 test.before(async () => {
-  receiver = createServer((req, res) => {
-    let body = '';
-    req.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
-    req.on('end', () => {
-      received.push(body);
-      res.writeHead(200).end('ok');
-    });
-  });
-  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  receiver = await startReceiver();
   sandbox = createSandbox(FAST);
   await daemonTeam(sandbox, TEAM, ['dev:alice', 'qe:quinn']);
   secret = webhookSecret(sandbox, TEAM);
-  await sandbox.ok(['teams', 'notify', '--webhook'], { input: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook\n` });
+  await sandbox.ok(['teams', 'notify', '--webhook'], { input: `${receiver.url}\n` });
 });
 
 test.after(async () => {
@@ -66,12 +56,12 @@ test('a quiet running member is announced as stalled and a member at its run bud
 
   // Meanwhile the daemon checked the quiet member every 300 ms: still one notification each.
   await waitFor('the daemon to have checked for 2 s more', () => Date.now() - Date.parse(journal(sandbox, TEAM).filter((e) => e.type === 'notify').at(-1)?.ts ?? '') > 2000, 10_000);
-  assert.is(notes('stalled').filter((n) => n.bm.member === 'qe-quinn').length, 1, received.join('\n'));
-  const keys = received.map((body) => (JSON.parse(body) as Note).bm.key);
+  assert.is(notes('stalled').filter((n) => n.bm.member === 'qe-quinn').length, 1, receiver.bodies.join('\n'));
+  const keys = receiver.bodies.map((body) => (JSON.parse(body) as Note).bm.key);
   assert.is(new Set(keys).size, keys.length, `a key is sent once: ${keys.join(', ')}`);
-  assert.is(notes('budget').filter((n) => n.bm.member === 'dev-alice').length, 1, received.join('\n'));
-  assert.is(journal(sandbox, TEAM).filter((e) => e.type === 'notify').length, received.length, 'each sent notification is journaled');
-  for (const body of received) assert.not.ok(body.includes(secret), 'the webhook secret never leaves');
+  assert.is(notes('budget').filter((n) => n.bm.member === 'dev-alice').length, 1, receiver.bodies.join('\n'));
+  assert.is(journal(sandbox, TEAM).filter((e) => e.type === 'notify').length, receiver.bodies.length, 'each sent notification is journaled');
+  for (const body of receiver.bodies) assert.not.ok(body.includes(secret), 'the webhook secret never leaves');
   await sandbox.ok(['stop', 'qe-quinn']);
 });
 
