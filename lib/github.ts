@@ -4,8 +4,11 @@
  *
  * Every failure leaves here as a `GitHubError` (a `BmError`) that says what went wrong and how to
  * fix it, with the token masked. `@octokit/rest` is imported lazily: most commands never talk to
- * GitHub and should not pay for loading it.
+ * GitHub and should not pay for loading it. GraphQL goes through node:http(s) itself (one POST, shaped
+ * as Octokit shapes answers and failures, so both map to the same errors): a client made for
+ * GraphQL alone (`createGitHub({ rest: false })`, e.g. `bm inbox`) never loads Octokit.
  */
+import { createRequire } from 'node:module';
 import process from 'node:process';
 import type { Octokit } from '@octokit/rest';
 import { BmError, redact } from './output.ts';
@@ -21,20 +24,66 @@ const SCOPE_HINT =
 
 /** A connected GitHub client. Build it with `createGitHub`. */
 export class GitHub {
-  /** The underlying Octokit, for calls this module does not wrap yet. */
-  readonly octokit: Octokit;
   /** REST base URL without a trailing slash. */
   readonly baseUrl: string;
   /** Where GraphQL requests go (`<base>/graphql`, or `<host>/api/graphql` on GitHub Enterprise). */
   readonly graphqlUrl: string;
+  readonly #octokit: Octokit | null;
   // Private so that logging or JSON-dumping the client can never print the token.
   readonly #token: string;
+  readonly #timeoutMs: number;
 
-  constructor(octokit: Octokit, baseUrl: string, token: string) {
-    this.octokit = octokit;
+  constructor(octokit: Octokit | null, baseUrl: string, token: string, timeoutMs = DEFAULT_TIMEOUT_MS) {
+    this.#octokit = octokit;
     this.baseUrl = baseUrl;
     this.graphqlUrl = graphqlUrlFor(baseUrl);
     this.#token = token;
+    this.#timeoutMs = timeoutMs;
+  }
+
+  /** The underlying Octokit, for REST calls; absent on a client made with `rest: false`. */
+  get octokit(): Octokit {
+    if (!this.#octokit) throw new Error('this GitHub client was made for GraphQL only: create it with rest: true');
+    return this.#octokit;
+  }
+
+  /**
+   * POSTs a GraphQL payload; resolves to the answer's headers and body, and fails the way Octokit
+   * does (an error with `status`, plus `response` when GitHub answered), for `toGitHubError`.
+   */
+  async postGraphQL(payload: unknown): Promise<{ headers: Record<string, string>; data: unknown }> {
+    const url = new URL(this.graphqlUrl);
+    const body = Buffer.from(JSON.stringify(payload));
+    // @speed-only-begin: node:http(s) through require: fetch, and import() of node:http (its lazy exports), load undici, a third of `bm inbox`.
+    const { request } = createRequire(import.meta.url)(url.protocol === 'https:' ? 'node:https' : 'node:http') as typeof import('node:http');
+    // @speed-only-end
+    const answer = await new Promise<{ status: number; headers: Record<string, string>; text: string }>((resolve, reject) => {
+      const req = request(url, {
+        method: 'POST',
+        headers: { authorization: `token ${this.#token}`, accept: 'application/vnd.github+json', 'content-type': 'application/json; charset=utf-8', 'content-length': body.length, 'user-agent': 'bm' },
+      }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('error', reject);
+        res.on('end', () => resolve({
+          status: res.statusCode ?? 0,
+          headers: Object.fromEntries(Object.entries(res.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : String(v ?? '')])),
+          text: Buffer.concat(chunks).toString('utf8'),
+        }));
+      });
+      req.setTimeout(this.#timeoutMs, () => req.destroy(Object.assign(new Error('timed out'), { name: 'TimeoutError' })));
+      req.on('error', (error) => reject(Object.assign(new Error(`cannot reach ${url.host}`), { status: 500, cause: error })));
+      req.end(body);
+    });
+    const { status, headers, text } = answer;
+    let data: unknown = text;
+    try {
+      data = JSON.parse(text);
+    } catch {
+      // Not JSON (a proxy's error page): kept as text for the message.
+    }
+    if (status < 200 || status > 299) throw Object.assign(new Error(`HTTP ${status}`), { status, response: { headers, data } });
+    return { headers, data };
   }
 
   /** Masks this client's token (and any other GitHub token or URL credential) in text. */
@@ -67,6 +116,8 @@ export interface GitHubOptions {
   baseUrl?: string;
   /** Per-request timeout (default 30 s): a hung server must not hang `bm init`. */
   timeoutMs?: number;
+  /** False for a client that only sends GraphQL: Octokit is then not loaded at all. */
+  rest?: boolean;
 }
 
 /** Builds the GitHub client; throws a `BmError` when there is no token or the base URL is invalid. */
@@ -79,9 +130,10 @@ export async function createGitHub(options: GitHubOptions = {}): Promise<GitHub>
   // Octokit has no timeout of its own; a signal set per request keeps each call bounded.
   const timedFetch = (url: string | URL | Request, init: RequestInit = {}) =>
     fetch(url, { ...init, signal: init.signal ?? AbortSignal.timeout(timeoutMs) });
+  if (options.rest === false) return new GitHub(null, baseUrl, token, timeoutMs);
   const { Octokit: OctokitClass } = await import('@octokit/rest');
   const octokit = new OctokitClass({ auth: token, baseUrl, userAgent: 'bm', log: silent, request: { fetch: timedFetch, log: silent } });
-  return new GitHub(octokit, baseUrl, token);
+  return new GitHub(octokit, baseUrl, token, timeoutMs);
 }
 
 function noop(): void {}
@@ -467,7 +519,7 @@ function rateLimitOf(headers: Record<string, string | number | undefined>): Rate
 
 async function graphqlWithLimits<T>(gh: GitHub, doing: string, query: string, variables: Record<string, unknown>): Promise<{ data: T; limits: RateLimitInfo }> {
   const operationName = /^\s*(?:query|mutation)\s+(\w+)/.exec(query)?.[1];
-  const response = await call(gh, doing, () => gh.octokit.request(`POST ${gh.graphqlUrl}`, { query, operationName, variables }));
+  const response = await call(gh, doing, () => gh.postGraphQL({ query, operationName, variables }));
   const limits = rateLimitOf(response.headers);
   const body = response.data as { data?: T | null; errors?: GraphQLErrorItem[] };
   const first = body.errors?.[0];

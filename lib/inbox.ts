@@ -163,7 +163,8 @@ interface Connection {
   board: string;
 }
 
-async function connect(teamName: string | undefined): Promise<Connection> {
+/** Connects to the team's GitHub; `rest: false` for reads, which are GraphQL alone. */
+async function connect(teamName: string | undefined, rest = true): Promise<Connection> {
   const team = loadTeamFromFlag(teamName);
   const slug = team.entry.github_repo;
   if (!slug) {
@@ -171,7 +172,7 @@ async function connect(teamName: string | undefined): Promise<Connection> {
   }
   const github = await import('./github.ts');
   const { owner, repo } = github.parseRepoSlug(slug);
-  const gh = await github.createGitHub({ token: team.entry.credentials?.gh_token || process.env.GH_TOKEN });
+  const gh = await github.createGitHub({ token: team.entry.credentials?.gh_token || process.env.GH_TOKEN, rest });
   return { team, gh, owner, repo, board: `${team.name} Board` };
 }
 
@@ -213,7 +214,7 @@ function statusOn(board: string, items: readonly ({ project: { title: string }; 
 
 /** Everything waiting for the operator, oldest first: the data of `bm inbox`. */
 export async function readInbox(teamName?: string): Promise<Inbox> {
-  const { team, gh, owner, repo, board } = await connect(teamName);
+  const { team, gh, owner, repo, board } = await connect(teamName, false);
   const search = `repo:${owner}/${repo} is:issue is:open label:"${NEEDS_HUMAN}"`;
   type Page = { viewer: { login: string }; search: { pageInfo: { hasNextPage: boolean; endCursor: string | null }; nodes: (SearchIssue | null)[] } };
   const items: InboxItem[] = [];

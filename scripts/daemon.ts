@@ -152,7 +152,8 @@ function printRules(s: DaemonStatus): void {
     return;
   }
   out(`Repositories:     ${s.repos.join(', ')}`);
-  out(`Board:            ${s.board ? `${s.board.url} (${s.board.id}, ${s.board.ownerType === 'User' ? 'user-owned: read by polling' : 'organisation-owned'})` : 'unknown: board moves wake nobody'}`);
+  const boardHow = (b: NonNullable<DaemonStatus['board']>) => `${b.ownerType === 'User' ? 'user-owned' : 'organisation-owned'}: ${b.polled ? 'its moves are read by polling' : 'an organisation hook delivers its moves'}`;
+  out(`Board:            ${s.board ? `${s.board.url} (${s.board.id}, ${boardHow(s.board)})` : 'unknown: board moves wake nobody'}`);
   out(`Identity:         ${s.identity ?? "unknown: the team's own comments and pushes wake it too"}`);
   out(`Events caused by ${s.identity ?? 'the identity'} wake the team only for:`);
   const width = Math.max(...(s.rules ?? []).map((r) => r.event.length));

@@ -83,7 +83,7 @@ function podsOf(team: Team, spec: string): { key: string; endpoint: Extract<Endp
 
 /** Prints (or follows) the output of member pods from the cluster. */
 async function podOutput(pods: ReturnType<typeof podsOf>, options: { follow: boolean; previous: boolean; lines?: number }): Promise<void> {
-  const { podLogs, describeError } = await import('../lib/endpoints/k8s.ts');
+  const { podLogs } = await import('../lib/endpoints/k8s.ts');
   const abort = new AbortController();
   process.once('SIGINT', () => abort.abort());
   process.once('SIGTERM', () => abort.abort());
@@ -91,7 +91,7 @@ async function podOutput(pods: ReturnType<typeof podsOf>, options: { follow: boo
     try {
       await podLogs(endpoint, { follow: options.follow, previous: options.previous, tailLines: options.lines, signal: abort.signal }, (chunk) => process.stdout.write(pods.length > 1 && options.follow ? chunk.replace(/^(?=.)/gm, `[${key}] `) : chunk));
     } catch (error) {
-      throw new BmError(`Could not read the log of pod ${endpoint.pod} (context ${endpoint.context}): ${describeError(error)}`, options.previous ? 'There is a previous log only after the container restarted; see `bm status -v`.' : 'Check the cluster with `bm status`.');
+      throw new BmError(`Could not read the log of pod ${endpoint.pod} (context ${endpoint.context}): ${(error as Error).message}`, options.previous ? 'There is a previous log only after the container restarted; see `bm status -v`.' : 'Check the cluster with `bm status`.');
     }
   };
   // Followed logs interleave (each line tagged with its member); printed ones come one after the other.

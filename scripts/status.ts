@@ -7,6 +7,7 @@ import { defineCommand, isMain, jsonOption, runMain, teamOption } from '../lib/c
 import { memberEnv } from '../lib/lifecycle/start.ts';
 import { endpointLabel, teamStatus, verboseDetails, type MemberStatus, type VerboseSection } from '../lib/lifecycle/status.ts';
 import { stallMinutes } from '../lib/lifecycle/activity.ts';
+import type { PodDetails } from '../lib/endpoints/k8s.ts';
 import { UsageError, info, out, printJson, printTable, style, warn } from '../lib/output.ts';
 import { loadTeamFromFlag } from '../lib/team.ts';
 
@@ -34,6 +35,17 @@ function daemonLine(daemon: { running: boolean; pid: number | null; mode: string
   return `running (PID ${daemon.pid}${how})`;
 }
 
+/** The `-v` lines of a pod member: restarts, how its container last ended, its last events. */
+function podLines(pod: PodDetails): string[] {
+  const ended = pod.lastTermination;
+  return [
+    `Restarts:         ${pod.restarts}`,
+    `Last termination: ${ended ? `${ended.reason}${ended.exitCode === null ? '' : ` (exit ${ended.exitCode})`}, container ${ended.container}${ended.finishedAt ? `, ${when(ended.finishedAt)}` : ''}` : '—'}`,
+    `Last events:${pod.events.length ? '' : '      —'}`,
+    ...pod.events.map((e) => `  ${e}`),
+  ];
+}
+
 export const command = defineCommand({
   name: 'status',
   summary: 'Show the team\'s members and whether each one runs',
@@ -41,7 +53,8 @@ export const command = defineCommand({
     'Prints the team, profile, formation and daemon, then one row per member workspace with a',
     'live health check: running, stopped, crashed (recorded as running but gone; reported once,',
     'then forgotten), error or unknown (the formation could not be reached). -v adds, for each',
-    'running member, the output of `ralph loops list`, `ralph hats` and the last events.',
+    'running member, the output of `ralph loops list`, `ralph hats` and the last events; for a',
+    'member in a pod, its restarts, how its container last ended and the pod\'s last events.',
     'A crashed member\'s leftover processes in its group are ended; member processes working in',
     'the team\'s workspaces that no running record accounts for are reported as warnings, with',
     'the `bm stop` that ends them.',
@@ -50,7 +63,7 @@ export const command = defineCommand({
     '(default: $BM_STALL_MINUTES, else 30).',
   ].join('\n'),
   options: {
-    verbose: { type: 'boolean', short: 'v', description: 'add ralph\'s own view of each running member' },
+    verbose: { type: 'boolean', short: 'v', description: 'add ralph\'s own view of each running member; restarts and events of a pod' },
     'stall-after': { type: 'string', value: 'MINUTES', description: 'quiet time after which a running member shows as stalled (default 30)' },
     team: teamOption,
     json: jsonOption,
@@ -64,14 +77,21 @@ export const command = defineCommand({
     const status = await teamStatus(team, { stallMinutes: quiet });
     for (const w of status.warnings) warn(w);
     const details = new Map<string, VerboseSection[]>();
+    const pods = new Map<string, PodDetails>();
     if (cli.flag('verbose')) {
       const env = memberEnv(team.entry, process.env);
       await Promise.all(status.members.map(async (m) => {
         if (m.status === 'running' && m.endpoint?.type === 'local') details.set(m.key, await verboseDetails(m.endpoint.workspace, env));
+        // A pod member in any state: restarts and events are what tell why it is not running.
+        if (m.endpoint?.type === 'k8s') {
+          const { podDetails } = await import('../lib/endpoints/k8s.ts');
+          const pod = await podDetails(m.endpoint);
+          if (pod) pods.set(m.key, pod);
+        }
       }));
     }
     if (cli.flag('json')) {
-      printJson({ ...status, members: status.members.map((m) => (details.has(m.key) ? { ...m, details: details.get(m.key) } : m)) });
+      printJson({ ...status, members: status.members.map((m) => ({ ...m, ...(details.has(m.key) ? { details: details.get(m.key) } : {}), ...(pods.has(m.key) ? { pod: pods.get(m.key) } : {}) })) });
       return;
     }
     out(`Team:      ${status.team}`);
@@ -97,13 +117,15 @@ export const command = defineCommand({
     }
     for (const m of status.members) {
       const sections = details.get(m.key);
-      if (!sections) continue;
+      const pod = pods.get(m.key);
+      if (!sections && !pod) continue;
       out('');
       out(style('bold', `── ${m.key} (${endpointLabel(m)}) ──`));
-      for (const s of sections) {
+      for (const s of sections ?? []) {
         out(`  $ ${s.command}`);
         for (const line of s.output.split('\n')) out(`    ${line}`);
       }
+      if (pod) for (const line of podLines(pod)) out(`  ${line}`);
     }
   },
 });

@@ -20,8 +20,7 @@ import path from 'node:path';
 import process from 'node:process';
 import type { Page } from 'playwright-core';
 import { chromiumMissing, launchChromium } from '../test/support/browser.ts';
-
-type RecordFn = (section: string, what: string, ms: number, baseline: string, baselineMs: number, target?: string) => void;
+import type { RecordFn } from './bench.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const LAUNCHER = path.join(ROOT, 'scripts', 'bm.mjs');

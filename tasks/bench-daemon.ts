@@ -20,8 +20,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import os from 'node:os';
 import path from 'node:path';
 import process from 'node:process';
-
-type RecordFn = (section: string, what: string, ms: number, baseline: string, baselineMs: number, target?: string) => void;
+import type { RecordFn } from './bench.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const LAUNCHER = path.join(ROOT, 'scripts', 'bm.mjs');

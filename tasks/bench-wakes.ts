@@ -21,8 +21,7 @@ import path from 'node:path';
 import process from 'node:process';
 import { deliver, example } from '../test/support/daemon.ts';
 import { startFakeGitHub } from '../test/support/fake-github.ts';
-
-type RecordFn = (section: string, what: string, ms: number, baseline: string, baselineMs: number, target?: string) => void;
+import type { RecordFn } from './bench.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const LAUNCHER = path.join(ROOT, 'scripts', 'bm.mjs');

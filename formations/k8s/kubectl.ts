@@ -1,10 +1,13 @@
 /**
- * The one way the hat scripts run kubectl: with the deployment's `--context` and
- * `--request-timeout`, and a total deadline on the whole call (kubectl's request timeout is per
+ * The one way bm talks to a cluster: kubectl, for the hat scripts (deploy, verify, topology) and
+ * for bm itself (status, stop, purge, logs, `status -v`). kubectl reads the kubeconfig as every
+ * other tool does (`KUBECONFIG=a:b` merged, exec credential plugins, auth providers, proxy
+ * variables and NO_PROXY), so bm never interprets one itself. Every call passes `--context` and
+ * `--request-timeout`, and gets a total deadline on top: kubectl's request timeout is per
  * request, and its discovery retries can add up to a minute against a server that accepts
- * connections and never answers).
+ * connections and never answers.
  */
-import { $ } from 'zx/core';
+import { spawn } from 'node:child_process';
 import { type Deployment, explainKubectl, fail, kubectlDeadlineMs } from './kube.ts';
 
 /** What one kubectl call gave. A call past its deadline has exit code 124 and says so on stderr. */
@@ -14,12 +17,56 @@ export interface KubectlRun {
   stderr: string;
 }
 
-/** Runs `kubectl <flags> <args>`, with `input` on stdin when given (how Secrets reach it). */
-export async function kubectl(d: Deployment, args: string[], input?: string, deadlineMs = kubectlDeadlineMs()): Promise<KubectlRun> {
-  const ms = deadlineMs;
-  const run = await $({ quiet: true, nothrow: true, timeout: ms, ...(input === undefined ? {} : { input }) })`kubectl ${d.flags} ${args}`;
-  if (run.signal) return { exitCode: 124, stdout: '', stderr: `${run.stderr}\nkubectl did not answer within ${ms} ms (timed out)` };
-  return { exitCode: run.exitCode ?? 1, stdout: run.stdout, stderr: run.stderr };
+/** How to run one kubectl call. */
+export interface KubectlOptions {
+  /** Written to kubectl's stdin (how Secrets reach it: never in argv). */
+  input?: string;
+  /** Total deadline in ms (default BM_K8S_KUBECTL_DEADLINE_MS); 0: none, for a followed log that runs until `signal` aborts. */
+  deadlineMs?: number;
+  /** Receives stdout as it comes, instead of collecting it in `stdout`. */
+  onStdout?: (chunk: string) => void;
+  /** Ends the call (SIGTERM); it then resolves with what kubectl gave so far. */
+  signal?: AbortSignal;
+}
+
+/** Runs `kubectl <flags> <args>`; never rejects (a kubectl that cannot start is exit code 127). */
+export function runKubectl(flags: readonly string[], args: readonly string[], options: KubectlOptions = {}): Promise<KubectlRun> {
+  const ms = options.deadlineMs ?? kubectlDeadlineMs();
+  return new Promise((resolve) => {
+    let stdout = '';
+    let stderr = '';
+    let settled = false;
+    const child = spawn('kubectl', [...flags, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const settle = (run: KubectlRun) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', abort);
+      resolve(run);
+    };
+    const abort = () => child.kill('SIGTERM');
+    // Past the deadline kubectl is killed and the call ends at once, without waiting for its pipes.
+    const timer = ms > 0 ? setTimeout(() => {
+      child.kill('SIGKILL');
+      settle({ exitCode: 124, stdout, stderr: `${stderr}\nkubectl did not answer within ${ms} ms (timed out)` });
+    }, ms) : undefined;
+    options.signal?.addEventListener('abort', abort, { once: true });
+    if (options.signal?.aborted) abort();
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (options.onStdout ? options.onStdout(chunk) : (stdout += chunk)));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.on('error', (error: NodeJS.ErrnoException) => {
+      settle({ exitCode: 127, stdout, stderr: error.code === 'ENOENT' ? 'kubectl not found in PATH' : error.message });
+    });
+    child.on('close', (code) => settle({ exitCode: code ?? 1, stdout, stderr }));
+    // kubectl may exit before it reads its input (a bad context): that is its answer, not an error here.
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(options.input ?? '');
+  });
+}
+
+/** Runs `kubectl <the deployment's flags> <args>`, with `input` on stdin when given. */
+export function kubectl(d: Pick<Deployment, 'flags'>, args: string[], input?: string, deadlineMs = kubectlDeadlineMs()): Promise<KubectlRun> {
+  return runKubectl(d.flags, args, { input, deadlineMs });
 }
 
 /** Fails the hat with what a failed kubectl call means and what to do about it. */

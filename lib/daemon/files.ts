@@ -99,7 +99,8 @@ const recordSchema = z.looseObject({
   /** The team's GitHub identity (login), its repositories and its board, as resolved at start. */
   identity: z.optional(z.nullable(z.string())),
   repos: z.optional(z.array(z.string())),
-  board: z.optional(z.nullable(z.object({ id: z.string(), url: z.string(), ownerType: z.string() }))),
+  /** `polled`: its moves are read by the board poll (board.ts), as no webhook delivers them. */
+  board: z.optional(z.nullable(z.object({ id: z.string(), url: z.string(), ownerType: z.string(), polled: z.optional(z.boolean()) }))),
   /** The rule table for events the team's own identity caused (events.ts SELF_RULES). */
   rules: z.optional(z.array(z.object({ event: z.string(), wakes: z.array(z.string()), why: z.string() }))),
 });
@@ -199,7 +200,7 @@ export interface DaemonStatus {
   ignoredBy?: Record<string, number>;
   identity?: string | null;
   repos?: string[];
-  board?: { id: string; url: string; ownerType: string } | null;
+  board?: { id: string; url: string; ownerType: string; polled?: boolean } | null;
   rules?: { event: string; wakes: string[]; why: string }[];
   /**
    * `bm daemon status` only (asked of GitHub, not in daemon.json): the webhook bm set up and

@@ -160,6 +160,12 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   };
 
   let tunnel: Tunnel | undefined;
+  let boardPoller: BoardPoller | undefined;
+  // Board moves come as webhooks only from an organisation (or App) hook: a repository hook, the
+  // kind `bm daemon start` sets up, never delivers them. So the board is polled until a delivery
+  // of the team's own board proves that such a hook reaches this daemon (in this run or before).
+  const ofTeamBoard = (e: Record<string, unknown>) => e.event === 'projects_v2_item' && e.reason !== 'foreign-board' && e.reason !== 'foreign-repo';
+  let boardHooked = past.some((e) => e.type === 'delivery' && ofTeamBoard(e));
   let writeTimer: NodeJS.Timeout | undefined;
   const flush = () => {
     clearTimeout(writeTimer);
@@ -237,6 +243,15 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
       return 'ping';
     }
     const verdict = judge(webhookFacts(d.event, d.payload), events, coordinates);
+    if (!boardHooked && ofTeamBoard({ event: d.event, reason: verdict.wake ? undefined : verdict.reason })) {
+      boardHooked = true;
+      if (boardPoller && board?.ownerType !== 'User') {
+        boardPoller.stop();
+        boardPoller = undefined;
+        if (record.board) record.board.polled = false;
+        log.info(`an organisation hook delivers the moves of board ${board?.url ?? ''}; the board poll stops`);
+      }
+    }
     if (!verdict.wake) {
       ignore(verdict.reason);
       journal.add({ ...base, outcome: 'ignored', reason: verdict.reason, why: verdict.detail });
@@ -307,9 +322,8 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   } else {
     log.warn(`no reconcile poll: team '${team.name}' has no GitHub repository or token; a lost delivery is not recovered`);
   }
-  // No webhook reports a move on a user-owned board, and the Events API reports none at all.
-  let boardPoller: BoardPoller | undefined;
-  if (gh && board && (options.mode === 'poll' || board.ownerType === 'User')) {
+  // The Events API reports no board move at all, and no webhook reports one of a user-owned board.
+  if (gh && board && (options.mode === 'poll' || board.ownerType === 'User' || !boardHooked)) {
     const interval = options.mode === 'poll' ? options.interval : reconcileSeconds();
     boardPoller = new BoardPoller({
       gh, board: board.id, intervalSeconds: interval, stateFile: paths.board, log, journal,
@@ -322,6 +336,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
       },
     });
     boardPoller.start();
+    if (record.board) record.board.polled = true;
     log.info(`board poll of ${board.url} every ${interval}s`);
   }
 

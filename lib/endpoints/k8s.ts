@@ -1,38 +1,27 @@
 /**
  * The `k8s` endpoint: a member pod, `{type: k8s, context, namespace, pod, container}`.
  *
- * Health reads all the team's pods of a namespace in one list request, shared by every endpoint
- * of that namespace, so `bm status` costs one round-trip per namespace, not one per member. It
- * is on the path of `bm status` and of every `bm start --formation k8s`, so that request goes
- * straight over node:http(s) (kubeconfig.ts) whenever the context is one bm can honour exactly
- * as kubectl would.
+ * bm reaches the cluster only through kubectl (formations/k8s/kubectl.ts), as the hat scripts
+ * do: whatever kubeconfig works with kubectl works with bm (merged files, exec plugins, proxies),
+ * and bm never reads a credential itself. docs/formations.md says what that costs.
  *
- * Other contexts (exec plugins and the like), and every write (stop, purge), go through
- * @kubernetes/client-node, imported on first use (it takes the better part of a second to
- * load) and configured from the operator's kubeconfig (KUBECONFIG or ~/.kube/config) with the
- * endpoint's context. client-node sets no timeout of its own, and a paused kind container
- * accepts connections but never answers, so every request on either path has a deadline
- * (BM_K8S_TIMEOUT_MS, default 4000).
+ * Health, and the look for pods no record knows (lib/lifecycle/clusters.ts), read bm's pods,
+ * ConfigMaps and Secrets in every namespace of a context with one kubectl call, shared by every
+ * endpoint there, so `bm status` costs one kubectl per context, not one per member. Every call
+ * has a total deadline (BM_K8S_TIMEOUT_MS, default 4000): a paused cluster accepts connections
+ * and never answers.
  */
 import process from 'node:process';
-import type { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
-import { configMapName, MANAGED_BY, MEMBER_LABEL, podDrift, podHealth, SECRET, TEAM_LABEL, type Pod } from '../../formations/k8s/kube.ts';
+import { configMapName, lastLine, MANAGED_BY, MEMBER_LABEL, podDrift, podHealth, SECRET, TEAM_LABEL, type Meta, type Pod } from '../../formations/k8s/kube.ts';
+import { runKubectl, type KubectlOptions, type KubectlRun } from '../../formations/k8s/kubectl.ts';
 import { BmError } from '../output.ts';
 import type { Endpoint } from '../schema.ts';
 import type { Deployed, EndpointDriver, Health, StopOptions, StopResult } from './index.ts';
-import { getJson, getStream, routeTo } from './kubeconfig.ts';
 
 type K8sEndpoint = Extract<Endpoint, { type: 'k8s' }>;
-type ClientNode = typeof import('@kubernetes/client-node');
+type Where = Pick<K8sEndpoint, 'context' | 'namespace'>;
 
-let loaded: Promise<ClientNode> | undefined;
-interface Apis {
-  core: CoreV1Api;
-  apps: AppsV1Api;
-}
-
-const apis = new Map<string, Promise<Apis>>();
-const states = new Map<string, Promise<NamespaceState>>();
+const looks = new Map<string, Promise<ContextObjects>>();
 
 /** What one look at a namespace shows: bm's pods by name, and which of its ConfigMaps and Secrets exist. */
 interface NamespaceState {
@@ -41,134 +30,84 @@ interface NamespaceState {
   secrets: Set<string>;
 }
 
+/** bm's objects in every namespace of a context: pods in full, ConfigMaps and Secrets as metadata. */
+interface ContextObjects {
+  pods: Pod[];
+  configMaps: Meta[];
+  secrets: Meta[];
+}
+
 function timeoutMs(): number {
   const ms = Number(process.env.BM_K8S_TIMEOUT_MS);
   return Number.isFinite(ms) && ms > 0 ? ms : 4000;
 }
 
-/** The CoreV1 and AppsV1 APIs of a kubeconfig context (one client per context per process). */
-function apisOf(context: string): Promise<Apis> {
-  let api = apis.get(context);
-  if (!api) {
-    api = (async () => {
-      loaded ??= import('@kubernetes/client-node');
-      const k8s = await loaded;
-      const kc = new k8s.KubeConfig();
-      kc.loadFromDefault();
-      if (!kc.getContextObject(context)) throw new Error(`context '${context}' is not in the kubeconfig (${process.env.KUBECONFIG || '~/.kube/config'})`);
-      kc.setCurrentContext(context);
-      return { core: kc.makeApiClient(k8s.CoreV1Api), apps: kc.makeApiClient(k8s.AppsV1Api) };
-    })();
-    apis.set(context, api);
+/** Why a kubectl call failed, in kubectl's words (its last line on stderr). */
+class KubectlError extends Error {
+  constructor(readonly run: KubectlRun) {
+    super(lastLine(run.stderr) || `kubectl exited with code ${run.exitCode}`);
   }
-  return api;
 }
 
 /**
- * Runs one API call with an abort signal, plus a timer of its own in case the client ignores
- * the signal: a hung API server must never hang bm.
+ * `kubectl --context C --request-timeout T [-n NS] <args>` within `ms` in all; rejects with
+ * kubectl's reason when it fails. kubectl's own timeout comes first, so its message is the one
+ * shown when the server does not answer; the deadline catches discovery retries.
  */
-async function call<T>(context: string, run: (api: CoreV1Api, options: object, apps: AppsV1Api) => Promise<T>): Promise<T> {
-  const { core: api, apps } = await apisOf(context);
-  const k8s = await (loaded as Promise<ClientNode>);
-  const ms = timeoutMs();
-  const abort = new AbortController();
-  const options = {
-    middleware: [{
-      pre: (ctx: { setSignal(signal: AbortSignal): void }) => {
-        ctx.setSignal(abort.signal);
-        return new k8s.Observable(Promise.resolve(ctx));
-      },
-      post: <R>(response: R) => new k8s.Observable(Promise.resolve(response)),
-    }],
-    middlewareMergeStrategy: 'append',
-  };
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      abort.abort();
-      reject(new Error(`no answer from the API server within ${ms} ms`));
-    }, ms);
-  });
-  try {
-    return await Promise.race([run(api, options, apps), expired]);
-  } finally {
-    clearTimeout(timer);
-  }
+async function kubectl(where: Pick<Where, 'context'> & Partial<Where>, args: string[], ms = timeoutMs(), options: KubectlOptions = {}): Promise<string> {
+  const requestTimeout = ms > 0 ? `${Math.max(1, Math.floor((ms * 0.75) / 1000))}s` : '0';
+  const flags = ['--context', where.context, `--request-timeout=${requestTimeout}`, ...(where.namespace ? ['-n', where.namespace] : [])];
+  const run = await runKubectl(flags, args, { ...options, deadlineMs: ms });
+  if (run.exitCode !== 0) throw new KubectlError(run);
+  return run.stdout;
 }
 
-/** The HTTP status of a client-node error, if it is one. */
-function statusOf(error: unknown): number | undefined {
-  const code = (error as { code?: unknown }).code;
-  return typeof code === 'number' ? code : undefined;
-}
+/**
+ * One line per object: kind, metadata, spec and status as JSON (kubectl's jsonpath prints maps
+ * as JSON, whose strings never hold a raw tab or newline). A Secret shows only its metadata:
+ * its values never reach bm.
+ */
+const OBJECT_LINES = '{range .items[*]}{.kind}{"\\t"}{.metadata}{"\\t"}{.spec}{"\\t"}{.status}{"\\n"}{end}';
 
-/** A short reason for an API failure: the Status message when there is one. */
-export function describeError(error: unknown): string {
-  const body = (error as { body?: unknown }).body;
-  if (typeof body === 'string') {
-    try {
-      const status = JSON.parse(body) as { message?: string };
-      if (status.message) return status.message;
-    } catch {
-      // Not a Status body.
-    }
-  }
-  const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as { code?: unknown }).code;
-  const message = (error as Error).message ?? String(error);
-  return typeof cause === 'string' && !message.includes(cause) ? `${message} (${cause})` : message;
-}
-
-/** Lists bm's objects of one kind in the endpoint's namespace (only the metadata of Secrets and ConfigMaps). */
-async function listOf(endpoint: K8sEndpoint, plural: 'pods' | 'configmaps' | 'secrets'): Promise<{ metadata?: { name?: string } }[]> {
-  const selector = `app.kubernetes.io/managed-by=${MANAGED_BY}`;
-  const route = routeTo(endpoint.context);
-  if (route.kind === 'fallback') {
-    const list = await call(endpoint.context, (api, options) => {
-      const request = { namespace: endpoint.namespace, labelSelector: selector };
-      if (plural === 'pods') return api.listNamespacedPod(request, options);
-      return plural === 'configmaps' ? api.listNamespacedConfigMap(request, options) : api.listNamespacedSecret(request, options);
+/** bm's objects in every namespace of `context`: one kubectl call, once per context and process. */
+function contextObjects(context: string): Promise<ContextObjects> {
+  let look = looks.get(context);
+  if (!look) {
+    const args = ['get', 'pods,configmaps,secrets', '--all-namespaces', '-l', `app.kubernetes.io/managed-by=${MANAGED_BY}`, '-o', `jsonpath=${OBJECT_LINES}`];
+    look = kubectl({ context }, args).then((text) => {
+      const found: ContextObjects = { pods: [], configMaps: [], secrets: [] };
+      for (const line of text.split('\n').filter(Boolean)) {
+        const [kind, metadata, spec, status] = line.split('\t').map((field, i) => (i === 0 || !field ? field : JSON.parse(field)));
+        if (kind === 'Pod') found.pods.push({ metadata, spec, status } as Pod);
+        else if (kind === 'ConfigMap') found.configMaps.push(metadata as Meta);
+        else if (kind === 'Secret') found.secrets.push(metadata as Meta);
+      }
+      return found;
     });
-    return list.items as { metadata?: { name?: string } }[];
+    looks.set(context, look);
   }
-  // @speed-only-begin: the same list over the fast path (kubeconfig.ts)
-  // Pods in full (their status is the health); the others as metadata only: a Secret's data never leaves the server.
-  const list = await getJson(route.target, `/api/v1/namespaces/${encodeURIComponent(endpoint.namespace)}/${plural}?labelSelector=${encodeURIComponent(selector)}`, timeoutMs(), plural !== 'pods');
-  const items = (list as { items?: unknown }).items;
-  if (!Array.isArray(items)) throw new Error('the API server did not answer with a list');
-  return items as { metadata?: { name?: string } }[];
-  // @speed-only-end
+  return look;
+}
+
+/** The namespace's pods, ConfigMaps and Secrets of bm. */
+async function namespaceState(where: Where): Promise<NamespaceState> {
+  const all = await contextObjects(where.context);
+  const here = (items: Meta[]) => new Set(items.filter((m) => m.namespace === where.namespace).map((m) => m.name));
+  return {
+    pods: new Map(all.pods.filter((p) => p.metadata.namespace === where.namespace).map((p) => [p.metadata.name, p])),
+    configMaps: here(all.configMaps),
+    secrets: here(all.secrets),
+  };
 }
 
 /**
- * Every pod of team `team` in any namespace of `context`, found by its labels in one list request
- * (what the topology does not record: an earlier namespace prefix, a deploy that failed part-way).
+ * Every pod of team `team` in any namespace of `context`, found by its labels (what the topology
+ * does not record: an earlier namespace prefix, a deploy that failed part-way). `fresh` looks
+ * again rather than reuse this process's look (after a deploy).
  */
-export async function teamPods(context: string, team: string): Promise<Pod[]> {
-  const selector = `app.kubernetes.io/managed-by=${MANAGED_BY},${TEAM_LABEL}=${team}`;
-  const route = routeTo(context);
-  if (route.kind === 'fallback') return (await call(context, (api, options) => api.listPodForAllNamespaces({ labelSelector: selector }, options))).items as Pod[];
-  // @speed-only-begin: the same list over the fast path (kubeconfig.ts)
-  const items = (await getJson(route.target, `/api/v1/pods?labelSelector=${encodeURIComponent(selector)}`, timeoutMs()) as { items?: unknown }).items;
-  if (!Array.isArray(items)) throw new Error('the API server did not answer with a list');
-  return items as Pod[];
-  // @speed-only-end
-}
-
-/** The namespace's pods, ConfigMaps and Secrets of bm: three list requests sent together, once per namespace. */
-function namespaceState(endpoint: K8sEndpoint): Promise<NamespaceState> {
-  const key = `${endpoint.context}\0${endpoint.namespace}`;
-  let state = states.get(key);
-  if (!state) {
-    const names = (items: { metadata?: { name?: string } }[]) => new Set(items.map((i) => i.metadata?.name ?? ''));
-    state = Promise.all([listOf(endpoint, 'pods'), listOf(endpoint, 'configmaps'), listOf(endpoint, 'secrets')]).then(([pods, configMaps, secrets]) => ({
-      pods: new Map((pods as Pod[]).map((p) => [p.metadata?.name ?? '', p])),
-      configMaps: names(configMaps),
-      secrets: names(secrets),
-    }));
-    states.set(key, state);
-  }
-  return state;
+export async function teamPods(context: string, team: string, fresh = false): Promise<Pod[]> {
+  if (fresh) looks.delete(context);
+  return (await contextObjects(context)).pods.filter((p) => p.metadata.labels?.[TEAM_LABEL] === team);
 }
 
 const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
@@ -193,20 +132,6 @@ export function healthOfPod(pod: Pod): Health {
   return { status: 'running', detail: `not ready yet (${reason})` };
 }
 
-async function waitUntilGone(endpoint: K8sEndpoint, uid: string | undefined, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    try {
-      const pod = await call(endpoint.context, (api, options) => api.readNamespacedPod({ name: endpoint.pod, namespace: endpoint.namespace }, options));
-      if (uid && pod.metadata?.uid !== uid) return true;
-    } catch (error) {
-      if (statusOf(error) === 404) return true;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  return false;
-}
-
 /** The k8s endpoint driver. */
 export const driver: EndpointDriver<K8sEndpoint> = {
   async health(endpoint, deployed?: Deployed): Promise<Health> {
@@ -214,7 +139,7 @@ export const driver: EndpointDriver<K8sEndpoint> = {
     try {
       state = await namespaceState(endpoint);
     } catch (error) {
-      return { status: 'unknown', detail: `could not reach context ${endpoint.context}: ${describeError(error)}` };
+      return { status: 'unknown', detail: `could not reach context ${endpoint.context}: ${(error as Error).message}` };
     }
     const pod = state.pods.get(endpoint.pod);
     if (!pod) return { status: 'stopped', detail: `pod ${endpoint.pod} is gone` };
@@ -228,42 +153,31 @@ export const driver: EndpointDriver<K8sEndpoint> = {
    * pod and its ConfigMaps, then waits until the pod is gone.
    */
   async stop(endpoint, options: StopOptions): Promise<StopResult> {
-    let uid: string | undefined;
-    let existed = true;
-    const grace = options.force ? { gracePeriodSeconds: 0 } : {};
     let member = endpoint.pod;
-    if (endpoint.statefulset) {
-      try {
-        const sts = await call(endpoint.context, (_api, o, apps) => apps.readNamespacedStatefulSet({ name: endpoint.statefulset ?? '', namespace: endpoint.namespace }, o));
-        member = sts.metadata?.labels?.[MEMBER_LABEL] ?? member;
-        await call(endpoint.context, (_api, o, apps) => apps.deleteNamespacedStatefulSet({ name: endpoint.statefulset ?? '', namespace: endpoint.namespace, propagationPolicy: 'Background' }, o));
-      } catch (error) {
-        if (statusOf(error) !== 404) return { outcome: 'failed', detail: `could not delete StatefulSet ${endpoint.statefulset}: ${describeError(error)}` };
-        existed = false;
+    let deleted: string;
+    try {
+      if (endpoint.statefulset) {
+        // Its member label says which ConfigMaps are the member's (a long name is shortened in the StatefulSet's).
+        const label = `{.metadata.labels.${MEMBER_LABEL.replaceAll('.', '\\.')}}`;
+        member = (await kubectl(endpoint, ['get', 'statefulset', endpoint.statefulset, '--ignore-not-found', '-o', `jsonpath=${label}`])).trim() || member;
       }
+      const objects = [...(endpoint.statefulset ? [`statefulset/${endpoint.statefulset}`] : []), `pod/${endpoint.pod}`];
+      // kubectl refuses a grace period of 0 without --force; 1 s is its "immediate".
+      deleted = await kubectl(endpoint, ['delete', ...objects, '--ignore-not-found', '--wait=false', '-o', 'name', ...(options.force ? ['--grace-period=1'] : [])]);
+    } catch (error) {
+      return { outcome: 'failed', detail: `could not delete pod ${endpoint.pod}: ${(error as Error).message}` };
     }
     try {
-      const deleted = await call(endpoint.context, (api, o) => api.deleteNamespacedPod({ name: endpoint.pod, namespace: endpoint.namespace, ...grace }, o));
-      uid = deleted.metadata?.uid;
-      existed = true;
+      await kubectl(endpoint, ['delete', 'configmap', '-l', `${MEMBER_LABEL}=${member}`, '--ignore-not-found', '--wait=false']);
     } catch (error) {
-      if (statusOf(error) !== 404) return { outcome: 'failed', detail: `could not delete pod ${endpoint.pod}: ${describeError(error)}` };
-      // The StatefulSet's pod may already be gone with it.
-      if (!endpoint.statefulset) existed = false;
+      return { outcome: 'failed', detail: `pod deleted, but not its ConfigMap: ${(error as Error).message}` };
     }
+    if (deleted.trim() === '') return { outcome: 'not-running' };
+    const waitMs = options.timings.stopGraceMs;
     try {
-      const maps = await call(endpoint.context, (api, o) => api.listNamespacedConfigMap({ namespace: endpoint.namespace, labelSelector: `${MEMBER_LABEL}=${member}` }, o));
-      for (const map of maps.items) {
-        await call(endpoint.context, (api, o) => api.deleteNamespacedConfigMap({ name: map.metadata?.name ?? '', namespace: endpoint.namespace }, o)).catch((error: unknown) => {
-          if (statusOf(error) !== 404) throw error;
-        });
-      }
+      await kubectl(endpoint, ['wait', '--for=delete', `pod/${endpoint.pod}`, `--timeout=${Math.max(1, Math.round(waitMs / 1000))}s`], waitMs + timeoutMs());
     } catch (error) {
-      return { outcome: 'failed', detail: `pod deleted, but not its ConfigMap: ${describeError(error)}` };
-    }
-    if (!existed) return { outcome: 'not-running' };
-    if (!(await waitUntilGone(endpoint, uid, options.timings.stopGraceMs))) {
-      return { outcome: 'failed', detail: `pod ${endpoint.pod} is still terminating after ${Math.round(options.timings.stopGraceMs / 1000)}s` };
+      return { outcome: 'failed', detail: `pod ${endpoint.pod} is still terminating after ${Math.round(waitMs / 1000)}s (${(error as Error).message})` };
     }
     return { outcome: 'stopped' };
   },
@@ -275,11 +189,10 @@ export async function purgeNamespaces(endpoints: readonly K8sEndpoint[]): Promis
   const lines: string[] = [];
   for (const e of seen.values()) {
     try {
-      await call(e.context, (api, o) => api.deleteNamespace({ name: e.namespace }, o));
-      lines.push(`namespace ${e.namespace}: deleted (context ${e.context})`);
+      const deleted = await kubectl(e, ['delete', 'namespace', e.namespace, '--ignore-not-found', '--wait=false', '-o', 'name']);
+      lines.push(deleted.trim() ? `namespace ${e.namespace}: deleted (context ${e.context})` : `namespace ${e.namespace}: already gone`);
     } catch (error) {
-      if (statusOf(error) === 404) lines.push(`namespace ${e.namespace}: already gone`);
-      else throw new BmError(`Could not delete namespace ${e.namespace}: ${describeError(error)}`, `Delete it with \`kubectl --context ${e.context} delete namespace ${e.namespace}\`.`);
+      throw new BmError(`Could not delete namespace ${e.namespace}: ${(error as Error).message}`, `Delete it with \`kubectl --context ${e.context} delete namespace ${e.namespace}\`.`);
     }
   }
   return lines;
@@ -297,41 +210,65 @@ export interface PodLogOptions {
 }
 
 /**
- * Writes a member pod's output (the endpoint's container) to `write`, as `kubectl logs` would:
- * once, or followed until `options.signal` aborts or the container ends. Rejects with why when
- * the cluster cannot be reached or the pod has no such log (yet).
+ * Writes a member pod's output (the endpoint's container) to `write`: once, within
+ * BM_K8S_KUBECTL_DEADLINE_MS, or followed (no deadline) until `options.signal` aborts or the
+ * container ends. Rejects with kubectl's reason when the cluster cannot be reached or the pod has
+ * no such log (yet).
  */
 export async function podLogs(endpoint: K8sEndpoint, options: PodLogOptions, write: (chunk: string) => void): Promise<void> {
-  const query = new URLSearchParams({ container: endpoint.container });
-  if (options.follow) query.set('follow', 'true');
-  if (options.previous) query.set('previous', 'true');
-  if (options.tailLines !== undefined) query.set('tailLines', String(options.tailLines));
-  const route = routeTo(endpoint.context);
-  if (route.kind === 'fallback') {
-    const k8s = await (loaded ??= import('@kubernetes/client-node'));
-    const kc = new k8s.KubeConfig();
-    kc.loadFromDefault();
-    kc.setCurrentContext(endpoint.context);
-    const { PassThrough } = await import('node:stream');
-    const out = new PassThrough();
-    out.on('data', (chunk: Buffer) => write(chunk.toString('utf8')));
-    const done = new Promise<void>((resolve) => out.on('end', resolve));
-    const request = await new k8s.Log(kc).log(endpoint.namespace, endpoint.pod, endpoint.container, out, { follow: options.follow, previous: options.previous, tailLines: options.tailLines });
-    options.signal?.addEventListener('abort', () => {
-      request.abort();
-      out.end();
-    });
-    return done;
+  const args = ['logs', endpoint.pod, '-c', endpoint.container];
+  if (options.follow) args.push('--follow');
+  if (options.previous) args.push('--previous');
+  if (options.tailLines !== undefined) args.push(`--tail=${options.tailLines}`);
+  try {
+    await kubectl(endpoint, args, options.follow ? 0 : Math.max(timeoutMs(), 8000), { onStdout: write, signal: options.signal });
+  } catch (error) {
+    if (!options.signal?.aborted) throw error;
   }
-  const path = `/api/v1/namespaces/${encodeURIComponent(endpoint.namespace)}/pods/${encodeURIComponent(endpoint.pod)}/log?${query}`;
-  const response = await getStream(route.target, path, timeoutMs());
-  await new Promise<void>((resolve, reject) => {
-    options.signal?.addEventListener('abort', () => {
-      response.destroy();
-      resolve();
-    });
-    response.on('data', (chunk: Buffer) => write(chunk.toString('utf8')));
-    response.on('end', resolve);
-    response.on('error', (error) => (options.signal?.aborted ? resolve() : reject(error)));
-  });
+}
+
+/** What `bm status -v` adds for a pod member. */
+export interface PodDetails {
+  /** Restarts of the pod's containers (all of them). */
+  restarts: number;
+  /** How the last container run ended before the current one, if one did. */
+  lastTermination: { container: string; reason: string; exitCode: number | null; finishedAt: string | null } | null;
+  /** The pod's last events, oldest first: `time type reason: message`. */
+  events: string[];
+}
+
+interface Event {
+  type?: string;
+  reason?: string;
+  message?: string;
+  count?: number;
+  lastTimestamp?: string | null;
+  eventTime?: string | null;
+  metadata?: { creationTimestamp?: string };
+}
+
+/** Restarts, the last termination and the last `count` events of a member's pod; null when the cluster does not say. */
+export async function podDetails(endpoint: K8sEndpoint, count = 5): Promise<PodDetails | null> {
+  let pod: Pod | undefined;
+  let events: Event[];
+  try {
+    [pod, events] = await Promise.all([
+      namespaceState(endpoint).then((state) => state.pods.get(endpoint.pod)),
+      kubectl(endpoint, ['get', 'events', '--field-selector', `involvedObject.name=${endpoint.pod}`, '-o', 'json']).then((json) => (JSON.parse(json) as { items?: Event[] }).items ?? []),
+    ]);
+  } catch {
+    return null;
+  }
+  const statuses = pod?.status?.containerStatuses ?? [];
+  const ended = statuses
+    .flatMap((c) => (c.lastState?.terminated ? [{ container: c.name, ...c.lastState.terminated }] : []))
+    .sort((a, b) => (a.finishedAt ?? '').localeCompare(b.finishedAt ?? ''))
+    .pop();
+  const when = (e: Event) => e.lastTimestamp ?? e.eventTime ?? e.metadata?.creationTimestamp ?? '';
+  return {
+    restarts: statuses.reduce((sum, c) => sum + (c.restartCount ?? 0), 0),
+    lastTermination: ended ? { container: ended.container, reason: ended.reason ?? 'Unknown', exitCode: ended.exitCode ?? null, finishedAt: ended.finishedAt ?? null } : null,
+    events: events.sort((a, b) => when(a).localeCompare(when(b))).slice(-count)
+      .map((e) => `${when(e)} ${e.type ?? ''} ${e.reason ?? ''}${(e.count ?? 1) > 1 ? ` (x${e.count})` : ''}: ${e.message ?? ''}`),
+  };
 }

@@ -2,7 +2,8 @@
  * Pods bm has no record of. The topology records the pods of the last complete deploy; a team
  * can still have others: in the namespace of an earlier `namespace_prefix`, left by a deploy that
  * failed part-way, or in a context formation.yml no longer names. bm finds them by the team's
- * labels, with one list request across all namespaces of each context the team was deployed to.
+ * labels, with one kubectl call across all namespaces of each context the team was deployed to
+ * (the same one status reads the members' health from: lib/endpoints/k8s.ts).
  *
  * `{team dir}/clusters.json` remembers those contexts, from the moment a deploy starts until a
  * full `bm stop` has seen that nothing of the team is left there:
@@ -100,10 +101,10 @@ async function endpointOf(context: string, pod: Pod, member: string, container?:
 }
 
 /** The team's pods in `context` that are there to stay (a pod being deleted is not left over). */
-async function livePods(team: Team, context: string): Promise<{ pod: Pod; member: string }[]> {
+async function livePods(team: Team, context: string, fresh = false): Promise<{ pod: Pod; member: string }[]> {
   const { teamPods } = await import('../endpoints/k8s.ts');
   const { MEMBER_LABEL } = await import('../../formations/k8s/kube.ts');
-  return (await teamPods(context, team.name)).flatMap((pod) => {
+  return (await teamPods(context, team.name, fresh)).flatMap((pod) => {
     const member = pod.metadata.labels?.[MEMBER_LABEL];
     return member && !pod.metadata.deletionTimestamp ? [{ pod, member }] : [];
   });
@@ -118,7 +119,6 @@ export async function unrecordedPods(team: Team, known: readonly Endpoint[]): Pr
   const contexts = [...new Set([...Object.keys(readContexts(team)), ...recorded.map((e) => e.context)])].sort();
   const sweep: PodSweep = { pods: [], looked: [], failed: [] };
   if (contexts.length === 0) return sweep;
-  const { describeError } = await import('../endpoints/k8s.ts');
   const isRecorded = (e: K8sEndpoint) => recorded.some((r) => r.context === e.context && r.namespace === e.namespace && r.pod === e.pod);
   await Promise.all(contexts.map(async (context) => {
     try {
@@ -128,7 +128,7 @@ export async function unrecordedPods(team: Team, known: readonly Endpoint[]): Pr
       }
       sweep.looked.push(context);
     } catch (error) {
-      sweep.failed.push({ context, reason: describeError(error) });
+      sweep.failed.push({ context, reason: (error as Error).message });
     }
   }));
   sweep.pods.sort((a, b) => `${a.endpoint.context}/${a.endpoint.namespace}/${a.endpoint.pod}`.localeCompare(`${b.endpoint.context}/${b.endpoint.namespace}/${b.endpoint.pod}`));
@@ -150,7 +150,7 @@ export function unrecordedWarning(team: Team, pod: UnrecordedPod): string {
 export async function recordPartialDeploy(team: Team, formation: string, context: string): Promise<number> {
   const { slotsOf } = await import('../../formations/k8s/kube.ts');
   const { healthOfPod } = await import('../endpoints/k8s.ts');
-  const pods = await livePods(team, context);
+  const pods = await livePods(team, context, true);
   const projects = projectsOf(team).map((p) => ({ name: p.name, url: p.fork_url }));
   const members: Topology['members'] = {};
   for (const { pod, member } of pods) {

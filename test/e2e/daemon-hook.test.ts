@@ -2,14 +2,15 @@
  * The team repo's webhook, set up by `bm daemon start --public-url URL` through the fake
  * GitHub's hooks API: created once (JSON, the team's events and secret), GitHub's ping reaching
  * the running daemon, left alone on a second start, updated only when asked after it drifted,
- * and `bm daemon status` showing GitHub's last delivery to it.
+ * and `bm daemon status` showing GitHub's last delivery to it. A repository hook never delivers
+ * board moves: an organisation's board is polled until an organisation hook proves it does.
  */
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { connectTeam, daemonDir, daemonTeam, example, journal, waitFor, webhookSecret } from '../support/daemon.ts';
+import { connectTeam, daemonDir, daemonTeam, deliver, example, journal, waitFor, webhookSecret } from '../support/daemon.ts';
 import { startFakeGitHub, type FakeGitHub } from '../support/fake-github.ts';
 import { createSandbox, type Sandbox } from '../support/sandbox.ts';
 
@@ -41,7 +42,7 @@ const status = () => sandbox.json<{ webhook?: { id: number; lastDelivery: { ok: 
 
 test.before(async () => {
   sandbox = createSandbox({ BM_STOP_KILL_MS: '1000', BM_DAEMON_STOP_MS: '5000', BM_DAEMON_RECONCILE_S: '3600' });
-  github = await startFakeGitHub({ token: TOKEN });
+  github = await startFakeGitHub({ token: TOKEN, orgs: ['acme'] });
   await github.addRepo('octocat/alpha');
   await daemonTeam(sandbox, TEAM, ['dev:alice']);
   connectTeam(sandbox, TEAM, 'octocat/alpha', TOKEN);
@@ -117,6 +118,38 @@ test('a second start changes nothing; a drifted hook is updated only when asked;
   const denied = await start('--yes');
   assert.is(denied.code, 0, 'the daemon runs anyway');
   assert.match(denied.stderr, /the GitHub webhook was not set up: Not found while trying to list the webhooks of octocat\/alpha\. .*admin:repo_hook/);
+  await sandbox.ok(['daemon', 'stop']);
+});
+
+test("an organisation's board is polled in webhook mode until an organisation hook delivers its moves", async () => {
+  await github.addRepo('acme/alpha');
+  const board = github.addBoard('acme', 'alpha Board');
+  const issue = github.addIssue({ repo: 'acme/alpha', title: 'on the board', board: 'alpha Board', status: 'Todo' });
+  connectTeam(sandbox, TEAM, 'acme/alpha', TOKEN);
+  const mark = journal(sandbox, TEAM).length;
+  const since = (type: string) => journal(sandbox, TEAM).slice(mark).filter((e) => e.type === type);
+  const log = () => readFileSync(path.join(daemonDir(sandbox, TEAM), 'daemon.log'), 'utf8');
+  const fast = { env: { BM_GITHUB_API_URL: github.url, BM_DAEMON_RECONCILE_S: '1' } };
+  const started = await sandbox.ok(['daemon', 'start', '--port', '0'], fast);
+  const daemonPort = Number(/listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(started.stdout)?.[1]);
+  await waitFor('the board to be remembered', () => since('board.poll').some((e) => e.initial === true), 15_000);
+  assert.match((await sandbox.ok(['daemon', 'status', '-v'], fast)).stdout, /organisation-owned: its moves are read by polling/);
+  github.moveItem(issue, 'alpha Board', 'In Progress');
+  await waitFor('the board poll to see the move', () => since('board.poll').some((e) => e.moves === 1), 15_000);
+
+  const move = example('projects_v2_item', 'edited');
+  (move.projects_v2_item as Record<string, unknown>).project_node_id = board.id;
+  assert.is(JSON.parse((await deliver(daemonPort, secret, 'projects_v2_item', move)).body).outcome, 'wake');
+  await waitFor('the board poll to stop', () => /an organisation hook delivers the moves of board .*; the board poll stops/.test(log()));
+  const status = await sandbox.json<{ board: { polled?: boolean } }>(['daemon', 'status', '--json'], fast);
+  assert.is(status.board.polled, false);
+  await sandbox.ok(['daemon', 'stop']);
+
+  const restarted = journal(sandbox, TEAM).length;
+  await sandbox.ok(['daemon', 'start', '--port', '0'], fast);
+  const after = await sandbox.json<{ board: { polled?: boolean } }>(['daemon', 'status', '--json'], fast);
+  assert.not.ok(after.board.polled, 'the journal remembers the organisation hook across restarts');
+  assert.is(journal(sandbox, TEAM).slice(restarted).filter((e) => e.type === 'board.poll').length, 0);
   await sandbox.ok(['daemon', 'stop']);
 });
 

@@ -15,7 +15,7 @@ import { parseAllDocuments } from 'yaml';
 import { restrictedViolations } from '../support/kube-sim/pod-security.ts';
 import { kubectlTest } from '../support/kube-sim/kubectl.ts';
 import { BM_COMMAND } from '../support/sandbox.ts';
-import { SimPerTest, TOKEN, assertTokenNeverLeaked, driftScenario, eventually, lifecycleScenario, topologyOf, type K8sWorld } from '../support/k8s-scenarios.ts';
+import { SimPerTest, TOKEN, assertTokenNeverLeaked, driftScenario, healScenario, lifecycleScenario, purgeScenario, topologyOf, type K8sWorld } from '../support/k8s-scenarios.ts';
 
 /** Every test here deploys with real kubectl: skipped, with the reason, when it is missing or too old. */
 const withKubectl = await kubectlTest(test, 'k8s formation');
@@ -30,15 +30,21 @@ withKubectl('token rotation and drift: the live objects are compared with what w
   await driftScenario(await setup(['dev:alice', 'qe:quinn']));
 });
 
-withKubectl('runner ralph: the manager is a one-shot ralph session in the formation directory', async () => {
+withKubectl('runner ralph: the manager is a one-shot ralph session whose hats run the scripts in order', async () => {
   const w = await setup(['dev:alice'], 'ralph');
   const log = path.join(w.sandbox.dir, 'stub-calls.jsonl');
-  const result = await w.bm(['start', '--formation', 'k8s'], { BM_STUB_LOG: log, STUB_RALPH_MODE: 'formation', STUB_RALPH_DELAY_MS: '50' });
+  // The stub ralph follows the hats' instructions as the agent would (test/support/stubs/README.md, mode `hats`).
+  const result = await w.bm(['start', '--formation', 'k8s'], { BM_STUB_LOG: log, STUB_RALPH_MODE: 'hats' });
   assert.is(result.code, 0, result.stderr);
   assert.match(result.stderr, /Formation 'k8s' deployed successfully/);
+  assert.match(result.stderr, /hat deployer on k8s\.deploy[\s\S]*hat verifier on k8s\.verify[\s\S]*hat topology-writer on k8s\.topology/);
+  const formationDir = path.join(w.repo, 'formations', 'k8s');
+  const events = readFileSync(path.join(formationDir, readFileSync(path.join(formationDir, '.ralph', 'current-events'), 'utf8').trim()), 'utf8');
+  assert.equal(events.trim().split('\n').map((line) => (JSON.parse(line) as { topic: string }).topic), ['task.start', 'k8s.verify', 'k8s.topology', 'LOOP_COMPLETE']);
+  assert.ok((await w.pods()).get('dev-alice')?.ready, 'the deployer hat deployed dev-alice and the verifier saw it Ready');
+  assert.equal(topologyOf(w).members['dev-alice'].endpoint.pod, 'dev-alice-0', 'the topology writer hat recorded it');
   const calls = readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { argv: string[]; cwd: string; env: Record<string, string> });
   assert.is(calls.length, 1);
-  const formationDir = path.join(w.repo, 'formations', 'k8s');
   assert.is(calls[0].cwd, formationDir);
   assert.equal(calls[0].argv, ['run', '-c', path.join(formationDir, 'ralph.yml'), '-P', path.join(formationDir, 'PROMPT.md')]);
   assert.is(calls[0].env.BM_TEAM_NAME, 'alpha');
@@ -46,7 +52,26 @@ withKubectl('runner ralph: the manager is a one-shot ralph session in the format
   assert.is(calls[0].env.BM_WORKZONE, w.sandbox.workzone);
   assert.is(calls[0].env.BM_HOME, w.sandbox.bmHome);
   assert.is(calls[0].env.GH_TOKEN, TOKEN, 'the token reaches the manager through its environment');
-  assert.ok(existsSync(path.join(w.teamDir, 'topology.json')));
+
+  // A hat that publishes an event no hat listens to, and a prompt that no longer names a hat's
+  // command, each stop the loop; no topology is written for the attempt.
+  const ralphYml = path.join(formationDir, 'ralph.yml');
+  const prompt = path.join(formationDir, 'PROMPT.md');
+  const good = { ralph: readFileSync(ralphYml, 'utf8'), prompt: readFileSync(prompt, 'utf8') };
+  writeFileSync(path.join(w.repo, 'members', 'dev-alice', 'PROMPT.md'), 'Changed, so the manager runs.\n');
+  const broken = async (what: string, expected: RegExp) => {
+    const run = await w.bm(['start', '--formation', 'k8s'], { STUB_RALPH_MODE: 'hats', BM_STUB_LOG: log });
+    assert.is(run.code, 1, `${what}: ${run.stderr}`);
+    assert.match(run.stderr, expected, what);
+    writeFileSync(ralphYml, good.ralph);
+    writeFileSync(prompt, good.prompt);
+  };
+  writeFileSync(ralphYml, good.ralph.replace('triggers: [k8s.verify]', 'triggers: [k8s.verified]'));
+  await broken('a renamed trigger', /event 'k8s\.verify' triggers no hat/);
+  writeFileSync(ralphYml, good.ralph.replace('publishes: [k8s.topology]', 'publishes: [k8s.done]'));
+  await broken('an undeclared event', /hat verifier published 'k8s\.topology', which is not in its publishes/);
+  writeFileSync(prompt, good.prompt.replace('`node hats/verifier/verify.ts`', '`verify`'));
+  await broken('a prompt without the verifier', /the prompt never mentions `node hats\/verifier\/verify\.ts`/);
 
   // A manager that fails leaves the topology it had and says so.
   const failed = await w.bm(['start', '--formation', 'k8s'], { BM_STUB_LOG: log, STUB_RALPH_MODE: 'oneshot', STUB_RALPH_EXIT: '1', STUB_RALPH_DELAY_MS: '10' });
@@ -63,6 +88,8 @@ withKubectl('runner ralph: a manager that writes no topology is an error', async
 
 withKubectl('--dry-run prints the manifests with the secret redacted, checked by the server, and changes nothing', async () => {
   const w = await setup(['dev:alice', 'qe:quinn']);
+  // Two projects: each member gets one workspace per project, each rendered with its project.
+  for (const project of ['widget', 'gadget']) await w.sandbox.ok(['projects', 'add', `https://github.com/acme/${project}.git`, '--no-check']);
   const result = await w.bm(['start', '--formation', 'k8s', '--dry-run']);
   assert.is(result.code, 0, result.stderr);
   assert.match(result.stdout, /kind: Namespace/);
@@ -82,6 +109,13 @@ withKubectl('--dry-run prints the manifests with the secret redacted, checked by
     for (const label of ['name', 'instance', 'component', 'part-of', 'managed-by']) assert.ok(doc.metadata.labels[`app.kubernetes.io/${label}`], `${doc.kind} has app.kubernetes.io/${label}`);
     if (doc.kind === 'StatefulSet') assert.equal(restrictedViolations(doc.spec?.template.spec ?? {}), [], `${doc.metadata.name} passes Pod Security "restricted"`);
   }
+  // The members' files hold {{member}} and {{project}}; what reaches the cluster holds no placeholder at all.
+  const source = readFileSync(path.join(w.repo, 'members', 'dev-alice', 'ralph.yml'), 'utf8');
+  assert.ok(source.includes('{{member}}') && source.includes('{{project}}'), 'the source has placeholders to fill');
+  assert.not.match(result.stdout, /\{\{[^}]*\}\}/, 'no {{…}} placeholder is left in any manifest');
+  const config = docs.find((doc) => doc.kind === 'ConfigMap' && doc.metadata.name === 'dev-alice-config') as unknown as { data: Record<string, string> };
+  assert.match(config.data['gadget.ralph.yml'], /- \.botminter\/projects\/gadget\/coding-agent\/skills\n\s*- \.botminter\/members\/dev-alice\/coding-agent\/skills/);
+  assert.match(config.data['widget.ralph.yml'], /\.botminter\/projects\/widget\/coding-agent\/skills/);
   assert.is((await w.kubectl(['get', 'namespace', w.namespace, '--ignore-not-found', '-o', 'name'])).stdout.trim(), '', 'no namespace was created');
   assert.not.ok(existsSync(path.join(w.teamDir, 'topology.json')));
   const dryRuns = (await sims.cluster.requests()).filter((r) => r.method !== 'GET');
@@ -122,13 +156,7 @@ withKubectl('an image that cannot be pulled: the verifier names the pod and the 
 
 withKubectl('a deleted pod is healed by its StatefulSet; a crash-looping one is reported by status and replaced by the next start', async () => {
   const w = await setup(['dev:alice', 'qe:quinn']);
-  assert.is((await w.bm(['start', '--formation', 'k8s'])).code, 0);
-  const before = await w.pods();
-  assert.is((await w.kubectl(['delete', 'pod', '-n', w.namespace, 'dev-alice-0', '--wait=false'])).code, 0);
-  await eventually('the StatefulSet makes a new Ready dev-alice-0', async () => {
-    const pod = (await w.pods()).get('dev-alice');
-    return Boolean(pod?.ready && pod.uid !== before.get('dev-alice')?.uid);
-  });
+  const before = await healScenario(w);
 
   await sims.cluster.fault({ kind: 'pod', match: { labels: 'botminter.dev/member=dev-alice' }, behavior: { kind: 'crash', runMs: 100 } });
   await sims.cluster.killPod(w.namespace, 'dev-alice-0', 1);
@@ -136,6 +164,17 @@ withKubectl('a deleted pod is healed by its StatefulSet; a crash-looping one is 
   const alice = status.members.find((m) => m.name === 'dev-alice');
   assert.is(alice?.status, 'error');
   assert.match(alice?.detail ?? '', /CrashLoopBackOff/);
+  // -v says how often it restarted, how it last ended and what the kubelet reported.
+  const verbose = JSON.parse((await w.sandbox.ok(['status', '-v', '--json'])).stdout) as { members: { name: string; pod?: { restarts: number; lastTermination: { reason: string; exitCode: number } | null; events: string[] } }[] };
+  const pod = verbose.members.find((m) => m.name === 'dev-alice')?.pod;
+  assert.ok(pod && pod.restarts >= 1, `restarts counted: ${JSON.stringify(pod)}`);
+  assert.equal([pod?.lastTermination?.reason, pod?.lastTermination?.exitCode], ['Error', 1]);
+  assert.ok(pod && pod.events.length > 0 && pod.events.length <= 5, `the last events: ${JSON.stringify(pod?.events)}`);
+  assert.ok(pod?.events.some((e) => /Warning BackOff.*: Back-off restarting failed container/.test(e)), `a BackOff event among ${JSON.stringify(pod?.events)}`);
+  assert.is(verbose.members.find((m) => m.name === 'qe-quinn')?.pod?.restarts, 0);
+  const table = await w.sandbox.ok(['status', '-v']);
+  assert.match(table.stdout, /── dev-alice \(pod\/dev-alice-0\) ──\n {2}Restarts: +[1-9]\d*\n {2}Last termination: Error \(exit 1\), container ralph/);
+  assert.match(table.stdout, /Last events:\n(.*\n)*? {4}\S+ Warning BackOff/);
   const logs = await w.bm(['logs', 'dev-alice']);
   assert.match(logs.stdout, /container ralph of pod botminter-alpha\/dev-alice-0/, logs.stderr);
   const previous = await w.bm(['logs', 'dev-alice', '--previous']);
@@ -159,11 +198,7 @@ withKubectl('a deleted pod is healed by its StatefulSet; a crash-looping one is 
   assert.match(single.stderr, /deploys the whole team, not single members/);
 
   // --purge takes the namespace (and with it the Secret) too.
-  const purge = await w.bm(['stop', '--purge']);
-  assert.is(purge.code, 0, purge.stderr);
-  assert.match(purge.stderr, /namespace botminter-alpha: deleted/);
-  const ns = await w.kubectl(['get', 'namespace', w.namespace, '-o', 'jsonpath={.status.phase}', '--ignore-not-found']);
-  assert.ok(ns.stdout === '' || ns.stdout === 'Terminating', `namespace gone or terminating, got ${ns.stdout}`);
+  await purgeScenario(w);
 });
 
 /** Runs bm on a pseudo-terminal (util-linux `script`), typing `input`. */

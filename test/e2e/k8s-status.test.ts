@@ -1,9 +1,10 @@
 /**
- * The fast read path of the k8s formation, through the CLI against kube-sim serving https and
- * demanding credentials (a bearer token or a client certificate, 401 otherwise): `bm status`
- * and a repeated `bm start --formation k8s` read the pods with one GET of their own
- * (User-Agent `bm`), for each kind of kubeconfig bm honours itself, and leave what it does not
- * (an exec plugin) to client-node. Plus how an unreachable or hung API server is reported.
+ * How bm reads a cluster, through the CLI against kube-sim serving https and demanding
+ * credentials (a bearer token or a client certificate, 401 otherwise): `bm status` and a repeated
+ * `bm start --formation k8s` read the team's objects with one kubectl call, so every kubeconfig
+ * kubectl takes works (client certificates, tokens and token files, a CA or
+ * insecure-skip-tls-verify, exec credential plugins, `KUBECONFIG=a:b`). Plus how an unreachable
+ * or hung API server, bad credentials and a missing context are reported.
  */
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -23,9 +24,9 @@ const withKubectl = await kubectlTest(test, 'k8s fast path');
 
 interface StatusJson { members: { name: string; status: string; detail?: string }[]; warnings: string[] }
 
-/** The pod list requests kube-sim received since the last `clearRequests()`. */
+/** The pod list requests kube-sim received since the last `clearRequests()` (whatever their query's order). */
 async function podReads(): Promise<LoggedRequest[]> {
-  return sim ? sim.requests({ method: 'GET', path: /\/pods\?labelSelector=app.kubernetes.io%2Fmanaged-by%3Dbm$/ }) : [];
+  return sim ? sim.requests({ method: 'GET', path: /\/pods\?.*labelSelector=app.kubernetes.io%2Fmanaged-by%3Dbm/ }) : [];
 }
 
 /** Writes a kubeconfig for the simulator with these cluster and user fields; returns its path. */
@@ -57,7 +58,7 @@ function importLog(file: string): NodeJS.ProcessEnv {
 /** The heavy packages bm imported, per the log. */
 function heavyImports(file: string): string[] {
   if (!existsSync(file)) return [];
-  return [...new Set(readFileSync(file, 'utf8').split('\n').filter((url) => /node_modules\/(@kubernetes\/client-node|zx|openid-client)\//.test(url)).map((url) => url.replace(/^.*node_modules\/((@[^/]+\/)?[^/]+).*$/, '$1')))];
+  return [...new Set(readFileSync(file, 'utf8').split('\n').filter((url) => /node_modules\/(zx|@octokit\/[^/]+)\//.test(url)).map((url) => url.replace(/^.*node_modules\/((@[^/]+\/)?[^/]+).*$/, '$1')))];
 }
 
 /** The simulator's CA certificate file. */
@@ -88,72 +89,77 @@ test.before.each(async () => {
   await sim?.clearRequests();
 });
 
-withKubectl('deploy over https with a client certificate, then status and a repeated start read the pods directly', async () => {
+/** The kubectl calls bm made since `from` (the sandbox's recording wrapper logs each). */
+function callsSince(from: number): string[][] {
+  return world!.kubectlCalls().slice(from);
+}
+
+withKubectl('deploy over https with a client certificate, then status and a repeated start read the cluster with one kubectl call each', async () => {
   const w = world!;
   const first = await w.bm(['start', '--formation', 'k8s']);
   assert.is(first.code, 0, first.stderr);
   await sim!.clearRequests();
 
+  const before = w.kubectlCalls().length;
   const imports = path.join(w.sandbox.dir, 'imports-status.log');
   const { json } = await status(importLog(imports));
   assert.equal(json.members.map((m) => [m.name, m.status]), [['dev-alice', 'running'], ['qe-quinn', 'running']]);
   if (logsImports) assert.ok(existsSync(imports), 'the import log was written');
   assert.equal(heavyImports(imports), [], 'status loaded no heavy package');
   assert.equal(json.warnings, []);
+  const calls = callsSince(before);
+  assert.is(calls.length, 1, `one kubectl call for the context: ${JSON.stringify(calls)}`);
+  assert.ok(calls[0].includes('--context') && calls[0].some((a) => a.startsWith('--request-timeout=')), 'with the context and a request timeout');
   const reads = await podReads();
-  assert.is(reads.length, 1, 'one list request for the namespace');
-  assert.is(reads[0].userAgent, 'bm', 'sent by bm itself, not client-node');
+  assert.is(reads.length, 1, 'one pod list');
+  assert.match(reads[0].userAgent ?? '', /^kubectl/);
   assert.is(reads[0].auth, 'client-cert');
-  assert.is(reads[0].path, '/api/v1/namespaces/botminter-alpha/pods?labelSelector=app.kubernetes.io%2Fmanaged-by%3Dbm');
-  // With it, the metadata of bm's ConfigMaps and Secrets (is anything deleted?), and the team's
-  // pods in every namespace (is any not recorded?), sent at the same time.
-  assert.equal((await sim!.requests()).map((r) => r.path.replace(/\?.*/, '')).sort(), [...['configmaps', 'pods', 'secrets'].map((r) => `/api/v1/namespaces/botminter-alpha/${r}`), '/api/v1/pods'], 'and nothing else (no discovery)');
-  assert.ok((await sim!.requests()).some((r) => r.path === '/api/v1/pods?labelSelector=app.kubernetes.io%2Fmanaged-by%3Dbm%2Cbotminter.dev%2Fteam%3Dalpha' && r.userAgent === 'bm'), 'the look across namespaces is one request by label');
+  // One look across the namespaces serves the members' health and the look for pods no record
+  // knows (lib/lifecycle/clusters.ts): the pods in full; of the ConfigMaps and Secrets kubectl
+  // lists, bm keeps only the metadata.
+  const lists = (await sim!.requests({ method: 'GET' })).map((r) => r.path.replace(/\?.*/, '')).filter((p) => !p.startsWith('/api/v1/namespaces/') && !/^\/(api|apis)(\/v1)?$|^\/(openapi|version)/.test(p));
+  assert.equal(lists.sort(), ['configmaps', 'pods', 'secrets'].map((r) => `/api/v1/${r}`));
+  assert.match(reads[0].path, /^\/api\/v1\/pods\?labelSelector=app.kubernetes.io%2Fmanaged-by%3Dbm(&|$)/);
 
-  await sim!.clearRequests();
-  const calls = w.kubectlCalls().length;
-  const startImports = path.join(w.sandbox.dir, 'imports-start.log');
-  const again = await w.bm(['start', '--formation', 'k8s'], importLog(startImports));
+  const again = await w.bm(['start', '--formation', 'k8s'], importLog(path.join(w.sandbox.dir, 'imports-start.log')));
   assert.is(again.code, 0, again.stderr);
   assert.match(again.stdout, /is up to date: 2 member\(s\) running/);
-  assert.equal(heavyImports(startImports), [], 'the repeated start loaded no heavy package');
-  assert.is(w.kubectlCalls().length, calls, 'no kubectl');
-  assert.equal((await sim!.requests()).map((r) => [r.method, r.userAgent]), [['GET', 'bm'], ['GET', 'bm'], ['GET', 'bm']], 'the same three GETs, by bm');
+  assert.equal(heavyImports(path.join(w.sandbox.dir, 'imports-start.log')), [], 'the repeated start loaded no heavy package');
+  assert.is(callsSince(before).length, 2, 'and one kubectl call for the repeated start');
 });
 
-withKubectl('a token user: the token authenticates, from the kubeconfig or a tokenFile next to it; a wrong one is a 401', async () => {
+withKubectl('a token user: the token authenticates, from the kubeconfig or a tokenFile next to it; a wrong one is a 401 with kubectl\'s reason', async () => {
   const ca = caData();
   const { json } = await status({ KUBECONFIG: kubeconfig('token', { 'certificate-authority-data': ca }, { token: SIM_TOKEN }) });
   assert.ok(json.members.every((m) => m.status === 'running'), JSON.stringify(json));
-  assert.equal((await podReads()).map((r) => [r.userAgent, r.auth, r.status]), [['bm', 'bearer', 200]]);
+  assert.equal((await podReads()).map((r) => [r.auth, r.status]), [['bearer', 200]]);
 
-  // Files named by the kubeconfig are relative to its directory, as kubectl reads them.
+  // Files named by the kubeconfig are relative to its directory.
   const file = kubeconfig('token-file', { 'certificate-authority': 'ca.crt' }, { tokenFile: 'token' });
   copyFileSync(caFile(), path.join(path.dirname(file), 'ca.crt'));
   writeFileSync(path.join(path.dirname(file), 'token'), `${SIM_TOKEN}\n`, { mode: 0o600 });
   assert.ok((await status({ KUBECONFIG: file })).json.members.every((m) => m.status === 'running'));
 
-  await sim!.clearRequests();
   const wrong = await status({ KUBECONFIG: kubeconfig('wrong', { 'certificate-authority-data': ca }, { token: 'not-the-token' }) });
   assert.match(wrong.stderr, /Warning: Could not reach k8s target\. Showing cached topology\./);
   for (const m of wrong.json.members) {
     assert.is(m.status, 'unknown');
-    assert.match(m.detail ?? '', /Unauthorized \(HTTP 401\)/);
+    assert.match(m.detail ?? '', /Unauthorized/);
     assert.not.match(m.detail ?? '', /not-the-token/);
   }
-  assert.equal((await podReads()).map((r) => [r.userAgent, r.status]), [['bm', 401]], 'no retry through client-node');
 });
 
 withKubectl('TLS: insecure-skip-tls-verify is honoured; without it an unknown CA is a certificate error', async () => {
   const insecure = await status({ KUBECONFIG: kubeconfig('insecure', { 'insecure-skip-tls-verify': true }, { token: SIM_TOKEN }) });
   assert.ok(insecure.json.members.every((m) => m.status === 'running'));
+  await sim!.clearRequests();
   const untrusted = await status({ KUBECONFIG: kubeconfig('untrusted', {}, { token: SIM_TOKEN }) });
   assert.match(untrusted.stderr, /Could not reach k8s target/);
   assert.match(untrusted.json.members[0].detail ?? '', /certificate/i);
-  assert.equal((await podReads()).map((r) => r.userAgent), ['bm'], 'the untrusted server never got a request');
+  assert.equal(await podReads(), [], 'the untrusted server never got a request');
 });
 
-withKubectl('an exec credential plugin is left to client-node, which runs it; status and start still work', async () => {
+withKubectl('an exec credential plugin and a kubeconfig merged from two files (KUBECONFIG=a:b) work as they do for kubectl', async () => {
   const plugin = path.join(world!.sandbox.dir, 'credential-plugin');
   const credential = { apiVersion: 'client.authentication.k8s.io/v1beta1', kind: 'ExecCredential', status: { token: SIM_TOKEN } };
   writeFileSync(plugin, `#!/bin/sh\nprintf '%s\\n' '${JSON.stringify(credential)}'\n`);
@@ -161,33 +167,37 @@ withKubectl('an exec credential plugin is left to client-node, which runs it; st
   const file = kubeconfig('exec', { 'certificate-authority-data': caData() }, {
     exec: { apiVersion: 'client.authentication.k8s.io/v1beta1', command: plugin, interactiveMode: 'Never' },
   });
-  const imports = path.join(world!.sandbox.dir, 'imports-exec.log');
-  const { json } = await status({ KUBECONFIG: file, ...importLog(imports) });
+  const { json } = await status({ KUBECONFIG: file });
   assert.ok(json.members.every((m) => m.status === 'running'), JSON.stringify(json));
-  if (logsImports) assert.ok(heavyImports(imports).includes('@kubernetes/client-node'), 'client-node was loaded');
-  const reads = await podReads();
-  assert.is(reads.length, 1);
-  assert.is.not(reads[0].userAgent, 'bm', `client-node sent it, not bm's own request (user agent ${reads[0].userAgent})`);
-  assert.is(reads[0].auth, 'bearer', 'with the plugin\'s token');
-
+  assert.equal((await podReads()).map((r) => r.auth), ['bearer'], 'with the plugin\'s token');
   const again = await world!.bm(['start', '--formation', 'k8s'], { KUBECONFIG: file });
   assert.is(again.code, 0, again.stderr);
   assert.match(again.stdout, /is up to date/);
+
+  // The context and cluster in one file, the user's credentials in another: kubectl merges them.
+  await sim!.clearRequests();
+  const clusters = kubeconfig('merged-a', { 'certificate-authority-data': caData() }, {});
+  const users = path.join(path.dirname(clusters), 'users');
+  writeFileSync(users, `apiVersion: v1\nkind: Config\nusers:\n- name: ${sim!.context}\n  user:\n    token: ${SIM_TOKEN}\n`);
+  writeFileSync(clusters, readFileSync(clusters, 'utf8').replace(/^users:[\s\S]*$/m, ''));
+  const merged = await status({ KUBECONFIG: `${clusters}${path.delimiter}${users}` });
+  assert.ok(merged.json.members.every((m) => m.status === 'running'), JSON.stringify(merged.json));
+  assert.equal((await podReads()).map((r) => [r.auth, r.status]), [['bearer', 200]]);
 });
 
-withKubectl('unreachable: refused at once, hung until BM_K8S_TIMEOUT_MS; cached topology either way', async () => {
+withKubectl('unreachable: refused at once, hung until BM_K8S_TIMEOUT_MS; cached topology and the reason either way', async () => {
   await sim!.fault({ kind: 'refuse' });
   const refused = await status();
   assert.match(refused.stderr, /Warning: Could not reach k8s target\. Showing cached topology\./);
   assert.is(refused.json.members[0].status, 'unknown');
-  assert.match(refused.json.members[0].detail ?? '', /ECONNREFUSED/);
+  assert.match(refused.json.members[0].detail ?? '', /refused/);
   await sim!.clearFaults();
 
   await sim!.fault({ kind: 'hang' });
   const hung = await status({ BM_K8S_TIMEOUT_MS: '1500' });
-  assert.ok(hung.ms >= 1500 && hung.ms < 10_000, `status took ${hung.ms} ms`);
+  assert.ok(hung.ms >= 1000 && hung.ms < 5000, `status took ${hung.ms} ms`);
   assert.match(hung.stderr, /Could not reach k8s target/);
-  assert.match(hung.json.members[0].detail ?? '', /no answer from the API server within 1500 ms/);
+  assert.match(hung.json.members[0].detail ?? '', /Client\.Timeout|context deadline exceeded|did not answer within 1500 ms/);
 });
 
 withKubectl('bm start fails within its deadline, with a message and fix of its own for 401, 403, a missing context, a bad kubeconfig and a hung server', async () => {
@@ -204,7 +214,7 @@ withKubectl('bm start fails within its deadline, with a message and fix of its o
   assert.match(unauthorized.stderr, /Error: The cluster of context 'kind-botminter' rejected the credentials \(HTTP 401 Unauthorized\)\. .*refresh it/);
 
   const good = kubeconfig('good', { 'certificate-authority-data': ca }, { token: SIM_TOKEN });
-  await sim!.fault({ kind: 'error', status: 403, reason: 'Forbidden', message: 'namespaces "botminter-alpha" is forbidden: User "dev" cannot get resource "namespaces" in API group "" in the namespace "botminter-alpha"', path: '/api/v1/namespaces/botminter-alpha.*' });
+  await sim!.fault({ kind: 'error', status: 403, reason: 'Forbidden', message: 'namespaces "botminter-alpha" is forbidden: User "dev" cannot get resource "namespaces" in API group "" in the namespace "botminter-alpha"', path: '/api/v1/(namespaces|pods|configmaps|secrets).*' });
   const forbidden = await start({ KUBECONFIG: good });
   assert.match(forbidden.stderr, /Error: The cluster of context 'kind-botminter' refused the request \(HTTP 403 Forbidden: .*cannot get resource "namespaces".*RBAC/);
   await sim!.clearFaults();

@@ -27,6 +27,12 @@ export interface ClusterHarness {
   image: string;
   /** Environment for kubectl: KUBECONFIG and a private discovery cache. */
   env: Record<string, string>;
+  /**
+   * Serves a bare git repo where the member pods can clone it, when they cannot reach a path on
+   * this machine (a real cluster); returns the URL and how to stop serving. kube-sim runs no
+   * init container, so it needs none.
+   */
+  serveRepo?(bare: string): Promise<{ url: string; stop(): void }>;
   /** Makes the API server accept connections but never answer, until `restore()`. */
   makeUnreachable(): Promise<void>;
   restore(): Promise<void>;
@@ -90,6 +96,8 @@ export async function k8sWorld(cluster: ClusterHarness, hires: string[], runner:
   }
   const teamDir = path.join(sandbox.workzone, 'alpha');
   const repo = path.join(teamDir, 'team');
+  const served = await cluster.serveRepo?.(remote);
+  if (served) await run('git', ['-C', repo, 'remote', 'set-url', 'origin', served.url]);
   const formationFile = path.join(repo, 'formations', 'k8s', 'formation.yml');
   const text = readFileSync(formationFile, 'utf8')
     .replace(/^( {2}context:).*$/m, `$1 ${cluster.context}`)
@@ -132,6 +140,7 @@ export async function k8sWorld(cluster: ClusterHarness, hires: string[], runner:
       return readFileSync(kubectlLog, 'utf8').split('\n').filter(Boolean).map((line) => line.split('\t'));
     },
     async cleanup() {
+      served?.stop();
       sandbox.cleanup();
     },
   };
@@ -247,14 +256,16 @@ export async function lifecycleScenario(world: K8sWorld): Promise<void> {
   assert.equal(topology.members['dev-alice'].endpoint, { type: 'k8s', context: world.cluster.context, namespace: world.namespace, pod: 'dev-alice-0', container: 'ralph', statefulset: 'dev-alice' });
   assert.is(statSync(path.join(world.teamDir, 'topology.json')).mode & 0o777, 0o600);
 
-  // A second start finds everything healthy and unchanged: no manager, not one kubectl call.
+  // A second start finds everything healthy and unchanged: no manager, one kubectl call (its look at the namespace).
   const callsBefore = world.kubectlCalls().length;
   const second = await world.bm(['start', '--formation', 'k8s']);
   outputs.push(second);
   assert.is(second.code, 0, second.stderr);
   assert.match(second.stdout, /is up to date: 3 member\(s\) running/);
   assert.not.match(second.stderr, /Launching formation manager/);
-  assert.is(world.kubectlCalls().length, callsBefore, 'the second start ran no kubectl');
+  const reads = world.kubectlCalls().slice(callsBefore);
+  assert.is(reads.length, 1, `the second start ran one kubectl call: ${JSON.stringify(reads)}`);
+  assert.equal(reads[0].slice(reads[0].indexOf('get'), reads[0].indexOf('get') + 2), ['get', 'pods,configmaps,secrets']);
 
   // One member's prompt changes: only that pod is recreated.
   writeFileSync(path.join(world.repo, 'members', 'dev-alice', 'PROMPT.md'), `${readFileSync(path.join(world.repo, 'members', 'dev-alice', 'PROMPT.md'), 'utf8')}\nFocus on the flaky tests first.\n`);
@@ -424,4 +435,35 @@ export async function driftScenario(world: K8sWorld): Promise<void> {
   assert.match((await start(rotated)).stdout, /is up to date/);
 
   assertTokenNeverLeaked(world, outputs, [TOKEN, NEW_TOKEN, rotated.ANTHROPIC_API_KEY]);
+}
+
+/**
+ * A member's pod deleted by hand is made again by its StatefulSet, Ready, and `bm logs` reads the
+ * new one. Returns the pods as they were before (to compare later).
+ */
+export async function healScenario(world: K8sWorld): Promise<Map<string, { uid: string; ready: boolean; phase: string }>> {
+  const started = await world.bm(['start', '--formation', 'k8s']);
+  assert.is(started.code, 0, started.stderr);
+  const before = await world.pods();
+  const deleted = await world.kubectl(['delete', 'pod', '-n', world.namespace, 'dev-alice-0', '--wait=false']);
+  assert.is(deleted.code, 0, deleted.stderr);
+  await eventually('the StatefulSet makes a new Ready dev-alice-0', async () => {
+    const pod = (await world.pods()).get('dev-alice');
+    return Boolean(pod?.ready && pod.uid !== before.get('dev-alice')?.uid);
+  }, 120_000);
+  const status = JSON.parse((await world.sandbox.ok(['status', '--json'])).stdout) as StatusJson;
+  assert.is(status.members.find((m) => m.name === 'dev-alice')?.status, 'running');
+  const logs = await world.bm(['logs', 'dev-alice']);
+  assert.is(logs.code, 0, logs.stderr);
+  return before;
+}
+
+/** `bm stop --purge` stops the members and deletes the namespace, and with it the Secret. */
+export async function purgeScenario(world: K8sWorld): Promise<void> {
+  const purge = await world.bm(['stop', '--purge']);
+  assert.is(purge.code, 0, purge.stderr);
+  assert.match(purge.stderr, new RegExp(`namespace ${world.namespace}: deleted`));
+  const ns = await world.kubectl(['get', 'namespace', world.namespace, '-o', 'jsonpath={.status.phase}', '--ignore-not-found']);
+  assert.ok(ns.stdout === '' || ns.stdout === 'Terminating', `namespace gone or terminating, got ${ns.stdout}`);
+  assert.not.ok(existsSync(path.join(world.teamDir, 'topology.json')), 'topology removed');
 }

@@ -1,12 +1,11 @@
 /**
- * kube-sim driven the way bm's k8s formation will drive a kind cluster: the real `kubectl`
- * binary (always with --kubeconfig, --context and --request-timeout) and
- * @kubernetes/client-node, plus every fault mode seen from both clients.
+ * kube-sim driven the way bm drives a kind cluster: the real `kubectl` binary (always with
+ * --kubeconfig, --context and --request-timeout), plus plain HTTP requests (`api()`) for what
+ * the simulator must answer at the wire level, and every fault mode seen from both.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import process from 'node:process';
-import * as k8s from '@kubernetes/client-node';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startKubeSim, type KubeSim } from '../support/kube-sim/index.ts';
@@ -19,7 +18,6 @@ const NS = 'bm-team';
 const TOKEN = 'ghp_kubeSimTestToken0123456789abcdef';
 
 let sim: KubeSim;
-let core: k8s.CoreV1Api;
 /** Registers a test that runs kubectl: skipped, with the reason printed, when kubectl is missing or too old. */
 const withKubectl = await kubectlTest(test, 'kube-sim');
 
@@ -68,8 +66,29 @@ async function eventually(check: () => Promise<boolean>, ms = 5000): Promise<boo
   return check();
 }
 
-async function podJson(name: string, ns = NS): Promise<k8s.V1Pod> {
-  return JSON.parse(await ok(['get', 'pod', name, '-n', ns, '-o', 'json'])) as k8s.V1Pod;
+interface PodJson {
+  metadata?: { name?: string; deletionTimestamp?: string };
+  spec?: { nodeName?: string };
+  status?: {
+    phase?: string;
+    conditions?: { type: string; status: string }[];
+    containerStatuses?: { ready?: boolean; image?: string; restartCount?: number; state?: { waiting?: { reason?: string; message?: string } } }[];
+  };
+}
+
+async function podJson(name: string, ns = NS): Promise<PodJson> {
+  return JSON.parse(await ok(['get', 'pod', name, '-n', ns, '-o', 'json'])) as PodJson;
+}
+
+/** One plain HTTP request to the simulator's API: its status and parsed JSON body. Rejects when no answer comes. */
+async function api(method: string, apiPath: string, body?: unknown, contentType = 'application/json'): Promise<{ status: number; json: Record<string, unknown> }> {
+  const response = await fetch(`${sim.apiUrl}${apiPath}`, { method, headers: { Accept: 'application/json', 'Content-Type': contentType }, body: body === undefined ? undefined : JSON.stringify(body) });
+  return { status: response.status, json: (await response.json()) as Record<string, unknown> };
+}
+
+/** The names in a list answer. */
+function names(list: { json: Record<string, unknown> }): string[] {
+  return ((list.json.items ?? []) as { metadata: { name: string } }[]).map((i) => i.metadata.name);
 }
 
 function podManifest(name: string, extra: { image?: string; command?: string[]; secretKey?: string } = {}): string {
@@ -111,10 +130,6 @@ function errorCode(error: unknown): string | undefined {
 
 test.before(async () => {
   sim = await startKubeSim({ timeScale: 0.2 });
-  const kc = new k8s.KubeConfig();
-  kc.loadFromFile(sim.kubeconfigPath);
-  kc.setCurrentContext(sim.context);
-  core = kc.makeApiClient(k8s.CoreV1Api);
 });
 
 test.after(async () => {
@@ -154,16 +169,16 @@ withKubectl('namespace, secret from stdin and configmap are created; the token n
   });
   const args = ['create', '-f', '-'];
   await ok(args, manifest);
-  const secret = await core.readNamespacedSecret({ name: 'botminter-credentials', namespace: NS });
-  assert.is(Buffer.from(secret.data?.['gh-token'] ?? '', 'base64').toString(), TOKEN);
+  const secret = (await api('GET', `/api/v1/namespaces/${NS}/secrets/botminter-credentials`)).json as { type: string; data: Record<string, string> };
+  assert.is(Buffer.from(secret.data['gh-token'] ?? '', 'base64').toString(), TOKEN);
   assert.is(secret.type, 'Opaque');
 
   await ok(['create', 'configmap', 'dev-1-config', '-n', NS, '--from-literal=PROMPT.md=hello']);
   const cmPost = await sim.requests({ method: 'POST', path: /configmaps\?/ });
   assert.is(cmPost[0]?.contentType, 'application/vnd.kubernetes.protobuf');
   await ok(['create', 'configmap', 'dev-2-config', '-n', NS, '--from-literal=PROMPT.md=hello']);
-  const cm = await core.readNamespacedConfigMap({ name: 'dev-1-config', namespace: NS });
-  assert.equal(cm.data, { 'PROMPT.md': 'hello' });
+  const cm = await api('GET', `/api/v1/namespaces/${NS}/configmaps/dev-1-config`);
+  assert.equal(cm.json.data, { 'PROMPT.md': 'hello' });
 });
 
 withKubectl('server-side apply of a Secret on stdin conflicts with kubectl-create unless forced; no annotation', async () => {
@@ -176,9 +191,9 @@ withKubectl('server-side apply of a Secret on stdin conflicts with kubectl-creat
   assert.is(conflict.code, 1);
   assert.match(conflict.stderr, 'Apply failed with 1 conflict: conflict with "kubectl-create" using v1: .data.gh-token');
   assert.match(await ok(['apply', '--server-side', '--force-conflicts', '-f', '-'], manifest), 'serverside-applied');
-  const secret = await core.readNamespacedSecret({ name: 'botminter-credentials', namespace: NS });
-  assert.is(Buffer.from(secret.data?.['gh-token'] ?? '', 'base64').toString(), `${TOKEN}-rotated`);
-  assert.is(secret.metadata?.annotations, undefined);
+  const secret = (await api('GET', `/api/v1/namespaces/${NS}/secrets/botminter-credentials`)).json as { data: Record<string, string>; metadata: { annotations?: unknown } };
+  assert.is(Buffer.from(secret.data['gh-token'] ?? '', 'base64').toString(), `${TOKEN}-rotated`);
+  assert.is(secret.metadata.annotations, undefined);
   const patch = (await sim.requests({ method: 'PATCH', path: /secrets\/botminter-credentials/ })).at(-1);
   assert.is(patch?.contentType, 'application/apply-patch+yaml');
   assert.match(patch?.path ?? '', 'fieldManager=kubectl');
@@ -202,29 +217,25 @@ withKubectl('a pod applied server-side goes Pending → Running, and Ready only 
   await sim.clearFaults();
 });
 
-withKubectl('label-selector lists through kubectl and client-node', async () => {
+withKubectl('label-selector lists through kubectl and over plain HTTP', async () => {
   await ok(['apply', '--server-side', '-f', '-'], podManifest('dev-2'));
-  const all = JSON.parse(await ok(['get', 'pods', '-n', NS, '-l', 'app=botminter,team=alpha', '-o', 'json'])) as k8s.V1PodList;
+  const all = JSON.parse(await ok(['get', 'pods', '-n', NS, '-l', 'app=botminter,team=alpha', '-o', 'json'])) as { items: PodJson[] };
   assert.equal(all.items.map((p) => p.metadata?.name), ['dev-1', 'dev-2']);
-  const one = await core.listNamespacedPod({ namespace: NS, labelSelector: 'app=botminter,member in (dev-2)' });
-  assert.equal(one.items.map((p) => p.metadata?.name), ['dev-2']);
-  const none = await core.listNamespacedPod({ namespace: NS, labelSelector: 'team!=alpha' });
-  assert.is(none.items.length, 0);
+  const one = await api('GET', `/api/v1/namespaces/${NS}/pods?labelSelector=${encodeURIComponent('app=botminter,member in (dev-2)')}`);
+  assert.equal(names(one), ['dev-2']);
+  const none = await api('GET', `/api/v1/namespaces/${NS}/pods?labelSelector=${encodeURIComponent('team!=alpha')}`);
+  assert.is(names(none).length, 0);
   const table = await ok(['get', 'pods', '-n', NS]);
   assert.match(table, /NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE/);
 });
 
-withKubectl('a pod spec is immutable: kubectl and client-node both get 422 Invalid; an image change is allowed', async () => {
+withKubectl('a pod spec is immutable: kubectl and a JSON patch both get 422 Invalid; an image change is allowed', async () => {
   const changed = await kubectl(['apply', '--server-side', '-f', '-'], { input: podManifest('dev-2', { command: ['ralph', 'run'] }) });
   assert.is(changed.code, 1);
   assert.match(changed.stderr, 'The Pod "dev-2" is invalid: spec: Forbidden: pod updates may not change fields other than');
-  const error = await rejection(
-    core.patchNamespacedPod({ name: 'dev-2', namespace: NS, body: [{ op: 'replace', path: '/spec/containers/0/command', value: ['sh'] }] }),
-  );
-  assert.instance(error, k8s.ApiException);
-  const api = error as k8s.ApiException<string>;
-  assert.is(api.code, 422);
-  const status = JSON.parse(api.body) as { reason: string; details: { kind: string; causes: { field: string }[] } };
+  const patched = await api('PATCH', `/api/v1/namespaces/${NS}/pods/dev-2`, [{ op: 'replace', path: '/spec/containers/0/command', value: ['sh'] }], 'application/json-patch+json');
+  assert.is(patched.status, 422);
+  const status = patched.json as { reason: string; details: { kind: string; causes: { field: string }[] } };
   assert.is(status.reason, 'Invalid');
   assert.is(status.details.kind, 'Pod');
   assert.is(status.details.causes[0].field, 'spec');
@@ -233,17 +244,22 @@ withKubectl('a pod spec is immutable: kubectl and client-node both get 422 Inval
   assert.ok(restarted, 'image change restarts the container in place');
 });
 
-withKubectl('client-node watch sees ADDED, MODIFIED and DELETED; delete --wait returns once the pod is gone', async () => {
-  const kc = new k8s.KubeConfig();
-  kc.loadFromFile(sim.kubeconfigPath);
+withKubectl('a watch sees MODIFIED and DELETED; delete --wait returns once the pod is gone', async () => {
   const seen: string[] = [];
-  const list = await core.listNamespacedPod({ namespace: NS });
-  const watch = await new k8s.Watch(kc).watch(
-    `/api/v1/namespaces/${NS}/pods`,
-    { resourceVersion: list.metadata?.resourceVersion, fieldSelector: 'metadata.name=dev-2' },
-    (type: string) => seen.push(type),
-    () => undefined,
-  );
+  const list = await api('GET', `/api/v1/namespaces/${NS}/pods`);
+  const resourceVersion = (list.json.metadata as { resourceVersion: string }).resourceVersion;
+  const watch = new AbortController();
+  const response = await fetch(`${sim.apiUrl}/api/v1/namespaces/${NS}/pods?watch=true&resourceVersion=${resourceVersion}&fieldSelector=metadata.name%3Ddev-2`, { signal: watch.signal });
+  const reading = (async () => {
+    const decoder = new TextDecoder();
+    let buffered = '';
+    for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
+      buffered += decoder.decode(chunk, { stream: true });
+      const lines = buffered.split('\n');
+      buffered = lines.pop() ?? '';
+      for (const line of lines.filter(Boolean)) seen.push((JSON.parse(line) as { type: string }).type);
+    }
+  })().catch(() => undefined);
   const deleted = await kubectl(['delete', 'pod', 'dev-2', '-n', NS]);
   assert.is(deleted.code, 0, deleted.stderr);
   assert.match(deleted.stdout, 'pod "dev-2" deleted');
@@ -253,10 +269,11 @@ withKubectl('client-node watch sees ADDED, MODIFIED and DELETED; delete --wait r
   assert.ok(await eventually(async () => seen.includes('DELETED'), 2000), `watch events: ${seen.join(',')}`);
   assert.is(seen[0], 'MODIFIED');
   watch.abort();
+  await reading;
 
-  const missing = await rejection(core.readNamespacedPod({ name: 'dev-2', namespace: NS }));
-  assert.is((missing as k8s.ApiException<string>).code, 404);
-  assert.is(JSON.parse((missing as k8s.ApiException<string>).body).reason, 'NotFound');
+  const missing = await api('GET', `/api/v1/namespaces/${NS}/pods/dev-2`);
+  assert.is(missing.status, 404);
+  assert.is(missing.json.reason, 'NotFound');
 });
 
 withKubectl('creating a pod while its namesake is still terminating gives 409 "object is being deleted"', async () => {
@@ -272,50 +289,51 @@ withKubectl('creating a pod while its namesake is still terminating gives 409 "o
   await ok(['delete', 'pod', 'dev-1', '-n', NS, '--grace-period=0', '--force']);
 });
 
-withKubectl('refused: kubectl reports the refused connection fast, client-node gets ECONNREFUSED, then it recovers', async () => {
+withKubectl('refused: kubectl reports the refused connection fast, a request gets ECONNREFUSED, then it recovers', async () => {
   await sim.fault({ kind: 'refuse' });
   const r = await kubectl(['get', 'pods', '-n', NS], { timeout: '2s' });
   assert.is(r.code, 1);
   assert.match(r.stderr, `The connection to the server 127.0.0.1:${sim.port} was refused`);
   assert.ok(r.ms < 2000, `took ${r.ms} ms`);
-  const error = await rejection(core.listNamespacedPod({ namespace: NS }));
+  const error = await rejection(api('GET', `/api/v1/namespaces/${NS}/pods`));
   assert.is(errorCode(error), 'ECONNREFUSED');
   await sim.clearFaults();
   assert.is((await kubectl(['get', 'pods', '-n', NS])).code, 0);
 });
 
-withKubectl('hang: kubectl gives up at --request-timeout, client-node gets no answer', async () => {
+withKubectl('hang: kubectl gives up at --request-timeout, a request gets no answer', async () => {
   await sim.fault({ kind: 'hang' });
   const r = await kubectl(['get', 'pods', '-n', NS], { timeout: '1s' });
   assert.is(r.code, 1);
   // Which of Go's timeout messages appears depends on where the deadline hits.
   assert.match(r.stderr, /context deadline exceeded|Client\.Timeout exceeded/, r.stderr);
   assert.ok(r.ms < 6000, `took ${r.ms} ms`);
-  const pending = core.listNamespacedPod({ namespace: NS }).then(() => 'answered', () => 'failed');
+  const pending = api('GET', `/api/v1/namespaces/${NS}/pods`).then(() => 'answered', () => 'failed');
   const outcome = await Promise.race([pending, new Promise((r) => setTimeout(() => r('no answer'), 500))]);
   assert.is(outcome, 'no answer');
   await sim.clearFaults();
   assert.is(await pending, 'failed');
 });
 
-withKubectl('500: kubectl prints InternalError and an empty List, exits 1; client-node gets ApiException 500', async () => {
+withKubectl('500: kubectl prints InternalError and an empty List, exits 1; a request gets the 500 Status', async () => {
   await sim.fault({ kind: 'error', status: 500, path: `/api/v1/namespaces/${NS}/pods`, times: 2 });
   const r = await kubectl(['get', 'pods', '-n', NS, '-o', 'json']);
   assert.is(r.code, 1);
   assert.match(r.stderr, 'Error from server (InternalError): etcdserver: request timed out');
   assert.is((JSON.parse(r.stdout) as { items: unknown[] }).items.length, 0);
-  const error = await rejection(core.listNamespacedPod({ namespace: NS }));
-  assert.is((error as k8s.ApiException<string>).code, 500);
+  const failed = await api('GET', `/api/v1/namespaces/${NS}/pods`);
+  assert.is(failed.status, 500);
+  assert.is(failed.json.reason, 'InternalError');
   assert.is((await kubectl(['get', 'pods', '-n', NS])).code, 0, 'only two requests fail');
 });
 
-withKubectl('connection reset: both clients see the reset', async () => {
+withKubectl('connection reset: kubectl and a plain request both see the reset', async () => {
   await sim.fault({ kind: 'reset', path: '/pods' });
   const r = await kubectl(['get', 'pods', '-n', NS], { timeout: '1s' });
   assert.is(r.code, 1);
   assert.match(r.stderr, /EOF|connection reset/, r.stderr);
-  const error = await rejection(core.listNamespacedPod({ namespace: NS }));
-  // client-node 2 fetches through undici, which reports the reset as a closed socket.
+  const error = await rejection(api('GET', `/api/v1/namespaces/${NS}/pods`));
+  // fetch (undici) reports the reset as a closed socket.
   assert.ok(['ECONNRESET', 'UND_ERR_SOCKET'].includes(errorCode(error) ?? ''), `a reset, not ${errorCode(error)}`);
   await sim.clearFaults();
 });
@@ -339,7 +357,8 @@ withKubectl('missing secret key: CreateContainerConfigError until the key exists
   assert.ok(blocked, 'blocked on the missing key');
   const waiting = (await podJson('dev-4')).status?.containerStatuses?.[0].state?.waiting;
   assert.is(waiting?.message, `couldn't find key telegram-bot-token in Secret ${NS}/botminter-credentials`);
-  await core.patchNamespacedSecret({ name: 'botminter-credentials', namespace: NS, body: [{ op: 'add', path: '/data/telegram-bot-token', value: 'eA==' }] });
+  const patched = await api('PATCH', `/api/v1/namespaces/${NS}/secrets/botminter-credentials`, [{ op: 'add', path: '/data/telegram-bot-token', value: 'eA==' }], 'application/json-patch+json');
+  assert.is(patched.status, 200);
   assert.ok(await eventually(async () => (await podJson('dev-4')).status?.phase === 'Running'), 'runs once the key exists');
 });
 
@@ -351,8 +370,8 @@ withKubectl('crash: the API vanishes (refused); restart() brings it back with it
   assert.match(r.stderr, 'refused');
   await sim.restart();
   assert.is.not(sim.pid, oldPid);
-  const ns = await core.readNamespace({ name: NS });
-  assert.is(ns.status?.phase, 'Active');
+  const ns = await api('GET', `/api/v1/namespaces/${NS}`);
+  assert.is((ns.json.status as { phase: string }).phase, 'Active');
 });
 
 withKubectl('request log records method, path, content type and user agent', async () => {

@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import process from 'node:process';
@@ -409,28 +409,41 @@ test('ralph crash: exits without cleanup; `loops stop` then reports the dead loo
   assert.match(stop.stderr, /not running/);
 });
 
-test('ralph formation: writes $BM_WORKZONE/$BM_TEAM_NAME/topology.json (0600) unless told not to', async () => {
-  const root = tempDir();
-  const formation = join(root, 'formations', 'k8s');
-  mkdirSync(formation, { recursive: true });
-  writeFileSync(join(formation, 'PROMPT.md'), 'Deploy.\n');
-  const env = { STUB_RALPH_MODE: 'formation', BM_WORKZONE: join(root, 'wz'), BM_TEAM_NAME: 'alpha' };
-  const topology = join(root, 'wz', 'alpha', 'topology.json');
-
-  const ok = await runStub('ralph', ['run', '-p', join(formation, 'PROMPT.md')], { cwd: formation, env });
+test('ralph hats: runs each hat\'s command in event order and publishes what its instructions say; a broken hat fails the run', async () => {
+  const dir = tempDir();
+  mkdirSync(join(dir, 'hats'));
+  writeFileSync(join(dir, 'hats', 'second.md'), 'Triggered by `b.go`.\n\n1. Run `echo second >> ran.txt`.\n2. Exit code 0: finish with `LOOP_COMPLETE`. Otherwise finish with `LOOP_COMPLETE`.\n');
+  const yml = (publishes: string) => [
+    'event_loop:', '  starting_event: a.go', '  completion_promise: LOOP_COMPLETE', '  max_iterations: 5', 'hats:',
+    '  first:', '    name: First', '    description: runs first', '    triggers: [a.go]', `    publishes: [${publishes}]`,
+    '    instructions: |', '      Run `echo first >> ran.txt`.', '      Exit code 0: emit `b.go`. Otherwise: finish with `LOOP_COMPLETE`.',
+    '  second:', '    name: Second', '    description: runs second', '    triggers: [b.go]', '    publishes: [LOOP_COMPLETE]',
+    '    instructions: |', '      Follow hats/second.md.', '',
+  ].join('\n');
+  writeFileSync(join(dir, 'ralph.yml'), yml('b.go'));
+  writeFileSync(join(dir, 'PROMPT.md'), 'Run `echo first >> ran.txt`, which emits b.go, then `echo second >> ran.txt`.\n');
+  const env = { STUB_RALPH_MODE: 'hats' };
+  const ok = await runStub('ralph', ['run', '-c', 'ralph.yml', '-P', 'PROMPT.md'], { cwd: dir, env });
   assert.is(ok.code, 0, ok.stderr);
-  const body = readJson<{ formation: string; created_at: string; members: object }>(topology);
-  assert.is(body.formation, 'k8s');
-  assert.equal(body.members, {});
-  assert.ok(!Number.isNaN(Date.parse(body.created_at)));
-  assert.is(statSync(topology).mode & 0o777, 0o600);
+  assert.is(readFileSync(join(dir, 'ran.txt'), 'utf8'), 'first\nsecond\n');
+  const events = readFileSync(join(dir, readFileSync(join(dir, '.ralph', 'current-events'), 'utf8').trim()), 'utf8');
+  assert.equal(events.trim().split('\n').map((l) => (JSON.parse(l) as { topic: string }).topic), ['task.start', 'b.go', 'LOOP_COMPLETE']);
 
-  rmSync(topology);
-  const none = await runStub('ralph', ['run', '-P', 'PROMPT.md'], { cwd: formation, env: { ...env, STUB_RALPH_NO_TOPOLOGY: '1' } });
-  assert.is(none.code, 0);
-  assert.not.ok(existsSync(topology));
-  const failed = await runStub('ralph', ['run', '-P', 'PROMPT.md'], { cwd: formation, env: { ...env, STUB_RALPH_EXIT: '1' } });
-  assert.is(failed.code, 1);
+  writeFileSync(join(dir, 'ralph.yml'), yml('c.go'));
+  const undeclared = await runStub('ralph', ['run', '-c', 'ralph.yml', '-P', 'PROMPT.md'], { cwd: dir, env });
+  assert.is(undeclared.code, 1);
+  assert.match(undeclared.stderr, /hat first published 'b\.go', which is not in its publishes \(c\.go\)/);
+
+  writeFileSync(join(dir, 'ralph.yml'), yml('b.go').replace('triggers: [b.go]', 'triggers: [b.gone]'));
+  const orphan = await runStub('ralph', ['run', '-c', 'ralph.yml', '-P', 'PROMPT.md'], { cwd: dir, env });
+  assert.is(orphan.code, 1);
+  assert.match(orphan.stderr, /event 'b\.go' triggers no hat/);
+
+  writeFileSync(join(dir, 'ralph.yml'), yml('b.go'));
+  writeFileSync(join(dir, 'PROMPT.md'), 'Run `echo first >> ran.txt`, which emits b.go.\n');
+  const vague = await runStub('ralph', ['run', '-c', 'ralph.yml', '-P', 'PROMPT.md'], { cwd: dir, env });
+  assert.is(vague.code, 1);
+  assert.match(vague.stderr, /the prompt never mentions `echo second >> ran\.txt` \(hat second\)/);
 });
 
 test('ralph read-only subcommands answer one line; STUB_RALPH_FAIL_<SUB> makes them exit 1', async () => {

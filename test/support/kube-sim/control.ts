@@ -1,6 +1,6 @@
 /**
- * The request log the control port serves, so tests can assert exactly what kubectl or
- * client-node sent (method, path with query, content type, Accept, User-Agent, status).
+ * The request log the control port serves, so tests can assert exactly what kubectl (or a
+ * plain request) sent (method, path with query, content type, Accept, User-Agent, status).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { asStr } from './util.ts';

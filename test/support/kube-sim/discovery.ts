@@ -43,7 +43,7 @@ export function apiGroup(group: string): Obj {
 
 /**
  * `GET /api/v1` (group '') or `GET /apis/<group>/v1`: the resource list kubectl's REST mapper
- * and client-node's generic client read.
+ * reads.
  */
 export function resourceList(group = ''): Obj {
   const resources: Obj[] = [];

@@ -1,6 +1,6 @@
 // A Node preload that records every module a process imports, one resolved URL per line, in the
 // file named by BM_IMPORT_LOG: `NODE_OPTIONS="--import <this file>"`. The k8s tests use it to
-// check that the fast read path never loads @kubernetes/client-node or zx.
+// check that status and a repeated start never load zx (no hat script runs).
 //
 // The same file is both the preload (on the main thread it registers itself) and the module
 // resolution hooks (which Node runs on a thread of their own). bm's Node build is CommonJS and

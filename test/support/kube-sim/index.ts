@@ -1,6 +1,6 @@
 /**
  * Test helper for kube-sim: starts the simulator as a child process, writes a kubeconfig that
- * both real kubectl and @kubernetes/client-node accept, and drives the control port.
+ * real kubectl accepts, and drives the control port.
  *
  *   const sim = await startKubeSim();
  *   await execFile('kubectl', [...sim.kubectlFlags(), 'get', 'pods'], { env: { ...process.env, ...sim.env } });
@@ -10,8 +10,8 @@
  * The simulator runs in a child process on purpose: an in-process server deadlocks as soon as a
  * test calls kubectl synchronously.
  *
- * By default it serves plain http to anyone (the kubeconfig sets `insecure-skip-tls-verify`,
- * without which client-node refuses http). `{tls: true}` serves https with a throwaway CA,
+ * By default it serves plain http to anyone (the kubeconfig sets `insecure-skip-tls-verify`).
+ * `{tls: true}` serves https with a throwaway CA,
  * `{clientCert: true}` also requires a client certificate, `{token}` a bearer token (either one
  * will do when both are set); the kubeconfig it writes carries what is needed.
  */
@@ -120,7 +120,7 @@ function installExitHook(): void {
 
 /** Extra fields of the kubeconfig's cluster and user entries (values as kubeconfig spells them). */
 export interface KubeconfigEntries {
-  /** Default `{insecure-skip-tls-verify: true}`, which is what lets client-node use http. */
+  /** Default `{insecure-skip-tls-verify: true}`, kind-like and harmless over http. */
   cluster?: Record<string, unknown>;
   /** Default `{}`: no credentials. */
   user?: Record<string, unknown>;

@@ -1,6 +1,6 @@
 /**
- * kube-sim server process: a Kubernetes API simulator (core/v1, apps/v1 StatefulSets) for real kubectl and
- * @kubernetes/client-node, plus a separate control port for fault injection.
+ * kube-sim server process: a Kubernetes API simulator (core/v1, apps/v1 StatefulSets) for real
+ * kubectl, plus a separate control port for fault injection.
  *
  *   node --import tsx test/support/kube-sim/server.ts --port 0 --state-dir DIR
  *   deno run -A test/support/kube-sim/server.ts --port 0 --state-dir DIR

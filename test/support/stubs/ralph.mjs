@@ -2,12 +2,12 @@
 // signals and `.ralph/` files as the real program, but no agent and no network. Modes and knobs
 // are described in README.md next to this file.
 import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { spawn } from 'node:child_process';
-import { basename, join, resolve } from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
+import { resolve } from 'node:path';
 import { die, isAlive, msKnob, record } from './common.mjs';
 
 const VERSION = 'ralph 2.10.1-stub';
-const MODES = ['persistent', 'oneshot', 'crash', 'ignore-sigterm', 'formation', 'hold'];
+const MODES = ['persistent', 'oneshot', 'crash', 'ignore-sigterm', 'hats', 'hold'];
 const SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'];
 
 // Option tables: [short, long, value name (null = flag), kind]. Kinds: 'repeat' may be given
@@ -280,17 +280,6 @@ function finish(code, status) {
   process.exit(code);
 }
 
-function writeTopology() {
-  const { BM_WORKZONE, BM_TEAM_NAME, STUB_RALPH_NO_TOPOLOGY } = process.env;
-  if (!BM_WORKZONE || !BM_TEAM_NAME || STUB_RALPH_NO_TOPOLOGY) return;
-  const dir = join(BM_WORKZONE, BM_TEAM_NAME);
-  mkdirSync(dir, { recursive: true });
-  const body = { formation: basename(process.cwd()), created_at: new Date().toISOString(), members: {} };
-  const tmp = join(dir, `.topology.json.${process.pid}.tmp`);
-  writeFileSync(tmp, JSON.stringify(body, null, 2) + '\n', { mode: 0o600 });
-  renameSync(tmp, join(dir, 'topology.json'));
-}
-
 function installSignals(mode) {
   if (mode === 'crash') return;
   for (const sig of SIGNALS) {
@@ -390,6 +379,17 @@ function run({ values }) {
     setTimeout(() => finish(1, 'Stopped'), msKnob('STUB_RALPH_STOP_DELAY_MS', 0));
   }, tick);
   if (mode === 'persistent' || mode === 'ignore-sigterm') return;
+  if (mode === 'hats') {
+    clearInterval(timer);
+    void runHats(configPath, prompt, eventsFile).then(
+      () => finish(0, 'Completed'),
+      (error) => {
+        process.stderr.write(`Error: ${error.message}\n`);
+        finish(1, 'Failed');
+      },
+    );
+    return;
+  }
   if (mode === 'hold') {
     // A run that lasts until the test removes `.ralph-stub-mode`: its length is the test's, whatever the load.
     const hold = setInterval(() => {
@@ -404,10 +404,56 @@ function run({ values }) {
   setTimeout(() => {
     if (stopping) return;
     clearInterval(timer);
-    if (mode === 'formation') writeTopology();
     appendEvent(eventsFile, 'LOOP_COMPLETE', '');
     finish(exitCode, exitCode === 0 ? 'Completed' : `Ended (exit ${exitCode})`);
   }, msKnob('STUB_RALPH_DELAY_MS', 200));
+}
+
+/**
+ * `hats` mode: the agent does what the hats tell it, as ralph and Claude would. From
+ * `event_loop.starting_event`, the hat triggered by the current event reads its instructions
+ * (and the file they say to follow), runs the one command they say to run, in the loop's
+ * directory, and publishes the event they name for the exit code it got; the loop ends on the
+ * completion promise. What the real loop would trip on fails the run (exit 1, why on stderr):
+ * no hat or several for an event, instructions without a command or an event, an instructions
+ * file that names another trigger, an event the hat does not declare in `publishes`, a command
+ * or event the prompt never mentions (the agent would not know the workflow), and more
+ * iterations than `event_loop.max_iterations`. Uses the `yaml` package (ralph.yml's flow lists).
+ */
+async function runHats(configPath, prompt, eventsFile) {
+  const { parse } = await import('yaml');
+  const config = parse(readFileSync(configPath, 'utf8')) ?? {};
+  const loop = config.event_loop ?? {};
+  const hats = Object.entries(config.hats ?? {});
+  const done = loop.completion_promise ?? 'LOOP_COMPLETE';
+  const max = loop.max_iterations ?? 100;
+  let event = loop.starting_event;
+  if (!event) throw new Error(`${configPath} has no event_loop.starting_event`);
+  for (let iteration = 1; event !== done; iteration++) {
+    if (iteration > max) throw new Error(`no ${done} after ${max} iterations`);
+    const triggered = hats.filter(([, hat]) => (hat.triggers ?? []).includes(event));
+    if (triggered.length !== 1) throw new Error(`event '${event}' triggers ${triggered.length ? `${triggered.length} hats (${triggered.map(([id]) => id).join(', ')})` : 'no hat'}`);
+    const [id, hat] = triggered[0];
+    let instructions = String(hat.instructions ?? '');
+    const followed = /Follow (\S+\.md)/.exec(instructions);
+    if (followed) instructions += `\n${readFileSync(followed[1], 'utf8')}`;
+    const declared = /Triggered by `([^`]+)`/.exec(instructions)?.[1];
+    if (declared && declared !== event) throw new Error(`hat ${id}'s instructions say it is triggered by '${declared}', but it ran on '${event}'`);
+    const command = /Run `([^`]+)`/.exec(instructions)?.[1];
+    if (!command) throw new Error(`hat ${id}'s instructions name no command to run`);
+    if (!prompt.includes(command)) throw new Error(`the prompt never mentions \`${command}\` (hat ${id})`);
+    process.stderr.write(`[stub ralph] iteration ${iteration}: hat ${id} on ${event}: ${command}\n`);
+    const ran = spawnSync('sh', ['-c', command], { stdio: ['ignore', 'inherit', 'inherit'] });
+    const code = ran.status ?? 1;
+    const rule = code === 0 ? /Exit code 0: (?:emit|finish with) `([^`]+)`/ : /Otherwise[^`]*?(?:emit|finish with) `([^`]+)`/;
+    const next = rule.exec(instructions)?.[1];
+    if (!next) throw new Error(`hat ${id}'s instructions say nothing to publish after exit code ${code}`);
+    // The completion promise ends the loop from any hat; every other event must be declared.
+    if (next !== done && !(hat.publishes ?? []).includes(next)) throw new Error(`hat ${id} published '${next}', which is not in its publishes (${(hat.publishes ?? []).join(', ')})`);
+    if (next !== done && !prompt.includes(next)) throw new Error(`the prompt never mentions the event '${next}'`);
+    appendEvent(eventsFile, next, `${id}: \`${command}\` exited ${code}`);
+    event = next;
+  }
 }
 
 // --- other subcommands ------------------------------------------------------------------------
