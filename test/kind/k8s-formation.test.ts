@@ -74,7 +74,8 @@ async function buildImages(): Promise<void> {
       `FROM ${BASE_IMAGE}`,
       'USER root',
       'COPY stubs /opt/stubs',
-      // Replaces the real ralph (npm's global bin) on PATH.
+      // Replaces the real ralph (a symlink in npm's global bin, which COPY would write through).
+      'RUN rm -f /usr/local/bin/ralph',
       'COPY ralph /usr/local/bin/ralph',
       'ENV STUB_RALPH_MODE=persistent',
       'USER 10001:10001',
