@@ -177,6 +177,11 @@ withKubectl('a deleted pod is healed by its StatefulSet; a crash-looping one is 
   assert.match(table.stdout, /Last events:\n(.*\n)*? {4}\S+ Warning BackOff/);
   const logs = await w.bm(['logs', 'dev-alice']);
   assert.match(logs.stdout, /container ralph of pod botminter-alpha\/dev-alice-0/, logs.stderr);
+  // attach follows a pod member's output (kube-sim ends a followed log at once, as for a dead container).
+  const attached = await w.bm(['attach', 'dev-alice']);
+  assert.is(attached.code, 0, attached.stderr);
+  assert.match(attached.stderr, /dev-alice runs in pod botminter-alpha\/dev-alice-0; following its output/);
+  assert.match(attached.stdout, /container ralph of pod botminter-alpha\/dev-alice-0/);
   const previous = await w.bm(['logs', 'dev-alice', '--previous']);
   assert.match(previous.stdout, /container ralph of pod botminter-alpha\/dev-alice-0 exited with code 1 \(Error\)/, previous.stderr);
   // The next start replaces it (and, while it still crashes, says so).
