@@ -480,12 +480,13 @@ export async function readRepoHook(gh: GitHub, slug: string, id: number): Promis
 
 /**
  * Creates the webhook (JSON deliveries, signed with the secret, sent in the body and never
- * logged), or updates hook `id` to it; GitHub pings a new hook, and bm pings an updated one, so
- * its last response soon tells whether deliveries arrive.
+ * logged), or updates hook `update.id` to it (keeping a `form` content type); GitHub pings a new
+ * hook, and bm pings an updated one, so its last response soon tells whether deliveries arrive.
  */
-export async function saveRepoHook(gh: GitHub, slug: string, hook: HookConfig, id?: number): Promise<RepoHook> {
+export async function saveRepoHook(gh: GitHub, slug: string, hook: HookConfig, update?: { id: number; contentType: string }): Promise<RepoHook> {
   const { owner, repo } = parseRepoSlug(slug);
-  const body = { active: true, events: [...hook.events], config: { url: hook.url, content_type: 'json', secret: hook.secret, insecure_ssl: '0' } };
+  const id = update?.id;
+  const body = { active: true, events: [...hook.events], config: { url: hook.url, content_type: update?.contentType === 'form' ? 'form' : 'json', secret: hook.secret, insecure_ssl: '0' } };
   try {
     if (id === undefined) return toHook((await gh.octokit.request('POST /repos/{owner}/{repo}/hooks', { owner, repo, name: 'web', ...body })).data);
     const { data } = await gh.octokit.request('PATCH /repos/{owner}/{repo}/hooks/{hook_id}', { owner, repo, hook_id: id, ...body });

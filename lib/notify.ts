@@ -52,6 +52,8 @@ export interface NotifierOptions {
   stateFile: string;
   /** Most notifications per minute (default 6). */
   burst?: number;
+  /** The clock (tests). */
+  now?: () => number;
   log(level: 'info' | 'warn', line: string): void;
 }
 
@@ -85,7 +87,7 @@ export class Notifier {
   /** Sends `notice` unless its key was sent before or the rate limit holds it back. */
   async notify(notice: Notice): Promise<boolean> {
     if (!this.enabled || this.#sent.includes(notice.key)) return false;
-    const now = Date.now();
+    const now = (this.#o.now ?? Date.now)();
     if (now - this.#windowStart >= 60_000) {
       this.#windowStart = now;
       this.#inWindow = 0;

@@ -13,6 +13,7 @@ import { isOurs } from '../lib/proc.ts';
 import { readState, teamEntries } from '../lib/state.ts';
 import { loadTeamFromFlag } from '../lib/team.ts';
 import { attachTmux } from '../lib/tmux.ts';
+import { readTopology } from '../lib/topology.ts';
 import { command as logs } from './logs.ts';
 
 export const command = defineCommand({
@@ -50,7 +51,11 @@ export const command = defineCommand({
       if (code !== 0) throw new BmError(`tmux could not attach to ${key} (exit ${code})`, `See \`bm status -t ${team.name}\`; \`bm logs ${key} -f\` follows its output.`);
       return;
     }
-    info(`${spec} does not run in tmux (\`bm start --tmux\` does that); following its output, Ctrl-C stops.`);
+    const topology = readTopology(team.paths.topology);
+    const pod = topology.kind === 'ok' ? Object.entries(topology.topology.members).find(([key]) => key === spec || key.split('/')[0] === spec)?.[1].endpoint : undefined;
+    info(pod?.type === 'k8s'
+      ? `${spec} runs in pod ${pod.namespace}/${pod.pod}; following its output, Ctrl-C stops.`
+      : `${spec} does not run in tmux (\`bm start --tmux\` does that); following its output, Ctrl-C stops.`);
     await runMain(logs, [spec, '--follow', '--lines', '50', '--team', team.name]);
   },
 });

@@ -83,8 +83,8 @@ async function offerWebhook(team: Team, url: string, yes: boolean): Promise<void
     return;
   }
   const change = plan.action === 'create'
-    ? `Create a webhook on ${repo} that delivers ${events.join(', ')} to ${url} (JSON, signed with the team's secret)`
-    : `Update webhook ${plan.hook.id} of ${repo} (${plan.why.join('; ')}) to deliver ${events.join(', ')} to ${url} (JSON, signed with the team's secret)`;
+    ? `Create a webhook on ${repo} that delivers ${plan.events.join(', ')} to ${url} (JSON, signed with the team's secret)`
+    : `Update webhook ${plan.hook.id} of ${repo} (${plan.why.join('; ')}) to deliver ${plan.events.join(', ')} to ${url}, signed with the team's secret`;
   if (!yes) {
     if (!canPrompt()) {
       info(`${change}: not done without a terminal to ask on; re-run with --yes to do it.`);
@@ -97,7 +97,8 @@ async function offerWebhook(team: Team, url: string, yes: boolean): Promise<void
       return;
     }
   }
-  const hook = await saveRepoHook(gh, repo, { url, secret: team.entry.credentials?.webhook_secret ?? '', events }, plan.action === 'update' ? plan.hook.id : undefined);
+  const hook = await saveRepoHook(gh, repo, { url, secret: team.entry.credentials?.webhook_secret ?? '', events: plan.events },
+    plan.action === 'update' ? { id: plan.hook.id, contentType: plan.hook.contentType } : undefined);
   writeHookRecord(file, { repo, id: hook.id, url });
   out(`${plan.action === 'create' ? 'Created' : 'Updated'} GitHub webhook ${hook.id} of ${repo}; GitHub pings it now (\`bm daemon status\` shows the last delivery)`);
 }

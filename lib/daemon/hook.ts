@@ -20,23 +20,25 @@ export function hookEvents(watched: ReadonlySet<string>): string[] {
   return [...watched].filter((e) => !ORG_ONLY_EVENTS.has(e)).sort();
 }
 
-/** What to do about the hook. */
+/** What to do about the hook; `events` is what it should send (bm's, plus any others it sends already). */
 export type HookPlan =
-  | { action: 'create' }
-  | { action: 'update'; hook: RepoHook; why: string[] }
+  | { action: 'create'; events: string[] }
+  | { action: 'update'; hook: RepoHook; why: string[]; events: string[] }
   | { action: 'none'; hook: RepoHook };
 
-/** Compares the repository's hooks with the one bm wants at `url`. */
+/**
+ * Compares the repository's hooks with the one bm wants at `url`. Events the hook sends beyond
+ * bm's, and a `form` content type (the daemon accepts both), are the operator's choice and kept.
+ */
 export function planHook(hooks: readonly RepoHook[], url: string, events: readonly string[]): HookPlan {
   const hook = hooks.find((h) => h.url === url);
-  if (!hook) return { action: 'create' };
+  if (!hook) return { action: 'create', events: [...events] };
   const why: string[] = [];
-  const have = [...hook.events].sort().join(',');
-  if (have !== [...events].sort().join(',')) why.push(`its events are ${hook.events.join(', ') || 'none'}`);
-  if (hook.contentType !== 'json') why.push(`its content type is ${hook.contentType}`);
+  const missing = events.filter((e) => !hook.events.includes(e) && !hook.events.includes('*'));
+  if (missing.length) why.push(`it does not send ${missing.join(', ')}`);
   if (!hook.active) why.push('it is inactive');
   if (hook.lastResponse?.code === 401) why.push('the daemon refused its last delivery as wrongly signed (the secret differs)');
-  return why.length ? { action: 'update', hook, why } : { action: 'none', hook };
+  return why.length ? { action: 'update', hook, why, events: [...new Set([...hook.events, ...events])].sort() } : { action: 'none', hook };
 }
 
 /** One line on GitHub's last delivery to the hook. */

@@ -97,10 +97,11 @@ test('a second start changes nothing; a drifted hook is updated only when asked;
   // Someone changed the events and the secret on GitHub: the daemon now refuses its deliveries.
   const hook = theHook()!;
   hook.events = ['issues', 'push'];
+  hook.config.content_type = 'form';
   hook.config.secret = 'not-the-team-secret';
   const asked = await start();
   assert.is(asked.code, 0, asked.stderr);
-  assert.match(asked.stderr, /Update webhook \d+ of octocat\/alpha \(its events are issues, push\).*not done without a terminal.*--yes/);
+  assert.match(asked.stderr, /Update webhook \d+ of octocat\/alpha \(it does not send issue_comment, pull_request, .*\).*not done without a terminal.*--yes/);
   assert.is(hookWrites(), writes, 'nothing changed without --yes');
   await github.deliver('octocat/alpha', 'issues', example('issues', 'opened', 'octocat/alpha'));
   assert.is(hook.last_response.code, 401, 'the daemon refuses a delivery signed with another secret');
@@ -110,7 +111,8 @@ test('a second start changes nothing; a drifted hook is updated only when asked;
   const fixed = await start('--yes');
   assert.is(fixed.code, 0, fixed.stderr);
   assert.match(fixed.stdout, /Updated GitHub webhook \d+ of octocat\/alpha/);
-  assert.equal([github.hooks.get('octocat/alpha')?.length, [...hook.events].sort(), hook.config.secret], [1, EVENTS, secret]);
+  assert.equal([github.hooks.get('octocat/alpha')?.length, [...hook.events].sort(), hook.config.content_type, hook.config.secret], [1, [...EVENTS, 'push'].sort(), 'form', secret],
+    "bm's events added, the operator's own (push) and form content type kept, the secret set again");
   await waitFor('the ping after the update to succeed', () => hook.last_response.code === 200);
   await sandbox.ok(['daemon', 'stop']);
 

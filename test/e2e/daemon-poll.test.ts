@@ -14,7 +14,7 @@ import path from 'node:path';
 import { sign } from '@octokit/webhooks-methods';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { connectTeam, daemonDir, daemonTeam, example, journal, waitFor, webhookSecret } from '../support/daemon.ts';
+import { connectTeam, daemonDir, daemonJson, daemonTeam, example, journal, waitFor, webhookSecret } from '../support/daemon.ts';
 import { startFakeGitHub, type FakeGitHub } from '../support/fake-github.ts';
 import { createSandbox, type Sandbox } from '../support/sandbox.ts';
 
@@ -31,6 +31,18 @@ const runCalls = (): Call[] => (existsSync(stubLog) ? readFileSync(stubLog, 'utf
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const connect = (repo: string) => connectTeam(sandbox, TEAM, repo, TOKEN);
+const count = (type: string) => journal(sandbox, TEAM).filter((e) => e.type === type).length;
+/** Runs take seconds on a loaded machine: a member's run is awaited this long. */
+const RUN_MS = 30_000;
+/**
+ * No run in progress and none waiting, so that a stop leaves no unfinished work behind (which
+ * the next start would run again): daemon.json is written after the daemon decides on work
+ * that arrived during a run.
+ */
+const settled = () => waitFor('runs to end', () => {
+  const record = daemonJson(sandbox, TEAM) as { inProgress?: number; waiting?: number };
+  return count('run.end') === count('run.start') && record.inProgress === 0 && record.waiting === 0;
+}, RUN_MS);
 
 /** One request for the events endpoint as the proxy saw it. */
 interface Seen { at: number; url: string; status: number; ifNoneMatch: string | undefined; etag: string | undefined }
@@ -100,7 +112,7 @@ test('poll mode: cursor without replay, ETag and 304, wake-up events, X-Poll-Int
     assert.is(cursor.last_event_id, github.events[0].id);
 
     github.pushEvent('PullRequestEvent', { action: 'opened' });
-    await waitFor('both members to run', () => runCalls().length === 2);
+    await waitFor('both members to run', () => runCalls().length === 2, RUN_MS);
     github.pushEvent('WatchEvent', { action: 'started' });
     await waitFor('the star to be polled', () => polls().some((p) => p.fresh === 1 && p.waking === 0));
     await sleep(400);
@@ -123,7 +135,8 @@ test('poll mode: cursor without replay, ETag and 304, wake-up events, X-Poll-Int
     await waitFor('polling to resume after the reset', () => proxy.seen.length > limited + 1, 8000);
     assert.ok(proxy.seen[limited + 1].at >= resetAt, `no request before the reset (next at ${proxy.seen[limited + 1].at - resetAt} ms from it)`);
     assert.is(proxy.seen.filter((s) => s.status === 403).length, 1, 'one request hit the limit, then bm waited');
-    await waitFor('the edit to run both members', () => runCalls().length === 4);
+    await waitFor('the edit to run both members', () => runCalls().length === 4, RUN_MS);
+    await settled();
     assert.is(readFileSync(path.join(daemonDir(sandbox, TEAM), 'daemon.log'), 'utf8').split('rate limit used up').length - 1, 1, 'a single warning');
     assert.not.ok(readFileSync(path.join(daemonDir(sandbox, TEAM), 'daemon.log'), 'utf8').includes(TOKEN), 'the token is never logged');
 
@@ -135,8 +148,8 @@ test('poll mode: cursor without replay, ETag and 304, wake-up events, X-Poll-Int
     await waitFor('the first poll after the restart', () => journal(sandbox, TEAM).slice(before).some((e) => e.type === 'poll'));
     const after = journal(sandbox, TEAM).slice(before).find((e) => e.type === 'poll');
     assert.not.ok(after?.initial, 'the cursor was kept, not re-initialised');
-    await waitFor('the event missed while stopped to run both members', () => runCalls().length === 6);
-    await waitFor('the runs to end', () => journal(sandbox, TEAM).filter((e) => e.type === 'run.end').length === journal(sandbox, TEAM).filter((e) => e.type === 'run.start').length);
+    await waitFor('the event missed while stopped to run both members', () => runCalls().length === 6, RUN_MS);
+    await settled();
     await sandbox.ok(['daemon', 'stop']);
   } finally {
     proxy.close();
@@ -208,7 +221,7 @@ test('tunnel: a smee channel is forwarded, supervised through a refused connect 
       'x-github-event': 'issues', 'x-github-delivery': id, 'x-hub-signature-256': await sign(secret, JSON.stringify(payload)), 'content-type': 'application/json',
     });
     channel.send(await headers('tunnel-1'), payload);
-    await waitFor('the forwarded delivery to run both members', () => runCalls().length === before + 2);
+    await waitFor('the forwarded delivery to run both members', () => runCalls().length === before + 2, RUN_MS);
 
     channel.send({ 'x-github-event': 'issues', 'x-github-delivery': 'forged-1', 'content-type': 'application/json' }, payload);
     await waitFor('the forged event to be rejected', () => (JSON.parse(readFileSync(path.join(daemonDir(sandbox, TEAM), 'daemon.json'), 'utf8')) as { rejected?: number }).rejected === 1);
@@ -219,8 +232,8 @@ test('tunnel: a smee channel is forwarded, supervised through a refused connect 
     await sleep(200);
     await waitFor('the previous runs to end', () => journal(sandbox, TEAM).filter((e) => e.type === 'run.end').length >= journal(sandbox, TEAM).filter((e) => e.type === 'run.start').length);
     channel.send(await headers('tunnel-2'), payload);
-    await waitFor('a delivery after the reconnect to run both members', () => runCalls().length === before + 4);
-    await waitFor('the runs to end', () => journal(sandbox, TEAM).filter((e) => e.type === 'run.end').length === journal(sandbox, TEAM).filter((e) => e.type === 'run.start').length);
+    await waitFor('a delivery after the reconnect to run both members', () => runCalls().length === before + 4, RUN_MS);
+    await settled();
     await sandbox.ok(['daemon', 'stop']);
   } finally {
     channel.close();
@@ -238,21 +251,21 @@ test('poll mode reads the next pages up to the cursor: a relevant event behind 1
     await sandbox.ok(['daemon', 'start', '--mode', 'poll', '--interval', '1'], { env: { BM_GITHUB_API_URL: proxy.url } });
     await waitFor('the cursor to be set', () => polls().some((p) => p.initial === true));
     assert.is(polls()[0].pages, 1, 'setting the cursor reads one page');
-    await waitFor('the runs to end', () => journal(sandbox, TEAM).filter((e) => e.type === 'run.end').length === journal(sandbox, TEAM).filter((e) => e.type === 'run.start').length);
+    await settled();
 
     const before = runCalls().length;
     const firstSeen = proxy.seen.length;
     github.pushEvent('IssueCommentEvent', { action: 'created' });
     for (let i = 0; i < 150; i++) github.pushEvent('WatchEvent', { action: 'started' });
     await waitFor('the poll that reads them', () => polls().some((p) => typeof p.fresh === 'number' && p.fresh > 0), 10_000);
-    await waitFor('the comment behind 150 stars to run both members', () => runCalls().length === before + 2, 10_000);
+    await waitFor('the comment behind 150 stars to run both members', () => runCalls().length === before + 2, RUN_MS);
     const paged = polls().find((p) => typeof p.fresh === 'number' && p.fresh > 0);
     assert.equal([paged?.pages, paged?.fresh, paged?.waking, paged?.gap], [2, 151, 1, undefined]);
     const pageTwo = proxy.seen.slice(firstSeen).find((s) => /page=2/.test(s.url));
     assert.ok(pageTwo, 'page 2 was requested');
     assert.match(pageTwo.url, new RegExp(`^/repositories/${repo.id}/events\\?per_page=100&page=2$`), 'through the link GitHub sent');
     assert.is(pageTwo.ifNoneMatch, undefined, 'only the first page is conditional');
-    await waitFor('the runs to end', () => journal(sandbox, TEAM).filter((e) => e.type === 'run.end').length === journal(sandbox, TEAM).filter((e) => e.type === 'run.start').length);
+    await settled();
 
     const quiet = runCalls().length;
     for (let i = 0; i < 320; i++) github.pushEvent('WatchEvent', { action: 'started' });
@@ -260,8 +273,8 @@ test('poll mode reads the next pages up to the cursor: a relevant event behind 1
     const gap = polls().find((p) => p.gap === true);
     assert.equal([gap?.pages, gap?.fresh, gap?.waking], [3, 300, 0], 'all 300 events read, the cursor not among them');
     assert.match(readFileSync(path.join(daemonDir(sandbox, TEAM), 'daemon.log'), 'utf8'), /gap detected: event \d+ is no longer in the timeline/);
-    await waitFor('the gap to wake both members once', () => runCalls().length === quiet + 2);
-    await waitFor('the runs to end', () => journal(sandbox, TEAM).filter((e) => e.type === 'run.end').length === journal(sandbox, TEAM).filter((e) => e.type === 'run.start').length);
+    await waitFor('the gap to wake both members once', () => runCalls().length === quiet + 2, RUN_MS);
+    await settled();
     await sandbox.ok(['daemon', 'stop']);
   } finally {
     proxy.close();

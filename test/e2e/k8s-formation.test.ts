@@ -176,9 +176,13 @@ withKubectl('a deleted pod is healed by its StatefulSet; a crash-looping one is 
   assert.match(table.stdout, /Last events:\n(.*\n)*? {4}\S+ Warning BackOff/);
   const logs = await w.bm(['logs', 'dev-alice']);
   assert.match(logs.stdout, /container ralph of pod botminter-alpha\/dev-alice-0/, logs.stderr);
-  // Followed, the log stays open until Ctrl-C, which ends bm and its kubectl (the sandbox's orphan check).
+  // Followed, the log stays open until Ctrl-C, which ends bm and its kubectl (the sandbox's orphan
+  // check); attach follows a pod member's output the same way.
   const followed = await untilInterrupted(w, ['logs', 'dev-alice', '-f'], /container ralph of pod botminter-alpha\/dev-alice-0/);
   assert.is(followed.code, 0, followed.output);
+  const attached = await untilInterrupted(w, ['attach', 'dev-alice'], /container ralph of pod botminter-alpha\/dev-alice-0/);
+  assert.is(attached.code, 0, attached.output);
+  assert.match(attached.output, /dev-alice runs in pod botminter-alpha\/dev-alice-0; following its output/);
   const previous = await w.bm(['logs', 'dev-alice', '--previous']);
   assert.match(previous.stdout, /container ralph of pod botminter-alpha\/dev-alice-0 exited with code 1 \(Error\)/, previous.stderr);
   // The next start replaces it (and, while it still crashes, says so).
