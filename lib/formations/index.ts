@@ -119,9 +119,9 @@ export async function startFormation(team: Team, formation: ResolvedFormation, o
   if (!options.yes && canPrompt() && process.stderr.isTTY) await confirmDisruption(formation, env);
 
   // Remembered before anything is deployed: whatever the manager leaves there, status and stop look for it.
-  const { deployContext, recordPartialDeploy, rememberContext } = await import('../lifecycle/clusters.ts');
+  const { deployContext, forgetContexts, recordPartialDeploy, rememberContext } = await import('../lifecycle/clusters.ts');
   const context = await deployContext(formation);
-  if (context) rememberContext(team, context);
+  const firstTime = context !== undefined && rememberContext(team, context);
   info(`Launching formation manager for '${formation.name}' formation...`);
   const began = Date.now();
   try {
@@ -132,7 +132,9 @@ export async function startFormation(team: Team, formation: ResolvedFormation, o
         const pods = await recordPartialDeploy(team, formation.name, context);
         if (pods > 0) info(`The deploy failed part-way; the ${pods} pod(s) it left are recorded: \`bm status\` shows them, \`bm stop\` removes them.`);
       } catch (reading) {
-        info(`Could not read what the failed deploy left in context ${context} (${(reading as Error).message}); \`bm status\` looks again.`);
+        // A cluster that never answered got nothing: a first deploy there leaves nothing to look for.
+        if (firstTime) forgetContexts(team, [context]);
+        else info(`Could not read what the failed deploy left in context ${context} (${(reading as Error).message}); \`bm status\` looks again.`);
       }
     }
     throw error;

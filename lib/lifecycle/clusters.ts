@@ -10,8 +10,10 @@
  *
  *   { "contexts": { "kind-botminter": "<ISO time of the first deploy>" } }
  *
- * A team that never deployed to a cluster has no such file, and its status asks no cluster.
+ * A team that never deployed to a cluster has no such file (nor one whose first deploy found
+ * the cluster unreachable), and its status asks no cluster.
  */
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { readTextIfExists, withFileLock, writeFileAtomic } from '../files.ts';
 import type { Pod } from '../../formations/k8s/kube.ts';
@@ -56,7 +58,8 @@ function updateContexts(team: Team, change: (contexts: Record<string, string>) =
   withFileLock(file, () => {
     const contexts = readContexts(team);
     change(contexts);
-    writeFileAtomic(file, `${JSON.stringify({ contexts }, null, 2)}\n`, 0o600);
+    if (Object.keys(contexts).length === 0) rmSync(file, { force: true });
+    else writeFileAtomic(file, `${JSON.stringify({ contexts }, null, 2)}\n`, 0o600);
   });
 }
 
@@ -66,12 +69,13 @@ export async function deployContext(formation: ResolvedFormation): Promise<strin
   return formation.config?.k8s?.context ?? (await import('../../formations/k8s/kube.ts')).DEFAULT_CONTEXT;
 }
 
-/** Remembers that the team is being deployed to `context` (before anything is deployed). */
-export function rememberContext(team: Team, context: string): void {
-  if (readContexts(team)[context]) return;
+/** Remembers that the team is being deployed to `context` (before anything is deployed); true when it is new. */
+export function rememberContext(team: Team, context: string): boolean {
+  if (readContexts(team)[context]) return false;
   updateContexts(team, (contexts) => {
     contexts[context] ??= new Date().toISOString();
   });
+  return true;
 }
 
 /** Forgets contexts where a full stop saw nothing of the team left. */

@@ -10,6 +10,7 @@
  * What no record knows is reported as warnings with the command that removes it: member
  * processes working in the team's workspaces, and pods carrying the team's labels (clusters.ts).
  */
+import path from 'node:path';
 import { describeEndpoint, health, type Deployed, type Endpoint } from '../endpoints/index.ts';
 import { rotateIfOver } from '../files.ts';
 import { endGroup, isOurs, timings, which } from '../proc.ts';
@@ -147,7 +148,7 @@ export async function teamStatus(team: Team, { clean = true, stallMinutes: quiet
   warnings.push(...sweep.pods.map((pod) => unrecordedWarning(team, pod)));
   // A recorded context that does not answer has its warning above already.
   const recorded = new Set([...records.values()].flatMap((r) => (r.endpoint.type === 'k8s' ? [r.endpoint.context] : [])));
-  for (const f of sweep.failed.filter((f) => !recorded.has(f.context))) warnings.push(`Could not look for pods of team '${team.name}' in context ${f.context} (${f.reason}).`);
+  for (const f of sweep.failed.filter((f) => !recorded.has(f.context))) warnings.push(`Could not look for pods of team '${team.name}' in context ${f.context} (${f.reason}). If that cluster is gone for good, remove the context from ${path.join(team.paths.dir, 'clusters.json')}.`);
   return { team: team.name, profile: team.entry.profile, formation, daemon: daemonInfo(team.name), members, warnings };
 }
 

@@ -31,7 +31,7 @@ export interface LayoutChange {
   root: string;
   why: string;
   /** Live processes of the member working there: its loop, a daemon run, or one bm has no record of. */
-  running: { pid: number; by: 'start' | 'daemon' | 'unrecorded' }[];
+  running: { pid: number; by: 'start' | 'daemon' | 'unrecorded'; tmux?: boolean }[];
 }
 
 /** True when `dir` is a git repo or a bm workspace (a new workspace must never go inside it). */
@@ -62,7 +62,7 @@ export function layoutChanges(team: Team, members: readonly string[]): LayoutCha
   const entries = [...teamEntries(readState(), team.name).values()].filter((e) => isOurs(e.pid, e.started));
   const strays = memberProcessesUnder(team.paths.dir, team.name);
   for (const change of changes) {
-    const recorded = entries.filter((e) => e.member === change.member && inside(e.workspace, change.root)).map((e) => ({ pid: e.pid, by: e.by ?? 'start' as const }));
+    const recorded = entries.filter((e) => e.member === change.member && inside(e.workspace, change.root)).map((e) => ({ pid: e.pid, by: e.by ?? 'start' as const, tmux: e.tmux !== undefined }));
     const escaped = strays.filter((p) => memberOfKey(p.key) === change.member && !recorded.some((r) => r.pid === p.pid || r.pid === p.pgid)).map((p) => ({ pid: p.pid, by: 'unrecorded' as const }));
     change.running = [...recorded, ...escaped];
   }
@@ -86,6 +86,8 @@ export function archiveOldLayout(team: Team, change: LayoutChange): string {
 export interface Stopped {
   /** Started with `bm start`: started again after the sync. */
   loops: string[];
+  /** Started again in tmux: they ran there (`bm start --tmux`). */
+  tmux: boolean;
   /** Run by the daemon: left to the daemon, which may run them again. */
   runs: string[];
 }
@@ -96,7 +98,7 @@ export interface Stopped {
  */
 export async function stopForLayout(team: Team, members: readonly string[], options: { timings: Timings; env: NodeJS.ProcessEnv }): Promise<Stopped> {
   const running = layoutChanges(team, members).filter((c) => c.running.length > 0);
-  const stopped: Stopped = { loops: [], runs: [] };
+  const stopped: Stopped = { loops: [], runs: [], tmux: running.some((c) => c.running.some((r) => r.tmux)) };
   if (running.length === 0) return stopped;
   const names = running.map((c) => c.member);
   const report = await stopMembers(team, { members: names, force: false, timings: options.timings, env: options.env, onWarning: warn });
@@ -115,5 +117,5 @@ export async function stopForLayout(team: Team, members: readonly string[], opti
 export async function startAfterLayout(team: Team, stopped: Stopped, options: { timings: Timings; env: NodeJS.ProcessEnv }): Promise<LaunchResult[]> {
   liftHolds(team.name, stopped.runs);
   if (stopped.loops.length === 0) return [];
-  return startLocal(team, { members: stopped.loops, timings: options.timings, env: options.env });
+  return startLocal(team, { members: stopped.loops, timings: options.timings, env: options.env, tmux: stopped.tmux });
 }

@@ -132,6 +132,7 @@ withKubectl('an unreachable cluster fails with the kind command to run', async (
   assert.match(result.stderr, /kind create cluster --name botminter/);
   assert.match(result.stderr, /Formation manager 'k8s' failed/);
   assert.not.ok(existsSync(path.join(w.teamDir, 'topology.json')));
+  assert.not.ok(existsSync(path.join(w.teamDir, 'clusters.json')), 'nothing was deployed: status asks no cluster');
 });
 
 withKubectl('an image that cannot be pulled: the verifier names the pod and the reason; the pods are recorded', async () => {
