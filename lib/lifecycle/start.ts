@@ -7,7 +7,7 @@
  * The check "is it running?" and the launch happen under the state lock, so two `bm start` at
  * the same moment launch each workspace once: the second one finds the first one's entries.
  */
-import { readlinkSync } from 'node:fs';
+import { lstatSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import process from 'node:process';
 import type { TeamEntry } from '../config.ts';
@@ -37,6 +37,7 @@ export interface LaunchResult {
   /** For `exited`: the last lines of the member's log. */
   logTail?: string[];
   log?: string;
+  workspace?: string;
 }
 
 /** What `bm start` says about one slot, one line or more. */
@@ -146,7 +147,7 @@ function launch(team: Team, slots: Slot[], ralph: string, env: NodeJS.ProcessEnv
     }
     const running = [...teamEntries(state, team.name).values()];
     return slots.map((slot): LaunchResult => {
-      const base = { key: slot.key, member: slot.member, project: slot.project, log: slot.log };
+      const base = { key: slot.key, member: slot.member, project: slot.project, log: slot.log, workspace: slot.workspace };
       if (!slot.provisioned) return { ...base, status: 'no-workspace' };
       const live = running.find((e) => e.workspace === slot.workspace);
       if (live) return { ...base, status: 'already-running', pid: live.pid };
@@ -168,11 +169,32 @@ function launch(team: Team, slots: Slot[], ralph: string, env: NodeJS.ProcessEnv
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Waits out the liveness window (early when every launched process has already died). */
-async function livenessWindow(launched: { pid: number; started: string }[], windowMs: number): Promise<void> {
+/** Longest wait for a launched ralph to come up (take its loop lock) before the liveness window starts anyway. */
+const START_UP_LIMIT_MS = 10_000;
+
+/** True when a ralph has taken `workspace`'s loop lock since `since` (epoch ms): ralph does that first thing. */
+function lockedSince(workspace: string, since: number): boolean {
+  try {
+    return lstatSync(path.join(workspace, '.ralph', 'loop.lock')).mtimeMs >= since;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Waits out the liveness window: a member whose ralph dies within it "exited immediately". The
+ * window starts once every ralph is up (or dead), so on a loaded machine, where starting takes
+ * seconds, a start-up failure is still caught rather than reported as started. It ends early
+ * when every launched process has died.
+ */
+async function livenessWindow(launched: { pid: number; started: string; workspace: string }[], windowMs: number): Promise<void> {
+  const launchedAt = Date.now() - 1000; // file times may lag the clock by a tick
+  const dead = (p: { pid: number; started: string }) => !isOurs(p.pid, p.started);
+  const upBy = Date.now() + START_UP_LIMIT_MS;
+  while (Date.now() < upBy && !launched.every((p) => dead(p) || lockedSince(p.workspace, launchedAt))) await sleep(50);
   const deadline = Date.now() + windowMs;
   while (Date.now() < deadline) {
-    if (launched.every((p) => !isOurs(p.pid, p.started))) return;
+    if (launched.every(dead)) return;
     await sleep(Math.min(50, deadline - Date.now()));
   }
 }
@@ -211,7 +233,7 @@ export async function startLocal(team: Team, options: StartOptions): Promise<Lau
   const results = launch(team, slots, ralph, env, options.progress ?? (() => undefined), Boolean(options.tmux));
 
   const launched = results.filter((r) => r.status === 'started');
-  await livenessWindow(launched.map((r) => ({ pid: r.pid ?? 0, started: r.started ?? '' })), options.timings.startCheckMs);
+  await livenessWindow(launched.map((r) => ({ pid: r.pid ?? 0, started: r.started ?? '', workspace: r.workspace ?? '' })), options.timings.startCheckMs);
   const dead = launched.filter((r) => !isOurs(r.pid ?? 0, r.started));
   if (dead.length > 0) {
     updateState((state) => {

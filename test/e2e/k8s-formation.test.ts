@@ -177,11 +177,13 @@ withKubectl('a deleted pod is healed by its StatefulSet; a crash-looping one is 
   assert.match(table.stdout, /Last events:\n(.*\n)*? {4}\S+ Warning BackOff/);
   const logs = await w.bm(['logs', 'dev-alice']);
   assert.match(logs.stdout, /container ralph of pod botminter-alpha\/dev-alice-0/, logs.stderr);
-  // attach follows a pod member's output (kube-sim ends a followed log at once, as for a dead container).
-  const attached = await w.bm(['attach', 'dev-alice']);
-  assert.is(attached.code, 0, attached.stderr);
-  assert.match(attached.stderr, /dev-alice runs in pod botminter-alpha\/dev-alice-0; following its output/);
-  assert.match(attached.stdout, /container ralph of pod botminter-alpha\/dev-alice-0/);
+  // Followed, the log stays open until Ctrl-C, which ends bm and its kubectl (the sandbox's orphan
+  // check); attach follows a pod member's output the same way.
+  const followed = await untilInterrupted(w, ['logs', 'dev-alice', '-f'], /container ralph of pod botminter-alpha\/dev-alice-0/);
+  assert.is(followed.code, 0, followed.output);
+  const attached = await untilInterrupted(w, ['attach', 'dev-alice'], /container ralph of pod botminter-alpha\/dev-alice-0/);
+  assert.is(attached.code, 0, attached.output);
+  assert.match(attached.output, /dev-alice runs in pod botminter-alpha\/dev-alice-0; following its output/);
   const previous = await w.bm(['logs', 'dev-alice', '--previous']);
   assert.match(previous.stdout, /container ralph of pod botminter-alpha\/dev-alice-0 exited with code 1 \(Error\)/, previous.stderr);
   // The next start replaces it (and, while it still crashes, says so).
@@ -205,6 +207,30 @@ withKubectl('a deleted pod is healed by its StatefulSet; a crash-looping one is 
   // --purge takes the namespace (and with it the Secret) too.
   await purgeScenario(w);
 });
+
+/** Runs `bm args` until its output matches `ready`, then interrupts it as Ctrl-C does (SIGINT): how it ended. */
+function untilInterrupted(w: K8sWorld, args: string[], ready: RegExp): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(BM_COMMAND[0], [...BM_COMMAND.slice(1), ...args], { env: w.sandbox.env, cwd: w.sandbox.dir });
+    let output = '';
+    let interrupted = false;
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    const seen = (chunk: Buffer) => {
+      output += chunk;
+      if (!interrupted && ready.test(output)) {
+        interrupted = true;
+        child.kill('SIGINT');
+      }
+    };
+    child.stdout.on('data', seen);
+    child.stderr.on('data', seen);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, output });
+    });
+  });
+}
 
 /** Runs bm on a pseudo-terminal (util-linux `script`), typing `input`. */
 function onTerminal(w: K8sWorld, args: string[], input: string): Promise<{ code: number | null; output: string }> {

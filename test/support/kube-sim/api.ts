@@ -603,6 +603,10 @@ export class KubeApi {
       return sendText(res, 200, `kube-sim: container ${container} of pod ${target.namespace}/${target.name} exited with code ${String(last.exitCode)} (${String(last.reason)})\n`);
     }
     const custom = pod.metadata.annotations?.['kube-sim/log'];
-    sendText(res, 200, custom ?? `kube-sim: container ${container} of pod ${target.namespace}/${target.name} is running image ${String(cs.image)}\n`);
+    const text = custom ?? `kube-sim: container ${container} of pod ${target.namespace}/${target.name} is running image ${String(cs.image)}\n`;
+    if (req.url.searchParams.get('follow') !== 'true') return sendText(res, 200, text);
+    // Followed: the output so far, then the stream stays open (the container writes nothing more) until the client goes.
+    res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' });
+    res.write(text);
   }
 }
