@@ -177,6 +177,8 @@ export const driver: EndpointDriver<K8sEndpoint> = {
     try {
       await kubectl(endpoint, ['wait', '--for=delete', `pod/${endpoint.pod}`, `--timeout=${Math.max(1, Math.round(waitMs / 1000))}s`], waitMs + timeoutMs());
     } catch (error) {
+      // Older kubectl versions refuse to wait for a pod that is already gone.
+      if (/not found|no matching resources/i.test((error as Error).message)) return { outcome: 'stopped' };
       return { outcome: 'failed', detail: `pod ${endpoint.pod} is still terminating after ${Math.round(waitMs / 1000)}s (${(error as Error).message})` };
     }
     return { outcome: 'stopped' };

@@ -5,6 +5,7 @@
  * its loop (`ralph loops stop` in the workspace), waits for the iteration in progress, then
  * escalates to SIGTERM and SIGKILL on the process group; `force` starts at SIGTERM.
  */
+import { execFile } from 'node:child_process';
 import process from 'node:process';
 import { endGroup, isOurs, terminate, waitForExit, which } from '../proc.ts';
 import type { EndpointDriver, Health, StopOptions, StopResult } from './index.ts';
@@ -12,14 +13,20 @@ import type { Endpoint } from '../schema.ts';
 
 type LocalEndpoint = Extract<Endpoint, { type: 'local' }>;
 
-/** Asks ralph to stop at the next iteration boundary; resolves to an error text when it could not. */
-async function requestLoopStop(workspace: string, env: NodeJS.ProcessEnv): Promise<string | undefined> {
+/**
+ * Asks ralph to stop at the next iteration boundary; resolves to an error text when it could not.
+ * Plain execFile, not zx: `bm stop` waits for this, and loading zx costs more than the call.
+ */
+function requestLoopStop(workspace: string, env: NodeJS.ProcessEnv): Promise<string | undefined> {
   const ralph = which('ralph', env);
-  if (!ralph) return '`ralph` is not on PATH';
-  const { $ } = await import('zx/core');
-  const result = await $({ cwd: workspace, env, nothrow: true, quiet: true, timeout: '15s' })`${ralph} loops stop`;
-  if (result.exitCode === 0) return undefined;
-  return `ralph loops stop failed: ${result.stderr.trim().split('\n').pop() || `exit ${result.exitCode}`}`;
+  if (!ralph) return Promise.resolve('`ralph` is not on PATH');
+  return new Promise((resolve) => {
+    execFile(ralph, ['loops', 'stop'], { cwd: workspace, env, timeout: 15_000 }, (error, _stdout, stderr) => {
+      if (!error) return resolve(undefined);
+      const why = error.killed ? 'no answer within 15s' : `exit ${typeof error.code === 'number' ? error.code : error.message}`;
+      resolve(`ralph loops stop failed: ${stderr.trim().split('\n').pop() || why}`);
+    });
+  });
 }
 
 function seconds(ms: number): string {
