@@ -16,7 +16,7 @@ missing=()
 command -v git >/dev/null 2>&1 || missing+=(git)
 command -v kubectl >/dev/null 2>&1 || missing+=(kubectl)
 command -v script >/dev/null 2>&1 || missing+=(script)
-# `bm start --tmux` and `bm attach` (Debian's tmux 3.3 or newer).
+# `bm start --tmux` and `bm attach` (tmux 3.2 or newer; Debian 12 has 3.3).
 command -v tmux >/dev/null 2>&1 || missing+=(tmux)
 # Debian's Chromium (about 2 minutes to install): playwright-core drives it, as it cannot fetch
 # a browser of its own here.
