@@ -58,7 +58,7 @@ export async function startAction(team: Team, members: string[]): Promise<Action
     result = { ok: true, lines: [summary(formation, deployed) ?? `Formation '${formation.name}' deployed.`] };
   } else {
     requireKnownSchema(team.name, team.schemaVersion);
-    const results = await startLocal(team, { members: members.length ? members : undefined, timings: timings(), formation: formation.name });
+    const results = await startLocal(team, { members: members.length ? members : undefined, timings: timings(), formation: formation.name, tmux: team.entry.tmux === true });
     result = {
       ok: results.every((r) => r.status === 'started' || r.status === 'already-running'),
       lines: results.map((r) => `${r.key}: ${r.status.replace('-', ' ')}${r.pid ? ` (PID ${r.pid})` : ''}${r.detail ? `: ${r.detail}` : ''}`),
