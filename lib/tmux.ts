@@ -78,16 +78,17 @@ export function spawnInTmux(spec: DetachedSpec & { team: string; name: string; w
   // it targets the current window, which is why the new window is not created with -d.
   const pipe = [';', 'pipe-pane', '-o', `exec cat >> ${shellQuote(spec.logFile)}`];
   const run = (args: string[]) => tmux(tmuxBin, socket, [...args, ...pipe], { env: spec.env, cwd: spec.serverCwd });
+  const failure = (error: unknown) => String((error as { stderr?: unknown }).stderr ?? '').trim() || (error as Error).message;
   let printed: string;
   try {
     printed = run(['new-window', '-t', `=${spec.team}:`, ...window]);
-  } catch {
-    // No session (or no server) yet; the server started here inherits `spec.env`.
+  } catch (error) {
+    // Only a missing session (or server) is made here; the server started now inherits `spec.env`.
+    if (!/no server running|can't find session|error connecting/i.test(failure(error))) throw new Error(`tmux could not open a window: ${failure(error)}`);
     try {
       printed = run(['-f', '/dev/null', 'new-session', '-d', '-s', spec.team, '-x', '200', '-y', '50', ...window]);
-    } catch (error) {
-      const stderr = String((error as { stderr?: unknown }).stderr ?? '').trim();
-      throw new Error(`tmux could not start the window: ${stderr || (error as Error).message}`);
+    } catch (again) {
+      throw new Error(`tmux could not start the session: ${failure(again)}`);
     }
   }
   const match = /^(\d+) (@\d+)/.exec(printed.trim());
