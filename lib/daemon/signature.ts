@@ -14,12 +14,14 @@ export function signBody(secret: string, body: Buffer | string): string {
   return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 }
 
-/** True when `header` is the signature of `body` under `secret`. */
-export function verifySignature(secret: string, body: Buffer, header: string | undefined): boolean {
+/** True when `header` is the signature of `body` (whole, or the chunks it arrived in) under `secret`. */
+export function verifySignature(secret: string, body: Buffer | readonly Buffer[], header: string | undefined): boolean {
   if (!secret || !header) return false;
   const match = SIGNATURE.exec(header.trim().toLowerCase());
   if (!match) return false;
-  const expected = createHmac('sha256', secret).update(body).digest();
+  const hmac = createHmac('sha256', secret);
+  for (const part of Buffer.isBuffer(body) ? [body] : body) hmac.update(part);
+  const expected = hmac.digest();
   return timingSafeEqual(expected, Buffer.from(match[1], 'hex'));
 }
 
