@@ -132,38 +132,45 @@ function sleepSync(ms: number): void {
 }
 
 /**
- * Runs `fn` while holding `<file>.lock`. Synchronous on purpose: the critical sections are tiny
- * read-modify-write cycles of small JSON or YAML files.
+ * One hold of `<file>.lock` being taken: `acquired()` tries once, and throws once `timeoutMs`
+ * has passed without success. The sync and async lock functions differ only in how they wait.
  */
-export function withFileLock<T>(file: string, fn: () => T, { timeoutMs = 10_000 } = {}): T {
+function attempt(file: string, timeoutMs: number): { acquired: () => boolean; release: () => void } {
   const lock = `${file}.lock`;
   mkdirSync(path.dirname(lock), { recursive: true, mode: 0o700 });
   const token = newToken();
   const deadline = Date.now() + timeoutMs;
-  while (!tryAcquire(lock, token)) {
-    if (Date.now() > deadline) throw lockTimeout(lock);
-    sleepSync(2 + Math.random() * 10);
-  }
+  return {
+    acquired: () => {
+      if (tryAcquire(lock, token)) return true;
+      if (Date.now() > deadline) throw lockTimeout(lock);
+      return false;
+    },
+    release: () => release(lock, token),
+  };
+}
+
+/**
+ * Runs `fn` while holding `<file>.lock`. Synchronous on purpose: the critical sections are tiny
+ * read-modify-write cycles of small JSON or YAML files.
+ */
+export function withFileLock<T>(file: string, fn: () => T, { timeoutMs = 10_000 } = {}): T {
+  const hold = attempt(file, timeoutMs);
+  while (!hold.acquired()) sleepSync(2 + Math.random() * 10);
   try {
     return fn();
   } finally {
-    release(lock, token);
+    hold.release();
   }
 }
 
 /** Async variant of `withFileLock` for critical sections that run git or other processes. */
 export async function withFileLockAsync<T>(file: string, fn: () => Promise<T>, { timeoutMs = 60_000 } = {}): Promise<T> {
-  const lock = `${file}.lock`;
-  mkdirSync(path.dirname(lock), { recursive: true, mode: 0o700 });
-  const token = newToken();
-  const deadline = Date.now() + timeoutMs;
-  while (!tryAcquire(lock, token)) {
-    if (Date.now() > deadline) throw lockTimeout(lock);
-    await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 30));
-  }
+  const hold = attempt(file, timeoutMs);
+  while (!hold.acquired()) await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 30));
   try {
     return await fn();
   } finally {
-    release(lock, token);
+    hold.release();
   }
 }
