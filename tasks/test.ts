@@ -80,10 +80,15 @@ function runGroup(group: string[]): Promise<Totals> {
     let output = '';
     let pending = '';
     let file = '';
+    let fileStarted = Date.now();
     const onLine = (line: string) => {
-      if (group.includes(line.trim())) file = line.trim();
+      if (group.includes(line.trim())) {
+        file = line.trim();
+        fileStarted = Date.now();
+      }
       const counts = /\((\d+) \/ (\d+)\)\s*$/.exec(line);
-      if (counts && file) process.stderr.write(`[${++filesDone}/${files.length}] ${file} ${counts[1]}/${counts[2]}${counts[1] === counts[2] ? '' : ' FAILED'}\n`);
+      const seconds = ((Date.now() - fileStarted) / 1000).toFixed(1);
+      if (counts && file) process.stderr.write(`[${++filesDone}/${files.length}] ${file} ${counts[1]}/${counts[2]}${counts[1] === counts[2] ? '' : ' FAILED'} ${seconds} s\n`);
     };
     child.stdout.on('data', (chunk) => {
       output += chunk;

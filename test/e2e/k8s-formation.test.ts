@@ -158,7 +158,9 @@ withKubectl('a deleted pod is healed by its StatefulSet; a crash-looping one is 
   const w = await setup(['dev:alice', 'qe:quinn']);
   const before = await healScenario(w);
 
-  await sims.cluster.fault({ kind: 'pod', match: { labels: 'botminter.dev/member=dev-alice' }, behavior: { kind: 'crash', runMs: 100 } });
+  // runMs 0: each restart crashes at once, so no look ever catches the pod between two crashes
+  // (running and ready for a moment), which would make the checks below a race.
+  await sims.cluster.fault({ kind: 'pod', match: { labels: 'botminter.dev/member=dev-alice' }, behavior: { kind: 'crash', runMs: 0 } });
   await sims.cluster.killPod(w.namespace, 'dev-alice-0', 1);
   const status = JSON.parse((await w.sandbox.ok(['status', '--json'])).stdout) as { members: { name: string; status: string; detail?: string }[] };
   const alice = status.members.find((m) => m.name === 'dev-alice');
