@@ -6,12 +6,13 @@
  * - `health(endpoint)`: is it running right now;
  * - `stop(endpoint, options)`: end it (gracefully unless forced) and say how it ended.
  *
- * The local driver is tiny and on every status path, so it is imported up front; other drivers
- * are loaded on first use, so a heavy client (Kubernetes) costs nothing to commands that never
- * meet its endpoint type. To add a type, write `<type>.ts` exporting `driver` and add one loader
- * line below.
+ * Every driver is imported up front: both are small (the k8s one drives kubectl), and a driver at
+ * hand makes `health()` start its work at once, not a tick later: a pod's look (one kubectl process
+ * per context) then overlaps whatever the caller does next. To add a type, write `<type>.ts`
+ * exporting `driver` and add it to DRIVERS below.
  */
 import type { Timings } from '../proc.ts';
+import { driver as k8sDriver } from './k8s.ts';
 import { driver as localDriver } from './local.ts';
 import type { Endpoint } from '../schema.ts';
 
@@ -56,19 +57,18 @@ export interface EndpointDriver<E extends Endpoint = Endpoint> {
 
 type DriverOf<T extends Endpoint['type']> = EndpointDriver<Extract<Endpoint, { type: T }>>;
 
-const LOADERS: { [T in Endpoint['type']]?: () => Promise<DriverOf<T>> } = {
-  local: async () => localDriver,
-  k8s: async () => (await import('./k8s.ts')).driver,
-};
+const DRIVERS: { [T in Endpoint['type']]?: DriverOf<T> } = { local: localDriver, k8s: k8sDriver };
 
-async function driverFor(endpoint: Endpoint): Promise<EndpointDriver | undefined> {
-  const load = LOADERS[endpoint.type] as (() => Promise<EndpointDriver>) | undefined;
-  return load ? load() : undefined;
+function driverFor(endpoint: Endpoint): EndpointDriver | undefined {
+  return DRIVERS[endpoint.type] as EndpointDriver | undefined;
 }
 
-/** Checks one endpoint (against what was deployed there, when known); never throws (a failing check is `error`, a missing driver `unknown`). */
+/**
+ * Checks one endpoint (against what was deployed there, when known); never throws (a failing
+ * check is `error`, a missing driver `unknown`). The check is under way when this returns.
+ */
 export async function health(endpoint: Endpoint, deployed?: Deployed): Promise<Health> {
-  const driver = await driverFor(endpoint);
+  const driver = driverFor(endpoint);
   if (!driver) return { status: 'unknown', detail: `this bm cannot check ${endpoint.type} endpoints` };
   try {
     return await driver.health(endpoint, deployed);
@@ -79,7 +79,7 @@ export async function health(endpoint: Endpoint, deployed?: Deployed): Promise<H
 
 /** Stops one endpoint; never throws (a failure is reported as `failed`). */
 export async function stopEndpoint(endpoint: Endpoint, options: StopOptions): Promise<StopResult> {
-  const driver = await driverFor(endpoint);
+  const driver = driverFor(endpoint);
   if (!driver) return { outcome: 'failed', detail: `this bm cannot stop ${endpoint.type} endpoints` };
   try {
     return await driver.stop(endpoint, options);

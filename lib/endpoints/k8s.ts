@@ -63,13 +63,32 @@ async function kubectl(where: Pick<Where, 'context'> & Partial<Where>, args: str
 }
 
 /**
- * One line per object: kind, metadata, spec and status as JSON (kubectl's jsonpath prints maps
- * as JSON, whose strings never hold a raw tab or newline). A Secret shows only its metadata:
- * its values never reach bm.
+ * One line per object, tab-separated: kind, namespace, name, labels, annotations, deletion time,
+ * containers (`name=image `, pods only) and status (pods only). Only what bm reads: a pod's
+ * spec and managed fields are most of its bytes. Maps come as JSON (kubectl's jsonpath prints
+ * them so), whose strings never hold a raw tab or newline; names, times and images hold no
+ * blanks. A Secret shows only its metadata: its values never reach bm.
  */
-const OBJECT_LINES = '{range .items[*]}{.kind}{"\\t"}{.metadata}{"\\t"}{.spec}{"\\t"}{.status}{"\\n"}{end}';
+const OBJECT_LINES = [
+  '{range .items[*]}{.kind}', '{.metadata.namespace}', '{.metadata.name}', '{.metadata.labels}', '{.metadata.annotations}',
+  '{.metadata.deletionTimestamp}', '{range .spec.containers[*]}{.name}{"="}{.image}{" "}{end}', '{.status}{"\\n"}{end}',
+].join('{"\\t"}');
 
-/** bm's objects in every namespace of `context`: one kubectl call, once per context and process. */
+/** The object one line of OBJECT_LINES describes. */
+function objectOf(line: string): { kind: string; metadata: Meta; spec: Pod['spec']; status: Pod['status'] } {
+  const [kind, namespace, name, labels, annotations, deletionTimestamp, containers, status] = line.split('\t');
+  const metadata: Meta = { name, namespace };
+  if (labels) metadata.labels = JSON.parse(labels) as Record<string, string>;
+  if (annotations) metadata.annotations = JSON.parse(annotations) as Record<string, string>;
+  if (deletionTimestamp) metadata.deletionTimestamp = deletionTimestamp;
+  const spec = { containers: (containers ?? '').split(' ').filter(Boolean).map((c) => ({ name: c.slice(0, c.indexOf('=')), image: c.slice(c.indexOf('=') + 1) })) };
+  return { kind, metadata, spec, status: status ? JSON.parse(status) as Pod['status'] : undefined };
+}
+
+/**
+ * bm's objects in every namespace of `context`: one kubectl call, once per context and process.
+ * The call is running when this returns.
+ */
 function contextObjects(context: string): Promise<ContextObjects> {
   let look = looks.get(context);
   if (!look) {
@@ -77,10 +96,10 @@ function contextObjects(context: string): Promise<ContextObjects> {
     look = kubectl({ context }, args).then((text) => {
       const found: ContextObjects = { pods: [], configMaps: [], secrets: [] };
       for (const line of text.split('\n').filter(Boolean)) {
-        const [kind, metadata, spec, status] = line.split('\t').map((field, i) => (i === 0 || !field ? field : JSON.parse(field)));
-        if (kind === 'Pod') found.pods.push({ metadata, spec, status } as Pod);
-        else if (kind === 'ConfigMap') found.configMaps.push(metadata as Meta);
-        else if (kind === 'Secret') found.secrets.push(metadata as Meta);
+        const { kind, metadata, spec, status } = objectOf(line);
+        if (kind === 'Pod') found.pods.push({ metadata, spec, status });
+        else if (kind === 'ConfigMap') found.configMaps.push(metadata);
+        else if (kind === 'Secret') found.secrets.push(metadata);
       }
       return found;
     });

@@ -120,7 +120,7 @@ export async function startFormation(team: Team, formation: ResolvedFormation, o
 
   // Remembered before anything is deployed: whatever the manager leaves there, status and stop look for it.
   const { deployContext, forgetContexts, recordPartialDeploy, rememberContext } = await import('../lifecycle/clusters.ts');
-  const context = await deployContext(formation);
+  const context = deployContext(formation);
   const firstTime = context !== undefined && rememberContext(team, context);
   info(`Launching formation manager for '${formation.name}' formation...`);
   const began = Date.now();

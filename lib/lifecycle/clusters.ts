@@ -16,7 +16,8 @@
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { readTextIfExists, withFileLock, writeFileAtomic } from '../files.ts';
-import type { Pod } from '../../formations/k8s/kube.ts';
+import { CONTAINER, DEFAULT_CONTEXT, MEMBER_LABEL, podName, slotsOf, statefulSetName, type Pod } from '../../formations/k8s/kube.ts';
+import { healthOfPod, teamPods } from '../endpoints/k8s.ts';
 import type { ResolvedFormation } from './formation.ts';
 import type { Endpoint, Topology } from '../schema.ts';
 import { projectsOf, type Team } from '../team.ts';
@@ -64,9 +65,9 @@ function updateContexts(team: Team, change: (contexts: Record<string, string>) =
 }
 
 /** The kubeconfig context a k8s formation deploys to, or undefined for other formation types. */
-export async function deployContext(formation: ResolvedFormation): Promise<string | undefined> {
+export function deployContext(formation: ResolvedFormation): string | undefined {
   if (formation.type !== 'k8s') return undefined;
-  return formation.config?.k8s?.context ?? (await import('../../formations/k8s/kube.ts')).DEFAULT_CONTEXT;
+  return formation.config?.k8s?.context ?? DEFAULT_CONTEXT;
 }
 
 /** Remembers that the team is being deployed to `context` (before anything is deployed); true when it is new. */
@@ -87,8 +88,7 @@ export function forgetContexts(team: Team, done: readonly string[]): void {
 }
 
 /** The endpoint of a member's pod: its first container, its StatefulSet when bm named the pod after one. */
-async function endpointOf(context: string, pod: Pod, member: string, container?: string): Promise<K8sEndpoint> {
-  const { CONTAINER, podName, statefulSetName } = await import('../../formations/k8s/kube.ts');
+function endpointOf(context: string, pod: Pod, member: string, container?: string): K8sEndpoint {
   const name = pod.metadata.name;
   return {
     type: 'k8s',
@@ -102,8 +102,6 @@ async function endpointOf(context: string, pod: Pod, member: string, container?:
 
 /** The team's pods in `context` that are there to stay (a pod being deleted is not left over). */
 async function livePods(team: Team, context: string, fresh = false): Promise<{ pod: Pod; member: string }[]> {
-  const { teamPods } = await import('../endpoints/k8s.ts');
-  const { MEMBER_LABEL } = await import('../../formations/k8s/kube.ts');
   return (await teamPods(context, team.name, fresh)).flatMap((pod) => {
     const member = pod.metadata.labels?.[MEMBER_LABEL];
     return member && !pod.metadata.deletionTimestamp ? [{ pod, member }] : [];
@@ -112,7 +110,8 @@ async function livePods(team: Team, context: string, fresh = false): Promise<{ p
 
 /**
  * The team's pods in every context it was deployed to (and every context `known` names) that no
- * endpoint in `known` is. Asks no cluster when there is none.
+ * endpoint in `known` is. Asks no cluster when there is none; otherwise the kubectl call of each
+ * context is running when this returns, and the members' health checks share it.
  */
 export async function unrecordedPods(team: Team, known: readonly Endpoint[]): Promise<PodSweep> {
   const recorded = known.filter((e): e is K8sEndpoint => e.type === 'k8s');
@@ -123,7 +122,7 @@ export async function unrecordedPods(team: Team, known: readonly Endpoint[]): Pr
   await Promise.all(contexts.map(async (context) => {
     try {
       for (const { pod, member } of await livePods(team, context)) {
-        const endpoint = await endpointOf(context, pod, member);
+        const endpoint = endpointOf(context, pod, member);
         if (!isRecorded(endpoint)) sweep.pods.push({ member, endpoint });
       }
       sweep.looked.push(context);
@@ -148,8 +147,6 @@ export function unrecordedWarning(team: Team, pod: UnrecordedPod): string {
  * Returns how many pods were recorded; throws when the cluster cannot be read.
  */
 export async function recordPartialDeploy(team: Team, formation: string, context: string): Promise<number> {
-  const { slotsOf } = await import('../../formations/k8s/kube.ts');
-  const { healthOfPod } = await import('../endpoints/k8s.ts');
   const pods = await livePods(team, context, true);
   const projects = projectsOf(team).map((p) => ({ name: p.name, url: p.fork_url }));
   const members: Topology['members'] = {};
@@ -160,7 +157,7 @@ export async function recordPartialDeploy(team: Team, formation: string, context
         member,
         project: slot.project,
         started_at: pod.status?.startTime ?? null,
-        endpoint: await endpointOf(context, pod, member, slot.container),
+        endpoint: endpointOf(context, pod, member, slot.container),
       };
     }
   }
