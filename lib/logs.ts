@@ -4,11 +4,15 @@
  */
 import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 
-/** The last `count` non-empty lines of a log file (none when it is unreadable). */
-export function tailLines(file: string, count: number, maxBytes = 64 * 1024): string[] {
+/**
+ * The last `count` non-empty lines of a log file (none when it is unreadable), up to byte `end`
+ * (default: its end now). A follower passes the position it will follow from, so a line appended
+ * meanwhile is printed once, by the follower, instead of never or twice.
+ */
+export function tailLines(file: string, count: number, maxBytes = 64 * 1024, end?: number): string[] {
   if (count <= 0) return [];
   try {
-    const size = statSync(file).size;
+    const size = Math.min(statSync(file).size, end ?? Infinity);
     const fd = openSync(file, 'r');
     try {
       const length = Math.min(size, maxBytes);
@@ -67,12 +71,13 @@ export function readAppended(file: string, position: LogPosition): { data: Buffe
 }
 
 /**
- * Follows `files` like `tail -F`: polls each for appended bytes, from its current end (a file
- * that does not exist yet, from its start; a rotated or truncated one, from its start again),
- * and hands them to `onAppend`. Returns the function that stops following.
+ * Follows `files` like `tail -F`: polls each for appended bytes, from its position in `from`
+ * (taken before printing what was there, so nothing written in between is lost) or else its
+ * current end (a file that does not exist yet, from its start; a rotated or truncated one, from
+ * its start again), and hands them to `onAppend`. Returns the function that stops following.
  */
-export function followAppends(files: readonly string[], onAppend: (file: string, data: Buffer) => void, pollMs = 250): () => void {
-  const positions = new Map(files.map((file) => [file, endOf(file)]));
+export function followAppends(files: readonly string[], onAppend: (file: string, data: Buffer) => void, pollMs = 250, from = new Map<string, LogPosition>()): () => void {
+  const positions = new Map(files.map((file) => [file, from.get(file) ?? positionOf(file)]));
   const timer = setInterval(() => {
     for (const file of files) {
       const appended = readAppended(file, positions.get(file) ?? { ino: -1, offset: 0 });
@@ -84,7 +89,7 @@ export function followAppends(files: readonly string[], onAppend: (file: string,
 }
 
 /** The end of a file now; for a missing file, a position that reads whatever file appears. */
-function endOf(file: string): LogPosition {
+export function positionOf(file: string): LogPosition {
   try {
     const { ino, size } = statSync(file);
     return { ino, offset: size };

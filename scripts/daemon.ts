@@ -16,7 +16,7 @@ import { parsePort, runDaemon } from '../lib/daemon/run.ts';
 import { createGitHub, listRepoHooks, readRepoHook, saveRepoHook } from '../lib/github.ts';
 import { BmError, UsageError, info, out, printJson, warn } from '../lib/output.ts';
 import { home } from '../lib/paths.ts';
-import { followAppends, tailLines } from '../lib/logs.ts';
+import { followAppends, positionOf, tailLines } from '../lib/logs.ts';
 import { canPrompt, closePrompts, confirm } from '../lib/prompt.ts';
 import { requireSchemaV2 } from '../lib/schema.ts';
 import { deployedElsewhere } from '../lib/lifecycle/formation.ts';
@@ -318,9 +318,10 @@ const log = defineCommand({
     const count = Number(cli.string('lines') ?? 50);
     if (!Number.isInteger(count) || count < 0) throw new UsageError(`Invalid line count '${cli.string('lines')}'`, 'Use a whole number.');
     if (!existsSync(file) && !cli.flag('follow')) throw new BmError(`No daemon log for team '${team.name}' yet`, 'Start the daemon with `bm daemon start`.');
-    for (const line of tailLines(file, count, 4 * 1024 * 1024)) out(line);
+    const end = positionOf(file);
+    for (const line of tailLines(file, count, 4 * 1024 * 1024, end.offset)) out(line);
     // Follows until the operator interrupts bm.
-    if (cli.flag('follow')) await new Promise<never>(() => followAppends([file], (_, data) => process.stdout.write(data)));
+    if (cli.flag('follow')) await new Promise<never>(() => followAppends([file], (_, data) => process.stdout.write(data), undefined, new Map([[file, end]])));
   },
 });
 

@@ -13,7 +13,7 @@ import { logFileOf, slotsOf } from '../lib/lifecycle/slots.ts';
 import { validateName } from '../lib/names.ts';
 import { BmError, UsageError, out } from '../lib/output.ts';
 import { home } from '../lib/paths.ts';
-import { followAppends, tailLines } from '../lib/logs.ts';
+import { followAppends, positionOf, tailLines, type LogPosition } from '../lib/logs.ts';
 import { loadTeamFromFlag, memberNames, type Team } from '../lib/team.ts';
 import { readTopology } from '../lib/topology.ts';
 import type { Endpoint } from '../lib/schema.ts';
@@ -43,9 +43,11 @@ function logsOf(team: Team, spec: string): LogFile[] {
   return candidates.filter((c) => existsSync(c.file) && (project === undefined || c.key === spec || c.key === member));
 }
 
-function printWhole(file: string): Promise<void> {
+/** Prints a log file up to byte `end` (where a follower will take over). */
+function printWhole(file: string, end: number): Promise<void> {
+  if (end === 0) return Promise.resolve();
   return new Promise((resolve, reject) => {
-    const stream = createReadStream(file);
+    const stream = createReadStream(file, { end: end - 1 });
     stream.on('error', reject);
     stream.on('end', resolve);
     stream.on('data', (chunk) => process.stdout.write(chunk));
@@ -53,7 +55,7 @@ function printWhole(file: string): Promise<void> {
 }
 
 /** Prints what is appended to each log, with a header when the log changes, until interrupted. */
-async function follow(logs: LogFile[]): Promise<void> {
+async function follow(logs: LogFile[], from: Map<string, LogPosition>): Promise<void> {
   const keyOf = new Map(logs.map((l) => [l.file, l.key]));
   let lastKey = logs.length > 1 ? undefined : logs[0].key;
   const stop = followAppends(logs.map((l) => l.file), (file, data) => {
@@ -61,7 +63,7 @@ async function follow(logs: LogFile[]): Promise<void> {
     if (lastKey !== key) out(`\n==> ${key} <==`);
     lastKey = key;
     process.stdout.write(data);
-  });
+  }, undefined, from);
   await new Promise<void>((resolve) => {
     const end = () => {
       stop();
@@ -135,12 +137,15 @@ export const command = defineCommand({
     if (logs.length === 0) {
       throw new BmError(`No log for '${spec}' in team '${team.name}' yet`, `Logs appear once \`bm start\` has run the member; they live in ${home.logs(team.name)}.`);
     }
+    // Where each log ends now: what is printed stops there, and a follower takes over from there.
+    const ends = new Map(logs.map((log) => [log.file, positionOf(log.file)]));
     for (const log of logs) {
+      const end = ends.get(log.file)?.offset ?? 0;
       if (logs.length > 1) out(`==> ${log.key} <==`);
-      if (lines === undefined) await printWhole(log.file);
-      else for (const line of tailLines(log.file, lines, Math.max(64 * 1024, lines * 1024))) out(line);
+      if (lines === undefined) await printWhole(log.file, end);
+      else for (const line of tailLines(log.file, lines, Math.max(64 * 1024, lines * 1024), end)) out(line);
     }
-    if (cli.flag('follow')) await follow(logs);
+    if (cli.flag('follow')) await follow(logs, ends);
   },
 });
 

@@ -15,7 +15,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import path from 'node:path';
 import { listen } from '../daemon/server.ts';
-import { followAppends, tailLines } from '../logs.ts';
+import { followAppends, positionOf, tailLines } from '../logs.ts';
 import { GitHubError } from '../github.ts';
 import { answerItem, approveItem, describeAction, rejectItem, type ItemActionResult } from '../inbox.ts';
 import { BmError, formatError } from '../output.ts';
@@ -248,13 +248,14 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
     if (!member?.log) return sendError(res, 404, `No member '${key}' in team '${team.name}'.`);
     const file = member.log;
     openStream(res);
-    sendEvent(res, 'lines', tailLines(file, LOG_BACKLOG, 1024 * 1024));
+    const end = positionOf(file);
+    sendEvent(res, 'lines', tailLines(file, LOG_BACKLOG, 1024 * 1024, end.offset));
     let partial = '';
     const stop = followAppends([file], (_, data) => {
       const lines = (partial + data.toString('utf8')).split('\n');
       partial = lines.pop() ?? '';
       if (lines.length) sendEvent(res, 'lines', lines);
-    });
+    }, undefined, new Map([[file, end]]));
     followers.add(stop);
     req.on('close', () => {
       stop();

@@ -7,7 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { followAppends, readAppended } from '../../lib/logs.ts';
+import { followAppends, positionOf, readAppended, tailLines } from '../../lib/logs.ts';
+import { waitFor } from '../support/wait.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -48,6 +49,25 @@ test('a log rotated by rename is read from its start, even when the new file is 
     writeFileSync(file, big);
     assert.is(readAppended(file, { ino: -1, offset: 0 }).data.length, big.length, 'a large append is read whole');
   } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a line written between printing the tail and following it is printed once, by the follower', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bm-logs-'));
+  const file = path.join(dir, 'm.log');
+  writeFileSync(file, 'one\ntwo\n');
+  const seen: string[] = [];
+  let stop = () => {};
+  try {
+    const end = positionOf(file);
+    appendFileSync(file, 'written meanwhile\n'); // as a member writes while bm prints the tail
+    assert.equal(tailLines(file, 5, 1024, end.offset), ['one', 'two'], 'the tail stops where the follower starts');
+    stop = followAppends([file], (_, data) => seen.push(data.toString()), 20, new Map([[file, end]]));
+    await waitFor('the line written meanwhile', () => seen.join('').includes('written meanwhile'), 5000);
+    assert.equal(seen, ['written meanwhile\n']);
+  } finally {
+    stop();
     rmSync(dir, { recursive: true, force: true });
   }
 });
