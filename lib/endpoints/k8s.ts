@@ -85,6 +85,9 @@ function objectOf(line: string): { kind: string; metadata: Meta; spec: Pod['spec
   return { kind, metadata, spec, status: status ? JSON.parse(status) as Pod['status'] : undefined };
 }
 
+/** The arguments of the one kubectl call that reads bm's objects in a context (`npm run bench -- k8s` times it too). */
+export const LOOK_ARGS: readonly string[] = ['get', 'pods,configmaps,secrets', '--all-namespaces', '-l', `app.kubernetes.io/managed-by=${MANAGED_BY}`, '-o', `jsonpath=${OBJECT_LINES}`];
+
 /**
  * bm's objects in every namespace of `context`: one kubectl call, once per context and process.
  * The call is running when this returns.
@@ -92,8 +95,7 @@ function objectOf(line: string): { kind: string; metadata: Meta; spec: Pod['spec
 function contextObjects(context: string): Promise<ContextObjects> {
   let look = looks.get(context);
   if (!look) {
-    const args = ['get', 'pods,configmaps,secrets', '--all-namespaces', '-l', `app.kubernetes.io/managed-by=${MANAGED_BY}`, '-o', `jsonpath=${OBJECT_LINES}`];
-    look = kubectl({ context }, args).then((text) => {
+    look = kubectl({ context }, [...LOOK_ARGS]).then((text) => {
       const found: ContextObjects = { pods: [], configMaps: [], secrets: [] };
       for (const line of text.split('\n').filter(Boolean)) {
         const { kind, metadata, spec, status } = objectOf(line);

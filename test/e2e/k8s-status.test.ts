@@ -94,6 +94,13 @@ function callsSince(from: number): string[][] {
   return world!.kubectlCalls().slice(from);
 }
 
+withKubectl('a team never deployed to a cluster: status runs no kubectl at all', async () => {
+  const before = world!.kubectlCalls().length;
+  const { json } = await status();
+  assert.equal(json.members.map((m) => [m.name, m.status]), [['dev-alice', 'stopped'], ['qe-quinn', 'stopped']]);
+  assert.equal(callsSince(before), [], 'no kubectl call');
+});
+
 withKubectl('deploy over https with a client certificate, then status and a repeated start read the cluster with one kubectl call each', async () => {
   const w = world!;
   const first = await w.bm(['start', '--formation', 'k8s']);
