@@ -1,10 +1,9 @@
 /**
- * The yaml package, evaluated on first use.
+ * The yaml package, loaded on first use.
  *
  * Most runs parse no YAML at all: team files come from the parse cache (lib/parse-cache.ts) and
- * the operator config from its fast reader (lib/simple-yaml.ts). In the Node bundles `require`
- * is the bundle's own, so esbuild bundles yaml and evaluates it here, when it is first needed;
- * run from the sources (Deno, tests), the package is required from node_modules.
+ * the operator config from its fast reader (lib/simple-yaml.ts). So the Node bundles leave yaml
+ * out (tasks/build.mjs) and the few commands that parse or write YAML load it here.
  */
 import { createRequire } from 'node:module';
 
@@ -14,7 +13,6 @@ let loaded: Yaml | undefined;
 
 /** The yaml package. */
 export function yaml(): Yaml {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  loaded ??= typeof require === 'function' ? require('yaml') as Yaml : createRequire(import.meta.url)('yaml') as Yaml;
+  loaded ??= createRequire(import.meta.url)('yaml') as Yaml;
   return loaded;
 }
