@@ -20,6 +20,12 @@ export default tseslint.config(
     },
   },
   {
+    // The launcher is CommonJS (scripts/bm.cjs says why).
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable', __dirname: 'readonly', __filename: 'readonly' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     // The console's page runs in the browser.
     files: ['web/**'],
     languageOptions: {

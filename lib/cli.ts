@@ -90,13 +90,13 @@ export function defineGroup(spec: GroupSpec): GroupSpec {
  * True when `spec`'s script is the program's entry point: named by the launcher (which may have
  * bundled the scripts it imports into one file), or run directly with Node or Deno.
  */
-export function isMain(meta: ImportMeta, spec: Spec): boolean {
+export function isMain(moduleUrl: string, spec: Spec): boolean {
   const launched = (globalThis as { bmEntryCommand?: string }).bmEntryCommand;
   if (launched !== undefined) return launched === spec.name.split(' ')[0];
   const entry = process.argv[1];
   if (!entry) return false;
   const stem = (p: string) => path.basename(p).replace(/\.(ts|mjs|js)$/, '');
-  return stem(entry) === stem(fileURLToPath(meta.url));
+  return stem(entry) === stem(fileURLToPath(moduleUrl));
 }
 
 /** `bm <name> ARG [OPTIONAL] [flags]`. */

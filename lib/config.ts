@@ -7,7 +7,8 @@ import { withFileLock, writeFileAtomic, readTextIfExists } from './files.ts';
 import { acceptName, validateName } from './names.ts';
 import { BmError, warn } from './output.ts';
 import { home } from './paths.ts';
-import { stringify } from 'yaml';
+import { readSimpleYaml } from './simple-yaml.ts';
+import { yaml } from './yaml.ts';
 import { operatorConfigSchema, parseYaml, type OperatorConfig, type TeamEntry } from './schema.ts';
 
 export type { OperatorConfig, TeamEntry };
@@ -18,7 +19,10 @@ export function loadConfig(file: string = home.config()): OperatorConfig {
   if (text === undefined) return { teams: [] };
   enforcePrivateMode(file);
   // Never through the parse cache: the config holds tokens, and a cache must not copy them.
-  const config = parseYaml(text, file, operatorConfigSchema).value;
+  // The config as bm writes it takes the fast reader; anything else, or anything the schema
+  // refuses, goes through the yaml package, whose errors say where.
+  const simple = operatorConfigSchema.safeParse(readSimpleYaml(text));
+  const config = simple.success ? simple.data : parseYaml(text, file, operatorConfigSchema).value;
   return { ...config, teams: config.teams ?? [] };
 }
 
@@ -35,7 +39,7 @@ function enforcePrivateMode(file: string): void {
 
 /** Writes the config atomically with mode 0600. */
 export function saveConfig(config: OperatorConfig, file: string = home.config()): void {
-  writeFileAtomic(file, stringify(config, { lineWidth: 0 }), 0o600);
+  writeFileAtomic(file, yaml().stringify(config, { lineWidth: 0 }), 0o600);
 }
 
 /** Read-modify-write of the config under its lock, so concurrent bm commands lose nothing. */

@@ -13,7 +13,8 @@ import path from 'node:path';
 import * as z from 'zod/mini';
 import { readAgentFile } from './files.ts';
 import { cachedValue, rememberValue } from './parse-cache.ts';
-import { LineCounter, parseDocument, type Document } from 'yaml';
+import type { Document } from 'yaml';
+import { yaml } from './yaml.ts';
 import { BmError } from './output.ts';
 
 /** The schema version bm creates teams with. */
@@ -160,6 +161,7 @@ export function readYaml<T>(file: string, schema: z.ZodMiniType<T>): YamlFile<T>
  * the value before validation, as the parse cache keeps it.
  */
 export function parseYaml<T>(text: string, file: string, schema: z.ZodMiniType<T>): YamlFile<T> & { plain: unknown } {
+  const { LineCounter, parseDocument } = yaml();
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true });
   if (doc.errors.length > 0) {

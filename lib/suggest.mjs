@@ -1,4 +1,4 @@
-// Plain JavaScript so the launcher (scripts/bm.mjs) can use it before any TypeScript loader runs.
+// Plain JavaScript so the launcher (scripts/bm.cjs) can use it before any TypeScript loader runs.
 
 /**
  * Edit distance between two short words (insertions, deletions, substitutions).

@@ -15,7 +15,7 @@ import { validateName } from '../lib/names.ts';
 import { BmError, info, out } from '../lib/output.ts';
 import { interactiveSession } from '../lib/session.ts';
 import { loadTeamFromFlag, readMember } from '../lib/team.ts';
-import { parse as parseYamlText } from 'yaml';
+import { yaml } from '../lib/yaml.ts';
 
 /** The context appended to Claude's system prompt for a chat with `member`. */
 function chatPrompt(member: string, role: string, team: string, workspace: string, hat: string | undefined): string {
@@ -35,7 +35,7 @@ function chatPrompt(member: string, role: string, team: string, workspace: strin
   if (hat) {
     let config: { hats?: Record<string, { name?: string; instructions?: string }> };
     try {
-      config = (parseYamlText(readAgentFile(path.join(workspace, 'ralph.yml')) ?? '') ?? {}) as typeof config;
+      config = (yaml().parse(readAgentFile(path.join(workspace, 'ralph.yml')) ?? '') ?? {}) as typeof config;
     } catch (error) {
       throw new BmError(`Cannot read the hats of ${member} (${(error as Error).message})`, 'Run `bm teams sync` to repair the workspace.');
     }
@@ -83,4 +83,4 @@ export const command = defineCommand({
   },
 });
 
-if (isMain(import.meta, command)) void runMain(command);
+if (isMain(import.meta.url, command)) void runMain(command);

@@ -86,4 +86,4 @@ export const command = defineCommand({
   },
 });
 
-if (isMain(import.meta, command)) void runMain(command);
+if (isMain(import.meta.url, command)) void runMain(command);

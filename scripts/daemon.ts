@@ -379,4 +379,4 @@ export const command = defineGroup({
   subcommands: [start, stop, status, log, run, launcher],
 });
 
-if (isMain(import.meta, command)) void runMain(command);
+if (isMain(import.meta.url, command)) void runMain(command);

@@ -13,7 +13,7 @@ import { BmError, info, out, printJson } from '../lib/output.ts';
 import { loadProfile } from '../lib/profiles.ts';
 import { requireKnownSchema } from '../lib/schema.ts';
 import { loadTeamFromFlag, memberNames, withTeamLock, type Team } from '../lib/team.ts';
-import { parseDocument } from 'yaml';
+import { yaml } from '../lib/yaml.ts';
 
 /** The lowest free two-digit suffix for `role`: 01, then 02 ... filling gaps left by fired members. */
 function nextFreeName(team: Team, role: string): string {
@@ -57,7 +57,7 @@ export async function hireMember(team: Team, role: string, requestedName?: strin
     try {
       cpSync(path.join(profile.dir, 'roles', role), dir, { recursive: true });
       const manifestFile = path.join(dir, 'botminter.yml');
-      const doc = parseDocument(existsSync(manifestFile) ? readFileSync(manifestFile, 'utf8') : `role: ${role}\n`);
+      const doc = yaml().parseDocument(existsSync(manifestFile) ? readFileSync(manifestFile, 'utf8') : `role: ${role}\n`);
       doc.set('role', role);
       doc.set('name', name);
       writeFileAtomic(manifestFile, doc.toString());
@@ -91,4 +91,4 @@ export const command = defineCommand({
   },
 });
 
-if (isMain(import.meta, command)) void runMain(command);
+if (isMain(import.meta.url, command)) void runMain(command);

@@ -240,4 +240,4 @@ export const command = defineGroup({
   fallback: session,
 });
 
-if (isMain(import.meta, command)) void runMain(command);
+if (isMain(import.meta.url, command)) void runMain(command);

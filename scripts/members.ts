@@ -63,4 +63,4 @@ const show = defineCommand({
 
 export const command = defineGroup({ name: 'members', summary: 'List and show the team\'s members', subcommands: [list, show] });
 
-if (isMain(import.meta, command)) void runMain(command);
+if (isMain(import.meta.url, command)) void runMain(command);

@@ -74,4 +74,4 @@ export const command = defineGroup({
   subcommands: [list, describe],
 });
 
-if (isMain(import.meta, command)) void runMain(command);
+if (isMain(import.meta.url, command)) void runMain(command);

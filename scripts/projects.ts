@@ -151,4 +151,4 @@ const remove = defineCommand({
 
 export const command = defineGroup({ name: 'projects', summary: 'Add, list and remove the team\'s projects', subcommands: [add, list, remove] });
 
-if (isMain(import.meta, command)) void runMain(command);
+if (isMain(import.meta.url, command)) void runMain(command);

@@ -22,4 +22,4 @@ const list = defineCommand({
 
 export const command = defineGroup({ name: 'roles', summary: 'List the roles a team can hire', subcommands: [list] });
 
-if (isMain(import.meta, command)) void runMain(command);
+if (isMain(import.meta.url, command)) void runMain(command);

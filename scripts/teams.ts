@@ -351,4 +351,4 @@ async function readFirstLine(): Promise<string> {
 
 export const command = defineGroup({ name: 'teams', summary: 'List, show and sync teams', subcommands: [list, show, use, sync, gates, notify, tmux, remove] });
 
-if (isMain(import.meta, command)) void runMain(command);
+if (isMain(import.meta.url, command)) void runMain(command);

@@ -23,7 +23,7 @@ import { chromiumMissing, launchChromium } from '../test/support/browser.ts';
 import type { RecordFn } from './bench.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
-const LAUNCHER = path.join(ROOT, 'scripts', 'bm.mjs');
+const LAUNCHER = path.join(ROOT, 'scripts', 'bm.cjs');
 const ROUNDS = 7;
 const MEMBERS = 10;
 

@@ -23,7 +23,7 @@ import process from 'node:process';
 import type { RecordFn } from './bench.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
-const LAUNCHER = path.join(ROOT, 'scripts', 'bm.mjs');
+const LAUNCHER = path.join(ROOT, 'scripts', 'bm.cjs');
 const DELIVERIES = 500;
 const CONCURRENCY = 16;
 const SERIES = 30;

@@ -15,7 +15,7 @@ import { bareServer, rssMb } from './bench-daemon.ts';
 import type { RecordFn } from './bench.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
-const LAUNCHER = path.join(ROOT, 'scripts', 'bm.mjs');
+const LAUNCHER = path.join(ROOT, 'scripts', 'bm.cjs');
 const SENDERS = 16;
 const BODY = Buffer.alloc(24 * 1024 * 1024, 'x');
 

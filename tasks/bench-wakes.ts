@@ -24,7 +24,7 @@ import { startFakeGitHub } from '../test/support/fake-github.ts';
 import type { RecordFn } from './bench.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
-const LAUNCHER = path.join(ROOT, 'scripts', 'bm.mjs');
+const LAUNCHER = path.join(ROOT, 'scripts', 'bm.cjs');
 const STREAM = 200;
 const BURST = 10;
 const PACE_MS = 100;

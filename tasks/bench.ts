@@ -17,7 +17,7 @@ import { speedOnly } from './speed-lines.ts';
 const ROOT = path.resolve(import.meta.dirname, '..');
 // bm runs dist/: build it from the current sources first, so this never runs stale code.
 await build();
-const LAUNCHER = path.join(ROOT, 'scripts', 'bm.mjs');
+const LAUNCHER = path.join(ROOT, 'scripts', 'bm.cjs');
 const DENO = denoBinary(ROOT);
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
 const filters = process.argv.slice(2);

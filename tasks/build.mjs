@@ -1,6 +1,6 @@
 /**
- * `npm run build`: bundles every command, scripts/<name>.ts, into dist/commands/<name>.mjs, which
- * the launcher (scripts/bm.mjs) runs under Node, and builds the console's page (dist/console/,
+ * `npm run build`: bundles every command, scripts/<name>.ts, into dist/commands/<name>.cjs, which
+ * the launcher (scripts/bm.cjs) runs under Node, and builds the console's page (dist/console/,
  * tasks/build-web.mjs). npm runs it on install (`prepare`) and before packing; `npm test`,
  * `npm run demo` and `npm run bench` run it first, so they never run stale code. After editing
  * the sources in a checkout, run it again, or keep `npm run build -- --watch` running (commands
@@ -17,12 +17,19 @@ import { buildConsole } from './build-web.mjs';
 const ROOT = path.resolve(import.meta.dirname, '..');
 export const DIST = path.join(ROOT, 'dist', 'commands');
 
-// yaml and zod are on every command's path: bundled, they load as part of one file
-// instead of ~100. Every other package stays external, loaded from node_modules by the code that
-// needs it, so an updated package is used without a rebuild.
-const BUNDLED = new Set(['yaml', 'zod']);
+// zod is on every command's path: bundled, it loads as part of one file instead of dozens. Every
+// other package stays external, loaded from node_modules by the code that needs it, so an updated
+// package is used without a rebuild. That includes yaml (lib/yaml.ts): most runs parse no YAML,
+// and bundled, its 260 KB were read and hashed by every command, twice the rest of a bundle.
+const BUNDLED = new Set(['zod']);
 
-/** esbuild's options for the bundles: one ES module per scripts/*.ts, found afresh each build. */
+/**
+ * esbuild's options for the bundles: one CommonJS file per scripts/*.ts, found afresh each build.
+ * CommonJS, not ES modules: `require` of a CommonJS file skips Node's ES module loader and the ES
+ * module view of each built-in module (`import ... from 'node:fs'` builds one, reading every
+ * getter of fs, which loads Node's streams), together about a third of a short command's own time.
+ * Packages that are ES modules only are still loaded by `require`, which Node 22 supports.
+ */
 function options() {
   const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
   const external = Object.keys({ ...pkg.dependencies, ...pkg.devDependencies }).filter((name) => !BUNDLED.has(name));
@@ -30,14 +37,15 @@ function options() {
     absWorkingDir: ROOT,
     entryPoints: readdirSync(path.join(ROOT, 'scripts')).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts')).map((f) => `scripts/${f}`),
     outdir: DIST,
-    outExtension: { '.js': '.mjs' },
+    outExtension: { '.js': '.cjs' },
     bundle: true,
-    format: 'esm',
+    format: 'cjs',
     platform: 'node',
     target: 'node22',
     external: external.flatMap((name) => [name, `${name}/*`]),
-    // The bundled CommonJS packages (yaml) require Node built-ins: give the ES module a require.
-    banner: { js: "import { createRequire as __bmCreateRequire } from 'node:module'; const require = __bmCreateRequire(import.meta.url);" },
+    // The sources are ES modules: their import.meta becomes the bundle's own file.
+    banner: { js: "var __bmImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+    define: { 'import.meta.url': '__bmImportMetaUrl', 'import.meta.dirname': '__dirname' },
     sourcemap: 'linked',
     logLevel: 'warning',
   };

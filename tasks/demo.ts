@@ -22,7 +22,7 @@ delete env.BM_GITHUB_API_URL;
 
 function bm(...args: string[]): void {
   process.stdout.write(`\n$ bm ${args.join(' ')}\n`);
-  const result = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'bm.mjs'), ...args], { env, stdio: 'inherit' });
+  const result = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'bm.cjs'), ...args], { env, stdio: 'inherit' });
   if (result.status !== 0) {
     process.stderr.write(`\nThe demo stopped: \`bm ${args.join(' ')}\` exited ${result.status}. The sandbox is at ${sandbox}.\n`);
     process.exit(1);
@@ -76,7 +76,7 @@ process.stdout.write([
   '',
   'Done. The sandbox stays so you can look around:',
   `  export BM_HOME=${env.BM_HOME}`,
-  '  bm members list          # (after `npm link`, or use `node scripts/bm.mjs`)',
+  '  bm members list          # (after `npm link`, or use `node scripts/bm.cjs`)',
   `  ls ${path.join(sandbox, 'workzone', 'demo', 'team')}`,
   `  ls -la ${path.join(sandbox, 'workzone', 'demo', 'dev-alice', 'widget')}`,
   `Remove it with: rm -rf ${sandbox}`,

@@ -8,7 +8,7 @@ import path from 'node:path';
 import process from 'node:process';
 import { pathToFileURL } from 'node:url';
 import { flagLabel, helpOption, usageLine, type CommandSpec, type Spec } from '../lib/cli.ts';
-import { COMMANDS } from '../scripts/bm.mjs';
+import { COMMANDS } from '../scripts/bm.cjs';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 export const CLI_DOC = path.join(ROOT, 'docs', 'cli.md');

@@ -28,7 +28,7 @@ export interface StartRequest {
 
 /** The argv that runs `bm` again with the current runtime: node + launcher, or `deno run -A` + launcher. */
 export function bmCommand(args: readonly string[]): { command: string; args: string[] } {
-  const launcher = path.join(BM_ROOT, 'scripts', 'bm.mjs');
+  const launcher = path.join(BM_ROOT, 'scripts', 'bm.cjs');
   const isDeno = typeof (globalThis as { Deno?: unknown }).Deno !== 'undefined';
   return isDeno
     ? { command: process.execPath, args: ['run', '-A', '--no-prompt', launcher, ...args] }

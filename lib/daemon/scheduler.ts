@@ -39,7 +39,7 @@ import { readAgentFile, writeFileAtomic } from '../files.ts';
 import type { Slot } from '../lifecycle/slots.ts';
 import { isOurs, terminate, which } from '../proc.ts';
 import { updateState, type StateEntry } from '../state.ts';
-import { parseDocument } from 'yaml';
+import { yaml } from '../yaml.ts';
 import { readHolds, stoppedAt } from './holds.ts';
 import { IDLE_LIMIT, workMarks, type RunBudget, type WorkTracker } from './budget.ts';
 import type { Journal } from './journal.ts';
@@ -196,7 +196,7 @@ export function writeOneShotConfig(workspace: string): string {
   const st = lstatSync(source);
   const stamp = `${st.mtimeMs}:${st.size}:${st.ino}`;
   if (st.isFile() && madeFrom.get(target) === stamp && lstatSync(target, { throwIfNoEntry: false })?.isFile()) return target;
-  const doc = parseDocument(readAgentFile(source) ?? '');
+  const doc = yaml().parseDocument(readAgentFile(source) ?? '');
   doc.setIn(['event_loop', 'persistent'], false);
   const text = `# Written by the bm daemon for one-shot runs; edit ralph.yml instead.\n${doc.toString({ lineWidth: 0 })}`;
   // Unchanged most of the time: skipping the write keeps a launch free of fsyncs.

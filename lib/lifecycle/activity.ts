@@ -14,7 +14,7 @@ import path from 'node:path';
 import process from 'node:process';
 import { readTextIfExists } from '../files.ts';
 import { tailLines } from '../logs.ts';
-import { parse as parseYamlText } from 'yaml';
+import { yaml } from '../yaml.ts';
 
 /** A running member's activity. */
 export interface Activity {
@@ -62,7 +62,7 @@ function hatFor(workspace: string, topic: string): string | null {
   if (!text) return null;
   let config: { event_loop?: { starting_event?: unknown }; hats?: Record<string, { triggers?: unknown }> };
   try {
-    config = (parseYamlText(text) ?? {}) as typeof config;
+    config = (yaml().parse(text) ?? {}) as typeof config;
   } catch {
     return null;
   }

@@ -59,7 +59,7 @@ const underDeno = typeof (globalThis as { Deno?: unknown }).Deno !== 'undefined'
 
 test('Deno runs the same scripts: list, hire and JSON identical to Node', async () => {
   const deno = denoBinary(ROOT);
-  const run = (...args: string[]) => spawnSync(deno, ['run', '-A', '--no-prompt', path.join(ROOT, 'scripts', 'bm.mjs'), ...args], { env: sandbox.env, encoding: 'utf8' });
+  const run = (...args: string[]) => spawnSync(deno, ['run', '-A', '--no-prompt', path.join(ROOT, 'scripts', 'bm.cjs'), ...args], { env: sandbox.env, encoding: 'utf8' });
   const hired = run('hire', 'reviewer', '--name', 'rita');
   assert.is(hired.status, 0, hired.stderr);
   const denoList = run('members', 'list', '--json');
@@ -79,7 +79,7 @@ test('under Node, commands run from dist/ with Node\'s compile cache under XDG_C
   if (underDeno) return;
   const env: NodeJS.ProcessEnv = { ...sandbox.env };
   delete env.NODE_COMPILE_CACHE;
-  const result = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'bm.mjs'), 'roles', 'list', '-t', 'beta'], { env, encoding: 'utf8' });
+  const result = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'bm.cjs'), 'roles', 'list', '-t', 'beta'], { env, encoding: 'utf8' });
   assert.is(result.status, 0, result.stderr);
   const cache = path.join(sandbox.home, '.cache', 'bm', 'node-compile-cache');
   assert.ok(existsSync(cache) && readdirSync(cache).length > 0, `the compile cache is in ${cache}`);
@@ -89,10 +89,10 @@ test('a checkout that was never built says how to build it', () => {
   if (underDeno) return;
   const root = mkdtempSync(path.join(os.tmpdir(), 'bm-unbuilt-'));
   try {
-    for (const file of ['scripts/bm.mjs', 'lib/suggest.mjs']) cpSync(path.join(ROOT, file), path.join(root, file));
-    const result = spawnSync(process.execPath, [path.join(root, 'scripts', 'bm.mjs'), 'members', 'list'], { env: sandbox.env, encoding: 'utf8' });
+    for (const file of ['scripts/bm.cjs', 'lib/suggest.mjs']) cpSync(path.join(ROOT, file), path.join(root, file));
+    const result = spawnSync(process.execPath, [path.join(root, 'scripts', 'bm.cjs'), 'members', 'list'], { env: sandbox.env, encoding: 'utf8' });
     assert.is(result.status, 1, result.stderr);
-    assert.match(result.stderr, /^Error: bm is not built \(.*\/dist\/commands\/members\.mjs is missing\)\. Run `npm run build` in /);
+    assert.match(result.stderr, /^Error: bm is not built \(.*\/dist\/commands\/members\.cjs is missing\)\. Run `npm run build` in /);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

@@ -34,7 +34,7 @@ test('the packed tarball, installed with --omit=dev, runs a team through its lif
   // The test run built dist/ already; packing must not rebuild it under the other tests' feet.
   const packed = JSON.parse(npm(['pack', '--json', '--ignore-scripts', '--pack-destination', dir], ROOT)) as { filename: string; files: { path: string }[] }[];
   const files = packed[0].files.map((f) => f.path);
-  assert.ok(files.includes('dist/commands/members.mjs') && files.includes('scripts/bm.mjs'), 'the build and the launcher are in the package');
+  assert.ok(files.includes('dist/commands/members.cjs') && files.includes('scripts/bm.cjs'), 'the build and the launcher are in the package');
   assert.not.ok(files.some((f) => f.startsWith('test/') || f.startsWith('tasks/')), 'tests and tasks are not');
 
   npm(['install', '--global', '--prefix', prefix, '--omit=dev', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', path.join(dir, packed[0].filename)], dir);

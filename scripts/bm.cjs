@@ -1,14 +1,18 @@
 #!/usr/bin/env node
 // The `bm` launcher: `bm <command> ...` runs the command in this same process. Under Node that is
-// dist/commands/<command>.mjs, bundled from scripts/<command>.ts at install time (tasks/build.mjs), with
+// dist/commands/<command>.cjs, bundled from scripts/<command>.ts at install time (tasks/build.mjs), with
 // Node's compile cache; under Deno it is scripts/<command>.ts itself.
-import { closest } from '../lib/suggest.mjs';
+//
+// CommonJS, like the bundles, because a command that never touches an ES module skips Node's ES
+// module loader, and the ES module view of the built-in modules it would build (about a tenth of
+// `node -e 0` at every start).
+'use strict';
 
 const deno = globalThis.Deno;
-const ROOT = decodeURIComponent(new URL('..', import.meta.url).pathname).replace(/\/$/, '');
+const ROOT = require('node:path').resolve(__dirname, '..');
 
 /** Every command with its one-line summary, in the order `bm --help` lists them. */
-export const COMMANDS = [
+const COMMANDS = [
   ['init', 'Create a team from a profile: team repo, GitHub repo, labels and board'],
   ['hire', 'Hire a member: a role instance in the team repo'],
   ['fire', 'Fire a member: remove its directory from the team repo'],
@@ -34,7 +38,7 @@ export const COMMANDS = [
   ['completions', 'Print a shell completion script (bash, zsh, fish)'],
 ];
 
-export function overview() {
+function overview() {
   const width = Math.max(...COMMANDS.map(([name]) => name.length));
   return [
     'bm: run a team of AI coding agents on a GitHub board.',
@@ -91,24 +95,26 @@ async function runCommand(command, args) {
   const process = globalThis.process;
   process.argv = [process.argv[0], script, ...args];
   // @speed-only-begin: Node keeps the compiled code of the bundle and its packages between runs.
-  const cache = env('XDG_CACHE_HOME') || `${env('HOME') || process.getBuiltinModule('node:os').homedir()}/.cache`;
-  process.getBuiltinModule('node:module').enableCompileCache?.(`${cache}/bm/node-compile-cache`);
+  const cache = env('XDG_CACHE_HOME') || `${env('HOME') || require('node:os').homedir()}/.cache`;
+  require('node:module').enableCompileCache?.(`${cache}/bm/node-compile-cache`);
   // @speed-only-end
+  const bundle = `${ROOT}/dist/commands/${command}.cjs`;
   try {
-    return await import(`${ROOT}/dist/commands/${command}.mjs`);
+    return require(bundle);
   } catch (error) {
-    if (error?.code !== 'ERR_MODULE_NOT_FOUND' || !String(error.message).includes(`/dist/commands/${command}.mjs`)) throw error;
-    console.error(`Error: bm is not built (${ROOT}/dist/commands/${command}.mjs is missing). Run \`npm run build\` in ${ROOT}.`);
+    if (error?.code !== 'MODULE_NOT_FOUND' || !String(error.message).includes(bundle)) throw error;
+    console.error(`Error: bm is not built (${bundle} is missing). Run \`npm run build\` in ${ROOT}.`);
     setExitCode(1);
   }
 }
 
 /** A usage error of the launcher's own, as lib/output.ts prints errors: JSON under --json. */
-function unknownCommand(name, json) {
+async function unknownCommand(name, json) {
+  const { closest } = await import('../lib/suggest.mjs');
   const guess = closest(name, COMMANDS.map(([n]) => n));
-  const message = `Unknown command '${name}'${guess ? `. Did you mean 'bm ${guess}'?` : ''}`;
+  const message = `Unknown command '${name}'${guess ? `. Did you mean 'bm ${guess}'?` : '.'}`;
   const hint = 'Run `bm --help` for the list.';
-  console.error(json ? JSON.stringify({ error: { message, hint, exitCode: 2 } }) : `Error: ${message}. ${hint}`);
+  console.error(json ? JSON.stringify({ error: { message, hint, exitCode: 2 } }) : `Error: ${message} ${hint}`);
   setExitCode(2);
 }
 
@@ -119,19 +125,21 @@ async function main(argv) {
   if (command === undefined || command === '-h' || command === '--help' || (command === 'help' && rest.length === globals.length)) {
     console.log(overview());
   } else if (command === '--version' || command === '-V') {
-    const { readFileSync } = await import('node:fs');
+    const { readFileSync } = require('node:fs');
     console.log(`bm ${JSON.parse(readFileSync(`${ROOT}/package.json`, 'utf8')).version}`);
   } else if (command === 'help') {
     // `bm help teams sync` is `bm teams sync --help`.
     const [target, ...more] = rest.slice(globals.length);
     if (known.has(target)) await runCommand(target, [...more, '--help']);
-    else unknownCommand(target, json);
+    else await unknownCommand(target, json);
   } else if (known.has(command)) {
     await runCommand(command, rest);
   } else {
-    unknownCommand(command, json);
+    await unknownCommand(command, json);
   }
 }
 
+module.exports = { COMMANDS, overview };
+
 // Imported (by tasks/docs.ts, for COMMANDS) it runs nothing.
-if (import.meta.main) await main(deno ? deno.args : globalThis.process.argv.slice(2));
+if (require.main === module) void main(deno ? deno.args : globalThis.process.argv.slice(2));
