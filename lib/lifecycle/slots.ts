@@ -7,10 +7,9 @@
  * `BM_HOME/logs/<team>/<member>.log`, or `<member>.<project>.log` for a multi-project key
  * (names never contain dots, so the two forms cannot collide).
  */
-import path from 'node:path';
 import { readAgentFile } from '../files.ts';
 import { isValidName } from '../names.ts';
-import { home } from '../paths.ts';
+import { home, inside } from '../paths.ts';
 import { projectsOf, readMember, type Team } from '../team.ts';
 import { expectedWorkspaces } from '../workspaces.ts';
 
@@ -51,7 +50,7 @@ export function memberOfKey(key: string): string {
  * top-level name is read with one regex; anything fancier goes through the full YAML reader.
  */
 function roleOf(team: Team, member: string): string {
-  const text = readAgentFile(path.join(team.paths.member(member), 'botminter.yml'));
+  const text = readAgentFile(inside(team.paths.members, `${member}/botminter.yml`));
   const plain = text === undefined ? undefined : /^role:[ \t]*([a-z0-9-]+)[ \t]*(#.*)?$/m.exec(text);
   if (plain && isValidName(plain[1]) && text?.match(/^role:/gm)?.length === 1) return plain[1];
   return readMember(team, member).role;
