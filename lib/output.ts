@@ -61,7 +61,7 @@ export function isTerminal(fd: 0 | Fd): boolean {
   if (!stats.isCharacterDevice()) return false;
   // Linux's memory devices (/dev/null, /dev/zero) are character devices, never terminals.
   if (process.platform === 'linux' && stats.rdev >> 8 === 1) return false;
-  return (createRequire(import.meta.url)('node:tty') as typeof import('node:tty')).isatty(fd);
+  return process.getBuiltinModule('node:tty').isatty(fd);
 }
 // @speed-only-end
 
