@@ -10,7 +10,7 @@ import path from 'node:path';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 import { closest } from './suggest.mjs';
-import { BmError, EXIT, UsageError, displayWidth, errorJson, exitCodeOf, formatError, out, padCells, style } from './output.ts';
+import { BmError, EXIT, UsageError, displayWidth, errorJson, exitCodeOf, formatError, out, padCells, style, write } from './output.ts';
 
 /** What a flag or argument completes to in the shell. */
 export type Completion = 'teams' | 'members' | 'roles' | 'profiles' | 'formations' | 'projects' | 'shells' | 'scopes' | 'files';
@@ -321,8 +321,8 @@ export async function runMain(spec: Spec, argv: string[] = process.argv.slice(2)
     await command.run(invocation);
   } catch (error) {
     // Under --json a script reads errors as JSON too, from stderr.
-    process.stderr.write(`${argv.includes('--json') ? errorJson(error) : formatError(error)}\n`);
-    if (!(error instanceof BmError) && process.env.BM_DEBUG) process.stderr.write(`${(error as Error).stack}\n`);
+    write(2, `${argv.includes('--json') ? errorJson(error) : formatError(error)}\n`);
+    if (!(error instanceof BmError) && process.env.BM_DEBUG) write(2, `${(error as Error).stack}\n`);
     process.exitCode = exitCodeOf(error);
   }
 }

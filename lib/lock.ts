@@ -11,10 +11,10 @@
  * removed again by a late breaker, and a live holder's lock is never removed by anyone but
  * itself (release checks the token first).
  */
-import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import process from 'node:process';
+import { crypto } from './files.ts';
 import { BmError } from './output.ts';
 import { isOurs, startTimeOf } from './proc.ts';
 
@@ -23,7 +23,7 @@ let ownStart: string | undefined;
 /** A fresh token for one hold of a lock. */
 function newToken(): string {
   ownStart ??= startTimeOf(process.pid) || 'unknown';
-  return `${process.pid} ${ownStart} ${randomBytes(8).toString('hex')}`;
+  return `${process.pid} ${ownStart} ${crypto().randomBytes(8).toString('hex')}`;
 }
 
 /** True while the process that wrote `token` lives (a legacy pid-only token counts as dead). */
@@ -43,7 +43,7 @@ function readToken(file: string): string | undefined {
 
 /** Creates `file` holding `content` unless it exists: all or nothing, never an empty file. */
 function createWith(file: string, content: string): boolean {
-  const temp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.new`;
+  const temp = `${file}.${process.pid}.${crypto().randomBytes(6).toString('hex')}.new`;
   const fd = openSync(temp, 'wx', 0o600);
   try {
     writeSync(fd, content);
@@ -63,7 +63,7 @@ function createWith(file: string, content: string): boolean {
 }
 
 function hash(text: string): string {
-  return createHash('sha256').update(text).digest('hex').slice(0, 16);
+  return crypto().createHash('sha256').update(text).digest('hex').slice(0, 16);
 }
 
 /** Removes the lock of the dead holder `stale`, unless another live process already is. */

@@ -4,16 +4,66 @@
  * Results go to stdout, progress and warnings to stderr (DESIGN §6). Colour is used only when the
  * stream is a TTY and NO_COLOR is not set.
  */
+import { fstatSync, writeSync } from 'node:fs';
 import process from 'node:process';
 import { createRequire } from 'node:module';
 
-// `bm members list | head` closes the pipe early: that is the reader's choice, not an error.
-for (const stream of [process.stdout, process.stderr]) {
-  stream.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-    throw error;
-  });
+/** A standard stream by its file descriptor: 1 is stdout, 2 is stderr. */
+export type Fd = 1 | 2;
+
+// @speed-only-begin: Node's process.stdout and process.stderr objects load its stream, net and tty
+// modules (about a tenth of `node -e 0`), which a command printing a few lines never needs: bm writes
+// to the file descriptors itself, and asks the file system whether one is a terminal.
+const streamed = new Set<Fd>();
+const watched = new WeakSet<NodeJS.WriteStream>();
+
+/** process.stdout or process.stderr, ending bm quietly when its reader goes away. */
+export function streamOf(fd: Fd): NodeJS.WriteStream {
+  const stream = fd === 1 ? process.stdout : process.stderr;
+  if (!watched.has(stream)) {
+    watched.add(stream);
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw error;
+    });
+  }
+  return stream;
 }
+
+/**
+ * Writes to stdout or stderr, synchronously and in order. `bm members list | head` closes the
+ * pipe early: that is the reader's choice, not an error, and bm ends quietly. A full
+ * non-blocking pipe hands the rest, and every later write, to Node's stream, which queues them.
+ */
+export function write(fd: Fd, data: string | Uint8Array): void {
+  let rest = typeof data === 'string' ? Buffer.from(data) : data;
+  while (rest.length > 0 && !streamed.has(fd)) {
+    try {
+      rest = rest.subarray(writeSync(fd, rest));
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      if (code !== 'EAGAIN') throw error;
+      streamed.add(fd);
+    }
+  }
+  if (rest.length > 0) streamOf(fd).write(rest);
+}
+
+/** True when the descriptor is a terminal (what `isTTY` says, without Node's stream objects). */
+export function isTerminal(fd: 0 | Fd): boolean {
+  let stats;
+  try {
+    stats = fstatSync(fd);
+  } catch {
+    return false;
+  }
+  if (!stats.isCharacterDevice()) return false;
+  // Linux's memory devices (/dev/null, /dev/zero) are character devices, never terminals.
+  if (process.platform === 'linux' && stats.rdev >> 8 === 1) return false;
+  return process.getBuiltinModule('node:tty').isatty(fd);
+}
+// @speed-only-end
 
 /** Exit codes of the CLI contract. */
 export const EXIT = { ok: 0, error: 1, usage: 2 } as const;
@@ -90,35 +140,35 @@ export function errorJson(error: unknown): string {
  * Colour on a TTY, unless NO_COLOR is set or TERM is dumb. FORCE_COLOR overrides all of that,
  * as Node's own output does: set (and not `0` or `false`) it turns colour on, `0` turns it off.
  */
-function useColour(stream: NodeJS.WriteStream): boolean {
+function useColour(fd: Fd): boolean {
   const force = process.env.FORCE_COLOR;
   if (force !== undefined && force !== '') return force !== '0' && force !== 'false';
-  return Boolean(stream.isTTY) && !process.env.NO_COLOR && process.env.TERM !== 'dumb';
+  return !process.env.NO_COLOR && process.env.TERM !== 'dumb' && isTerminal(fd);
 }
 
 const CODES = { bold: [1, 22], dim: [2, 22], red: [31, 39], green: [32, 39], yellow: [33, 39], cyan: [36, 39] } as const;
 type Style = keyof typeof CODES;
 
 /** Wraps text in an ANSI style when stdout (or the given stream) is a colour TTY. */
-export function style(name: Style, text: string, stream: NodeJS.WriteStream = process.stdout): string {
-  if (!useColour(stream)) return text;
+export function style(name: Style, text: string, fd: Fd = 1): string {
+  if (!useColour(fd)) return text;
   const [open, close] = CODES[name];
   return `\u001b[${open}m${text}\u001b[${close}m`;
 }
 
 /** Writes a line to stdout. */
 export function out(line = ''): void {
-  process.stdout.write(`${line}\n`);
+  write(1, `${line}\n`);
 }
 
 /** Writes a progress or diagnostic line to stderr. */
 export function info(line: string): void {
-  process.stderr.write(`${line}\n`);
+  write(2, `${line}\n`);
 }
 
 /** Writes a warning to stderr. */
 export function warn(line: string): void {
-  process.stderr.write(`${style('yellow', 'Warning:', process.stderr)} ${redact(line)}\n`);
+  write(2, `${style('yellow', 'Warning:', 2)} ${redact(line)}\n`);
 }
 
 const warnedAlready = new Set<string>();
@@ -132,7 +182,7 @@ export function warnOnce(line: string): void {
 
 /** Prints a value as pretty JSON on stdout. */
 export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  write(1, `${JSON.stringify(value, null, 2)}\n`);
 }
 
 let stringWidth: ((text: string) => number) | undefined;
@@ -157,7 +207,7 @@ export function padCells(text: string, width: number): string {
  * Renders rows as a table. On a TTY it draws box-drawing columns; when piped it prints
  * tab-separated values with a header line, which is easy to `cut` and `grep`.
  */
-export function renderTable(headers: readonly string[], untrustedRows: readonly (readonly string[])[], tty = Boolean(process.stdout.isTTY)): string {
+export function renderTable(headers: readonly string[], untrustedRows: readonly (readonly string[])[], tty = isTerminal(1)): string {
   const rows = untrustedRows.map((row) => row.map(oneLine));
   if (!tty) return [headers, ...rows].map((row) => row.join('\t')).join('\n');
   const widths = headers.map((header, col) => Math.max(displayWidth(header), ...rows.map((row) => displayWidth(row[col] ?? ''))));

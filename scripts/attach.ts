@@ -5,10 +5,9 @@
  * running. Any other member is followed through its output as `bm logs -f` does: its live log
  * on this machine, its pod's output on k8s.
  */
-import process from 'node:process';
 import { defineCommand, isMain, runMain, teamOption } from '../lib/cli.ts';
 import { validateName } from '../lib/names.ts';
-import { BmError, info } from '../lib/output.ts';
+import { BmError, info, isTerminal } from '../lib/output.ts';
 import { isOurs } from '../lib/proc.ts';
 import { readState, teamEntries } from '../lib/state.ts';
 import { loadTeamFromFlag } from '../lib/team.ts';
@@ -43,7 +42,7 @@ export const command = defineCommand({
     }
     const [key, entry] = inTmux[0] ?? [];
     if (key && entry?.tmux) {
-      if (!process.stdin.isTTY || !process.stdout.isTTY) {
+      if (!isTerminal(0) || !isTerminal(1)) {
         throw new BmError(`Attaching to ${key} needs a terminal`, `Run it in a terminal, or follow its output with \`bm logs ${key} -f -t ${team.name}\`.`);
       }
       info(`Attaching to ${key} (tmux window ${entry.tmux?.window}); detach with Ctrl-b then d, the member keeps running.`);

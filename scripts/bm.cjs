@@ -57,6 +57,16 @@ function overview() {
 
 const env = (name) => (deno ? deno.env.get(name) : globalThis.process.env[name]);
 
+/** Prints a line on stdout; under Node straight to the descriptor, as lib/output.ts does, and why. */
+function print(text) {
+  if (deno) return console.log(text);
+  try {
+    require('node:fs').writeSync(1, `${text}\n`);
+  } catch (error) {
+    if (error?.code !== 'EPIPE') throw error;
+  }
+}
+
 function setExitCode(code) {
   if (deno) deno.exitCode = code;
   else globalThis.process.exitCode = code;
@@ -123,10 +133,10 @@ async function main(argv) {
   const known = new Set(COMMANDS.map(([name]) => name));
   const json = argv.includes('--json');
   if (command === undefined || command === '-h' || command === '--help' || (command === 'help' && rest.length === globals.length)) {
-    console.log(overview());
+    print(overview());
   } else if (command === '--version' || command === '-V') {
     const { readFileSync } = require('node:fs');
-    console.log(`bm ${JSON.parse(readFileSync(`${ROOT}/package.json`, 'utf8')).version}`);
+    print(`bm ${JSON.parse(readFileSync(`${ROOT}/package.json`, 'utf8')).version}`);
   } else if (command === 'help') {
     // `bm help teams sync` is `bm teams sync --help`.
     const [target, ...more] = rest.slice(globals.length);

@@ -14,7 +14,7 @@ import { hookEvents, lastDelivery, planHook, readHookRecord, writeHookRecord } f
 import { runLauncher } from '../lib/daemon/launcher.ts';
 import { parsePort, runDaemon } from '../lib/daemon/run.ts';
 import { createGitHub, listRepoHooks, readRepoHook, saveRepoHook } from '../lib/github.ts';
-import { BmError, UsageError, info, out, printJson, warn } from '../lib/output.ts';
+import { BmError, UsageError, info, out, printJson, warn, write } from '../lib/output.ts';
 import { home } from '../lib/paths.ts';
 import { followAppends, positionOf, tailLines } from '../lib/logs.ts';
 import { canPrompt, closePrompts, confirm } from '../lib/prompt.ts';
@@ -321,7 +321,7 @@ const log = defineCommand({
     const end = positionOf(file);
     for (const line of tailLines(file, count, 4 * 1024 * 1024, end.offset)) out(line);
     // Follows until the operator interrupts bm.
-    if (cli.flag('follow')) await new Promise<never>(() => followAppends([file], (_, data) => process.stdout.write(data), undefined, new Map([[file, end]])));
+    if (cli.flag('follow')) await new Promise<never>(() => followAppends([file], (_, data) => write(1, data), undefined, new Map([[file, end]])));
   },
 });
 

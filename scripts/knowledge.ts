@@ -8,14 +8,13 @@
  *
  * Every form needs a schema v2 team: the gate runs before anything else.
  */
-import process from 'node:process';
 import { readAgentBytes } from '../lib/files.ts';
 import { defineCommand, defineGroup, isMain, jsonOption, runMain, teamOption, type Invocation, type OptionSpec } from '../lib/cli.ts';
 import { scopeDir, listScopes, parseScope, requireMember, requireProject, resolveKnowledgeFile, scopeLabel, teamScopes, isBinary, type ScopeFilter, type ScopeKind, type ScopeListing } from '../lib/knowledge/scopes.ts';
 import { highlight, searchKnowledge } from '../lib/knowledge/search.ts';
 import { validateName } from '../lib/names.ts';
 import { interactiveSkillSession } from '../lib/session.ts';
-import { BmError, info, out, printJson, style } from '../lib/output.ts';
+import { BmError, info, out, printJson, style, write } from '../lib/output.ts';
 import { requireSchemaV2 } from '../lib/schema.ts';
 import { loadTeamFromFlag, type Team } from '../lib/team.ts';
 
@@ -110,7 +109,7 @@ const show = defineCommand({
     const bytes = readAgentBytes(file.real, KNOWLEDGE_FILE_MAX_BYTES);
     if (!bytes) throw new BmError(`${file.path} no longer exists`, 'Run `bm knowledge list` to see the files there are.');
     if (isBinary(bytes)) throw new BmError(`${file.path} is a binary file`, `bm prints text only; open ${file.real} with a program that understands it.`);
-    process.stdout.write(bytes);
+    write(1, bytes);
   },
 });
 

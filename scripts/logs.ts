@@ -11,7 +11,7 @@ import process from 'node:process';
 import { defineCommand, isMain, runMain, teamOption } from '../lib/cli.ts';
 import { logFileOf, slotsOf } from '../lib/lifecycle/slots.ts';
 import { validateName } from '../lib/names.ts';
-import { BmError, UsageError, out } from '../lib/output.ts';
+import { BmError, UsageError, out, write } from '../lib/output.ts';
 import { home } from '../lib/paths.ts';
 import { followAppends, positionOf, tailLines, type LogPosition } from '../lib/logs.ts';
 import { loadTeamFromFlag, memberNames, type Team } from '../lib/team.ts';
@@ -50,7 +50,7 @@ function printWhole(file: string, end: number): Promise<void> {
     const stream = createReadStream(file, { end: end - 1 });
     stream.on('error', reject);
     stream.on('end', resolve);
-    stream.on('data', (chunk) => process.stdout.write(chunk));
+    stream.on('data', (chunk) => write(1, chunk));
   });
 }
 
@@ -62,7 +62,7 @@ async function follow(logs: LogFile[], from: Map<string, LogPosition>): Promise<
     const key = keyOf.get(file);
     if (lastKey !== key) out(`\n==> ${key} <==`);
     lastKey = key;
-    process.stdout.write(data);
+    write(1, data);
   }, undefined, from);
   await new Promise<void>((resolve) => {
     const end = () => {
@@ -91,7 +91,7 @@ async function podOutput(pods: ReturnType<typeof podsOf>, options: { follow: boo
   process.once('SIGTERM', () => abort.abort());
   const read = async ({ key, endpoint }: (typeof pods)[number]) => {
     try {
-      await podLogs(endpoint, { follow: options.follow, previous: options.previous, tailLines: options.lines, signal: abort.signal }, (chunk) => process.stdout.write(pods.length > 1 && options.follow ? chunk.replace(/^(?=.)/gm, `[${key}] `) : chunk));
+      await podLogs(endpoint, { follow: options.follow, previous: options.previous, tailLines: options.lines, signal: abort.signal }, (chunk) => write(1, pods.length > 1 && options.follow ? chunk.replace(/^(?=.)/gm, `[${key}] `) : chunk));
     } catch (error) {
       throw new BmError(`Could not read the log of pod ${endpoint.pod} (context ${endpoint.context}): ${(error as Error).message}`, options.previous ? 'There is a previous log only after the container restarted; see `bm status -v`.' : 'Check the cluster with `bm status`.');
     }

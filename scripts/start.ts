@@ -4,12 +4,11 @@
  * BM_HOME/logs/<team>/<member>.log; bm then checks they survive a short liveness window and
  * writes the team's topology.json.
  */
-import process from 'node:process';
 import { defineCommand, isMain, runMain, teamOption } from '../lib/cli.ts';
 import { startFormation, summary } from '../lib/formations/index.ts';
 import { otherFormation, resolveFormation } from '../lib/lifecycle/formation.ts';
 import { validateName } from '../lib/names.ts';
-import { BmError, UsageError, info, out, warn } from '../lib/output.ts';
+import { BmError, UsageError, info, isTerminal, out, warn } from '../lib/output.ts';
 import { home } from '../lib/paths.ts';
 import { timings } from '../lib/proc.ts';
 import { requireKnownSchema } from '../lib/schema.ts';
@@ -24,7 +23,7 @@ async function leaveOtherFormation(team: Team, target: string, yes: boolean): Pr
   if (!other) return;
   if (!yes) {
     const { canPrompt, closePrompts, confirm } = await import('../lib/prompt.ts');
-    if (!canPrompt() || !process.stderr.isTTY) throw other.error;
+    if (!canPrompt() || !isTerminal(2)) throw other.error;
     const go = await confirm(`Team '${team.name}' runs on formation '${other.active.name}'. Stop its ${other.active.members} member(s) there and start on '${target}'?`);
     closePrompts();
     if (!go) throw new BmError('Nothing was changed', `The team still runs on formation '${other.active.name}'.`);

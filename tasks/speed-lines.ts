@@ -27,7 +27,7 @@ function sources(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const full = path.join(dir, entry.name);
     if (entry.isDirectory()) return entry.name === 'node_modules' ? [] : sources(full);
-    return /\.(ts|mjs)$/.test(entry.name) ? [full] : [];
+    return /\.(ts|mjs|cjs)$/.test(entry.name) ? [full] : [];
   });
 }
 

@@ -8,9 +8,8 @@
  */
 import { closeSync, fstatSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import process from 'node:process';
 import { rotateFile } from '../files.ts';
-import { redact } from '../output.ts';
+import { redact, write } from '../output.ts';
 
 /** A file opened for appending, rotated when it passes `maxBytes`. */
 export class RotatingFile {
@@ -75,7 +74,7 @@ export class Logger {
   log(level: Level, message: string): void {
     const line = `[${new Date().toISOString()}] ${level} ${redact(message, this.#secrets)}\n`;
     this.#out.write(line);
-    if (this.#echo) process.stderr.write(line);
+    if (this.#echo) write(2, line);
   }
 
   info(message: string): void {

@@ -5,7 +5,6 @@
  * its loop (`ralph loops stop` in the workspace), waits for the iteration in progress, then
  * escalates to SIGTERM and SIGKILL on the process group; `force` starts at SIGTERM.
  */
-import { execFile } from 'node:child_process';
 import process from 'node:process';
 import { endGroup, isOurs, terminate, waitForExit, which } from '../proc.ts';
 import type { EndpointDriver, Health, StopOptions, StopResult } from './index.ts';
@@ -21,7 +20,8 @@ function requestLoopStop(workspace: string, env: NodeJS.ProcessEnv): Promise<str
   const ralph = which('ralph', env);
   if (!ralph) return Promise.resolve('`ralph` is not on PATH');
   return new Promise((resolve) => {
-    execFile(ralph, ['loops', 'stop'], { cwd: workspace, env, timeout: 15_000 }, (error, _stdout, stderr) => {
+    // Loaded here, not up front: `bm status` uses this driver too, and never needs child_process.
+    process.getBuiltinModule('node:child_process').execFile(ralph, ['loops', 'stop'], { cwd: workspace, env, timeout: 15_000 }, (error, _stdout, stderr) => {
       if (!error) return resolve(undefined);
       const why = error.killed ? 'no answer within 15s' : `exit ${typeof error.code === 'number' ? error.code : error.message}`;
       resolve(`ralph loops stop failed: ${stderr.trim().split('\n').pop() || why}`);

@@ -14,7 +14,7 @@ import process from 'node:process';
 import { readAgentFile } from '../files.ts';
 import { health } from '../endpoints/index.ts';
 import type { ResolvedFormation } from '../lifecycle/formation.ts';
-import { BmError, info } from '../output.ts';
+import { BmError, info, isTerminal } from '../output.ts';
 import { inside } from '../paths.ts';
 import type { Topology } from '../schema.ts';
 import { memberNames, type Team } from '../team.ts';
@@ -116,7 +116,7 @@ export async function startFormation(team: Team, formation: ResolvedFormation, o
   const { canPrompt } = await import('../prompt.ts');
   const env = managerEnv(team, options.env);
   linkPackages(formation.dir);
-  if (!options.yes && canPrompt() && process.stderr.isTTY) await confirmDisruption(formation, env);
+  if (!options.yes && canPrompt() && isTerminal(2)) await confirmDisruption(formation, env);
 
   // Remembered before anything is deployed: whatever the manager leaves there, status and stop look for it.
   const { deployContext, forgetContexts, recordPartialDeploy, rememberContext } = await import('../lifecycle/clusters.ts');

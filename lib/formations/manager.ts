@@ -10,7 +10,7 @@ import path from 'node:path';
 import process from 'node:process';
 import { memberEnv } from '../lifecycle/start.ts';
 import type { ResolvedFormation } from '../lifecycle/formation.ts';
-import { BmError, redact } from '../output.ts';
+import { BmError, redact, write } from '../output.ts';
 import { BM_ROOT, bmHome, inside } from '../paths.ts';
 import { superviseGroup } from '../proc.ts';
 import { headlessRalphSession } from '../session.ts';
@@ -90,7 +90,7 @@ export function runScript(formation: ResolvedFormation, script: string, args: st
     child.stdout.on('data', (chunk: Buffer) => {
       const text = chunk.toString('utf8');
       if (stdout === 'capture') captured += text;
-      else (stdout === 'stdout' ? process.stdout : process.stderr).write(redact(text, secrets));
+      else write(stdout === 'stdout' ? 1 : 2, redact(text, secrets));
     });
     child.stderr.on('data', (chunk: Buffer) => process.stderr.write(redact(chunk.toString('utf8'), secrets)));
     child.once('error', (error) => void endGroup().then(() => reject(new BmError(`Could not run ${script}: ${error.message}`, 'Check the formation files.'))));
@@ -120,7 +120,7 @@ export async function runManager(formation: ResolvedFormation, env: NodeJS.Proce
     promptFile: manager.prompt ?? 'PROMPT.md',
     ralphYml: manager.ralph_yml ?? 'ralph.yml',
     env,
-    onOutput: (chunk) => process.stderr.write(redact(chunk, secrets)),
+    onOutput: (chunk) => write(2, redact(chunk, secrets)),
     timeoutMs: Number(env.BM_FORMATION_TIMEOUT_MS ?? 30 * 60_000),
   });
   if (!result.ok) {

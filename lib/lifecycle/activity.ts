@@ -14,6 +14,7 @@ import path from 'node:path';
 import process from 'node:process';
 import { readTextIfExists } from '../files.ts';
 import { tailLines } from '../logs.ts';
+import { cachedValue, rememberValue } from '../parse-cache.ts';
 import { yaml } from '../yaml.ts';
 
 /** A running member's activity. */
@@ -57,21 +58,40 @@ function matches(pattern: string, topic: string): boolean {
   return pattern.includes('*') && new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`).test(topic);
 }
 
-function hatFor(workspace: string, topic: string): string | null {
-  const text = readTextIfExists(path.join(workspace, 'ralph.yml'));
-  if (!text) return null;
+/** What `hatFor` needs of a ralph.yml: the starting event, and each hat with its triggers. */
+interface HatTriggers {
+  start: string | null;
+  hats: [string, string[]][];
+}
+
+function hatTriggersOf(file: string): HatTriggers | undefined {
+  const text = readTextIfExists(file);
+  if (!text) return undefined;
+  // @speed-only-begin: a workspace's ralph.yml rarely changes, and parsing it needs the yaml package.
+  const key = `${file}#hat-triggers`;
+  const cached = cachedValue(key, text);
+  if (cached) return cached.value as HatTriggers;
+  // @speed-only-end
   let config: { event_loop?: { starting_event?: unknown }; hats?: Record<string, { triggers?: unknown }> };
   try {
     config = (yaml().parse(text) ?? {}) as typeof config;
   } catch {
-    return null;
+    return undefined;
   }
-  const wanted = topic === 'task.start' || topic === 'task.resume' ? String(config.event_loop?.starting_event ?? topic) : topic;
-  for (const [id, hat] of Object.entries(config.hats ?? {})) {
-    const triggers = Array.isArray(hat?.triggers) ? hat.triggers.map(String) : [];
-    if (triggers.some((t) => matches(t, wanted))) return id;
-  }
-  return null;
+  const start = config.event_loop?.starting_event;
+  const triggers: HatTriggers = {
+    start: start === undefined || start === null ? null : String(start),
+    hats: Object.entries(config.hats ?? {}).map(([id, hat]) => [id, Array.isArray(hat?.triggers) ? hat.triggers.map(String) : []]),
+  };
+  rememberValue(key, text, triggers);
+  return triggers;
+}
+
+function hatFor(workspace: string, topic: string): string | null {
+  const config = hatTriggersOf(path.join(workspace, 'ralph.yml'));
+  if (!config) return null;
+  const wanted = topic === 'task.start' || topic === 'task.resume' ? config.start ?? topic : topic;
+  return config.hats.find(([, triggers]) => triggers.some((t) => matches(t, wanted)))?.[0] ?? null;
 }
 
 /** The activity of a member running in `workspace` and logging to `log`. */

@@ -2,8 +2,7 @@
  * What `bm teams sync` prints: progress on stderr (a line per workspace, or one redrawn line on
  * a TTY), then the plan or the summary on stdout, and an error naming every failed workspace.
  */
-import process from 'node:process';
-import { BmError, out, redact, style } from '../output.ts';
+import { BmError, isTerminal, out, redact, style, write, type Fd } from '../output.ts';
 import type { SyncReport, WorkspaceResult } from './index.ts';
 
 /** `member/project`, or just `member` for a team without projects. */
@@ -12,8 +11,8 @@ export function workspaceLabel(w: Pick<WorkspaceResult, 'member' | 'project'>): 
 }
 
 /** Progress on `stream`: call `update` as each workspace finishes and `finish` once at the end. */
-export function createProgress(stream: NodeJS.WriteStream = process.stderr): { update(result: WorkspaceResult, done: number, total: number): void; finish(): void } {
-  const tty = Boolean(stream.isTTY);
+export function createProgress(fd: Fd = 2): { update(result: WorkspaceResult, done: number, total: number): void; finish(): void } {
+  const tty = isTerminal(fd);
   let drawn = false;
   return {
     update(result, done, total) {
@@ -21,15 +20,15 @@ export function createProgress(stream: NodeJS.WriteStream = process.stderr): { u
       if (tty) {
         const width = 24;
         const filled = Math.round((done / total) * width);
-        stream.write(`\r\u001b[K[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} ${label} ${result.action}`);
+        write(fd, `\r\u001b[K[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} ${label} ${result.action}`);
         drawn = true;
         return;
       }
       const detail = result.error ? `: ${result.error}` : result.action === 'updated' ? ` (${result.changes.join('; ')})` : '';
-      stream.write(redact(`${result.action.padEnd(9)} ${label}${detail}\n`));
+      write(fd, redact(`${result.action.padEnd(9)} ${label}${detail}\n`));
     },
     finish() {
-      if (drawn) stream.write('\r\u001b[K');
+      if (drawn) write(fd, '\r\u001b[K');
     },
   };
 }

@@ -2,11 +2,12 @@
  * Conventions every command follows: `bm help [CMD]`, `-t TEAM` before the command, errors as JSON
  * on stderr under --json, the version.
  */
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createSandbox, ROOT, type Sandbox } from '../support/sandbox.ts';
+import { BM_COMMAND, createSandbox, ROOT, type Sandbox } from '../support/sandbox.ts';
 
 let sandbox: Sandbox;
 test.before(async () => {
@@ -52,6 +53,18 @@ test('under --json an error is one JSON object on stderr, with the same exit cod
   assert.match(JSON.parse(unknown.stderr).error.message, /Unknown command 'nope'/);
   const plain = await sandbox.bm(['members', 'show', 'nobody']);
   assert.match(plain.stderr, /^Error: /, 'without --json, the usual line');
+});
+
+test('a reader that stops reading early (`bm members list | head -0`) ends bm quietly, exit 0', async () => {
+  for (const args of [['members', 'list'], ['members', 'list', '--json'], ['--help']]) {
+    const child = spawn(BM_COMMAND[0], [...BM_COMMAND.slice(1), ...args], { env: sandbox.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy(); // the reader is gone before bm writes a byte
+    let stderr = '';
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    assert.is(code, 0, `bm ${args.join(' ')}: ${stderr}`);
+    assert.is(stderr, '', `bm ${args.join(' ')} printed nothing on stderr`);
+  }
 });
 
 test('--version prints the package version', async () => {
