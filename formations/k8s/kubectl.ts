@@ -7,7 +7,7 @@
  * request, and its discovery retries can add up to a minute against a server that accepts
  * connections and never answers.
  */
-import { spawn } from 'node:child_process';
+import process from 'node:process';
 import { type Deployment, explainKubectl, fail, kubectlDeadlineMs } from './kube.ts';
 
 /** What one kubectl call gave. A call past its deadline has exit code 124 and says so on stderr. */
@@ -36,7 +36,9 @@ export function runKubectl(flags: readonly string[], args: readonly string[], op
     let stdout = '';
     let stderr = '';
     let settled = false;
-    const child = spawn('kubectl', [...flags, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    // Loaded on first use: every command that checks an endpoint imports this module, and a team
+    // that never deployed to a cluster runs no kubectl.
+    const child = process.getBuiltinModule('node:child_process').spawn('kubectl', [...flags, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
     const settle = (run: KubectlRun) => {
       if (settled) return;
       settled = true;

@@ -8,7 +8,6 @@
  * is healthy, the manager is skipped. That check is the whole of a repeated `bm start`, so
  * what only a deploy needs (the manager runner, prompts) is imported when a deploy happens.
  */
-import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import process from 'node:process';
 import { readAgentFile } from '../files.ts';
@@ -37,7 +36,8 @@ export type FormationStartResult =
 
 function sha256(file: string): string | null {
   const text = readAgentFile(file);
-  return text === undefined ? null : createHash('sha256').update(text).digest('hex');
+  // node:crypto loads on first use: a local `bm start` never hashes.
+  return text === undefined ? null : process.getBuiltinModule('node:crypto').createHash('sha256').update(text).digest('hex');
 }
 
 /**
