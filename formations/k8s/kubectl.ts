@@ -19,7 +19,7 @@ export interface KubectlRun {
 
 /** How to run one kubectl call. */
 export interface KubectlOptions {
-  /** Written to kubectl's stdin (how Secrets reach it: never in argv). */
+  /** Written to kubectl's stdin (how Secrets reach it: never in argv); without it, stdin is /dev/null. */
   input?: string;
   /** Total deadline in ms (default BM_K8S_KUBECTL_DEADLINE_MS); 0: none, for a followed log that runs until `signal` aborts. */
   deadlineMs?: number;
@@ -38,7 +38,9 @@ export function runKubectl(flags: readonly string[], args: readonly string[], op
     let settled = false;
     // Loaded on first use: every command that checks an endpoint imports this module, and a team
     // that never deployed to a cluster runs no kubectl.
-    const child = process.getBuiltinModule('node:child_process').spawn('kubectl', [...flags, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const { spawn } = process.getBuiltinModule('node:child_process');
+    const argv = [...flags, ...args];
+    const child = options.input === undefined ? spawn('kubectl', argv, { stdio: ['ignore', 'pipe', 'pipe'] }) : spawn('kubectl', argv, { stdio: ['pipe', 'pipe', 'pipe'] });
     const settle = (run: KubectlRun) => {
       if (settled) return;
       settled = true;
@@ -61,8 +63,8 @@ export function runKubectl(flags: readonly string[], args: readonly string[], op
     });
     child.on('close', (code) => settle({ exitCode: code ?? 1, stdout, stderr }));
     // kubectl may exit before it reads its input (a bad context): that is its answer, not an error here.
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(options.input ?? '');
+    child.stdin?.on('error', () => undefined);
+    child.stdin?.end(options.input);
   });
 }
 
