@@ -1,17 +1,16 @@
 /**
- * Explicit git calls through zx, one visible line per shell-out.
+ * Explicit git calls, one visible line per call.
  *
- * Arguments are passed as values (zx quotes each one), user-derived refs go after `--` where git
- * allows it, and tokens travel in the environment through GIT_ASKPASS, never in a URL or argv.
+ * git is run directly, with no shell between (each argument reaches git as it is), user-derived
+ * refs go after `--` where git allows it, and tokens travel in the environment through
+ * GIT_ASKPASS, never in a URL or argv.
  */
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import process from 'node:process';
-import { $, ProcessOutput } from 'zx/core';
 import { BmError, redact } from './output.ts';
-
-process.noDeprecation = true;
+import { run } from './proc.ts';
 
 /** Options for one git call. */
 export interface GitOptions {
@@ -27,8 +26,8 @@ let identityChecked: NodeJS.ProcessEnv | undefined;
 
 async function identityEnv(): Promise<NodeJS.ProcessEnv> {
   if (identityChecked) return identityChecked;
-  const configured = await $({ nothrow: true, quiet: true })`git config --get user.email`;
-  identityChecked = configured.exitCode === 0 && configured.stdout.trim() ? {} : FALLBACK_IDENTITY;
+  const configured = await run('git', ['config', '--get', 'user.email'], { env: process.env });
+  identityChecked = configured.code === 0 && configured.stdout.trim() ? {} : FALLBACK_IDENTITY;
   return identityChecked;
 }
 
@@ -42,13 +41,16 @@ export async function git(cwd: string, args: readonly string[], options: GitOpti
     ...options.env,
     ...(askpass ? { GIT_ASKPASS: askpass.script, BM_GIT_TOKEN: options.token } : {}),
   };
-  try {
-    const result = await $({ cwd, env, quiet: true })`git -c transfer.credentialsInUrl=die ${args}`;
-    return result.stdout.trim();
-  } catch (error) {
-    const detail = error instanceof ProcessOutput ? gitReason(error.stderr) : String(error);
+  const fail = (detail: string) => {
     const doing = options.doing ?? `running git ${args[0]}`;
-    throw new BmError(redact(`git failed while ${doing} in ${cwd}: ${detail || 'no output'}`, [options.token]), 'Check the repository URL, your network and credentials.');
+    return new BmError(redact(`git failed while ${doing} in ${cwd}: ${detail || 'no output'}`, [options.token]), 'Check the repository URL, your network and credentials.');
+  };
+  try {
+    const result = await run('git', ['-c', 'transfer.credentialsInUrl=die', ...args], { cwd, env }).catch((error: Error) => {
+      throw fail(error.message);
+    });
+    if (result.code !== 0) throw fail(gitReason(result.stderr));
+    return result.stdout.trim();
   } finally {
     if (askpass) rmSync(askpass.dir, { recursive: true, force: true });
   }
@@ -66,8 +68,8 @@ export function gitReason(stderr: string): string {
 
 /** Like `git` but returns undefined instead of throwing (for probes such as "is there a remote?"). */
 export async function gitMaybe(cwd: string, args: readonly string[]): Promise<string | undefined> {
-  const result = await $({ cwd, nothrow: true, quiet: true })`git ${args}`;
-  return result.exitCode === 0 ? result.stdout.trim() : undefined;
+  const result = await run('git', args, { cwd, env: process.env });
+  return result.code === 0 ? result.stdout.trim() : undefined;
 }
 
 function writeAskpass(): { dir: string; script: string } {

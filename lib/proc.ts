@@ -89,6 +89,27 @@ export function isOurs(pid: number, started: string | undefined): boolean {
   return info !== undefined && !info.zombie && info.started === started;
 }
 
+/** How a command run by `run` ended: its exit code (null when it was killed or timed out) and output. */
+export interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `command` with `args` (no shell: each argument reaches it as it is) and collects its
+ * output; resolves however it ends, and rejects only when it cannot be started at all.
+ */
+export function run(command: string, args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const settings = { cwd: options.cwd, env: options.env, timeout: options.timeoutMs, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' as const };
+    process.getBuiltinModule('node:child_process').execFile(command, [...args], settings, (error, stdout, stderr) => {
+      if (error && typeof error.code === 'string') return reject(error);
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr });
+    });
+  });
+}
+
 /** Looks `name` up on `PATH` now (never cached), like `which`. */
 export function which(name: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
   for (const dir of (env.PATH ?? '').split(path.delimiter)) {

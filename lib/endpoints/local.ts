@@ -6,7 +6,7 @@
  * escalates to SIGTERM and SIGKILL on the process group; `force` starts at SIGTERM.
  */
 import process from 'node:process';
-import { endGroup, isOurs, terminate, waitForExit, which } from '../proc.ts';
+import { endGroup, isOurs, run, terminate, waitForExit, which } from '../proc.ts';
 import type { EndpointDriver, Health, StopOptions, StopResult } from './index.ts';
 import type { Endpoint } from '../schema.ts';
 
@@ -14,19 +14,18 @@ type LocalEndpoint = Extract<Endpoint, { type: 'local' }>;
 
 /**
  * Asks ralph to stop at the next iteration boundary; resolves to an error text when it could not.
- * Plain execFile, not zx: `bm stop` waits for this, and loading zx costs more than the call.
+ * `bm stop` waits for this.
  */
-function requestLoopStop(workspace: string, env: NodeJS.ProcessEnv): Promise<string | undefined> {
+async function requestLoopStop(workspace: string, env: NodeJS.ProcessEnv): Promise<string | undefined> {
   const ralph = which('ralph', env);
-  if (!ralph) return Promise.resolve('`ralph` is not on PATH');
-  return new Promise((resolve) => {
-    // Loaded here, not up front: `bm status` uses this driver too, and never needs child_process.
-    process.getBuiltinModule('node:child_process').execFile(ralph, ['loops', 'stop'], { cwd: workspace, env, timeout: 15_000 }, (error, _stdout, stderr) => {
-      if (!error) return resolve(undefined);
-      const why = error.killed ? 'no answer within 15s' : `exit ${typeof error.code === 'number' ? error.code : error.message}`;
-      resolve(`ralph loops stop failed: ${stderr.trim().split('\n').pop() || why}`);
-    });
-  });
+  if (!ralph) return '`ralph` is not on PATH';
+  try {
+    const result = await run(ralph, ['loops', 'stop'], { cwd: workspace, env, timeoutMs: 15_000 });
+    if (result.code === 0) return undefined;
+    return `ralph loops stop failed: ${result.stderr.trim().split('\n').pop() || (result.code === null ? 'no answer within 15s' : `exit ${result.code}`)}`;
+  } catch (error) {
+    return `ralph loops stop failed: ${(error as Error).message}`;
+  }
 }
 
 function seconds(ms: number): string {

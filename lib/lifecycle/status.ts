@@ -13,7 +13,7 @@
 import path from 'node:path';
 import { describeEndpoint, health, type Deployed, type Endpoint } from '../endpoints/index.ts';
 import { rotateIfOver } from '../files.ts';
-import { endGroup, isOurs, timings, which } from '../proc.ts';
+import { endGroup, isOurs, run, timings, which } from '../proc.ts';
 import { readState, stateKey, teamEntries, updateState } from '../state.ts';
 import type { Team } from '../team.ts';
 import { readTopology, updateTopology } from '../topology.ts';
@@ -185,12 +185,11 @@ export interface VerboseSection {
 export async function verboseDetails(workspace: string, env: NodeJS.ProcessEnv): Promise<VerboseSection[]> {
   const ralph = which('ralph', env);
   if (!ralph) return [];
-  const { $ } = await import('zx/core');
   const sections = await Promise.all(VERBOSE_COMMANDS.map(async (args) => {
     try {
-      const result = await $({ cwd: workspace, env, nothrow: true, quiet: true, timeout: '10s' })`${ralph} ${args}`;
+      const result = await run(ralph, args, { cwd: workspace, env, timeoutMs: 10_000 });
       const output = result.stdout.trimEnd();
-      return result.exitCode === 0 && output ? { command: `ralph ${args.join(' ')}`, output } : undefined;
+      return result.code === 0 && output ? { command: `ralph ${args.join(' ')}`, output } : undefined;
     } catch {
       return undefined;
     }

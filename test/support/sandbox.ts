@@ -133,7 +133,9 @@ export function createSandbox(extraEnv: NodeJS.ProcessEnv = {}, command: readonl
   const workzone = path.join(dir, 'workzone');
   for (const d of [home, path.join(home, '.config'), path.join(home, '.local', 'share'), path.join(home, '.local', 'state')]) mkdirSync(d, { recursive: true });
   const gitconfig = path.join(home, '.gitconfig');
-  writeFileSync(gitconfig, '[user]\n\tname = bm test\n\temail = test@example.invalid\n[init]\n\tdefaultBranch = main\n[protocol "file"]\n\tallow = always\n');
+  // No automatic maintenance: in a sandbox that lives for seconds it is only another git process
+  // after each commit and fetch.
+  writeFileSync(gitconfig, '[user]\n\tname = bm test\n\temail = test@example.invalid\n[init]\n\tdefaultBranch = main\n[protocol "file"]\n\tallow = always\n[maintenance]\n\tauto = false\n[gc]\n\tauto = 0\n');
   const env: NodeJS.ProcessEnv = {};
   for (const key of PASSED_THROUGH) if (process.env[key] !== undefined) env[key] = process.env[key];
   Object.assign(env, {
