@@ -118,7 +118,7 @@ export async function teamStatus(team: Team, { clean = true, stallMinutes: quiet
   // A member that runs for days writes its log the whole time: status is where it gets rotated.
   for (const slot of slots) rotateIfOver(slot.log);
   const keys = [...new Set([...slots.map((s) => s.key), ...records.keys()])].sort();
-  const members = await Promise.all(keys.map(async (key): Promise<MemberStatus> => {
+  const checking = Promise.all(keys.map(async (key): Promise<MemberStatus> => {
     const slot = slots.find((s) => s.key === key);
     const record = records.get(key);
     const name = slot?.member ?? memberOfKey(key);
@@ -140,27 +140,33 @@ export async function teamStatus(team: Team, { clean = true, stallMinutes: quiet
     const activity = status === 'running' && record.endpoint.type === 'local' ? activityOf(record.endpoint.workspace, row.log, Date.now(), quiet) : null;
     return { ...row, status, endpoint: record.endpoint, startedAt: record.startedAt, ...(live.detail ? { detail: live.detail } : {}), activity };
   }));
+  // While a cluster answers, what does not depend on the members' health: the daemon, and the
+  // team's processes when no member runs locally (else a crashed one's leftovers are ended first).
+  const daemon = daemonInfo(team.name);
+  const processes = [...records.values()].some((r) => r.endpoint.type === 'local') ? undefined : memberProcessesUnder(team.paths.dir, team.name);
+  const members = await checking;
   const unreachable = members.filter((m) => m.status === 'unknown');
   if (unreachable.length > 0 && formation) warnings.push(`Could not reach ${formation} target. Showing cached topology.`);
   if (clean) await forgetCrashed(team, members.filter((m) => m.status === 'crashed'));
-  warnings.push(...unrecorded(team, members));
+  warnings.push(...unrecorded(team, members, processes));
   const sweep = await sweeping;
   warnings.push(...sweep.pods.map((pod) => unrecordedWarning(team, pod)));
   // A recorded context that does not answer has its warning above already.
   const recorded = new Set([...records.values()].flatMap((r) => (r.endpoint.type === 'k8s' ? [r.endpoint.context] : [])));
   for (const f of sweep.failed.filter((f) => !recorded.has(f.context))) warnings.push(`Could not look for pods of team '${team.name}' in context ${f.context} (${f.reason}). If that cluster is gone for good, remove the context from ${path.join(team.paths.dir, 'clusters.json')}.`);
-  return { team: team.name, profile: team.entry.profile, formation, daemon: daemonInfo(team.name), members, warnings };
+  return { team: team.name, profile: team.entry.profile, formation, daemon, members, warnings };
 }
 
 /**
- * Warnings for the team's member processes that no running record accounts for: escaped from the
- * group of a member that is no longer running, or never recorded (a lost state file).
+ * Warnings for the team's member processes (`processes`, default: a look now) that no running
+ * record accounts for: escaped from the group of a member that is no longer running, or never
+ * recorded (a lost state file).
  */
-function unrecorded(team: Team, members: MemberStatus[]): string[] {
+function unrecorded(team: Team, members: MemberStatus[], processes = memberProcessesUnder(team.paths.dir, team.name)): string[] {
   const running = members.filter((m) => m.status === 'running');
   const leaders = new Set(running.flatMap((m) => (m.endpoint?.type === 'local' ? [m.endpoint.pid] : [])));
   const keys = new Set(running.map((m) => m.key));
-  const strays = memberProcessesUnder(team.paths.dir, team.name).filter((p) => !leaders.has(p.pgid) && !keys.has(p.key));
+  const strays = processes.filter((p) => !leaders.has(p.pgid) && !keys.has(p.key));
   return strays.map((p) => `${p.key}: process ${p.pid} (${p.command || 'unknown command'}) is working in ${p.cwd} but bm has no record of it running; \`bm stop ${memberOfKey(p.key)} -t ${team.name}\` ends it.`);
 }
 
