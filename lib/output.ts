@@ -4,7 +4,7 @@
  * Results go to stdout, progress and warnings to stderr (DESIGN §6). Colour is used only when the
  * stream is a TTY and NO_COLOR is not set.
  */
-import { fstatSync, writeSync } from 'node:fs';
+import fs from 'node:fs';
 import process from 'node:process';
 import { createRequire } from 'node:module';
 
@@ -39,7 +39,7 @@ export function write(fd: Fd, data: string | Uint8Array): void {
   let rest = typeof data === 'string' ? Buffer.from(data) : data;
   while (rest.length > 0 && !streamed.has(fd)) {
     try {
-      rest = rest.subarray(writeSync(fd, rest));
+      rest = rest.subarray(fs.writeSync(fd, rest));
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'EPIPE') process.exit(process.exitCode ?? 0);
@@ -54,7 +54,7 @@ export function write(fd: Fd, data: string | Uint8Array): void {
 export function isTerminal(fd: 0 | Fd): boolean {
   let stats;
   try {
-    stats = fstatSync(fd);
+    stats = fs.fstatSync(fd);
   } catch {
     return false;
   }
@@ -107,7 +107,7 @@ export function redact(text: string, secrets: readonly (string | undefined)[] = 
 export function formatError(error: unknown): string {
   if (error instanceof BmError) {
     const what = error.message.replace(/[.\s]+$/, '');
-    return redact(`Error: ${what}.${error.hint ? ` ${error.hint}` : ''}`);
+    return redact(`Error: ${what}${/[?!]$/.test(what) ? '' : '.'}${error.hint ? ` ${error.hint}` : ''}`);
   }
   const access = accessProblem(error);
   if (access) return redact(access);

@@ -21,18 +21,20 @@ import { BmError } from './output.ts';
 export const CURRENT_SCHEMA = 'v2';
 export const KNOWN_SCHEMAS = ['v1', 'v2'] as const;
 
-const named = z.looseObject({ name: z.string(), description: z.optional(z.string()) });
+// Each schema is built on first use (z.lazy): building them all took about a third of a short
+// command's own time, and a command uses two or three.
+
 
 /** Team manifest `botminter.yml` (the profile's manifest, copied into the team repo). */
-export const teamManifestSchema = z.looseObject({
+export const teamManifestSchema = z.lazy(() => z.looseObject({
   name: z.string(),
   display_name: z.optional(z.string()),
   description: z.optional(z.string()),
   version: z.optional(z.string()),
   schema_version: z.optional(z.string()),
-  roles: z.optional(z.array(named)),
+  roles: z.optional(z.array(z.looseObject({ name: z.string(), description: z.optional(z.string()) }))),
   labels: z.optional(z.array(z.looseObject({ name: z.string(), color: z.string(), description: z.optional(z.string()) }))),
-  statuses: z.optional(z.array(named)),
+  statuses: z.optional(z.array(z.looseObject({ name: z.string(), description: z.optional(z.string()) }))),
   views: z.optional(z.array(z.looseObject({ name: z.string(), prefixes: z.optional(z.array(z.string())), also_include: z.optional(z.array(z.string())) }))),
   projects: z.optional(z.nullable(z.array(z.looseObject({ name: z.string(), fork_url: z.string() })))),
   daemon: z.optional(z.looseObject({ events: z.optional(z.array(z.string())) })),
@@ -44,20 +46,20 @@ export const teamManifestSchema = z.looseObject({
     description: z.optional(z.string()),
     enabled: z.optional(z.boolean()),
   })))),
-});
+}));
 export type TeamManifest = z.infer<typeof teamManifestSchema>;
 
 /** A member's `botminter.yml` (role manifest plus the member's name once hired). */
-export const memberManifestSchema = z.looseObject({
+export const memberManifestSchema = z.lazy(() => z.looseObject({
   role: z.string(),
   name: z.optional(z.string()),
   description: z.optional(z.string()),
   comment_emoji: z.optional(z.string()),
-});
+}));
 export type MemberManifest = z.infer<typeof memberManifestSchema>;
 
 /** A team entry in the operator config. */
-export const teamEntrySchema = z.looseObject({
+export const teamEntrySchema = z.lazy(() => z.looseObject({
   name: z.string(),
   path: z.string(),
   profile: z.string(),
@@ -77,19 +79,19 @@ export const teamEntrySchema = z.looseObject({
   notify: z.optional(z.looseObject({ desktop: z.optional(z.boolean()) })),
   /** `bm start` runs members in tmux windows by default (lib/tmux.ts; `bm teams tmux`). */
   tmux: z.optional(z.boolean()),
-});
+}));
 export type TeamEntry = z.infer<typeof teamEntrySchema>;
 
 /** Operator config `BM_HOME/config.yml`. */
-export const operatorConfigSchema = z.looseObject({
+export const operatorConfigSchema = z.lazy(() => z.looseObject({
   workzone: z.optional(z.string()),
   default_team: z.optional(z.nullable(z.string())),
   teams: z.optional(z.nullable(z.array(teamEntrySchema))),
-});
+}));
 export type OperatorConfig = z.infer<typeof operatorConfigSchema>;
 
 /** `formations/<name>/formation.yml`. */
-export const formationSchema = z.looseObject({
+export const formationSchema = z.lazy(() => z.looseObject({
   name: z.string(),
   description: z.optional(z.string()),
   type: z.string(),
@@ -106,22 +108,23 @@ export const formationSchema = z.looseObject({
     hats_dir: z.optional(z.string()),
     scripts: z.optional(z.array(z.string())),
   })),
-});
+}));
 export type Formation = z.infer<typeof formationSchema>;
 
-const localEndpoint = z.object({ type: z.literal('local'), pid: z.number(), started: z.optional(z.string()), workspace: z.string() });
-const k8sEndpoint = z.object({ type: z.literal('k8s'), context: z.string(), namespace: z.string(), pod: z.string(), container: z.string(), statefulset: z.optional(z.string()) });
 /** A structured endpoint: where one member runs. */
-export const endpointSchema = z.discriminatedUnion('type', [localEndpoint, k8sEndpoint]);
+export const endpointSchema = z.lazy(() => z.discriminatedUnion('type', [
+  z.object({ type: z.literal('local'), pid: z.number(), started: z.optional(z.string()), workspace: z.string() }),
+  z.object({ type: z.literal('k8s'), context: z.string(), namespace: z.string(), pod: z.string(), container: z.string(), statefulset: z.optional(z.string()) }),
+]));
 export type Endpoint = z.infer<typeof endpointSchema>;
 
 /** `{team dir}/topology.json`, written by start and read by status and stop. */
-export const topologySchema = z.looseObject({
+export const topologySchema = z.lazy(() => z.looseObject({
   formation: z.string(),
   created_at: z.string(),
   // config_hash, secret_version, image: what was deployed there (k8s), which status compares with the live objects.
   members: z.record(z.string(), z.looseObject({ status: z.optional(z.string()), endpoint: endpointSchema, config_hash: z.optional(z.unknown()), secret_version: z.optional(z.unknown()), image: z.optional(z.unknown()) })),
-});
+}));
 export type Topology = z.infer<typeof topologySchema>;
 
 /** A parsed YAML file: the plain value plus the Document, which keeps comments for editing. */
@@ -196,12 +199,12 @@ function describeIssue(issue: z.core.$ZodIssue): string {
 }
 
 /** The directories and files a team of one schema version must have (`.schema/<v>.yml`). */
-export const layoutSchema = z.object({
+export const layoutSchema = z.lazy(() => z.object({
   name: z.string(),
   team: z.object({ files: z.array(z.string()), dirs: z.array(z.string()) }),
   member: z.object({ files: z.array(z.string()), dirs: z.array(z.string()) }),
   project: z.optional(z.object({ dirs: z.array(z.string()) })),
-});
+}));
 export type Layout = z.infer<typeof layoutSchema>;
 
 /** Reads a profile's `.schema/<version>.yml`. */

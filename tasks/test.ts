@@ -1,13 +1,17 @@
 /**
  * `npm test`: runs every uvu test file and ends with one line `N passed, N failed, N skipped`.
  *
- * Files are split across parallel uvu processes (one per core, at most 4) and each group's
- * output is printed whole when it finishes, so logs never interleave. `--coverage` wraps the run
- * in c8; `--deno` runs the suite under Deno instead of Node + tsx; `--burn N` runs N CPU-burning
- * processes beside it. Extra arguments filter test files by substring: `npm test -- sync start`.
+ * Each test file runs in its own uvu process, a few at a time (one more than the cores, at most
+ * 4, so a file waiting on a child process leaves no core idle), taken from one queue that starts
+ * with the files expected to take longest (scenario files first, larger first), so that no long
+ * file starts last. Each file's output is printed whole when it finishes, so logs never interleave.
+ * `--coverage` runs each file under c8 and prints one summary; `--deno` runs the suite under
+ * Deno instead of Node + tsx; `--burn N` runs N CPU-burning processes beside it;
+ * `BM_TEST_WORKERS=N` sets how many files run at once. Extra arguments filter test files by
+ * substring: `npm test -- sync start`.
  */
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import process from 'node:process';
@@ -37,9 +41,10 @@ const files = testFiles(path.join(ROOT, 'test'))
   .filter((f) => filters.length === 0 || filters.some((filter) => f.includes(filter)))
   .sort();
 
-const groupCount = Math.max(1, Math.min(4, os.availableParallelism(), files.length));
-const groups: string[][] = Array.from({ length: groupCount }, () => []);
-files.forEach((file, i) => groups[i % groupCount].push(file));
+const workers = Math.max(1, Math.min(Number(process.env.BM_TEST_WORKERS) || Math.min(4, os.availableParallelism() + 1), files.length));
+// Longest first, as far as can be told before running: scenario files, then by size.
+const expectedCost = (file: string) => (file.startsWith('e2e/') ? 1e9 : 0) + statSync(path.join(ROOT, 'test', file)).size;
+const queue = [...files].sort((a, b) => expectedCost(b) - expectedCost(a));
 
 interface Totals { passed: number; failed: number; skipped: number; note?: string }
 
@@ -59,59 +64,45 @@ process.on('exit', () => rmSync(scratchHome, { recursive: true, force: true }));
 
 let filesDone = 0;
 
-/**
- * One line on stderr as each test file finishes, while the groups' full output is held back
- * until each group ends (so logs never interleave): `[12/40] e2e/hire.test.ts 5/5`.
- */
-function progress(pending: string, onLine: (line: string) => void): string {
-  const lines = pending.split('\n');
-  for (const line of lines.slice(0, -1)) onLine(line);
-  return lines.at(-1) ?? '';
+/** What one file's uvu output says: its totals, with a sandbox's orphan report as one more failure. */
+function totalsOf(output: string, code: number | null): Totals {
+  // eslint-disable-next-line no-control-regex
+  const plain = output.replace(/\u001b\[[0-9;]*m/g, '');
+  const total = /Total:\s+(\d+)/.exec(plain);
+  const passed = /Passed:\s+(\d+)/.exec(plain);
+  const skipped = /Skipped:\s+(\d+)/.exec(plain);
+  const orphans = plain.split(ORPHAN_MARKER).length - 1;
+  const notes = orphans > 0 ? [`${orphans} orphan report(s)`] : [];
+  if (!total || !passed) return { passed: 0, failed: 1 + orphans, skipped: 0, note: [`uvu exited ${code} before printing totals`, ...notes].join('; ') };
+  const failed = Number(total[1]) - Number(passed[1]);
+  const exitedBadly = failed === 0 && code !== 0 && orphans === 0;
+  if (exitedBadly) notes.push(`uvu exited ${code}`);
+  return { passed: Number(passed[1]), failed: failed + orphans + (exitedBadly ? 1 : 0), skipped: Number(skipped?.[1] ?? 0), note: notes.join('; ') || undefined };
 }
 
-function runGroup(group: string[]): Promise<Totals> {
-  const pattern = `^(${group.map(escape).join('|')})$`;
-  const uvu = ['node_modules/uvu/bin.js', '--no-color', 'test', pattern];
+/**
+ * Runs one test file in its own uvu process; prints its output whole when it ends, and one
+ * progress line on stderr: `[12/40] e2e/hire.test.ts 5/5 8.1 s`.
+ */
+function runFile(file: string): Promise<Totals> {
+  const uvu = ['node_modules/uvu/bin.js', '--no-color', 'test', `^${escape(file)}$`];
+  // Under coverage each process adds to one report, printed at the end (c8 report).
   const command = deno ? [denoBinary(ROOT), ['run', '-A', '--no-prompt', ...uvu]] as const
-    : coverage ? ['npx', ['--no', 'c8', '--reporter=text-summary', 'node', '--import', 'tsx', ...uvu]] as const
+    : coverage ? ['npx', ['--no', 'c8', '--clean=false', '--reporter=none', 'node', '--import', 'tsx', ...uvu]] as const
       : ['node', ['--import', 'tsx', ...uvu]] as const;
+  const started = Date.now();
   return new Promise((resolve) => {
     const child = spawn(command[0], [...command[1]], { cwd: ROOT, env: { ...process.env, FORCE_COLOR: '0', BM_HOME: scratchHome, XDG_CACHE_HOME: path.join(scratchHome, 'cache'), NODE_COMPILE_CACHE: compileCache } });
     let output = '';
-    let pending = '';
-    let file = '';
-    let fileStarted = Date.now();
-    const onLine = (line: string) => {
-      if (group.includes(line.trim())) {
-        file = line.trim();
-        fileStarted = Date.now();
-      }
-      const counts = /\((\d+) \/ (\d+)\)\s*$/.exec(line);
-      const seconds = ((Date.now() - fileStarted) / 1000).toFixed(1);
-      if (counts && file) process.stderr.write(`[${++filesDone}/${files.length}] ${file} ${counts[1]}/${counts[2]}${counts[1] === counts[2] ? '' : ' FAILED'} ${seconds} s\n`);
-    };
-    child.stdout.on('data', (chunk) => {
-      output += chunk;
-      pending = progress(pending + chunk, onLine);
-    });
+    child.stdout.on('data', (chunk) => (output += chunk));
     child.stderr.on('data', (chunk) => (output += chunk));
     child.on('close', (code) => {
       process.stdout.write(output);
-      // eslint-disable-next-line no-control-regex
-      const plain = output.replace(/\u001b\[[0-9;]*m/g, '');
-      const total = /Total:\s+(\d+)/.exec(plain);
-      const passed = /Passed:\s+(\d+)/.exec(plain);
-      const skipped = /Skipped:\s+(\d+)/.exec(plain);
-      // A sandbox's orphan report counts as one more failed test.
-      const orphans = plain.split(ORPHAN_MARKER).length - 1;
-      const notes = orphans > 0 ? [`${orphans} orphan report(s)`] : [];
-      if (!total || !passed) {
-        resolve({ passed: 0, failed: 1 + orphans, skipped: 0, note: [`uvu exited ${code} before printing totals`, ...notes].join('; ') });
-        return;
-      }
-      const failed = Number(total[1]) - Number(passed[1]);
-      if (failed === 0 && code !== 0 && orphans === 0) notes.push(`uvu exited ${code}`);
-      resolve({ passed: Number(passed[1]), failed: failed + orphans + (failed === 0 && code !== 0 && orphans === 0 ? 1 : 0), skipped: Number(skipped?.[1] ?? 0), note: notes.join('; ') || undefined });
+      const totals = totalsOf(output, code);
+      const seconds = ((Date.now() - started) / 1000).toFixed(1);
+      const ran = totals.passed + totals.failed;
+      process.stderr.write(`[${++filesDone}/${files.length}] ${file} ${totals.passed}/${ran}${totals.failed ? ' FAILED' : ''} ${seconds} s\n`);
+      resolve(totals);
     });
   });
 }
@@ -130,8 +121,13 @@ if (!deno) {
 const burning = Array.from({ length: burners }, () => spawn(process.execPath, ['-e', 'for (;;);'], { stdio: 'ignore' }));
 process.on('exit', () => burning.forEach((burner) => burner.kill('SIGKILL')));
 if (burners > 0) process.stderr.write(`${burners} CPU burner(s) running beside the suite\n`);
-const results = await Promise.all(groups.filter((g) => g.length).map(runGroup));
+if (coverage) rmSync(path.join(ROOT, 'coverage'), { recursive: true, force: true });
+const results: Totals[] = [];
+await Promise.all(Array.from({ length: workers }, async () => {
+  for (let file = queue.shift(); file !== undefined; file = queue.shift()) results.push(await runFile(file));
+}));
 burning.forEach((burner) => burner.kill('SIGKILL'));
+if (coverage) spawnSync('npx', ['--no', 'c8', 'report', '--reporter=text-summary'], { cwd: ROOT, stdio: 'inherit' });
 const sum = results.reduce((a, r) => ({ passed: a.passed + r.passed, failed: a.failed + r.failed, skipped: a.skipped + r.skipped }), { passed: 0, failed: 0, skipped: 0 });
 const notes = results.map((r) => r.note).filter(Boolean);
 if (!realHomeExisted && existsSync(realHome)) {

@@ -21,6 +21,7 @@ import { listMembers, loadTeam, projectsOf } from '../../lib/team.ts';
 import { readTopology } from '../../lib/topology.ts';
 import { expectedWorkspaces } from '../../lib/workspaces.ts';
 import { example } from '../support/daemon.ts';
+import { interceptOutput } from '../support/output.ts';
 import { createSandbox } from '../support/sandbox.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
@@ -60,17 +61,16 @@ function mutate(text: string, random: () => number): string {
 
 /** Runs `fn` with bm's warnings silenced; anything but a BmError escaping it fails the case. */
 function quietly(what: string, seed: number, input: string, fn: () => void): void {
-  const write = process.stderr.write;
-  process.stderr.write = (() => true) as typeof process.stderr.write;
+  const restore = interceptOutput(() => {});
   try {
     fn();
   } catch (error) {
     if (!(error instanceof BmError)) {
-      process.stderr.write = write;
+      restore();
       assert.unreachable(`${what} (seed ${seed}) threw ${(error as Error).stack}\ninput: ${JSON.stringify(input.slice(0, 500))}`);
     }
   } finally {
-    process.stderr.write = write;
+    restore();
   }
 }
 

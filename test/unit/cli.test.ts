@@ -2,12 +2,14 @@
  * The command layer: help, usage errors, suggestions, and completions driven by the same
  * declarations.
  */
+import process from 'node:process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { commandHelp, defineCommand, defineGroup, parseFlags, runMain } from '../../lib/cli.ts';
 import { closest } from '../../lib/suggest.mjs';
 import { validateName } from '../../lib/names.ts';
 import { formatError, redact, BmError } from '../../lib/output.ts';
+import { interceptOutput } from '../support/output.ts';
 
 const seen: unknown[] = [];
 const hire = defineCommand({
@@ -24,17 +26,14 @@ const hire = defineCommand({
 async function captured(fn: () => Promise<void>): Promise<{ stdout: string; stderr: string; code: number | undefined }> {
   const out: string[] = [];
   const err: string[] = [];
-  const write = { out: process.stdout.write.bind(process.stdout), err: process.stderr.write.bind(process.stderr) };
-  process.stdout.write = ((chunk: string) => out.push(chunk) > 0) as typeof process.stdout.write;
-  process.stderr.write = ((chunk: string) => err.push(chunk) > 0) as typeof process.stderr.write;
+  const restore = interceptOutput((fd, text) => (fd === 1 ? out : err).push(text));
   const before = process.exitCode;
   process.exitCode = undefined;
   try {
     await fn();
     return { stdout: out.join(''), stderr: err.join(''), code: process.exitCode as number | undefined };
   } finally {
-    process.stdout.write = write.out;
-    process.stderr.write = write.err;
+    restore();
     process.exitCode = before;
   }
 }

@@ -11,6 +11,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readState, teamEntries, updateState, type StateEntry } from '../../lib/state.ts';
 import { readTopology, updateTopology, writeTopology } from '../../lib/topology.ts';
+import { interceptOutput } from '../support/output.ts';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'bm-state-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -19,12 +20,11 @@ const entry = (member: string, pid = 4242): StateEntry => ({ team: 'alpha', memb
 
 /** Silences the warnings corrupt files are expected to produce. */
 function quietly<T>(fn: () => T): T {
-  const write = process.stderr.write;
-  process.stderr.write = (() => true) as typeof process.stderr.write;
+  const restore = interceptOutput(() => {});
   try {
     return fn();
   } finally {
-    process.stderr.write = write;
+    restore();
   }
 }
 
