@@ -200,14 +200,15 @@ withKubectl('server-side apply of a Secret on stdin conflicts with kubectl-creat
 });
 
 withKubectl('a pod applied server-side goes Pending → Running, and Ready only after its readiness delay', async () => {
-  await sim.fault({ kind: 'slow-ready', name: 'dev-1', readyMs: 4000 }); // 800 ms at timeScale 0.2
+  // 4 s at timeScale 0.2: the first look that finds it Running comes well before, however loaded the machine.
+  await sim.fault({ kind: 'slow-ready', name: 'dev-1', readyMs: 20_000 });
   const out = await ok(['apply', '--server-side', '-f', '-'], podManifest('dev-1'));
   assert.match(out, 'pod/dev-1 serverside-applied');
-  const running = await eventually(async () => (await podJson('dev-1')).status?.phase === 'Running');
+  let early: PodJson = {};
+  const running = await eventually(async () => (early = await podJson('dev-1')).status?.phase === 'Running');
   assert.ok(running, 'pod reached Running');
-  const early = await podJson('dev-1');
-  assert.is(early.status?.conditions?.find((c) => c.type === 'Ready')?.status, 'False');
-  const wait = await kubectl(['wait', '--for=condition=Ready', 'pod/dev-1', '-n', NS, '--timeout=5s']);
+  assert.is(early.status?.conditions?.find((c) => c.type === 'Ready')?.status, 'False', 'Running, not yet Ready');
+  const wait = await kubectl(['wait', '--for=condition=Ready', 'pod/dev-1', '-n', NS, '--timeout=15s']);
   assert.is(wait.code, 0, wait.stderr);
   const pod = await podJson('dev-1');
   assert.is(pod.status?.phase, 'Running');
