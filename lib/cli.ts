@@ -7,7 +7,6 @@
  * alone costs a third of bm's start-up budget, and because ours can suggest the flag meant.
  */
 import path from 'node:path';
-import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 import { closest } from './suggest.mjs';
 import { BmError, EXIT, UsageError, displayWidth, errorJson, exitCodeOf, formatError, out, padCells, style, write } from './output.ts';

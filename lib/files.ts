@@ -7,7 +7,6 @@
  */
 import { closeSync, constants, copyFileSync, existsSync, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, truncateSync, writeSync, chmodSync } from 'node:fs';
 import path from 'node:path';
-import process from 'node:process';
 import { BmError } from './output.ts';
 
 // @speed-only-begin: node:crypto costs about a twelfth of `node -e 0` to load, and only commands that write files or take locks need it.

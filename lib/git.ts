@@ -8,7 +8,6 @@
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import process from 'node:process';
 import { BmError, redact } from './output.ts';
 import { run } from './proc.ts';
 

@@ -9,7 +9,6 @@
  * GraphQL alone (`createGitHub({ rest: false })`, e.g. `bm inbox`) never loads Octokit.
  */
 import { createRequire } from 'node:module';
-import process from 'node:process';
 import type { Octokit } from '@octokit/rest';
 import { BmError, redact } from './output.ts';
 import { isGitHubLogin } from './names.ts';

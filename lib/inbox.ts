@@ -20,7 +20,6 @@
  * the board; the token's login comes with it (`viewer`).
  */
 import { appendFileSync, mkdirSync } from 'node:fs';
-import process from 'node:process';
 import { askDaemon } from './daemon/lock.ts';
 import { daemonPaths } from './daemon/files.ts';
 import { gateForStatus, type HumanGate } from './gates.ts';

@@ -13,7 +13,6 @@
  */
 import { closeSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import process from 'node:process';
 import { crypto } from './files.ts';
 import { BmError } from './output.ts';
 import { isOurs, startTimeOf } from './proc.ts';

@@ -15,7 +15,6 @@
  * go. Every text passes through `redact` with the team's secrets first: no token ever leaves.
  */
 import { spawn } from 'node:child_process';
-import process from 'node:process';
 import { readTextIfExists, writeFileAtomic } from './files.ts';
 import { redact } from './output.ts';
 import { which } from './proc.ts';

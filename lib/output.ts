@@ -5,7 +5,6 @@
  * stream is a TTY and NO_COLOR is not set.
  */
 import fs from 'node:fs';
-import process from 'node:process';
 import { createRequire } from 'node:module';
 
 /** A standard stream by its file descriptor: 1 is stdout, 2 is stderr. */

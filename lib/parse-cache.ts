@@ -14,7 +14,6 @@
  */
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import process from 'node:process';
 import { readTextIfExists } from './files.ts';
 import { cacheHome } from './paths.ts';
 

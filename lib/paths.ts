@@ -7,7 +7,6 @@
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import process from 'node:process';
 import { BmError } from './output.ts';
 
 /** The directory holding bm's package.json, profiles/, formations/ and skills/. */

@@ -11,7 +11,6 @@
 import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeSync, chmodSync } from 'node:fs';
 import { rotateIfOver } from './files.ts';
 import path from 'node:path';
-import process from 'node:process';
 
 /**
  * node:child_process, loaded on first use: the liveness checks that `bm status` and

@@ -5,7 +5,6 @@
  * One readline interface serves every question, so answers typed (or pasted) ahead are queued
  * rather than lost when one question ends.
  */
-import process from 'node:process';
 import { createInterface, type Interface } from 'node:readline';
 
 let rl: Interface | undefined;

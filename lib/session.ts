@@ -18,7 +18,6 @@ import { endProcesses, signalGroup, superviseGroup, timings, which } from './pro
 import { processesMarked } from './tree.ts';
 import os from 'node:os';
 import path from 'node:path';
-import process from 'node:process';
 import { validateName } from './names.ts';
 import { BmError } from './output.ts';
 

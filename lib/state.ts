@@ -14,7 +14,6 @@
  */
 import { copyFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import process from 'node:process';
 import * as z from 'zod/mini';
 import { readTextIfExists, withFileLock, writeFileAtomic } from './files.ts';
 import { acceptName } from './names.ts';

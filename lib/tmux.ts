@@ -18,7 +18,6 @@
 import { execFileSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import process from 'node:process';
 import { BmError } from './output.ts';
 import { bmHome } from './paths.ts';
 import { isOurs, openLog, signalGroup, startTimeOf, waitForExit, which, type DetachedSpec, type Launched } from './proc.ts';

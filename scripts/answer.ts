@@ -7,7 +7,6 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import process from 'node:process';
 import { defineCommand, isMain, jsonOption, runMain, teamOption } from '../lib/cli.ts';
 import { answerItem, describeAction, readInbox } from '../lib/inbox.ts';
 import { BmError, UsageError, out, printJson } from '../lib/output.ts';

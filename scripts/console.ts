@@ -10,7 +10,6 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import process from 'node:process';
 import { defineCommand, isMain, runMain, teamOption } from '../lib/cli.ts';
 import { isLoopback, startConsole } from '../lib/console/server.ts';
 import { parsePort } from '../lib/daemon/run.ts';

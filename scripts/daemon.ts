@@ -5,7 +5,6 @@
  * (hidden) is the long-lived process that `start` launches detached. Internals: lib/daemon/.
  */
 import { existsSync } from 'node:fs';
-import process from 'node:process';
 import { defineCommand, defineGroup, isMain, jsonOption, runMain, teamOption } from '../lib/cli.ts';
 import { startDaemon, stopDaemon, TUNNEL_ENV } from '../lib/daemon/control.ts';
 import { wakeEvents } from '../lib/daemon/events.ts';

@@ -14,7 +14,6 @@
 import { randomBytes } from 'node:crypto';
 import { accessSync, constants, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import process from 'node:process';
 import { defineCommand, isMain, jsonOption, runMain } from '../lib/cli.ts';
 import { loadConfig, registerTeam, updateConfig } from '../lib/config.ts';
 import { gatesOf, parseGateList, setGates } from '../lib/gates.ts';

@@ -7,7 +7,6 @@
  */
 import { createReadStream, existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import process from 'node:process';
 import { defineCommand, isMain, runMain, teamOption } from '../lib/cli.ts';
 import { logFileOf, slotsOf } from '../lib/lifecycle/slots.ts';
 import { validateName } from '../lib/names.ts';

@@ -5,7 +5,6 @@
  */
 import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import process from 'node:process';
 import { defineCommand, defineGroup, isMain, jsonOption, runMain, teamOption } from '../lib/cli.ts';
 import { writeFileAtomic } from '../lib/files.ts';
 import { commitAll, git } from '../lib/git.ts';

@@ -7,7 +7,6 @@ import { defineCommand, defineGroup, isMain, jsonOption, runMain, teamOption } f
 import { rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import process from 'node:process';
 import { loadConfig, resolveTeam, teamsOf, updateConfig } from '../lib/config.ts';
 import { gatesOf, parseGateList, setGates, type HumanGate } from '../lib/gates.ts';
 import { commitAll } from '../lib/git.ts';

@@ -8,7 +8,6 @@
  * BM_CONSOLE_GITHUB_MS (default 60 s, the interval GitHub asks pollers to keep). Each read costs
  * one GraphQL request for the inbox and two for a board of up to 100 items.
  */
-import process from 'node:process';
 import type { BoardColumns } from '../board.ts';
 import type { Inbox } from '../inbox.ts';
 import { formatError } from '../output.ts';

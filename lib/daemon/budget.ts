@@ -12,7 +12,6 @@
  */
 import { execFile } from 'node:child_process';
 import path from 'node:path';
-import process from 'node:process';
 
 /** Runs without work in a row after which a member's own events no longer wake it. */
 export const IDLE_LIMIT = 2;

@@ -4,7 +4,6 @@
  */
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
-import process from 'node:process';
 import { BmError } from '../output.ts';
 import { BM_ROOT } from '../paths.ts';
 import { isOurs, spawnDetached, terminate, timings, waitForExit } from '../proc.ts';

@@ -17,7 +17,6 @@
 import { rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import process from 'node:process';
 import * as z from 'zod/mini';
 import { readTextIfExists, writeFileAtomic } from '../files.ts';
 import { home } from '../paths.ts';

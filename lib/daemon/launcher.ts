@@ -18,7 +18,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
-import process from 'node:process';
 import { createInterface } from 'node:readline';
 import * as z from 'zod/mini';
 import { endGroup, endProcesses, isOurs, spawnDetached, timings } from '../proc.ts';

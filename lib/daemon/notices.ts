@@ -6,7 +6,6 @@
  *   members that have been quiet for the stall time (`bm status` shows them `stalled`; read from
  *   state.json and the members' own files, no request).
  */
-import process from 'node:process';
 import { readInbox } from '../inbox.ts';
 import { activityOf } from '../lifecycle/activity.ts';
 import { channelsOf, Notifier, type Notice } from '../notify.ts';

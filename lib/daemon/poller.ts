@@ -17,7 +17,6 @@
  *
  * Event ids are numeric strings and are compared as BigInt, never as strings.
  */
-import process from 'node:process';
 import * as z from 'zod/mini';
 import { readTextIfExists, writeFileAtomic } from '../files.ts';
 import { GitHubError, readRepoEvents, type EventsRead, type GitHub } from '../github.ts';

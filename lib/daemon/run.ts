@@ -11,7 +11,6 @@
 import { mkdirSync, statSync } from 'node:fs';
 import type { Server } from 'node:http';
 import path from 'node:path';
-import process from 'node:process';
 import type { TeamEntry } from '../schema.ts';
 import { createGitHub, type GitHub } from '../github.ts';
 import { deployedElsewhere } from '../lifecycle/formation.ts';

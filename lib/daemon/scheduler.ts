@@ -34,7 +34,6 @@
  */
 import { lstatSync } from 'node:fs';
 import path from 'node:path';
-import process from 'node:process';
 import { readAgentFile, writeFileAtomic } from '../files.ts';
 import type { Slot } from '../lifecycle/slots.ts';
 import { isOurs, terminate, which } from '../proc.ts';

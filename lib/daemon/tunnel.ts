@@ -9,7 +9,6 @@
  * Forwarded deliveries go through the same signature check as direct ones: anyone who knows a
  * channel URL can post to it.
  */
-import process from 'node:process';
 import type { Logger } from './log.ts';
 
 /** Options of the tunnel. */

@@ -11,7 +11,6 @@
  * has a total deadline (BM_K8S_TIMEOUT_MS, default 4000): a paused cluster accepts connections
  * and never answers.
  */
-import process from 'node:process';
 import { configMapName, lastLine, MANAGED_BY, MEMBER_LABEL, podDrift, podHealth, SECRET, TEAM_LABEL, type Meta, type Pod } from '../../formations/k8s/kube.ts';
 import { runKubectl, type KubectlOptions, type KubectlRun } from '../../formations/k8s/kubectl.ts';
 import { BmError } from '../output.ts';

@@ -5,7 +5,6 @@
  * its loop (`ralph loops stop` in the workspace), waits for the iteration in progress, then
  * escalates to SIGTERM and SIGKILL on the process group; `force` starts at SIGTERM.
  */
-import process from 'node:process';
 import { endGroup, isOurs, run, terminate, waitForExit, which } from '../proc.ts';
 import type { EndpointDriver, Health, StopOptions, StopResult } from './index.ts';
 import type { Endpoint } from '../schema.ts';

@@ -9,7 +9,6 @@
  * what only a deploy needs (the manager runner, prompts) is imported when a deploy happens.
  */
 import { existsSync, statSync } from 'node:fs';
-import process from 'node:process';
 import { readAgentFile } from '../files.ts';
 import { health } from '../endpoints/index.ts';
 import type { ResolvedFormation } from '../lifecycle/formation.ts';

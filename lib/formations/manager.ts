@@ -7,7 +7,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync, lstatSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
-import process from 'node:process';
 import { memberEnv } from '../lifecycle/start.ts';
 import type { ResolvedFormation } from '../lifecycle/formation.ts';
 import { BmError, redact, write } from '../output.ts';

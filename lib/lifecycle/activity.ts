@@ -11,7 +11,6 @@
  */
 import { statSync } from 'node:fs';
 import path from 'node:path';
-import process from 'node:process';
 import { readTextIfExists } from '../files.ts';
 import { tailLines } from '../logs.ts';
 import { cachedValue, rememberValue } from '../parse-cache.ts';

@@ -9,7 +9,6 @@
  */
 import { lstatSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
-import process from 'node:process';
 import type { TeamEntry } from '../config.ts';
 import { liftHolds } from '../daemon/holds.ts';
 import { readAgentFile } from '../files.ts';

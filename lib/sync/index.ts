@@ -10,7 +10,6 @@
  * workspace moved to the archive first, unless it runs there: then it alone is refused.
  */
 import path from 'node:path';
-import process from 'node:process';
 import { withFileLockAsync } from '../files.ts';
 import { git, gitMaybe, push } from '../git.ts';
 import { BmError } from '../output.ts';
