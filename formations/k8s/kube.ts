@@ -15,7 +15,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import process from 'node:process';
 
 /** `app.kubernetes.io/part-of` of every object bm creates. */
 export const PART_OF = 'botminter';

@@ -7,7 +7,6 @@
  * request, and its discovery retries can add up to a minute against a server that accepts
  * connections and never answers.
  */
-import process from 'node:process';
 import { type Deployment, explainKubectl, fail, kubectlDeadlineMs } from './kube.ts';
 
 /** What one kubectl call gave. A call past its deadline has exit code 124 and says so on stderr. */
