@@ -9,13 +9,6 @@ import { closeSync, constants, copyFileSync, existsSync, fstatSync, fsyncSync, l
 import path from 'node:path';
 import { BmError } from './output.ts';
 
-// @speed-only-begin: node:crypto costs about a twelfth of `node -e 0` to load, and only commands that write files or take locks need it.
-/** node:crypto, loaded on first use. */
-export function crypto(): typeof import('node:crypto') {
-  return process.getBuiltinModule('node:crypto');
-}
-// @speed-only-end
-
 /** Options of `writeFileAtomic`. */
 export interface WriteOptions {
   /** fsync the file and its folder (default true). Off for files the next sync rewrites anyway. */
@@ -36,7 +29,9 @@ export function writeFileAtomic(file: string, data: string, mode = 0o644, { dura
   // Folders bm creates for its own files (BM_HOME and below) are private.
   if (within === undefined) mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   else ensureRealFolders(within, path.dirname(file));
-  const temp = `${file}.${process.pid}.${crypto().randomBytes(6).toString('hex')}.tmp`;
+  // node:crypto is loaded here, on first use: loading it costs about a twelfth of `node -e 0`,
+  // and read-only commands (status, members list) never need it.
+  const temp = `${file}.${process.pid}.${process.getBuiltinModule('node:crypto').randomBytes(6).toString('hex')}.tmp`;
   const fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
   try {
     writeSync(fd, data);

@@ -13,13 +13,18 @@
  */
 import { closeSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { crypto } from './files.ts';
 import { BmError } from './output.ts';
 import { isOurs, startTimeOf } from './proc.ts';
 
 let ownStart: string | undefined;
 
 /** A fresh token for one hold of a lock. */
+// node:crypto is loaded on first use (process.getBuiltinModule), as in lib/files.ts: read-only
+// commands never take a lock.
+function crypto(): typeof import('node:crypto') {
+  return process.getBuiltinModule('node:crypto');
+}
+
 function newToken(): string {
   ownStart ??= startTimeOf(process.pid) || 'unknown';
   return `${process.pid} ${ownStart} ${crypto().randomBytes(8).toString('hex')}`;

@@ -102,7 +102,7 @@ export interface RunResult {
 export function run(command: string, args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const settings = { cwd: options.cwd, env: options.env, timeout: options.timeoutMs, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' as const };
-    process.getBuiltinModule('node:child_process').execFile(command, [...args], settings, (error, stdout, stderr) => {
+    childProcess().execFile(command, [...args], settings, (error, stdout, stderr) => {
       if (error && typeof error.code === 'string') return reject(error);
       resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr });
     });
