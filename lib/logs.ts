@@ -76,7 +76,7 @@ export function readAppended(file: string, position: LogPosition): { data: Buffe
  * current end (a file that does not exist yet, from its start; a rotated or truncated one, from
  * its start again), and hands them to `onAppend`. Returns the function that stops following.
  */
-export function followAppends(files: readonly string[], onAppend: (file: string, data: Buffer) => void, pollMs = 250, from = new Map<string, LogPosition>()): () => void {
+export function followAppends(files: readonly string[], onAppend: (file: string, data: Buffer) => void, { pollMs = 250, from = new Map<string, LogPosition>() } = {}): () => void {
   const positions = new Map(files.map((file) => [file, from.get(file) ?? positionOf(file)]));
   const timer = setInterval(() => {
     for (const file of files) {

@@ -320,7 +320,7 @@ const log = defineCommand({
     const end = positionOf(file);
     for (const line of tailLines(file, count, 4 * 1024 * 1024, end.offset)) out(line);
     // Follows until the operator interrupts bm.
-    if (cli.flag('follow')) await new Promise<never>(() => followAppends([file], (_, data) => write(1, data), undefined, new Map([[file, end]])));
+    if (cli.flag('follow')) await new Promise<never>(() => followAppends([file], (_, data) => write(1, data), { from: new Map([[file, end]]) }));
   },
 });
 

@@ -62,7 +62,7 @@ async function follow(logs: LogFile[], from: Map<string, LogPosition>): Promise<
     if (lastKey !== key) out(`\n==> ${key} <==`);
     lastKey = key;
     write(1, data);
-  }, undefined, from);
+  }, { from });
   await new Promise<void>((resolve) => {
     const end = () => {
       stop();

@@ -255,7 +255,7 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
       const lines = (partial + data.toString('utf8')).split('\n');
       partial = lines.pop() ?? '';
       if (lines.length) sendEvent(res, 'lines', lines);
-    }, undefined, new Map([[file, end]]));
+    }, { from: new Map([[file, end]]) });
     followers.add(stop);
     req.on('close', () => {
       stop();

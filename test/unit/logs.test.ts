@@ -18,7 +18,7 @@ test('followAppends hands over appended bytes only, including a file created lat
   const later = path.join(dir, 'b.log');
   writeFileSync(existing, 'before\n');
   const seen: string[] = [];
-  const stop = followAppends([existing, later], (file, data) => seen.push(`${path.basename(file)}:${data.toString()}`), 20);
+  const stop = followAppends([existing, later], (file, data) => seen.push(`${path.basename(file)}:${data.toString()}`), { pollMs: 20 });
   try {
     appendFileSync(existing, 'one\n');
     writeFileSync(later, 'first\n');
@@ -63,7 +63,7 @@ test('a line written between printing the tail and following it is printed once,
     const end = positionOf(file);
     appendFileSync(file, 'written meanwhile\n'); // as a member writes while bm prints the tail
     assert.equal(tailLines(file, 5, 1024, end.offset), ['one', 'two'], 'the tail stops where the follower starts');
-    stop = followAppends([file], (_, data) => seen.push(data.toString()), 20, new Map([[file, end]]));
+    stop = followAppends([file], (_, data) => seen.push(data.toString()), { pollMs: 20, from: new Map([[file, end]]) });
     await waitFor('the line written meanwhile', () => seen.join('').includes('written meanwhile'), 5000);
     assert.equal(seen, ['written meanwhile\n']);
   } finally {
