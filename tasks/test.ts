@@ -43,8 +43,8 @@ const files = testFiles(path.join(ROOT, 'test'))
 
 const workers = Math.max(1, Math.min(Number(process.env.BM_TEST_WORKERS) || Math.min(4, os.availableParallelism() + 1), files.length));
 // Longest first, as far as can be told before running: scenario files, then by size.
-const expectedCost = (file: string) => (file.startsWith('e2e/') ? 1e9 : 0) + statSync(path.join(ROOT, 'test', file)).size;
-const queue = [...files].sort((a, b) => expectedCost(b) - expectedCost(a));
+const expectedCost = new Map(files.map((file) => [file, (file.startsWith('e2e/') ? 1e9 : 0) + statSync(path.join(ROOT, 'test', file)).size]));
+const queue = [...files].sort((a, b) => (expectedCost.get(b) ?? 0) - (expectedCost.get(a) ?? 0));
 
 interface Totals { passed: number; failed: number; skipped: number; note?: string }
 
