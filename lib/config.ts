@@ -9,7 +9,8 @@ import { BmError, warn } from './output.ts';
 import { home } from './paths.ts';
 import { readSimpleYaml } from './simple-yaml.ts';
 import { yaml } from './yaml.ts';
-import { operatorConfigSchema, parseYaml, type OperatorConfig, type TeamEntry } from './schema.ts';
+import { acceptedBefore, rememberAccepted } from './parse-cache.ts';
+import { checkStamp, operatorConfigSchema, parseYaml, type OperatorConfig, type TeamEntry } from './schema.ts';
 
 export type { OperatorConfig, TeamEntry };
 
@@ -21,8 +22,17 @@ export function loadConfig(file: string = home.config()): OperatorConfig {
   // Never through the parse cache: the config holds tokens, and a cache must not copy them.
   // The config as bm writes it takes the fast reader; anything else, or anything the schema
   // refuses, goes through the yaml package, whose errors say where.
-  const simple = operatorConfigSchema.safeParse(readSimpleYaml(text));
-  const config = simple.success ? simple.data : parseYaml(text, file, operatorConfigSchema).value;
+  const plain = readSimpleYaml(text);
+  // @speed-only-begin: only a fingerprint of the text is kept (lib/parse-cache.ts), never the text.
+  const stamp = checkStamp(operatorConfigSchema);
+  if (plain !== undefined && stamp && acceptedBefore(file, text, stamp)) return withTeams(plain as OperatorConfig);
+  // @speed-only-end
+  const simple = operatorConfigSchema.safeParse(plain);
+  if (simple.success && stamp) rememberAccepted(file, text, stamp);
+  return withTeams(simple.success ? simple.data : parseYaml(text, file, operatorConfigSchema).value);
+}
+
+function withTeams(config: OperatorConfig): OperatorConfig {
   return { ...config, teams: config.teams ?? [] };
 }
 

@@ -17,10 +17,20 @@ import path from 'node:path';
 import { readTextIfExists } from './files.ts';
 import { cacheHome } from './paths.ts';
 
-/** One cached file: the text it was parsed from and the value. */
+/**
+ * One cached file: the text it was parsed from and the value. `checked` is what a schema of this
+ * build of bm made of that value, and which one (`by`, see `checkStamp` in lib/schema.ts).
+ */
 interface Entry {
   file: string;
   text: string;
+  value: unknown;
+  checked?: Checked;
+}
+
+/** A schema's verdict on a value: `by` names the schema and the build, `value` is its output. */
+export interface Checked {
+  by: string;
   value: unknown;
 }
 
@@ -39,27 +49,74 @@ function enabled(): boolean {
   return !process.env.BM_NO_PARSE_CACHE;
 }
 
-/** The value parsed earlier from exactly this `text` of `file`, if there is one. */
-export function cachedValue(file: string, text: string): { value: unknown } | undefined {
-  if (!enabled()) return undefined;
+function readEntry<T extends { file: string }>(target: string, file: string): T | undefined {
   try {
-    const entry = JSON.parse(readTextIfExists(entryPath(file)) ?? 'null') as Entry | null;
-    return entry?.file === file && entry.text === text ? { value: entry.value } : undefined;
+    const entry = JSON.parse(readTextIfExists(target) ?? 'null') as T | null;
+    return entry?.file === file ? entry : undefined;
   } catch {
     return undefined; // A torn or foreign entry is a miss.
   }
 }
 
-/** Remembers the value parsed from `text` of `file` (atomically, mode 0600; failures only cost speed). */
-export function rememberValue(file: string, text: string, value: unknown): void {
-  if (!enabled()) return;
-  const target = entryPath(file);
+/** Writes an entry atomically, mode 0600; failures only cost speed. */
+function writeEntry(target: string, entry: object): void {
   const temp = `${target}.${process.pid}.tmp`;
   try {
     mkdirSync(path.dirname(target), { recursive: true, mode: 0o700 });
-    writeFileSync(temp, JSON.stringify({ file, text, value } satisfies Entry), { mode: 0o600 });
+    writeFileSync(temp, JSON.stringify(entry), { mode: 0o600 });
     renameSync(temp, target);
   } catch {
     // A read-only cache directory only costs the speed-up.
   }
+}
+
+/** The value parsed earlier from exactly this `text` of `file`, and its last verdict, if there is one. */
+export function cachedValue(file: string, text: string): { value: unknown; checked?: Checked } | undefined {
+  if (!enabled()) return undefined;
+  const entry = readEntry<Entry>(entryPath(file), file);
+  return entry?.text === text ? { value: entry.value, checked: entry.checked } : undefined;
+}
+
+/** Remembers the value parsed from `text` of `file`, and what a schema made of it. */
+export function rememberValue(file: string, text: string, value: unknown, checked?: Checked): void {
+  if (enabled()) writeEntry(entryPath(file), { file, text, value, checked } satisfies Entry);
+}
+
+/**
+ * For a file that may hold secrets, which the cache must not copy: only a verdict, keyed by a
+ * fingerprint of the text, that schema `by` accepted it. It spares the schema check, not the parse.
+ */
+interface Verdict {
+  file: string;
+  fingerprint: string;
+  by: string;
+}
+
+function verdictPath(file: string): string {
+  return path.join(cacheHome(), 'parsed', `${fnv(file)}.verdict.json`);
+}
+
+/**
+ * The text's length and two unrelated 32-bit hashes of it: an edit that keeps all three is
+ * about one in 2^64. (node:crypto would take longer to load than the check it spares.)
+ */
+function fingerprint(text: string): string {
+  let mixed = 0x9747b28c;
+  for (let i = 0; i < text.length; i++) {
+    mixed = Math.imul(mixed ^ text.charCodeAt(i), 0x5bd1e995);
+    mixed ^= mixed >>> 15;
+  }
+  return `${text.length}:${fnv(text)}${(mixed >>> 0).toString(16).padStart(8, '0')}`;
+}
+
+/** Whether schema `by` accepted exactly this `text` of `file` before. */
+export function acceptedBefore(file: string, text: string, by: string): boolean {
+  if (!enabled()) return false;
+  const verdict = readEntry<Verdict>(verdictPath(file), file);
+  return verdict?.by === by && verdict.fingerprint === fingerprint(text);
+}
+
+/** Remembers that schema `by` accepted this `text` of `file`. */
+export function rememberAccepted(file: string, text: string, by: string): void {
+  if (enabled()) writeEntry(verdictPath(file), { file, fingerprint: fingerprint(text), by } satisfies Verdict);
 }

@@ -12,7 +12,7 @@ import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import * as z from 'zod/mini';
 import { readAgentFile } from './files.ts';
-import { cachedValue, rememberValue } from './parse-cache.ts';
+import { cachedValue, rememberValue, type Checked } from './parse-cache.ts';
 import type { Document } from 'yaml';
 import { yaml } from './yaml.ts';
 import { BmError } from './output.ts';
@@ -24,9 +24,37 @@ export const KNOWN_SCHEMAS = ['v1', 'v2'] as const;
 // Each schema is built on first use (z.lazy): building them all took about a third of a short
 // command's own time, and a command uses two or three.
 
+// zod compiles a parser for each object schema (new Function) the first time it parses with it:
+// that pays off over thousands of parses, and bm parses a handful of files per run.
+z.config({ jitless: true });
+
+// @speed-only-begin: a file unchanged since this build's schema accepted it is not checked again.
+declare const BM_BUILD: string | undefined;
+
+/** The build of bm that runs: tasks/build.mjs sets it in the bundles; unset on the sources. */
+export const build = { id: typeof BM_BUILD === 'string' ? BM_BUILD : undefined };
+
+const schemaNames = new WeakMap<object, string>();
+
+/** Gives a schema the name its verdicts are remembered under (`checkStamp`). */
+function named<T extends object>(name: string, schema: T): T {
+  schemaNames.set(schema, name);
+  return schema;
+}
+
+/**
+ * Who checks a value: the schema's name and the build, or undefined when either is unknown. A
+ * verdict of one build is never trusted by another, whose schema may differ.
+ */
+export function checkStamp(schema: object): string | undefined {
+  const name = schemaNames.get(schema);
+  return name && build.id ? `${name}@${build.id}` : undefined;
+}
+// @speed-only-end
+
 
 /** Team manifest `botminter.yml` (the profile's manifest, copied into the team repo). */
-export const teamManifestSchema = z.lazy(() => z.looseObject({
+export const teamManifestSchema = named('team-manifest', z.lazy(() => z.looseObject({
   name: z.string(),
   display_name: z.optional(z.string()),
   description: z.optional(z.string()),
@@ -46,16 +74,16 @@ export const teamManifestSchema = z.lazy(() => z.looseObject({
     description: z.optional(z.string()),
     enabled: z.optional(z.boolean()),
   })))),
-}));
+})));
 export type TeamManifest = z.infer<typeof teamManifestSchema>;
 
 /** A member's `botminter.yml` (role manifest plus the member's name once hired). */
-export const memberManifestSchema = z.lazy(() => z.looseObject({
+export const memberManifestSchema = named('member-manifest', z.lazy(() => z.looseObject({
   role: z.string(),
   name: z.optional(z.string()),
   description: z.optional(z.string()),
   comment_emoji: z.optional(z.string()),
-}));
+})));
 export type MemberManifest = z.infer<typeof memberManifestSchema>;
 
 /** A team entry in the operator config. */
@@ -83,15 +111,15 @@ export const teamEntrySchema = z.lazy(() => z.looseObject({
 export type TeamEntry = z.infer<typeof teamEntrySchema>;
 
 /** Operator config `BM_HOME/config.yml`. */
-export const operatorConfigSchema = z.lazy(() => z.looseObject({
+export const operatorConfigSchema = named('operator-config', z.lazy(() => z.looseObject({
   workzone: z.optional(z.string()),
   default_team: z.optional(z.nullable(z.string())),
   teams: z.optional(z.nullable(z.array(teamEntrySchema))),
-}));
+})));
 export type OperatorConfig = z.infer<typeof operatorConfigSchema>;
 
 /** `formations/<name>/formation.yml`. */
-export const formationSchema = z.lazy(() => z.looseObject({
+export const formationSchema = named('formation', z.lazy(() => z.looseObject({
   name: z.string(),
   description: z.optional(z.string()),
   type: z.string(),
@@ -108,7 +136,7 @@ export const formationSchema = z.lazy(() => z.looseObject({
     hats_dir: z.optional(z.string()),
     scripts: z.optional(z.array(z.string())),
   })),
-}));
+})));
 export type Formation = z.infer<typeof formationSchema>;
 
 /** A structured endpoint: where one member runs. */
@@ -147,16 +175,25 @@ export function readYaml<T>(file: string, schema: z.ZodMiniType<T>): YamlFile<T>
   if (text === undefined) throw new BmError(`${file} does not exist`);
   // @speed-only-begin: the parse cache's lookup and store (lib/parse-cache.ts)
   const cached = cachedValue(file, text);
+  const stamp = checkStamp(schema);
+  const verdict = (value: T): Checked | undefined => (stamp ? { by: stamp, value } : undefined);
+  if (stamp && cached?.checked?.by === stamp) return withLazyDoc(cached.checked.value as T, text, file, schema);
   const result = cached && schema.safeParse(cached.value ?? {});
-  if (result?.success) {
-    let doc: Document | undefined;
-    return { value: result.data, get doc() { return (doc ??= parseYaml(text, file, schema).doc); } };
+  if (cached && result?.success) {
+    if (stamp) rememberValue(file, text, cached.value, verdict(result.data));
+    return withLazyDoc(result.data, text, file, schema);
   }
   // No entry, or one this schema rejects: parse for real, for an error with its line number.
   const parsed = parseYaml(text, file, schema);
-  rememberValue(file, text, parsed.plain);
+  rememberValue(file, text, parsed.plain, verdict(parsed.value));
   // @speed-only-end
   return parsed;
+}
+
+/** A cached value with its Document, which is parsed only if a caller asks for it (to edit the file). */
+function withLazyDoc<T>(value: T, text: string, file: string, schema: z.ZodMiniType<T>): YamlFile<T> {
+  let doc: Document | undefined;
+  return { value, get doc() { return (doc ??= parseYaml(text, file, schema).doc); } };
 }
 
 /**
@@ -199,12 +236,12 @@ function describeIssue(issue: z.core.$ZodIssue): string {
 }
 
 /** The directories and files a team of one schema version must have (`.schema/<v>.yml`). */
-export const layoutSchema = z.lazy(() => z.object({
+export const layoutSchema = named('layout', z.lazy(() => z.object({
   name: z.string(),
   team: z.object({ files: z.array(z.string()), dirs: z.array(z.string()) }),
   member: z.object({ files: z.array(z.string()), dirs: z.array(z.string()) }),
   project: z.optional(z.object({ dirs: z.array(z.string()) })),
-}));
+})));
 export type Layout = z.infer<typeof layoutSchema>;
 
 /** Reads a profile's `.schema/<version>.yml`. */

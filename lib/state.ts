@@ -22,7 +22,7 @@ import { home } from './paths.ts';
 import { isOurs } from './proc.ts';
 import type { TmuxPlace } from './tmux.ts';
 
-const entrySchema = z.looseObject({
+const entrySchema = z.lazy(() => z.looseObject({
   team: z.optional(z.string()),
   member: z.optional(z.string()),
   project: z.optional(z.nullable(z.string())),
@@ -31,7 +31,7 @@ const entrySchema = z.looseObject({
   started_at: z.optional(z.string()),
   workspace: z.string(),
   log: z.optional(z.string()),
-});
+}));
 
 /** One launched member process. */
 export interface StateEntry {

@@ -8,6 +8,7 @@
  *
  * Plain JavaScript, so that it runs on any Node before anything else is set up.
  */
+import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import process from 'node:process';
@@ -30,7 +31,7 @@ const BUNDLED = new Set(['zod']);
  * getter of fs, which loads Node's streams), together about a third of a short command's own time.
  * Packages that are ES modules only are still loaded by `require`, which Node 22 supports.
  */
-function options() {
+function options({ watch = false } = {}) {
   const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
   const external = Object.keys({ ...pkg.dependencies, ...pkg.devDependencies }).filter((name) => !BUNDLED.has(name));
   return {
@@ -45,7 +46,9 @@ function options() {
     external: external.flatMap((name) => [name, `${name}/*`]),
     // The sources are ES modules: their import.meta becomes the bundle's own file.
     banner: { js: "var __bmImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
-    define: { 'import.meta.url': '__bmImportMetaUrl', 'import.meta.dirname': '__dirname' },
+    // BM_BUILD names this build: its schemas' verdicts on cached files hold for it alone (lib/schema.ts).
+    // A watch rebuilds under one name, so its bundles have none and always check.
+    define: { 'import.meta.url': '__bmImportMetaUrl', 'import.meta.dirname': '__dirname', BM_BUILD: watch ? 'undefined' : JSON.stringify(randomUUID()) },
     sourcemap: 'linked',
     logLevel: 'warning',
   };
@@ -79,7 +82,7 @@ async function swapIn(target, make) {
 /** Rebuilds dist/ whenever a source file changes, until interrupted. */
 async function watch() {
   const esbuild = await import('esbuild');
-  const context = await esbuild.context({ ...options(), plugins: [{ name: 'report', setup: (b) => b.onEnd((r) => console.error(`build: ${r.errors.length ? 'failed' : 'dist/commands/ is up to date'} (${new Date().toLocaleTimeString()})`)) }] });
+  const context = await esbuild.context({ ...options({ watch: true }), plugins: [{ name: 'report', setup: (b) => b.onEnd((r) => console.error(`build: ${r.errors.length ? 'failed' : 'dist/commands/ is up to date'} (${new Date().toLocaleTimeString()})`)) }] });
   await context.watch();
 }
 

@@ -59,12 +59,12 @@ export const EXIT_ALREADY_RUNNING = 3;
 /** How the daemon receives work. */
 export type DaemonMode = 'webhook' | 'poll';
 
-const pidSchema = z.object({ pid: z.number(), started: z.string() });
+const pidSchema = z.lazy(() => z.object({ pid: z.number(), started: z.string() }));
 
 /** The content of `daemon.pid`. */
 export type PidRecord = z.infer<typeof pidSchema>;
 
-const recordSchema = z.looseObject({
+const recordSchema = z.lazy(() => z.looseObject({
   team: z.string(),
   mode: z.enum(['webhook', 'poll']),
   pid: z.number(),
@@ -102,7 +102,7 @@ const recordSchema = z.looseObject({
   board: z.optional(z.nullable(z.object({ id: z.string(), url: z.string(), ownerType: z.string(), polled: z.optional(z.boolean()) }))),
   /** The rule table for events the team's own identity caused (events.ts SELF_RULES). */
   rules: z.optional(z.array(z.object({ event: z.string(), wakes: z.array(z.string()), why: z.string() }))),
-});
+}));
 
 /** The content of `daemon.json`. */
 export type DaemonRecord = z.infer<typeof recordSchema>;

@@ -10,7 +10,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as z from 'zod/mini';
 import { loadConfig, updateConfig } from '../../lib/config.ts';
-import { readYaml } from '../../lib/schema.ts';
+import { build, checkStamp, readYaml, teamManifestSchema } from '../../lib/schema.ts';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'bm-parse-cache-'));
 const previousCache = process.env.XDG_CACHE_HOME;
@@ -59,6 +59,39 @@ test('a damaged entry is a miss, and an entry the schema rejects still yields a 
   assert.throws(() => readYaml(file, schema), /thing\.yml:2:7: name: expected string/);
 });
 
+test('a value this build\'s schema accepted is not checked again until the text or the build changes', () => {
+  let checks = 0;
+  const counted = z.looseObject({ name: z.string() }).check(z.refine(() => ++checks > 0));
+  const previousBuild = build.id;
+  try {
+    build.id = undefined;
+    writeFileSync(file, 'name: delta\n');
+    readYaml(file, counted);
+    readYaml(file, counted);
+    assert.is(checks, 2, 'running from the sources (no build), every read is checked');
+    assert.is(checkStamp(counted), undefined, 'an unnamed schema has no verdicts');
+    // The team manifest's schema is named: a build remembers its verdicts.
+    const manifest = path.join(dir, 'botminter.yml');
+    writeFileSync(manifest, 'name: delta\nroles:\n  - name: dev\n');
+    build.id = 'one';
+    const first = readYaml(manifest, teamManifestSchema).value;
+    const [entry] = entries().filter((e) => readFileSync(e, 'utf8').includes('botminter.yml'));
+    assert.is(JSON.parse(readFileSync(entry, 'utf8')).checked.by, 'team-manifest@one');
+    // A verdict is what the schema made of the value, and it is what a hit returns.
+    writeFileSync(entry, readFileSync(entry, 'utf8').replace(/("checked":.*)"dev"/, '$1"dev-checked"'));
+    assert.equal(readYaml(manifest, teamManifestSchema).value.roles, [{ name: 'dev-checked' }], 'the verdict of this build was used');
+    build.id = 'two';
+    assert.equal(readYaml(manifest, teamManifestSchema).value, first, 'another build checks the value again');
+    assert.is(JSON.parse(readFileSync(entry, 'utf8')).checked.by, 'team-manifest@two');
+    writeFileSync(manifest, 'name: delta\nroles:\n  - name: qe\n');
+    assert.equal(readYaml(manifest, teamManifestSchema).value.roles, [{ name: 'qe' }], 'a changed text is parsed and checked');
+    writeFileSync(manifest, 'name: [delta]\n');
+    assert.throws(() => readYaml(manifest, teamManifestSchema), /botminter\.yml:1:7: name: expected string/, 'a verdict never hides an invalid file');
+  } finally {
+    build.id = previousBuild;
+  }
+});
+
 test('the operator config never goes through the cache: no entry holds its text or its tokens', () => {
   const config = path.join(dir, 'config.yml');
   const token = 'ghp_' + 'x'.repeat(36);
@@ -66,6 +99,21 @@ test('the operator config never goes through the cache: no entry holds its text 
   assert.is(loadConfig(config).teams?.[0].credentials?.gh_token, token);
   assert.is(loadConfig(config).teams?.[0].credentials?.gh_token, token);
   assert.equal(entries().filter((e) => readFileSync(e, 'utf8').includes('/w/alpha')), [], 'nothing cached for the config');
+  // A build keeps only a verdict on the config: a fingerprint of its text, never the text.
+  const previousBuild = build.id;
+  build.id = 'one';
+  try {
+    assert.is(loadConfig(config).teams?.[0].credentials?.gh_token, token);
+    const verdicts = readdirSync(parsedDir).filter((f) => f.endsWith('.verdict.json')).map((f) => readFileSync(path.join(parsedDir, f), 'utf8')).filter((v) => v.includes(config));
+    assert.is(verdicts.length, 1, 'the verdict was remembered');
+    assert.not.ok(verdicts[0].includes(token) || verdicts[0].includes('/w/alpha'), 'the verdict holds no part of the text');
+    assert.is(loadConfig(config).teams?.[0].credentials?.gh_token, token, 'a config read with its verdict');
+    writeFileSync(config, readFileSync(config, 'utf8').replace('profile: scrum', 'profile: [scrum]'));
+    assert.throws(() => loadConfig(config), /config\.yml:\d+:\d+: teams\.0\.profile: expected string/, 'an edited config is checked again');
+    writeFileSync(config, readFileSync(config, 'utf8').replace('profile: [scrum]', 'profile: scrum'));
+  } finally {
+    build.id = previousBuild;
+  }
   updateConfig((c) => {
     const alpha = c.teams?.find((t) => t.name === 'alpha');
     if (alpha) alpha.credentials = { ...alpha.credentials, webhook_secret: 'hook' };
