@@ -10,7 +10,7 @@ import { home } from './paths.ts';
 import { readSimpleYaml } from './simple-yaml.ts';
 import { yaml } from './yaml.ts';
 import { acceptedBefore, rememberAccepted } from './parse-cache.ts';
-import { checkStamp, operatorConfigSchema, parseYaml, type OperatorConfig, type TeamEntry } from './schema.ts';
+import { operatorConfigSchema, parseYaml, type OperatorConfig, type TeamEntry } from './schema.ts';
 
 export type { OperatorConfig, TeamEntry };
 
@@ -24,11 +24,10 @@ export function loadConfig(file: string = home.config()): OperatorConfig {
   // refuses, goes through the yaml package, whose errors say where.
   const plain = readSimpleYaml(text);
   // @speed-only-begin: only a fingerprint of the text is kept (lib/parse-cache.ts), never the text.
-  const stamp = checkStamp(operatorConfigSchema);
-  if (plain !== undefined && stamp && acceptedBefore(file, text, stamp)) return withTeams(plain as OperatorConfig);
+  if (plain !== undefined && acceptedBefore('operator-config', file, text)) return withTeams(plain as OperatorConfig);
   // @speed-only-end
   const simple = operatorConfigSchema.safeParse(plain);
-  if (simple.success && stamp) rememberAccepted(file, text, stamp);
+  if (simple.success) rememberAccepted('operator-config', file, text);
   return withTeams(simple.success ? simple.data : parseYaml(text, file, operatorConfigSchema).value);
 }
 

@@ -12,14 +12,14 @@
  *
  * @speed-only: skips the cold YAML parse of unchanged team files (about 0.8x of `node -e 0`).
  */
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { readTextIfExists } from './files.ts';
 import { cacheHome } from './paths.ts';
 
 /**
- * One cached file: the text it was parsed from and the value. `checked` is what a schema of this
- * build of bm made of that value, and which one (`by`, see `checkStamp` in lib/schema.ts).
+ * One cached file: the text it was parsed from and the value. `checked` is what a check (a
+ * schema) of one build of bm made of that value, and which check of which build (`stampOf`).
  */
 interface Entry {
   file: string;
@@ -28,7 +28,7 @@ interface Entry {
   checked?: Checked;
 }
 
-/** A schema's verdict on a value: `by` names the schema and the build, `value` is its output. */
+/** A check's verdict on a value: `by` names the check and the build, `value` is its output. */
 export interface Checked {
   by: string;
   value: unknown;
@@ -39,6 +39,19 @@ function fnv(text: string): string {
   let hash = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193) >>> 0;
   return hash.toString(16).padStart(8, '0');
+}
+
+declare const BM_BUILD: string | undefined;
+
+/** The build of bm that runs: tasks/build.mjs names each build in the bundles; the sources have none. */
+export const build = { id: typeof BM_BUILD === 'string' ? BM_BUILD : undefined };
+
+/**
+ * Who checked a value: the check's name and the build. A verdict of one build is never trusted
+ * by another, whose checks may differ; without a name or a build there are no verdicts.
+ */
+export function stampOf(name: string | undefined): string | undefined {
+  return name && build.id ? `${name}@${build.id}` : undefined;
 }
 
 function entryPath(file: string): string {
@@ -77,14 +90,27 @@ export function cachedValue(file: string, text: string): { value: unknown; check
   return entry?.text === text ? { value: entry.value, checked: entry.checked } : undefined;
 }
 
-/** Remembers the value parsed from `text` of `file`, and what a schema made of it. */
+/** Remembers the value parsed from `text` of `file`, and what a check made of it. */
 export function rememberValue(file: string, text: string, value: unknown, checked?: Checked): void {
   if (enabled()) writeEntry(entryPath(file), { file, text, value, checked } satisfies Entry);
 }
 
+/** What check `name` of this build made of exactly this `text` of `file`, if it ran before. */
+export function checkedBefore(name: string, file: string, text: string): { value: unknown } | undefined {
+  const by = stampOf(name);
+  const checked = by ? cachedValue(file, text)?.checked : undefined;
+  return checked?.by === by && checked ? { value: checked.value } : undefined;
+}
+
+/** Remembers what check `name` of this build made of `text` of `file`: a value it accepted whole. */
+export function rememberChecked(name: string, file: string, text: string, value: unknown): void {
+  const by = stampOf(name);
+  if (by) rememberValue(file, text, undefined, { by, value });
+}
+
 /**
  * For a file that may hold secrets, which the cache must not copy: only a verdict, keyed by a
- * fingerprint of the text, that schema `by` accepted it. It spares the schema check, not the parse.
+ * fingerprint of the text, that check `by` accepted it. It spares the check, not the parse.
  */
 interface Verdict {
   file: string;
@@ -109,14 +135,42 @@ function fingerprint(text: string): string {
   return `${text.length}:${fnv(text)}${(mixed >>> 0).toString(16).padStart(8, '0')}`;
 }
 
-/** Whether schema `by` accepted exactly this `text` of `file` before. */
-export function acceptedBefore(file: string, text: string, by: string): boolean {
-  if (!enabled()) return false;
+/** Whether check `name` of this build accepted exactly this `text` of `file` before. */
+export function acceptedBefore(name: string, file: string, text: string): boolean {
+  const by = stampOf(name);
+  if (!by || !enabled()) return false;
   const verdict = readEntry<Verdict>(verdictPath(file), file);
   return verdict?.by === by && verdict.fingerprint === fingerprint(text);
 }
 
-/** Remembers that schema `by` accepted this `text` of `file`. */
-export function rememberAccepted(file: string, text: string, by: string): void {
-  if (enabled()) writeEntry(verdictPath(file), { file, fingerprint: fingerprint(text), by } satisfies Verdict);
+/** Remembers that check `name` of this build accepted this `text` of `file`. */
+export function rememberAccepted(name: string, file: string, text: string): void {
+  const by = stampOf(name);
+  if (by && enabled()) writeEntry(verdictPath(file), { file, fingerprint: fingerprint(text), by } satisfies Verdict);
+}
+
+/**
+ * A value derived from a file that is read at every look but whose text must not be copied here
+ * (a workspace's ralph.yml may hold a token): kept by the file's identity and times instead.
+ * Any write changes the change time (ctime), which no program can set; a file written in the
+ * last two seconds could still change within the same clock tick, so it is not kept yet.
+ */
+interface IdentityEntry {
+  file: string;
+  identity: string;
+  value: unknown;
+}
+
+/** `derive()` of `file`, or what it gave before for the same file unchanged; `purpose` names the value. */
+export function keptByIdentity<T>(file: string, purpose: string, derive: () => T | undefined, now = Date.now()): T | undefined {
+  const stat = enabled() ? statSync(file, { bigint: true, throwIfNoEntry: false }) : undefined;
+  if (!stat) return derive();
+  const key = `${file}#${purpose}`;
+  const target = entryPath(key);
+  const identity = `${stat.dev}:${stat.ino}:${stat.size}:${stat.mtimeNs}:${stat.ctimeNs}`;
+  const entry = readEntry<IdentityEntry>(target, key);
+  if (entry?.identity === identity) return entry.value as T;
+  const value = derive();
+  if (value !== undefined && Number(stat.ctimeMs) < now - 2000) writeEntry(target, { file: key, identity, value } satisfies IdentityEntry);
+  return value;
 }

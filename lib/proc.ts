@@ -248,6 +248,18 @@ export function allPids(): number[] {
   }
 }
 
+/**
+ * The pids of `allPids` that run as bm's user (all of them for root): the processes whose
+ * working directory and environment bm can read, and the only ones it could signal. Asking the
+ * others fails, and each failure is an exception: for a user among a few hundred system
+ * processes, the scan took ten times longer.
+ */
+export function ownPids(): number[] {
+  const uid = process.getuid?.();
+  if (uid === undefined || uid === 0) return allPids();
+  return allPids().filter((pid) => statSync(`/proc/${pid}`, { throwIfNoEntry: false })?.uid === uid);
+}
+
 /** True when some process is in group `pgid` (signal 0 tests without sending): no scan needed when not. */
 function groupExists(pgid: number): boolean {
   try {

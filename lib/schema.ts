@@ -12,7 +12,7 @@ import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import * as z from 'zod/mini';
 import { readAgentFile } from './files.ts';
-import { cachedValue, rememberValue, type Checked } from './parse-cache.ts';
+import { cachedValue, rememberValue, stampOf, type Checked } from './parse-cache.ts';
 import type { Document } from 'yaml';
 import { yaml } from './yaml.ts';
 import { BmError } from './output.ts';
@@ -29,26 +29,12 @@ export const KNOWN_SCHEMAS = ['v1', 'v2'] as const;
 z.config({ jitless: true });
 
 // @speed-only-begin: a file unchanged since this build's schema accepted it is not checked again.
-declare const BM_BUILD: string | undefined;
-
-/** The build of bm that runs: tasks/build.mjs sets it in the bundles; unset on the sources. */
-export const build = { id: typeof BM_BUILD === 'string' ? BM_BUILD : undefined };
-
 const schemaNames = new WeakMap<object, string>();
 
-/** Gives a schema the name its verdicts are remembered under (`checkStamp`). */
+/** Gives a schema the name its verdicts on files are remembered under (lib/parse-cache.ts). */
 function named<T extends object>(name: string, schema: T): T {
   schemaNames.set(schema, name);
   return schema;
-}
-
-/**
- * Who checks a value: the schema's name and the build, or undefined when either is unknown. A
- * verdict of one build is never trusted by another, whose schema may differ.
- */
-export function checkStamp(schema: object): string | undefined {
-  const name = schemaNames.get(schema);
-  return name && build.id ? `${name}@${build.id}` : undefined;
 }
 // @speed-only-end
 
@@ -111,11 +97,11 @@ export const teamEntrySchema = z.lazy(() => z.looseObject({
 export type TeamEntry = z.infer<typeof teamEntrySchema>;
 
 /** Operator config `BM_HOME/config.yml`. */
-export const operatorConfigSchema = named('operator-config', z.lazy(() => z.looseObject({
+export const operatorConfigSchema = z.lazy(() => z.looseObject({
   workzone: z.optional(z.string()),
   default_team: z.optional(z.nullable(z.string())),
   teams: z.optional(z.nullable(z.array(teamEntrySchema))),
-})));
+}));
 export type OperatorConfig = z.infer<typeof operatorConfigSchema>;
 
 /** `formations/<name>/formation.yml`. */
@@ -175,7 +161,7 @@ export function readYaml<T>(file: string, schema: z.ZodMiniType<T>): YamlFile<T>
   if (text === undefined) throw new BmError(`${file} does not exist`);
   // @speed-only-begin: the parse cache's lookup and store (lib/parse-cache.ts)
   const cached = cachedValue(file, text);
-  const stamp = checkStamp(schema);
+  const stamp = stampOf(schemaNames.get(schema));
   const verdict = (value: T): Checked | undefined => (stamp ? { by: stamp, value } : undefined);
   if (stamp && cached?.checked?.by === stamp) return withLazyDoc(cached.checked.value as T, text, file, schema);
   const result = cached && schema.safeParse(cached.value ?? {});

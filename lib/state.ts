@@ -18,6 +18,7 @@ import * as z from 'zod/mini';
 import { readTextIfExists, withFileLock, writeFileAtomic } from './files.ts';
 import { acceptName } from './names.ts';
 import { BmError, warn } from './output.ts';
+import { checkedBefore, rememberChecked } from './parse-cache.ts';
 import { home } from './paths.ts';
 import { isOurs } from './proc.ts';
 import type { TmuxPlace } from './tmux.ts';
@@ -74,6 +75,10 @@ function normalise(key: string, raw: z.infer<typeof entrySchema>): StateEntry {
 }
 
 function parseState(text: string, file: string): { state: State; corrupt: boolean } {
+  // @speed-only-begin: status and start read the same state at every look; checking it is most of the cost.
+  const known = checkedBefore('state', file, text);
+  if (known) return { state: { members: known.value as Record<string, StateEntry> }, corrupt: false };
+  // @speed-only-end
   let data: unknown;
   try {
     data = JSON.parse(text);
@@ -96,6 +101,7 @@ function parseState(text: string, file: string): { state: State; corrupt: boolea
     else dropped++;
   }
   if (dropped > 0) warn(`${file}: ignored ${dropped} malformed entr${dropped === 1 ? 'y' : 'ies'}.`);
+  else rememberChecked('state', file, text, members);
   return { state: { members }, corrupt: dropped > 0 };
 }
 

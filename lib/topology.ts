@@ -12,6 +12,7 @@
 import { rmSync } from 'node:fs';
 import { readTextIfExists, withFileLock, writeFileAtomic } from './files.ts';
 import { acceptName } from './names.ts';
+import { checkedBefore, rememberChecked } from './parse-cache.ts';
 import { warn } from './output.ts';
 import { topologySchema, type Endpoint, type Topology } from './schema.ts';
 
@@ -27,6 +28,10 @@ export type TopologyRead =
   | { kind: 'corrupt'; reason: string };
 
 function parseTopology(text: string, file: string): TopologyRead {
+  // @speed-only-begin: status reads the same topology at every look; its check is most of the cost.
+  const known = checkedBefore('topology', file, text);
+  if (known) return { kind: 'ok', topology: withAcceptableNames(known.value as Topology, file) };
+  // @speed-only-end
   let data: unknown;
   try {
     data = JSON.parse(text);
@@ -38,6 +43,7 @@ function parseTopology(text: string, file: string): TopologyRead {
     const issue = parsed.error.issues[0];
     return { kind: 'corrupt', reason: `${issue.path.map(String).join('.') || '(top level)'}: ${issue.message}` };
   }
+  rememberChecked('topology', file, text, parsed.data);
   return { kind: 'ok', topology: withAcceptableNames(parsed.data, file) };
 }
 

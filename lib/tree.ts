@@ -17,7 +17,7 @@
  */
 import { readFileSync, readlinkSync, realpathSync } from 'node:fs';
 import path from 'node:path';
-import { allPids, procInfo } from './proc.ts';
+import { ownPids, procInfo } from './proc.ts';
 
 /** The environment variable naming the member (`<team>/<key>`) a process works for. */
 export const MEMBER_MARKER = 'BM_MEMBER';
@@ -63,7 +63,7 @@ export function memberProcessesUnder(dir: string, team: string): MemberProcess[]
     return [];
   }
   const found: MemberProcess[] = [];
-  for (const pid of allPids()) {
+  for (const pid of ownPids()) {
     let cwd: string;
     try {
       cwd = readlinkSync(`/proc/${pid}/cwd`);
@@ -89,7 +89,7 @@ export function memberProcessesUnder(dir: string, team: string): MemberProcess[]
 /** Every live process whose environment has `name=value` (what a marked child started). */
 export function processesMarked(name: string, value: string): { pid: number; started: string }[] {
   const found: { pid: number; started: string }[] = [];
-  for (const pid of allPids()) {
+  for (const pid of ownPids()) {
     if (markerOf(pid, name) !== value) continue;
     const info = procInfo(pid);
     if (info && !info.zombie) found.push({ pid, started: info.started });

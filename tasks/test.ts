@@ -4,7 +4,8 @@
  * Each test file runs in its own uvu process, a few at a time (one more than the cores, at most
  * 4, so a file waiting on a child process leaves no core idle), taken from one queue that starts
  * with the files expected to take longest (scenario files first, larger first), so that no long
- * file starts last. Each file's output is printed whole when it finishes, so logs never interleave.
+ * file starts last. Each file's output is printed whole when it finishes, so logs never interleave,
+ * with a progress line giving its wall and CPU seconds (to see where the suite's time goes).
  * `--coverage` runs each file under c8 and prints one summary; `--deno` runs the suite under
  * Deno instead of Node + tsx; `--burn N` runs N CPU-burning processes beside it;
  * `BM_TEST_WORKERS=N` sets how many files run at once. Extra arguments filter test files by
@@ -80,9 +81,16 @@ function totalsOf(output: string, code: number | null): Totals {
   return { passed: Number(passed[1]), failed: failed + orphans + (exitedBadly ? 1 : 0), skipped: Number(skipped?.[1] ?? 0), note: notes.join('; ') || undefined };
 }
 
+/** ` (cpu 12.3 s)` from the children's line of `times` (`1m2.5s 0m0.3s`), or '' when it cannot be read. */
+function cpuOf(times: string): string {
+  const line = times.trim().split('\n')[1] ?? '';
+  const parts = [...line.matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]));
+  return parts.length === 2 ? ` (cpu ${(parts[0] + parts[1]).toFixed(1)} s)` : '';
+}
+
 /**
  * Runs one test file in its own uvu process; prints its output whole when it ends, and one
- * progress line on stderr: `[12/40] e2e/hire.test.ts 5/5 8.1 s`.
+ * progress line on stderr: `[12/40] e2e/hire.test.ts 5/5 8.1 s (cpu 11.2 s)`.
  */
 function runFile(file: string): Promise<Totals> {
   const uvu = ['node_modules/uvu/bin.js', '--no-color', 'test', `^${escape(file)}$`];
@@ -92,16 +100,22 @@ function runFile(file: string): Promise<Totals> {
       : ['node', ['--import', 'tsx', ...uvu]] as const;
   const started = Date.now();
   return new Promise((resolve) => {
-    const child = spawn(command[0], [...command[1]], { cwd: ROOT, env: { ...process.env, FORCE_COLOR: '0', BM_HOME: scratchHome, XDG_CACHE_HOME: path.join(scratchHome, 'cache'), NODE_COMPILE_CACHE: compileCache } });
+    // Through a shell whose `times` reports, on fd 3, the CPU used by the file's processes (those
+    // waited for: uvu, bm, git, stubs; not detached daemons), so each file's cost shows, not just
+    // its wall time. The test processes get no fd 3: one left running would hold the pipe open.
+    const shell = ['-c', '"$@" 3>&-; code=$?; times >&3; exit $code', 'sh', command[0], ...command[1]];
+    const child = spawn('sh', shell, { cwd: ROOT, env: { ...process.env, FORCE_COLOR: '0', BM_HOME: scratchHome, XDG_CACHE_HOME: path.join(scratchHome, 'cache'), NODE_COMPILE_CACHE: compileCache }, stdio: ['pipe', 'pipe', 'pipe', 'pipe'] });
     let output = '';
-    child.stdout.on('data', (chunk) => (output += chunk));
-    child.stderr.on('data', (chunk) => (output += chunk));
+    let times = '';
+    child.stdout?.on('data', (chunk) => (output += chunk));
+    child.stderr?.on('data', (chunk) => (output += chunk));
+    child.stdio[3]?.on('data', (chunk) => (times += chunk));
     child.on('close', (code) => {
       process.stdout.write(output);
       const totals = totalsOf(output, code);
       const seconds = ((Date.now() - started) / 1000).toFixed(1);
       const ran = totals.passed + totals.failed;
-      process.stderr.write(`[${++filesDone}/${files.length}] ${file} ${totals.passed}/${ran}${totals.failed ? ' FAILED' : ''} ${seconds} s\n`);
+      process.stderr.write(`[${++filesDone}/${files.length}] ${file} ${totals.passed}/${ran}${totals.failed ? ' FAILED' : ''} ${seconds} s${cpuOf(times)}\n`);
       resolve(totals);
     });
   });

@@ -13,7 +13,7 @@ import { statSync } from 'node:fs';
 import path from 'node:path';
 import { readTextIfExists } from '../files.ts';
 import { tailLines } from '../logs.ts';
-import { cachedValue, rememberValue } from '../parse-cache.ts';
+import { keptByIdentity } from '../parse-cache.ts';
 import { yaml } from '../yaml.ts';
 
 /** A running member's activity. */
@@ -64,13 +64,14 @@ interface HatTriggers {
 }
 
 function hatTriggersOf(file: string): HatTriggers | undefined {
+  // @speed-only-begin: a workspace's ralph.yml rarely changes, and parsing it needs the yaml package.
+  return keptByIdentity(file, 'hat-triggers', () => parseHatTriggers(file));
+  // @speed-only-end
+}
+
+function parseHatTriggers(file: string): HatTriggers | undefined {
   const text = readTextIfExists(file);
   if (!text) return undefined;
-  // @speed-only-begin: a workspace's ralph.yml rarely changes, and parsing it needs the yaml package.
-  const key = `${file}#hat-triggers`;
-  const cached = cachedValue(key, text);
-  if (cached) return cached.value as HatTriggers;
-  // @speed-only-end
   let config: { event_loop?: { starting_event?: unknown }; hats?: Record<string, { triggers?: unknown }> };
   try {
     config = (yaml().parse(text) ?? {}) as typeof config;
@@ -78,12 +79,10 @@ function hatTriggersOf(file: string): HatTriggers | undefined {
     return undefined;
   }
   const start = config.event_loop?.starting_event;
-  const triggers: HatTriggers = {
+  return {
     start: start === undefined || start === null ? null : String(start),
     hats: Object.entries(config.hats ?? {}).map(([id, hat]) => [id, Array.isArray(hat?.triggers) ? hat.triggers.map(String) : []]),
   };
-  rememberValue(key, text, triggers);
-  return triggers;
 }
 
 function hatFor(workspace: string, topic: string): string | null {

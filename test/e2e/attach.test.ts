@@ -11,6 +11,7 @@ import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { alive, waitFor } from '../support/daemon.ts';
+import { interrupt } from '../support/processes.ts';
 import { BM_COMMAND, createSandbox, type Sandbox } from '../support/sandbox.ts';
 
 const TEAM = 'delta';
@@ -102,10 +103,8 @@ test('a member not in tmux is followed through its log', async () => {
   await waitFor('the log so far', () => /bm start: ralph run/.test(stdout), 15_000);
   execFileSync('sh', ['-c', 'printf "a new line\\n" >> "$0"', logOf('qe-quinn')]);
   await waitFor('the appended line', () => stdout.includes('a new line'), 10_000);
-  child.kill('SIGINT');
-  const code = await exited;
-  // Deno's Node layer does not hand SIGINT to `bm logs -f`'s handler: the signal ends it (as before this command).
-  if (!('Deno' in globalThis)) assert.is(code, 0, stderr);
+  interrupt(child);
+  assert.is(await exited, 0, stderr);
   assert.match(stderr, /qe-quinn does not run in tmux/);
 });
 

@@ -14,6 +14,7 @@ import { ConfigMap, Namespace, Secret } from 'kubernetes-models/v1';
 import { parseAllDocuments } from 'yaml';
 import { restrictedViolations } from '../support/kube-sim/pod-security.ts';
 import { kubectlTest } from '../support/kube-sim/kubectl.ts';
+import { interrupt } from '../support/processes.ts';
 import { BM_COMMAND } from '../support/sandbox.ts';
 import { SimPerTest, TOKEN, assertTokenNeverLeaked, driftScenario, healScenario, lifecycleScenario, purgeScenario, topologyOf, type K8sWorld } from '../support/k8s-scenarios.ts';
 
@@ -221,7 +222,7 @@ function untilInterrupted(w: K8sWorld, args: string[], ready: RegExp): Promise<{
       output += chunk;
       if (!interrupted && ready.test(output)) {
         interrupted = true;
-        child.kill('SIGINT');
+        interrupt(child);
       }
     };
     child.stdout.on('data', seen);

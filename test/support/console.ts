@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { request } from 'node:http';
+import { interrupt } from './processes.ts';
 import { BM_COMMAND, type Sandbox } from './sandbox.ts';
 
 /** A running `bm console`. */
@@ -49,7 +50,7 @@ export function startConsoleProcess(sandbox: Sandbox, args: string[] = [], env: 
         child,
         stderr: () => stderr,
         stop: async () => {
-          if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
+          interrupt(child);
           const code = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 15_000))]);
           if (code === 'timeout') {
             child.kill('SIGKILL');

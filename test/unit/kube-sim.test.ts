@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import http from 'node:http';
 import process from 'node:process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -80,10 +81,30 @@ async function podJson(name: string, ns = NS): Promise<PodJson> {
   return JSON.parse(await ok(['get', 'pod', name, '-n', ns, '-o', 'json'])) as PodJson;
 }
 
-/** One plain HTTP request to the simulator's API: its status and parsed JSON body. Rejects when no answer comes. */
-async function api(method: string, apiPath: string, body?: unknown, contentType = 'application/json'): Promise<{ status: number; json: Record<string, unknown> }> {
-  const response = await fetch(`${sim.apiUrl}${apiPath}`, { method, headers: { Accept: 'application/json', 'Content-Type': contentType }, body: body === undefined ? undefined : JSON.stringify(body) });
-  return { status: response.status, json: (await response.json()) as Record<string, unknown> };
+/**
+ * One plain HTTP request to the simulator's API: its status and parsed JSON body. Rejects when no
+ * answer comes. node:http on a fresh connection rather than fetch: Deno's fetch names no error
+ * code (ECONNREFUSED, ECONNRESET), and re-sends a request whose kept-alive connection closes
+ * unanswered, so a hang would end in an answer.
+ */
+function api(method: string, apiPath: string, body?: unknown, contentType = 'application/json'): Promise<{ status: number; json: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const request = http.request(`${sim.apiUrl}${apiPath}`, { method, agent: false, headers: { Accept: 'application/json', 'Content-Type': contentType } }, (response) => {
+      let text = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (text += chunk));
+      response.on('error', reject);
+      response.on('end', () => {
+        try {
+          resolve({ status: response.statusCode ?? 0, json: JSON.parse(text) as Record<string, unknown> });
+        } catch (error) {
+          reject(error);
+        }
+      });
+    });
+    request.on('error', reject);
+    request.end(body === undefined ? undefined : JSON.stringify(body));
+  });
 }
 
 /** The names in a list answer. */
@@ -123,9 +144,8 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
   throw new Error('expected the call to fail');
 }
 
-function errorCode(error: unknown): string | undefined {
-  const e = error as { code?: unknown; cause?: { code?: unknown } };
-  return String(e.code ?? e.cause?.code ?? '');
+function errorCode(error: unknown): unknown {
+  return (error as { code?: unknown }).code;
 }
 
 test.before(async () => {
@@ -334,8 +354,7 @@ withKubectl('connection reset: kubectl and a plain request both see the reset', 
   assert.is(r.code, 1);
   assert.match(r.stderr, /EOF|connection reset/, r.stderr);
   const error = await rejection(api('GET', `/api/v1/namespaces/${NS}/pods`));
-  // fetch (undici) reports the reset as a closed socket.
-  assert.ok(['ECONNRESET', 'UND_ERR_SOCKET'].includes(errorCode(error) ?? ''), `a reset, not ${errorCode(error)}`);
+  assert.is(errorCode(error), 'ECONNRESET');
   await sim.clearFaults();
 });
 

@@ -10,7 +10,11 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as z from 'zod/mini';
 import { loadConfig, updateConfig } from '../../lib/config.ts';
-import { build, checkStamp, readYaml, teamManifestSchema } from '../../lib/schema.ts';
+import { build, keptByIdentity } from '../../lib/parse-cache.ts';
+import { readYaml, teamManifestSchema } from '../../lib/schema.ts';
+import { readState } from '../../lib/state.ts';
+import { readTopology } from '../../lib/topology.ts';
+import { interceptOutput } from '../support/output.ts';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'bm-parse-cache-'));
 const previousCache = process.env.XDG_CACHE_HOME;
@@ -69,7 +73,10 @@ test('a value this build\'s schema accepted is not checked again until the text 
     readYaml(file, counted);
     readYaml(file, counted);
     assert.is(checks, 2, 'running from the sources (no build), every read is checked');
-    assert.is(checkStamp(counted), undefined, 'an unnamed schema has no verdicts');
+    build.id = 'one';
+    readYaml(file, counted);
+    readYaml(file, counted);
+    assert.is(checks, 4, 'a schema without a name has no verdicts');
     // The team manifest's schema is named: a build remembers its verdicts.
     const manifest = path.join(dir, 'botminter.yml');
     writeFileSync(manifest, 'name: delta\nroles:\n  - name: dev\n');
@@ -90,6 +97,59 @@ test('a value this build\'s schema accepted is not checked again until the text 
   } finally {
     build.id = previousBuild;
   }
+});
+
+test('state and topology: a verdict holds for the text it was made on, and a bad entry is reported at every read', () => {
+  const previousBuild = build.id;
+  build.id = 'one';
+  const stderr: string[] = [];
+  const restore = interceptOutput((fd, text) => fd === 2 && stderr.push(text));
+  try {
+    const stateFile = path.join(dir, 'state.json');
+    const entry = { pid: 123, started: '99', started_at: '2026-12-06T00:00:00Z', workspace: '/w/dev-01' };
+    writeFileSync(stateFile, JSON.stringify({ members: { 'alpha/dev-01': entry } }));
+    const first = readState(stateFile);
+    assert.is(first.members['alpha/dev-01'].member, 'dev-01');
+    assert.equal(readState(stateFile), first, 'the verdict gives what the check gave');
+    const [stateEntry] = entries().filter((e) => readFileSync(e, 'utf8').includes('state.json'));
+    writeFileSync(stateEntry, readFileSync(stateEntry, 'utf8').replace('"pid":123', '"pid":124'));
+    assert.is(readState(stateFile).members['alpha/dev-01'].pid, 124, 'the verdict, not a new check, gave the value');
+    writeFileSync(stateFile, JSON.stringify({ members: { 'alpha/dev-01': { ...entry, pid: 456 } } }));
+    assert.is(readState(stateFile).members['alpha/dev-01'].pid, 456, 'a changed state is read again');
+    writeFileSync(stateFile, JSON.stringify({ members: { 'alpha/dev-01': entry, 'alpha/qe-01': { pid: 'x' } } }));
+    readState(stateFile);
+    readState(stateFile);
+    assert.is(stderr.filter((line) => line.includes('ignored 1 malformed entry')).length, 2, 'no verdict hides a malformed entry');
+
+    const topologyFile = path.join(dir, 'topology.json');
+    const member = { endpoint: { type: 'local', pid: 123, workspace: '/w/dev-01' } };
+    writeFileSync(topologyFile, JSON.stringify({ formation: 'local', created_at: 'now', members: { 'dev-01': member } }));
+    const topology = readTopology(topologyFile);
+    assert.equal(readTopology(topologyFile), topology, 'the verdict gives what the check gave');
+    writeFileSync(topologyFile, JSON.stringify({ formation: 'local', created_at: 'now', members: { 'dev-01': { endpoint: { type: 'local' } } } }));
+    assert.is(readTopology(topologyFile).kind, 'corrupt', 'a changed topology is checked again');
+  } finally {
+    restore();
+    build.id = previousBuild;
+  }
+});
+
+test('a value kept by file identity: never for a file just written, never the text, never after a change', () => {
+  const ralph = path.join(dir, 'ralph.yml');
+  const secret = 'sk-ant-' + 'y'.repeat(30);
+  writeFileSync(ralph, `hats:\n  builder:\n    triggers: [build.start]\n# ${secret}\n`);
+  let derived = 0;
+  const derive = () => ({ hats: ++derived });
+  keptByIdentity(ralph, 'test', derive);
+  keptByIdentity(ralph, 'test', derive);
+  assert.is(derived, 2, 'a file written in the last two seconds may still change unseen: not kept');
+  const later = Date.now() + 3000;
+  assert.equal(keptByIdentity(ralph, 'test', derive, later), { hats: 3 });
+  assert.equal(keptByIdentity(ralph, 'test', derive, later), { hats: 3 }, 'kept once settled');
+  assert.is(derived, 3);
+  assert.equal(entries().filter((e) => readFileSync(e, 'utf8').includes(secret)), [], 'the text is not copied');
+  writeFileSync(ralph, readFileSync(ralph, 'utf8').replace('build.start', 'build.begin'));
+  assert.equal(keptByIdentity(ralph, 'test', derive, later), { hats: 4 }, 'a rewrite of the same size is seen');
 });
 
 test('the operator config never goes through the cache: no entry holds its text or its tokens', () => {

@@ -2,7 +2,7 @@
  * lib/proc.ts: process identity that survives pid reuse, detached launches in their own group,
  * and SIGTERM → SIGKILL escalation that also takes down what the leader left behind.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,7 +10,7 @@ import process from 'node:process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { tailLines } from '../../lib/logs.ts';
-import { isOurs, procInfo, spawnDetached, terminate, timings, which } from '../../lib/proc.ts';
+import { isOurs, ownPids, procInfo, spawnDetached, terminate, timings, which } from '../../lib/proc.ts';
 import { waitFor } from '../support/wait.ts';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'bm-proc-'));
@@ -112,6 +112,23 @@ test('which looks on the given PATH only; tailLines returns the last lines', () 
   assert.equal(tailLines(file, 2), ['three', 'four']);
   assert.equal(tailLines(file, 0), []);
   assert.equal(tailLines(path.join(dir, 'nope'), 3), []);
+});
+
+// Run as an ordinary user (needs root to switch to `nobody`), the scan keeps that user's
+// processes only: asking about the others fails, and each failure costs an exception.
+const asNobody = process.getuid?.() === 0 && which('runuser', process.env) !== undefined && !('Deno' in globalThis);
+test('ownPids: for an ordinary user, only that user\'s processes', () => {
+  if (!asNobody) return console.log('  (skipped: needs root, runuser and Node to run a scan as nobody)');
+  assert.ok(ownPids().includes(1), 'root sees every process, init included');
+  const script = `import { ownPids } from ${JSON.stringify(path.resolve('lib/proc.ts'))}; console.log(JSON.stringify(ownPids()));`;
+  const output = execFileSync('runuser', ['-u', 'nobody', '--', 'sh', '-c', 'sleep 30 & echo $!; "$0" --import tsx --input-type=module -e "$1"; kill $!', process.execPath, script], {
+    encoding: 'utf8', env: { ...process.env, TSX_TSCONFIG_PATH: path.resolve('tsconfig.json') }, cwd: process.cwd(),
+  });
+  const [sleeper, list] = output.trim().split('\n');
+  const pids = JSON.parse(list) as number[];
+  assert.ok(pids.includes(Number(sleeper)), `the user's own process ${sleeper} is found in ${list}`);
+  const foreign = pids.filter((pid) => existsSync(`/proc/${pid}`) && statSync(`/proc/${pid}`).uid !== 65534);
+  assert.equal(foreign, [], 'no process of another user is listed');
 });
 
 test.run();
