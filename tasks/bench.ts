@@ -272,7 +272,7 @@ function alternatingMedians(commands: [string, string[]][], env: NodeJS.ProcessE
 /**
  * The k8s formation against kube-sim: the skip-the-manager path of `bm start` and `bm status`, 10
  * pods. Both run one kubectl process (bm's look, also timed alone), started as the command's code
- * loads (lib/endpoints/k8s.ts lookEarly; the first timed round of each records its context), so
+ * loads (lib/endpoints/k8s.ts lookEarly; the untimed warm-up round records its context), so
  * bm's own work overlaps it.
  */
 async function k8s(): Promise<void> {
