@@ -6,7 +6,6 @@
  * GIT_ASKPASS, never in a URL or argv.
  */
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { BmError, redact } from './output.ts';
 import { run } from './proc.ts';
@@ -72,7 +71,7 @@ export async function gitMaybe(cwd: string, args: readonly string[]): Promise<st
 }
 
 function writeAskpass(): { dir: string; script: string } {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'bm-askpass-'));
+  const dir = mkdtempSync(path.join(process.getBuiltinModule('node:os').tmpdir(), 'bm-askpass-'));
   const script = path.join(dir, 'askpass.sh');
   // The script prints the token from the environment: the token itself never touches disk.
   writeFileSync(script, '#!/bin/sh\ncase "$1" in Username*) echo x-access-token ;; *) printf "%s\\n" "$BM_GIT_TOKEN" ;; esac\n');

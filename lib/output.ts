@@ -4,8 +4,11 @@
  * Results go to stdout, progress and warnings to stderr (DESIGN §6). Colour is used only when the
  * stream is a TTY and NO_COLOR is not set.
  */
-import fs from 'node:fs';
 import { createRequire } from 'node:module';
+
+// Node's own fs object, not an ES module copy of it: the bundler copies every property of a
+// default import, and for fs that loaded its directory module too (about 0.7 ms per command).
+const fs = process.getBuiltinModule('node:fs');
 
 /** A standard stream by its file descriptor: 1 is stdout, 2 is stderr. */
 export type Fd = 1 | 2;

@@ -7,6 +7,7 @@
  * request, and its discovery retries can add up to a minute against a server that accepts
  * connections and never answers.
  */
+import type { ChildProcess } from 'node:child_process';
 import { type Deployment, explainKubectl, fail, kubectlDeadlineMs } from './kube.ts';
 
 /** What one kubectl call gave. A call past its deadline has exit code 124 and says so on stderr. */
@@ -30,8 +31,23 @@ export interface KubectlOptions {
 
 /** Runs `kubectl <flags> <args>`; never rejects (a kubectl that cannot start is exit code 127). */
 export function runKubectl(flags: readonly string[], args: readonly string[], options: KubectlOptions = {}): Promise<KubectlRun> {
+  return startKubectl(flags, args, options).result;
+}
+
+/** A kubectl call under way: its result, and handles to let it run without keeping bm alive, or end it. */
+export interface KubectlCall {
+  result: Promise<KubectlRun>;
+  /** Whether bm waits for the call before it exits (it does from the start). */
+  hold(held: boolean): void;
+  /** Ends the call at once (SIGTERM). */
+  kill(): void;
+}
+
+/** Starts `kubectl <flags> <args>` (see runKubectl). */
+export function startKubectl(flags: readonly string[], args: readonly string[], options: KubectlOptions = {}): KubectlCall {
   const ms = options.deadlineMs ?? kubectlDeadlineMs();
-  return new Promise((resolve) => {
+  let started: ChildProcess | undefined;
+  const result = new Promise<KubectlRun>((resolve) => {
     let stdout = '';
     let stderr = '';
     let settled = false;
@@ -40,6 +56,7 @@ export function runKubectl(flags: readonly string[], args: readonly string[], op
     const { spawn } = process.getBuiltinModule('node:child_process');
     const argv = [...flags, ...args];
     const child = options.input === undefined ? spawn('kubectl', argv, { stdio: ['ignore', 'pipe', 'pipe'] }) : spawn('kubectl', argv, { stdio: ['pipe', 'pipe', 'pipe'] });
+    started = child;
     const settle = (run: KubectlRun) => {
       if (settled) return;
       settled = true;
@@ -53,6 +70,8 @@ export function runKubectl(flags: readonly string[], args: readonly string[], op
       child.kill('SIGKILL');
       settle({ exitCode: 124, stdout, stderr: `${stderr}\nkubectl did not answer within ${ms} ms (timed out)` });
     }, ms) : undefined;
+    // The deadline alone never keeps bm running: a call bm waits for holds it alive by itself.
+    timer?.unref();
     options.signal?.addEventListener('abort', abort, { once: true });
     if (options.signal?.aborted) abort();
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (options.onStdout ? options.onStdout(chunk) : (stdout += chunk)));
@@ -65,6 +84,14 @@ export function runKubectl(flags: readonly string[], args: readonly string[], op
     child.stdin?.on('error', () => undefined);
     child.stdin?.end(options.input);
   });
+  const child = started as ChildProcess;
+  // The child and its pipes are what keeps bm's event loop running until kubectl is done.
+  const handles = [child, child.stdout, child.stderr] as unknown as ({ ref?(): void; unref?(): void } | null)[];
+  return {
+    result,
+    hold: (held) => handles.forEach((h) => (held ? h?.ref?.() : h?.unref?.())),
+    kill: () => child.kill('SIGTERM'),
+  };
 }
 
 /** Runs `kubectl <the deployment's flags> <args>`, with `input` on stdin when given. */

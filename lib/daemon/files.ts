@@ -15,7 +15,6 @@
  * killed daemon is recognised as stale even when the number was handed to another process.
  */
 import { rmSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import * as z from 'zod/mini';
 import { readTextIfExists, writeFileAtomic } from '../files.ts';
@@ -50,7 +49,7 @@ function socketPath(wanted: string): string {
   if (Buffer.byteLength(wanted) <= 100) return wanted;
   // Loaded here, not at the top: bm status reads these files and should not pay for node:crypto.
   const { createHash } = process.getBuiltinModule('node:crypto');
-  return path.join(os.tmpdir(), `bm-daemon-${createHash('sha256').update(wanted).digest('hex').slice(0, 20)}.sock`);
+  return path.join(process.getBuiltinModule('node:os').tmpdir(), `bm-daemon-${createHash('sha256').update(wanted).digest('hex').slice(0, 20)}.sock`);
 }
 
 /** Exit code of a `bm daemon run` that found another daemon holding the lock. */

@@ -10,9 +10,12 @@
  * budget is never at risk.
  *
  * Anyone who reaches the port can send a body, and a body must be read whole before its
- * signature can be checked. So the bodies being read at once are bounded in number and in
- * bytes (503 beyond that), headers must arrive within a timeout, and a request must finish
- * within another: junk cannot make the daemon hold more than a few tens of MB.
+ * signature can be checked. So the bytes of the bodies being read at once are bounded (503
+ * beyond that), as are the connections; headers must arrive within a timeout, and a request
+ * must finish within another: junk cannot make the daemon hold more than a few tens of MB.
+ * (Not the number of bodies being read: Deno's server takes in every request that has arrived
+ * before it reads any body, so a burst of small genuine deliveries would count as dozens at
+ * once there, one at a time under Node, and be refused.)
  */
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -24,8 +27,6 @@ import { verifySignature } from './signature.ts';
 export const MAX_BODY_BYTES = 25 * 1024 * 1024;
 /** Bytes of not-yet-verified bodies held at once, over all requests: room for one largest delivery and then some. */
 export const MAX_PENDING_BYTES = 26 * 1024 * 1024;
-/** Bodies read at once; more wait for a 503 and GitHub's (or the reconcile poll's) next try. */
-export const MAX_PENDING_REQUESTS = 16;
 /**
  * V8's full collection, exposed at run time. After a burst of big bodies nothing else may
  * allocate for a long while, and until a collection runs their buffers (held outside the JS
@@ -68,7 +69,6 @@ export interface WebhookServerOptions {
   secret: string;
   maxBodyBytes?: number;
   maxPendingBytes?: number;
-  maxPendingRequests?: number;
   /** Called synchronously for each verified delivery; must be quick (no I/O waits). */
   onDelivery(delivery: Delivery): Verdict;
   /**
@@ -103,9 +103,7 @@ const STATUS_OF: Record<Verdict, number> = { wake: 202, ignored: 200, duplicate:
 export function createWebhookServer(options: WebhookServerOptions): Server {
   const maxBody = options.maxBodyBytes ?? MAX_BODY_BYTES;
   const maxPendingBytes = options.maxPendingBytes ?? MAX_PENDING_BYTES;
-  const maxPendingRequests = options.maxPendingRequests ?? MAX_PENDING_REQUESTS;
   let pendingBytes = 0;
-  let pendingRequests = 0;
   let collecting: NodeJS.Timeout | undefined;
   const collectSoon = () => {
     if (!collectGarbage || collecting) return;
@@ -132,17 +130,14 @@ export function createWebhookServer(options: WebhookServerOptions): Server {
     if (!id || !/^[\w.-]{1,64}$/.test(event)) return reject(400, 'X-GitHub-Delivery or X-GitHub-Event is not what GitHub sends', true);
     const signature = header(req, 'x-hub-signature-256');
     if (!signature) return reject(401, 'X-Hub-Signature-256 is missing (set the webhook secret)', true);
-    if (pendingRequests >= maxPendingRequests) return reject(503, 'too many deliveries are being received at once; try again', true);
 
     const chunks: Buffer[] = [];
     let size = 0;
     let refused = false;
-    pendingRequests++;
     let counted = true;
     const uncount = () => {
       if (!counted) return;
       counted = false;
-      pendingRequests--;
       pendingBytes -= size;
       chunks.length = 0;
       if (size > 1024 * 1024) collectSoon();

@@ -10,10 +10,20 @@
  * endpoint there, so `bm status` costs one kubectl per context, not one per member. Every call
  * has a total deadline (BM_K8S_TIMEOUT_MS, default 4000): a paused cluster accepts connections
  * and never answers.
+ *
+ * That look is most of the time of `bm status` and of a repeated `bm start`, and kubectl spends
+ * most of it starting up. So it starts before bm has read the team and its topology (which is
+ * what names the contexts): `lookEarly()`, the first thing those commands run, starts it for the
+ * contexts the same command (with the same `-t`) looked at the last time, recorded in
+ * `$XDG_CACHE_HOME/bm/k8s-contexts.json`. A look nobody asks for is ended when bm exits, and
+ * the record is corrected; as the look only reads, a wrong record costs time, never a wrong answer.
  */
+import path from 'node:path';
 import { configMapName, lastLine, MANAGED_BY, MEMBER_LABEL, podDrift, podHealth, SECRET, TEAM_LABEL, type Meta, type Pod } from '../../formations/k8s/kube.ts';
-import { runKubectl, type KubectlOptions, type KubectlRun } from '../../formations/k8s/kubectl.ts';
+import { runKubectl, startKubectl, type KubectlCall, type KubectlOptions, type KubectlRun } from '../../formations/k8s/kubectl.ts';
+import { readTextIfExists, writeFileAtomic } from '../files.ts';
 import { BmError } from '../output.ts';
+import { bmHome, cacheHome } from '../paths.ts';
 import type { Endpoint } from '../schema.ts';
 import type { Deployed, EndpointDriver, Health, StopOptions, StopResult } from './index.ts';
 
@@ -49,16 +59,24 @@ class KubectlError extends Error {
 }
 
 /**
- * `kubectl --context C --request-timeout T [-n NS] <args>` within `ms` in all; rejects with
- * kubectl's reason when it fails. kubectl's own timeout comes first, so its message is the one
- * shown when the server does not answer; the deadline catches discovery retries.
+ * `--context C --request-timeout T [-n NS]` for a call with `ms` in all. kubectl's own timeout
+ * comes first, so its message is the one shown when the server does not answer; the deadline
+ * catches discovery retries.
  */
-async function kubectl(where: Pick<Where, 'context'> & Partial<Where>, args: string[], ms = timeoutMs(), options: KubectlOptions = {}): Promise<string> {
+function flagsFor(where: Pick<Where, 'context'> & Partial<Where>, ms: number): string[] {
   const requestTimeout = ms > 0 ? `${Math.max(1, Math.floor((ms * 0.75) / 1000))}s` : '0';
-  const flags = ['--context', where.context, `--request-timeout=${requestTimeout}`, ...(where.namespace ? ['-n', where.namespace] : [])];
-  const run = await runKubectl(flags, args, { ...options, deadlineMs: ms });
+  return ['--context', where.context, `--request-timeout=${requestTimeout}`, ...(where.namespace ? ['-n', where.namespace] : [])];
+}
+
+/** kubectl's output, or its reason when it failed. */
+function outputOf(run: KubectlRun): string {
   if (run.exitCode !== 0) throw new KubectlError(run);
   return run.stdout;
+}
+
+/** `kubectl --context C --request-timeout T [-n NS] <args>` within `ms` in all; rejects with kubectl's reason when it fails. */
+async function kubectl(where: Pick<Where, 'context'> & Partial<Where>, args: string[], ms = timeoutMs(), options: KubectlOptions = {}): Promise<string> {
+  return outputOf(await runKubectl(flagsFor(where, ms), args, { ...options, deadlineMs: ms }));
 }
 
 /**
@@ -87,6 +105,17 @@ function objectOf(line: string): { kind: string; metadata: Meta; spec: Pod['spec
 /** The arguments of the one kubectl call that reads bm's objects in a context (`npm run bench -- k8s` times it too). */
 export const LOOK_ARGS: readonly string[] = ['get', 'pods,configmaps,secrets', '--all-namespaces', '-l', `app.kubernetes.io/managed-by=${MANAGED_BY}`, '-o', `jsonpath=${OBJECT_LINES}`];
 
+/** The look at `context`, started. */
+function startLook(context: string): KubectlCall {
+  const ms = timeoutMs();
+  return startKubectl(flagsFor({ context }, ms), LOOK_ARGS, { deadlineMs: ms });
+}
+
+/** Looks lookEarly() started that nobody has asked for yet, by context: bm does not wait for them. */
+const early = new Map<string, KubectlCall>();
+/** The contexts this process looked at. */
+const lookedAt = new Set<string>();
+
 /**
  * bm's objects in every namespace of `context`: one kubectl call, once per context and process.
  * The call is running when this returns.
@@ -94,9 +123,13 @@ export const LOOK_ARGS: readonly string[] = ['get', 'pods,configmaps,secrets', '
 function contextObjects(context: string): Promise<ContextObjects> {
   let look = looks.get(context);
   if (!look) {
-    look = kubectl({ context }, [...LOOK_ARGS]).then((text) => {
+    lookedAt.add(context);
+    const call = early.get(context) ?? startLook(context);
+    early.delete(context);
+    call.hold(true);
+    look = call.result.then((run) => {
       const found: ContextObjects = { pods: [], configMaps: [], secrets: [] };
-      for (const line of text.split('\n').filter(Boolean)) {
+      for (const line of outputOf(run).split('\n').filter(Boolean)) {
         const { kind, metadata, spec, status } = objectOf(line);
         if (kind === 'Pod') found.pods.push({ metadata, spec, status });
         else if (kind === 'ConfigMap') found.configMaps.push(metadata);
@@ -107,6 +140,62 @@ function contextObjects(context: string): Promise<ContextObjects> {
     looks.set(context, look);
   }
   return look;
+}
+
+/** The record lookEarly() keeps: BM_HOME → `<command>[ -t <team>]` → the contexts looked at. */
+type LookRecord = Record<string, Record<string, string[]>>;
+
+const recordFile = () => path.join(cacheHome(), 'k8s-contexts.json');
+
+function readRecord(): LookRecord {
+  try {
+    const record = JSON.parse(readTextIfExists(recordFile()) ?? '{}') as unknown;
+    return record && typeof record === 'object' && !Array.isArray(record) ? record as LookRecord : {};
+  } catch {
+    return {}; // A torn or foreign record: no early look.
+  }
+}
+
+/** The value of `-t`/`--team` in `argv`, if any (the launcher moves it after the command). */
+function teamFlag(argv: readonly string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '-t' || arg === '--team') return argv[i + 1];
+    if (arg.startsWith('--team=')) return arg.slice('--team='.length);
+    if (/^-t./.test(arg)) return arg.slice(2);
+  }
+  return undefined;
+}
+
+/**
+ * Starts the look at every context `command` (run with `argv`) looked at the last time, without
+ * waiting for it: contextObjects() takes it over when asked. When bm exits, the looks nobody
+ * asked for are ended and, after a successful run, the record says which contexts this run looked at.
+ */
+export function lookEarly(command: string, argv: readonly string[]): void {
+  if (argv.some((arg) => arg === '-h' || arg === '--help' || arg === '--dry-run')) return;
+  const home = bmHome();
+  const team = teamFlag(argv);
+  const key = team === undefined ? command : `${command} -t ${team}`;
+  const hinted = readRecord()[home]?.[key];
+  const contexts = Array.isArray(hinted) ? hinted.filter((c): c is string => typeof c === 'string' && c !== '') : [];
+  for (const context of contexts) {
+    const call = startLook(context);
+    call.hold(false);
+    early.set(context, call);
+  }
+  process.once('exit', (code) => {
+    for (const call of early.values()) call.kill();
+    const looked = [...lookedAt].sort();
+    if (code !== 0 || looked.join('\n') === [...contexts].sort().join('\n')) return;
+    try {
+      const record = readRecord();
+      record[home] = { ...record[home], [key]: looked };
+      writeFileAtomic(recordFile(), `${JSON.stringify(record, null, 2)}\n`, 0o600, { durable: false });
+    } catch {
+      // Only a hint: the next run looks late, as without one.
+    }
+  });
 }
 
 /** The namespace's pods, ConfigMaps and Secrets of bm. */

@@ -135,6 +135,28 @@ withKubectl('deploy over https with a client certificate, then status and a repe
   assert.is(callsSince(before).length, 2, 'and one kubectl call for the repeated start');
 });
 
+withKubectl('the look starts before the team is read, at the contexts the last run looked at; one it no longer needs is ended and forgotten', async () => {
+  const w = world!;
+  // The status and start of the test above recorded where they looked.
+  const file = path.join(w.sandbox.home, '.cache', 'bm', 'k8s-contexts.json');
+  const recorded = () => (JSON.parse(readFileSync(file, 'utf8')) as Record<string, Record<string, string[]>>)[w.sandbox.bmHome];
+  assert.equal(recorded(), { status: [sim!.context], start: [sim!.context] });
+  // A context the team no longer uses: status starts a look there too, but asks it nothing.
+  writeFileSync(file, JSON.stringify({ [w.sandbox.bmHome]: { status: ['kind-gone', sim!.context] } }));
+  const before = w.kubectlCalls().length;
+  const { json } = await status();
+  assert.equal(json.members.map((m) => [m.name, m.status]), [['dev-alice', 'running'], ['qe-quinn', 'running']]);
+  assert.equal(json.warnings, [], 'nothing is said about the context it did not need');
+  const contexts = callsSince(before).map((argv) => argv[argv.indexOf('--context') + 1]).sort();
+  assert.equal(contexts, ['kind-gone', sim!.context].sort(), 'one look at each recorded context, none later');
+  assert.is((await podReads()).length, 1, 'one pod list');
+  assert.equal(recorded(), { status: [sim!.context] }, 'the record now names only the context status looked at');
+  // A run that fails records nothing.
+  const failed = await w.bm(['status', '-t', 'nosuchteam']);
+  assert.is(failed.code, 1, failed.stderr);
+  assert.equal(recorded(), { status: [sim!.context] });
+});
+
 withKubectl('a token user: the token authenticates, from the kubeconfig or a tokenFile next to it; a wrong one is a 401 with kubectl\'s reason', async () => {
   const ca = caData();
   const { json } = await status({ KUBECONFIG: kubeconfig('token', { 'certificate-authority-data': ca }, { token: SIM_TOKEN }) });

@@ -123,6 +123,14 @@ export function orphanReport(dir: string, strays: readonly StrayProcess[]): stri
 const PASSED_THROUGH = ['PATH', 'LANG', 'TERM', 'TMPDIR', 'SYSTEMROOT', 'NODE_COMPILE_CACHE', 'NODE_V8_COVERAGE'];
 
 /**
+ * Where Deno keeps the TypeScript it compiled: the test process's own cache (DENO_DIR, else
+ * Deno's default on Linux), shared by every bm run under Deno as NODE_COMPILE_CACHE is under
+ * Node. Left to follow a sandbox's HOME, each sandbox would compile bm anew, into a cache that is
+ * not bm's.
+ */
+const DENO_DIR = process.env.DENO_DIR || path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'deno');
+
+/**
  * Creates a sandbox; call `cleanup()` in the test's teardown. `command` runs bm another way
  * than BM_COMMAND (an installed package's `bin/bm`, say).
  */
@@ -183,6 +191,7 @@ function sandboxAt(dir: string, extraEnv: NodeJS.ProcessEnv, command: readonly s
     XDG_CACHE_HOME: path.join(home, '.cache'),
     GIT_CONFIG_GLOBAL: gitconfig,
     GIT_CONFIG_NOSYSTEM: '1',
+    DENO_DIR,
     PATH: `${STUB_BIN}${path.delimiter}${process.env.PATH ?? ''}`,
     NO_COLOR: '1',
     // Daemon runs default to nice 19; beside other jobs on a loaded machine they would starve and

@@ -38,10 +38,10 @@ test('two processes adding 100 entries each lose none', async () => {
     }
   `;
   await Promise.all(['a', 'b'].map((name) => new Promise<void>((resolve, reject) => {
-    const script = path.join(dir, `worker-${name}.mts`);
-    writeFileSync(script, worker(name));
-    // The same worker under whichever runtime runs this test.
-    const args = 'Deno' in globalThis ? ['run', '-A', '--no-prompt', script] : ['--import', 'tsx', script];
+    // The same worker under whichever runtime runs this test, as code evaluated in the checkout:
+    // Deno resolves npm packages (zod) through the package.json above the main module, and a
+    // script file in the temp dir has none.
+    const args = 'Deno' in globalThis ? ['eval', worker(name)] : ['--import', 'tsx', '--input-type=module', '-e', worker(name)];
     const child = spawn(process.execPath, args, { cwd: path.resolve(import.meta.dirname, '../..'), stdio: 'inherit' });
     child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`worker ${name} exited ${code}`))));
   })));
