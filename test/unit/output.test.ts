@@ -41,9 +41,9 @@ test('errors as JSON carry the message, the hint and the exit code', () => {
 });
 
 test('FORCE_COLOR turns colour on when piped, and FORCE_COLOR=0 off; NO_COLOR alone turns it off', () => {
-  if ('Deno' in globalThis) return; // spawns Node with tsx
   const script = `import { style } from ${JSON.stringify(path.resolve(import.meta.dirname, '../../lib/output.ts'))}; process.stdout.write(style('bold', 'x'));`;
-  const run = (env: NodeJS.ProcessEnv) => spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8' }).stdout;
+  const evaluate = 'Deno' in globalThis ? ['eval', script] : ['--import', 'tsx', '--input-type=module', '-e', script];
+  const run = (env: NodeJS.ProcessEnv) => spawnSync(process.execPath, evaluate, { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8' }).stdout;
   assert.is(run({ FORCE_COLOR: '1' }), '\u001b[1mx\u001b[22m');
   assert.is(run({ FORCE_COLOR: '1', NO_COLOR: '1' }), '\u001b[1mx\u001b[22m', 'FORCE_COLOR wins, as in Node');
   assert.is(run({ FORCE_COLOR: '0' }), 'x');

@@ -116,12 +116,13 @@ test('which looks on the given PATH only; tailLines returns the last lines', () 
 
 // Run as an ordinary user (needs root to switch to `nobody`), the scan keeps that user's
 // processes only: asking about the others fails, and each failure costs an exception.
-const asNobody = process.getuid?.() === 0 && which('runuser', process.env) !== undefined && !('Deno' in globalThis);
+const asNobody = process.getuid?.() === 0 && which('runuser', process.env) !== undefined;
 test('ownPids: for an ordinary user, only that user\'s processes', () => {
-  if (!asNobody) return console.log('  (skipped: needs root, runuser and Node to run a scan as nobody)');
+  if (!asNobody) return console.log('  (skipped: needs root and runuser to run a scan as nobody)');
   assert.ok(ownPids().includes(1), 'root sees every process, init included');
   const script = `import { ownPids } from ${JSON.stringify(path.resolve('lib/proc.ts'))}; console.log(JSON.stringify(ownPids()));`;
-  const output = execFileSync('runuser', ['-u', 'nobody', '--', 'sh', '-c', 'sleep 30 & echo $!; "$0" --import tsx --input-type=module -e "$1"; kill $!', process.execPath, script], {
+  const evaluate = 'Deno' in globalThis ? ['eval', script] : ['--import', 'tsx', '--input-type=module', '-e', script];
+  const output = execFileSync('runuser', ['-u', 'nobody', '--', 'sh', '-c', 'sleep 30 & echo $!; "$@"; kill $!', 'sh', process.execPath, ...evaluate], {
     encoding: 'utf8', env: { ...process.env, TSX_TSCONFIG_PATH: path.resolve('tsconfig.json') }, cwd: process.cwd(),
   });
   const [sleeper, list] = output.trim().split('\n');
