@@ -12,7 +12,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { alive } from '../support/processes.ts';
 import { BM_COMMAND, preparedSandbox, type Sandbox } from '../support/sandbox.ts';
-import { waitFor } from '../support/wait.ts';
+import { jsonLines, waitFor } from '../support/wait.ts';
 
 let sandbox: Sandbox;
 let stubLog: string;
@@ -65,10 +65,7 @@ function projectRepo(s: Sandbox, name: string): string {
   return bare;
 }
 
-function calls(): Call[] {
-  if (!existsSync(stubLog)) return [];
-  return readFileSync(stubLog, 'utf8').trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as Call);
-}
+const calls = () => jsonLines<Call>(stubLog);
 
 const runCalls = () => calls().filter((c) => c.argv[0] === 'run');
 const stopCalls = () => calls().filter((c) => c.argv[0] === 'loops' && c.argv[1] === 'stop');
