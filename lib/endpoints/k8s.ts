@@ -40,11 +40,10 @@ interface NamespaceState {
   secrets: Set<string>;
 }
 
-/** bm's objects in every namespace of a context: pods in full, ConfigMaps and Secrets as metadata. */
+/** bm's objects in every namespace of a context: its pods, and each namespace's state. */
 interface ContextObjects {
   pods: Pod[];
-  configMaps: Meta[];
-  secrets: Meta[];
+  namespaces: Map<string, NamespaceState>;
 }
 
 function timeoutMs(): number {
@@ -129,12 +128,18 @@ function contextObjects(context: string): Promise<ContextObjects> {
     early.delete(context);
     call.hold(true);
     look = call.result.then((run) => {
-      const found: ContextObjects = { pods: [], configMaps: [], secrets: [] };
+      const found: ContextObjects = { pods: [], namespaces: new Map() };
       for (const line of outputOf(run).split('\n').filter(Boolean)) {
         const { kind, metadata, spec, status } = objectOf(line);
-        if (kind === 'Pod') found.pods.push({ metadata, spec, status });
-        else if (kind === 'ConfigMap') found.configMaps.push(metadata);
-        else if (kind === 'Secret') found.secrets.push(metadata);
+        const namespace = metadata.namespace ?? '';
+        let state = found.namespaces.get(namespace);
+        if (!state) found.namespaces.set(namespace, state = { pods: new Map(), configMaps: new Set(), secrets: new Set() });
+        if (kind === 'Pod') {
+          const pod = { metadata, spec, status };
+          found.pods.push(pod);
+          state.pods.set(metadata.name, pod);
+        } else if (kind === 'ConfigMap') state.configMaps.add(metadata.name);
+        else if (kind === 'Secret') state.secrets.add(metadata.name);
       }
       return found;
     });
@@ -207,13 +212,7 @@ export function lookEarly(command: string, argv: readonly string[]): void {
 
 /** The namespace's pods, ConfigMaps and Secrets of bm. */
 async function namespaceState(where: Where): Promise<NamespaceState> {
-  const all = await contextObjects(where.context);
-  const here = (items: Meta[]) => new Set(items.filter((m) => m.namespace === where.namespace).map((m) => m.name));
-  return {
-    pods: new Map(all.pods.filter((p) => p.metadata.namespace === where.namespace).map((p) => [p.metadata.name, p])),
-    configMaps: here(all.configMaps),
-    secrets: here(all.secrets),
-  };
+  return (await contextObjects(where.context)).namespaces.get(where.namespace) ?? { pods: new Map(), configMaps: new Set(), secrets: new Set() };
 }
 
 /**
@@ -363,6 +362,20 @@ interface Event {
   lastTimestamp?: string | null;
   eventTime?: string | null;
   metadata?: { creationTimestamp?: string };
+  involvedObject?: { name?: string };
+}
+
+const podEvents = new Map<string, Promise<Event[]>>();
+
+/** The events of every pod in a namespace: one kubectl call per namespace and process, whatever the number of members there. */
+function namespacePodEvents(where: Where): Promise<Event[]> {
+  const key = `${where.context}\0${where.namespace}`;
+  let events = podEvents.get(key);
+  if (!events) {
+    events = kubectl(where, ['get', 'events', '--field-selector', 'involvedObject.kind=Pod', '-o', 'json']).then((json) => (JSON.parse(json) as { items?: Event[] }).items ?? []);
+    podEvents.set(key, events);
+  }
+  return events;
 }
 
 /** Restarts, the last termination and the last `count` events of a member's pod; null when the cluster does not say. */
@@ -372,7 +385,7 @@ export async function podDetails(endpoint: K8sEndpoint, count = 5): Promise<PodD
   try {
     [pod, events] = await Promise.all([
       namespaceState(endpoint).then((state) => state.pods.get(endpoint.pod)),
-      kubectl(endpoint, ['get', 'events', '--field-selector', `involvedObject.name=${endpoint.pod}`, '-o', 'json']).then((json) => (JSON.parse(json) as { items?: Event[] }).items ?? []),
+      namespacePodEvents(endpoint).then((all) => all.filter((e) => e.involvedObject?.name === endpoint.pod)),
     ]);
   } catch {
     return null;
