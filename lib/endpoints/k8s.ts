@@ -18,6 +18,7 @@
  * `$XDG_CACHE_HOME/bm/k8s-contexts.json`. A look nobody asks for is ended when bm exits, and
  * the record is corrected; as the look only reads, a wrong record costs time, never a wrong answer.
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { configMapName, lastLine, MANAGED_BY, MEMBER_LABEL, podDrift, podHealth, SECRET, TEAM_LABEL, type Meta, type Pod } from '../../formations/k8s/kube.ts';
 import { runKubectl, startKubectl, type KubectlCall, type KubectlOptions, type KubectlRun } from '../../formations/k8s/kubectl.ts';
@@ -156,6 +157,9 @@ function readRecord(): LookRecord {
   }
 }
 
+/** The most looks lookEarly() starts; any other context is looked at when asked. */
+const MAX_EARLY_LOOKS = 4;
+
 /** The value of `-t`/`--team` in `argv`, if any (the launcher moves it after the command). */
 function teamFlag(argv: readonly string[]): string | undefined {
   for (let i = 0; i < argv.length; i++) {
@@ -178,8 +182,9 @@ export function lookEarly(command: string, argv: readonly string[]): void {
   const team = teamFlag(argv);
   const key = team === undefined ? command : `${command} -t ${team}`;
   const hinted = readRecord()[home]?.[key];
-  const contexts = Array.isArray(hinted) ? hinted.filter((c): c is string => typeof c === 'string' && c !== '') : [];
-  for (const context of contexts) {
+  const contexts = [...new Set(Array.isArray(hinted) ? hinted.filter((c): c is string => typeof c === 'string' && c !== '') : [])];
+  // A few at most: each is a kubectl process, and a team rarely spans more clusters.
+  for (const context of contexts.slice(0, MAX_EARLY_LOOKS)) {
     const call = startLook(context);
     call.hold(false);
     early.set(context, call);
@@ -189,8 +194,10 @@ export function lookEarly(command: string, argv: readonly string[]): void {
     const looked = [...lookedAt].sort();
     if (code !== 0 || looked.join('\n') === [...contexts].sort().join('\n')) return;
     try {
-      const record = readRecord();
-      record[home] = { ...record[home], [key]: looked };
+      // Other BM_HOMEs keep their entries while they exist (a test's or a bench's are gone soon).
+      const current = readRecord();
+      const record = Object.fromEntries(Object.entries(current).filter(([other]) => other !== home && existsSync(other)));
+      record[home] = { ...current[home], [key]: looked };
       writeFileAtomic(recordFile(), `${JSON.stringify(record, null, 2)}\n`, 0o600, { durable: false });
     } catch {
       // Only a hint: the next run looks late, as without one.
