@@ -26,7 +26,7 @@ export function loadConfig(file: string = home.config()): OperatorConfig {
   // @speed-only-begin: only a fingerprint of the text is kept (lib/parse-cache.ts), never the text.
   if (plain !== undefined && acceptedBefore('operator-config', file, text)) return withTeams(plain as OperatorConfig);
   // @speed-only-end
-  const simple = operatorConfigSchema.safeParse(plain);
+  const simple = operatorConfigSchema().safeParse(plain);
   if (simple.success) rememberAccepted('operator-config', file, text);
   return withTeams(simple.success ? simple.data : parseYaml(text, file, operatorConfigSchema).value);
 }

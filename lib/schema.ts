@@ -10,23 +10,19 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
-import * as z from 'zod/mini';
+import type * as z from 'zod/mini';
 import { readAgentFile } from './files.ts';
 import { cachedValue, rememberValue, stampOf, type Checked } from './parse-cache.ts';
 import type { Document } from 'yaml';
 import { yaml } from './yaml.ts';
+import { schema as lazySchema, type Infer } from './zod.ts';
 import { BmError } from './output.ts';
 
 /** The schema version bm creates teams with. */
 export const CURRENT_SCHEMA = 'v2';
 export const KNOWN_SCHEMAS = ['v1', 'v2'] as const;
 
-// Each schema is built on first use (z.lazy): building them all took about a third of a short
-// command's own time, and a command uses two or three.
-
-// zod compiles a parser for each object schema (new Function) the first time it parses with it:
-// that pays off over thousands of parses, and bm parses a handful of files per run.
-z.config({ jitless: true });
+// Each schema is built on first use (lib/zod.ts), with zod loaded then: most runs check nothing.
 
 // @speed-only-begin: a file unchanged since this build's schema accepted it is not checked again.
 const schemaNames = new WeakMap<object, string>();
@@ -40,7 +36,7 @@ function named<T extends object>(name: string, schema: T): T {
 
 
 /** Team manifest `botminter.yml` (the profile's manifest, copied into the team repo). */
-export const teamManifestSchema = named('team-manifest', z.lazy(() => z.looseObject({
+export const teamManifestSchema = named('team-manifest', lazySchema((z) => z.looseObject({
   name: z.string(),
   display_name: z.optional(z.string()),
   description: z.optional(z.string()),
@@ -61,19 +57,19 @@ export const teamManifestSchema = named('team-manifest', z.lazy(() => z.looseObj
     enabled: z.optional(z.boolean()),
   })))),
 })));
-export type TeamManifest = z.infer<typeof teamManifestSchema>;
+export type TeamManifest = Infer<typeof teamManifestSchema>;
 
 /** A member's `botminter.yml` (role manifest plus the member's name once hired). */
-export const memberManifestSchema = named('member-manifest', z.lazy(() => z.looseObject({
+export const memberManifestSchema = named('member-manifest', lazySchema((z) => z.looseObject({
   role: z.string(),
   name: z.optional(z.string()),
   description: z.optional(z.string()),
   comment_emoji: z.optional(z.string()),
 })));
-export type MemberManifest = z.infer<typeof memberManifestSchema>;
+export type MemberManifest = Infer<typeof memberManifestSchema>;
 
 /** A team entry in the operator config. */
-export const teamEntrySchema = z.lazy(() => z.looseObject({
+export const teamEntrySchema = lazySchema((z) => z.looseObject({
   name: z.string(),
   path: z.string(),
   profile: z.string(),
@@ -94,18 +90,18 @@ export const teamEntrySchema = z.lazy(() => z.looseObject({
   /** `bm start` runs members in tmux windows by default (lib/tmux.ts; `bm teams tmux`). */
   tmux: z.optional(z.boolean()),
 }));
-export type TeamEntry = z.infer<typeof teamEntrySchema>;
+export type TeamEntry = Infer<typeof teamEntrySchema>;
 
 /** Operator config `BM_HOME/config.yml`. */
-export const operatorConfigSchema = z.lazy(() => z.looseObject({
+export const operatorConfigSchema = lazySchema((z) => z.looseObject({
   workzone: z.optional(z.string()),
   default_team: z.optional(z.nullable(z.string())),
-  teams: z.optional(z.nullable(z.array(teamEntrySchema))),
+  teams: z.optional(z.nullable(z.array(teamEntrySchema()))),
 }));
-export type OperatorConfig = z.infer<typeof operatorConfigSchema>;
+export type OperatorConfig = Infer<typeof operatorConfigSchema>;
 
 /** `formations/<name>/formation.yml`. */
-export const formationSchema = named('formation', z.lazy(() => z.looseObject({
+export const formationSchema = named('formation', lazySchema((z) => z.looseObject({
   name: z.string(),
   description: z.optional(z.string()),
   type: z.string(),
@@ -123,23 +119,23 @@ export const formationSchema = named('formation', z.lazy(() => z.looseObject({
     scripts: z.optional(z.array(z.string())),
   })),
 })));
-export type Formation = z.infer<typeof formationSchema>;
+export type Formation = Infer<typeof formationSchema>;
 
 /** A structured endpoint: where one member runs. */
-export const endpointSchema = z.lazy(() => z.discriminatedUnion('type', [
+export const endpointSchema = lazySchema((z) => z.discriminatedUnion('type', [
   z.object({ type: z.literal('local'), pid: z.number(), started: z.optional(z.string()), workspace: z.string() }),
   z.object({ type: z.literal('k8s'), context: z.string(), namespace: z.string(), pod: z.string(), container: z.string(), statefulset: z.optional(z.string()) }),
 ]));
-export type Endpoint = z.infer<typeof endpointSchema>;
+export type Endpoint = Infer<typeof endpointSchema>;
 
 /** `{team dir}/topology.json`, written by start and read by status and stop. */
-export const topologySchema = z.lazy(() => z.looseObject({
+export const topologySchema = lazySchema((z) => z.looseObject({
   formation: z.string(),
   created_at: z.string(),
   // config_hash, secret_version, image: what was deployed there (k8s), which status compares with the live objects.
-  members: z.record(z.string(), z.looseObject({ status: z.optional(z.string()), endpoint: endpointSchema, config_hash: z.optional(z.unknown()), secret_version: z.optional(z.unknown()), image: z.optional(z.unknown()) })),
+  members: z.record(z.string(), z.looseObject({ status: z.optional(z.string()), endpoint: endpointSchema(), config_hash: z.optional(z.unknown()), secret_version: z.optional(z.unknown()), image: z.optional(z.unknown()) })),
 }));
-export type Topology = z.infer<typeof topologySchema>;
+export type Topology = Infer<typeof topologySchema>;
 
 /** A parsed YAML file: the plain value plus the Document, which keeps comments for editing. */
 export interface YamlFile<T> {
@@ -155,7 +151,7 @@ export interface YamlFile<T> {
  * Document is then parsed only if a caller asks for it. For team and profile files only: files
  * that hold secrets (the operator config, a kubeconfig) use `parseYaml`, never the cache.
  */
-export function readYaml<T>(file: string, schema: z.ZodMiniType<T>): YamlFile<T> {
+export function readYaml<T>(file: string, schema: () => z.ZodMiniType<T>): YamlFile<T> {
   // Team repo files are untrusted: never read through a symlink or from a FIFO.
   const text = readAgentFile(file);
   if (text === undefined) throw new BmError(`${file} does not exist`);
@@ -164,7 +160,7 @@ export function readYaml<T>(file: string, schema: z.ZodMiniType<T>): YamlFile<T>
   const stamp = stampOf(schemaNames.get(schema));
   const verdict = (value: T): Checked | undefined => (stamp ? { by: stamp, value } : undefined);
   if (stamp && cached?.checked?.by === stamp) return withLazyDoc(cached.checked.value as T, text, file, schema);
-  const result = cached && schema.safeParse(cached.value ?? {});
+  const result = cached && schema().safeParse(cached.value ?? {});
   if (cached && result?.success) {
     if (stamp) rememberValue(file, text, cached.value, verdict(result.data));
     return withLazyDoc(result.data, text, file, schema);
@@ -177,7 +173,7 @@ export function readYaml<T>(file: string, schema: z.ZodMiniType<T>): YamlFile<T>
 }
 
 /** A cached value with its Document, which is parsed only if a caller asks for it (to edit the file). */
-function withLazyDoc<T>(value: T, text: string, file: string, schema: z.ZodMiniType<T>): YamlFile<T> {
+function withLazyDoc<T>(value: T, text: string, file: string, schema: () => z.ZodMiniType<T>): YamlFile<T> {
   let doc: Document | undefined;
   return { value, get doc() { return (doc ??= parseYaml(text, file, schema).doc); } };
 }
@@ -186,7 +182,7 @@ function withLazyDoc<T>(value: T, text: string, file: string, schema: z.ZodMiniT
  * Parses YAML text as `readYaml` does, without the cache; `file` is used in messages. `plain` is
  * the value before validation, as the parse cache keeps it.
  */
-export function parseYaml<T>(text: string, file: string, schema: z.ZodMiniType<T>): YamlFile<T> & { plain: unknown } {
+export function parseYaml<T>(text: string, file: string, schema: () => z.ZodMiniType<T>): YamlFile<T> & { plain: unknown } {
   const { LineCounter, parseDocument } = yaml();
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true });
@@ -202,7 +198,7 @@ export function parseYaml<T>(text: string, file: string, schema: z.ZodMiniType<T
   } catch (error) {
     throw new BmError(`${file}: ${(error as Error).message}`, `Remove the YAML aliases from ${path.basename(file)}.`);
   }
-  const result = schema.safeParse(plain ?? {});
+  const result = schema().safeParse(plain ?? {});
   if (!result.success) {
     const issue = result.error.issues[0];
     const node = doc.getIn(issue.path as (string | number)[], true) as { range?: [number, number, number] } | undefined;
@@ -222,13 +218,13 @@ function describeIssue(issue: z.core.$ZodIssue): string {
 }
 
 /** The directories and files a team of one schema version must have (`.schema/<v>.yml`). */
-export const layoutSchema = named('layout', z.lazy(() => z.object({
+export const layoutSchema = named('layout', lazySchema((z) => z.object({
   name: z.string(),
   team: z.object({ files: z.array(z.string()), dirs: z.array(z.string()) }),
   member: z.object({ files: z.array(z.string()), dirs: z.array(z.string()) }),
   project: z.optional(z.object({ dirs: z.array(z.string()) })),
 })));
-export type Layout = z.infer<typeof layoutSchema>;
+export type Layout = Infer<typeof layoutSchema>;
 
 /** Reads a profile's `.schema/<version>.yml`. */
 export function readLayout(profileDir: string, version: string): Layout {

@@ -14,7 +14,7 @@
  */
 import { copyFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import * as z from 'zod/mini';
+import { schema, type Infer } from './zod.ts';
 import { readTextIfExists, withFileLock, writeFileAtomic } from './files.ts';
 import { acceptName } from './names.ts';
 import { BmError, warn } from './output.ts';
@@ -23,7 +23,7 @@ import { home } from './paths.ts';
 import { isOurs } from './proc.ts';
 import type { TmuxPlace } from './tmux.ts';
 
-const entrySchema = z.lazy(() => z.looseObject({
+const entrySchema = schema((z) => z.looseObject({
   team: z.optional(z.string()),
   member: z.optional(z.string()),
   project: z.optional(z.nullable(z.string())),
@@ -62,7 +62,7 @@ export function stateKey(team: string, key: string): string {
   return `${team}/${key}`;
 }
 
-function normalise(key: string, raw: z.infer<typeof entrySchema>): StateEntry {
+function normalise(key: string, raw: Infer<typeof entrySchema>): StateEntry {
   const [team, member, project] = key.split('/');
   return {
     ...raw,
@@ -95,7 +95,7 @@ function parseState(text: string, file: string): { state: State; corrupt: boolea
   }
   let dropped = 0;
   for (const [key, value] of Object.entries(raw)) {
-    const parsed = entrySchema.safeParse(value);
+    const parsed = entrySchema().safeParse(value);
     const entry = parsed.success ? normalise(key, parsed.data) : undefined;
     if (entry && namesAcceptable(entry, file)) members[key] = entry;
     else dropped++;

@@ -51,7 +51,7 @@ export function loadTeam(entry: TeamEntry): Team {
 /** Writes the team manifest document back (atomically), keeping comments and unknown keys. */
 export function saveManifest(team: Team): void {
   writeFileAtomic(team.paths.manifest, team.manifestDoc.toString({ lineWidth: 0 }));
-  team.manifest = teamManifestSchema.parse(team.manifestDoc.toJS());
+  team.manifest = teamManifestSchema().parse(team.manifestDoc.toJS());
   team.schemaVersion = team.manifest.schema_version;
 }
 

@@ -38,7 +38,7 @@ function parseTopology(text: string, file: string): TopologyRead {
   } catch (error) {
     return { kind: 'corrupt', reason: `not valid JSON (${(error as Error).message})` };
   }
-  const parsed = topologySchema.safeParse(data);
+  const parsed = topologySchema().safeParse(data);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     return { kind: 'corrupt', reason: `${issue.path.map(String).join('.') || '(top level)'}: ${issue.message}` };

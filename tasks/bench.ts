@@ -271,7 +271,9 @@ function alternatingMedians(commands: [string, string[]][], env: NodeJS.ProcessE
 
 /**
  * The k8s formation against kube-sim: the skip-the-manager path of `bm start` and `bm status`, 10
- * pods. Both run one kubectl process (bm's look, also timed alone) after bm's own start-up.
+ * pods. Both run one kubectl process (bm's look, also timed alone), started as the command's code
+ * loads (lib/endpoints/k8s.ts lookEarly; the untimed warm-up round records its context), so
+ * bm's own work overlaps it.
  */
 async function k8s(): Promise<void> {
   process.stderr.write('k8s: bm start --formation k8s (healthy, nothing to do) and bm status with 10 pods on kube-sim (median of runs)\n');

@@ -18,7 +18,7 @@ import { buildConsole } from './build-web.mjs';
 const ROOT = path.resolve(import.meta.dirname, '..');
 export const DIST = path.join(ROOT, 'dist', 'commands');
 
-// zod is on every command's path: bundled, it loads as part of one file instead of dozens. Every
+// zod is bundled, into a file of its own (lib/zod.ts): one file loads faster than its dozens. Every
 // other package stays external, loaded from node_modules by the code that needs it, so an updated
 // package is used without a rebuild. That includes yaml (lib/yaml.ts): most runs parse no YAML,
 // and bundled, its 260 KB were read and hashed by every command, twice the rest of a bundle.
@@ -36,7 +36,11 @@ function options({ watch = false } = {}) {
   const external = Object.keys({ ...pkg.dependencies, ...pkg.devDependencies }).filter((name) => !BUNDLED.has(name));
   return {
     absWorkingDir: ROOT,
-    entryPoints: readdirSync(path.join(ROOT, 'scripts')).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts')).map((f) => `scripts/${f}`),
+    entryPoints: [
+      ...readdirSync(path.join(ROOT, 'scripts')).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts')).map((f) => ({ in: `scripts/${f}`, out: f.slice(0, -3) })),
+      // zod on its own, which lib/zod.ts loads when a schema is first used: most runs use none.
+      { in: 'lib/zod-mini.ts', out: 'zod-mini' },
+    ],
     outdir: DIST,
     outExtension: { '.js': '.cjs' },
     bundle: true,
@@ -48,7 +52,7 @@ function options({ watch = false } = {}) {
     banner: { js: "var __bmImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
     // BM_BUILD names this build: its schemas' verdicts on cached files hold for it alone (lib/schema.ts).
     // A watch rebuilds under one name, so its bundles have none and always check.
-    define: { 'import.meta.url': '__bmImportMetaUrl', 'import.meta.dirname': '__dirname', BM_BUILD: watch ? 'undefined' : JSON.stringify(randomUUID()) },
+    define: { 'import.meta.url': '__bmImportMetaUrl', 'import.meta.dirname': '__dirname', BM_BUILD: watch ? 'undefined' : JSON.stringify(randomUUID()), BM_ZOD_BUNDLE: '"./zod-mini.cjs"' },
     sourcemap: 'linked',
     logLevel: 'warning',
   };

@@ -11,21 +11,21 @@
  * survives restarts. GitHub's GraphQL rate limit is honoured: with no points left (or a
  * RATE_LIMITED answer) the next poll waits until `x-ratelimit-reset`; other failures back off.
  */
-import * as z from 'zod/mini';
+import { schema, type Infer } from '../zod.ts';
 import { readTextIfExists, writeFileAtomic } from '../files.ts';
 import { GitHubError, readBoardItems, type GitHub } from '../github.ts';
 import type { Journal } from './journal.ts';
 import type { Logger } from './log.ts';
 
-const stateSchema = z.object({
+const stateSchema = schema((z) => z.object({
   board: z.string(),
   /** The newest `updatedAt` seen (ISO). */
   cursor: z.string(),
   /** Item id → Status name (null: none). */
   statuses: z.record(z.string(), z.nullable(z.string())),
-});
+}));
 
-type BoardState = z.infer<typeof stateSchema>;
+type BoardState = Infer<typeof stateSchema>;
 
 /** Options of the board poller. */
 export interface BoardPollerOptions {
@@ -60,7 +60,7 @@ export class BoardPoller {
     this.#o = options;
     try {
       const text = readTextIfExists(options.stateFile);
-      const parsed = text === undefined ? undefined : stateSchema.safeParse(JSON.parse(text));
+      const parsed = text === undefined ? undefined : stateSchema().safeParse(JSON.parse(text));
       if (parsed?.success && parsed.data.board === options.board) this.#state = parsed.data;
     } catch {
       // A torn file: the next poll remembers afresh, without waking anyone.

@@ -16,7 +16,8 @@
  */
 import { rmSync } from 'node:fs';
 import path from 'node:path';
-import * as z from 'zod/mini';
+import type * as z from 'zod/mini';
+import { schema, type Infer } from '../zod.ts';
 import { readTextIfExists, writeFileAtomic } from '../files.ts';
 import { home } from '../paths.ts';
 import { isOurs } from '../proc.ts';
@@ -58,12 +59,12 @@ export const EXIT_ALREADY_RUNNING = 3;
 /** How the daemon receives work. */
 export type DaemonMode = 'webhook' | 'poll';
 
-const pidSchema = z.lazy(() => z.object({ pid: z.number(), started: z.string() }));
+const pidSchema = schema((z) => z.object({ pid: z.number(), started: z.string() }));
 
 /** The content of `daemon.pid`. */
-export type PidRecord = z.infer<typeof pidSchema>;
+export type PidRecord = Infer<typeof pidSchema>;
 
-const recordSchema = z.lazy(() => z.looseObject({
+const recordSchema = schema((z) => z.looseObject({
   team: z.string(),
   mode: z.enum(['webhook', 'poll']),
   pid: z.number(),
@@ -104,13 +105,13 @@ const recordSchema = z.lazy(() => z.looseObject({
 }));
 
 /** The content of `daemon.json`. */
-export type DaemonRecord = z.infer<typeof recordSchema>;
+export type DaemonRecord = Infer<typeof recordSchema>;
 
-function readJson<T>(file: string, schema: z.ZodMiniType<T>): T | undefined {
+function readJson<T>(file: string, schema: () => z.ZodMiniType<T>): T | undefined {
   try {
     const text = readTextIfExists(file);
     if (text === undefined) return undefined;
-    const parsed = schema.safeParse(JSON.parse(text));
+    const parsed = schema().safeParse(JSON.parse(text));
     return parsed.success ? parsed.data : undefined;
   } catch {
     return undefined;

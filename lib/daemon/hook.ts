@@ -8,7 +8,7 @@
  * which GitHub never sends back, differs) is updated, never duplicated. `hook.json` in the
  * daemon folder remembers which hook status should read; it holds no secret.
  */
-import * as z from 'zod/mini';
+import { schema, type Infer } from '../zod.ts';
 import { readTextIfExists, writeFileAtomic } from '../files.ts';
 import type { RepoHook } from '../github.ts';
 
@@ -51,16 +51,16 @@ export function lastDelivery(hook: RepoHook): { ok: boolean | null; text: string
   return { ok, text: `${ok ? 'succeeded' : 'failed'} (${last.code ? `HTTP ${last.code}` : 'no connection'}${detail ? `: ${detail}` : ''})` };
 }
 
-const recordSchema = z.object({ repo: z.string(), id: z.number(), url: z.string() });
+const recordSchema = schema((z) => z.object({ repo: z.string(), id: z.number(), url: z.string() }));
 
 /** What hook.json holds: the hook bm set up or found. */
-export type HookRecord = z.infer<typeof recordSchema>;
+export type HookRecord = Infer<typeof recordSchema>;
 
 /** Reads hook.json; missing or unreadable is no hook. */
 export function readHookRecord(file: string): HookRecord | undefined {
   try {
     const text = readTextIfExists(file);
-    const parsed = text === undefined ? undefined : recordSchema.safeParse(JSON.parse(text));
+    const parsed = text === undefined ? undefined : recordSchema().safeParse(JSON.parse(text));
     return parsed?.success ? parsed.data : undefined;
   } catch {
     return undefined;

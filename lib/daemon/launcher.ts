@@ -19,13 +19,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { createInterface } from 'node:readline';
-import * as z from 'zod/mini';
+import { schema, type Infer } from '../zod.ts';
 import { endGroup, endProcesses, isOurs, spawnDetached, timings } from '../proc.ts';
 import { stateKey, updateState, type State } from '../state.ts';
 import { memberMarker, memberProcessesUnder } from '../tree.ts';
 import type { Logger } from './log.ts';
 
-const requestSchema = z.object({
+const requestSchema = schema((z) => z.object({
   id: z.number(),
   team: z.string(),
   key: z.string(),
@@ -38,10 +38,10 @@ const requestSchema = z.object({
   banner: z.string(),
   /** CPU priority of the run (0 to 19, higher is lower). */
   nice: z.number(),
-});
+}));
 
 /** One member run to launch. */
-export type LaunchRequest = z.infer<typeof requestSchema>;
+export type LaunchRequest = Infer<typeof requestSchema>;
 
 /** What came of a LaunchRequest. */
 export type LaunchOutcome =
@@ -153,7 +153,7 @@ export async function runLauncher(): Promise<number> {
   const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
   lines.on('line', (line) => {
     try {
-      const parsed = requestSchema.safeParse(JSON.parse(line));
+      const parsed = requestSchema().safeParse(JSON.parse(line));
       if (!parsed.success) throw new Error('not a launch request');
       if (batch.length === 0) setImmediate(launchBatch);
       batch.push(parsed.data);

@@ -17,23 +17,23 @@
  *
  * Event ids are numeric strings and are compared as BigInt, never as strings.
  */
-import * as z from 'zod/mini';
+import { schema, type Infer } from '../zod.ts';
 import { readTextIfExists, writeFileAtomic } from '../files.ts';
 import { GitHubError, readRepoEvents, type EventsRead, type GitHub } from '../github.ts';
 import { judge, polledFacts, webhookName, type Judgement, type TeamCoordinates } from './events.ts';
 import type { Journal } from './journal.ts';
 import type { Logger } from './log.ts';
 
-const cursorSchema = z.looseObject({
+const cursorSchema = schema((z) => z.looseObject({
   /** The repository the cursor belongs to (files written before it was recorded have none). */
   repo: z.optional(z.string()),
   last_event_id: z.nullable(z.string()),
   etag: z.optional(z.nullable(z.string())),
   last_poll_at: z.optional(z.nullable(z.string())),
-});
+}));
 
 /** The content of poll.json. */
-export type PollCursor = z.infer<typeof cursorSchema>;
+export type PollCursor = Infer<typeof cursorSchema>;
 
 /** Reads poll.json; a missing file is no cursor, a broken one is reported through `onCorrupt`. */
 export function readCursor(file: string, onCorrupt: (why: string) => void = () => undefined): PollCursor {
@@ -47,7 +47,7 @@ export function readCursor(file: string, onCorrupt: (why: string) => void = () =
   }
   if (text === undefined) return empty;
   try {
-    const parsed = cursorSchema.safeParse(JSON.parse(text));
+    const parsed = cursorSchema().safeParse(JSON.parse(text));
     if (parsed.success && (parsed.data.last_event_id === null || /^\d+$/.test(parsed.data.last_event_id))) return parsed.data;
     onCorrupt('unexpected content');
   } catch (error) {

@@ -18,6 +18,7 @@
  * `$XDG_CACHE_HOME/bm/k8s-contexts.json`. A look nobody asks for is ended when bm exits, and
  * the record is corrected; as the look only reads, a wrong record costs time, never a wrong answer.
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { configMapName, lastLine, MANAGED_BY, MEMBER_LABEL, podDrift, podHealth, SECRET, TEAM_LABEL, type Meta, type Pod } from '../../formations/k8s/kube.ts';
 import { runKubectl, startKubectl, type KubectlCall, type KubectlOptions, type KubectlRun } from '../../formations/k8s/kubectl.ts';
@@ -39,11 +40,10 @@ interface NamespaceState {
   secrets: Set<string>;
 }
 
-/** bm's objects in every namespace of a context: pods in full, ConfigMaps and Secrets as metadata. */
+/** bm's objects in every namespace of a context: its pods, and each namespace's state. */
 interface ContextObjects {
   pods: Pod[];
-  configMaps: Meta[];
-  secrets: Meta[];
+  namespaces: Map<string, NamespaceState>;
 }
 
 function timeoutMs(): number {
@@ -128,12 +128,18 @@ function contextObjects(context: string): Promise<ContextObjects> {
     early.delete(context);
     call.hold(true);
     look = call.result.then((run) => {
-      const found: ContextObjects = { pods: [], configMaps: [], secrets: [] };
+      const found: ContextObjects = { pods: [], namespaces: new Map() };
       for (const line of outputOf(run).split('\n').filter(Boolean)) {
         const { kind, metadata, spec, status } = objectOf(line);
-        if (kind === 'Pod') found.pods.push({ metadata, spec, status });
-        else if (kind === 'ConfigMap') found.configMaps.push(metadata);
-        else if (kind === 'Secret') found.secrets.push(metadata);
+        const namespace = metadata.namespace ?? '';
+        let state = found.namespaces.get(namespace);
+        if (!state) found.namespaces.set(namespace, state = { pods: new Map(), configMaps: new Set(), secrets: new Set() });
+        if (kind === 'Pod') {
+          const pod = { metadata, spec, status };
+          found.pods.push(pod);
+          state.pods.set(metadata.name, pod);
+        } else if (kind === 'ConfigMap') state.configMaps.add(metadata.name);
+        else if (kind === 'Secret') state.secrets.add(metadata.name);
       }
       return found;
     });
@@ -155,6 +161,9 @@ function readRecord(): LookRecord {
     return {}; // A torn or foreign record: no early look.
   }
 }
+
+/** The most looks lookEarly() starts; any other context is looked at when asked. */
+const MAX_EARLY_LOOKS = 4;
 
 /** The value of `-t`/`--team` in `argv`, if any (the launcher moves it after the command). */
 function teamFlag(argv: readonly string[]): string | undefined {
@@ -178,8 +187,9 @@ export function lookEarly(command: string, argv: readonly string[]): void {
   const team = teamFlag(argv);
   const key = team === undefined ? command : `${command} -t ${team}`;
   const hinted = readRecord()[home]?.[key];
-  const contexts = Array.isArray(hinted) ? hinted.filter((c): c is string => typeof c === 'string' && c !== '') : [];
-  for (const context of contexts) {
+  const contexts = [...new Set(Array.isArray(hinted) ? hinted.filter((c): c is string => typeof c === 'string' && c !== '') : [])];
+  // A few at most: each is a kubectl process, and a team rarely spans more clusters.
+  for (const context of contexts.slice(0, MAX_EARLY_LOOKS)) {
     const call = startLook(context);
     call.hold(false);
     early.set(context, call);
@@ -189,8 +199,10 @@ export function lookEarly(command: string, argv: readonly string[]): void {
     const looked = [...lookedAt].sort();
     if (code !== 0 || looked.join('\n') === [...contexts].sort().join('\n')) return;
     try {
-      const record = readRecord();
-      record[home] = { ...record[home], [key]: looked };
+      // Other BM_HOMEs keep their entries while they exist (a test's or a bench's are gone soon).
+      const current = readRecord();
+      const record = Object.fromEntries(Object.entries(current).filter(([other]) => other !== home && existsSync(other)));
+      record[home] = { ...current[home], [key]: looked };
       writeFileAtomic(recordFile(), `${JSON.stringify(record, null, 2)}\n`, 0o600, { durable: false });
     } catch {
       // Only a hint: the next run looks late, as without one.
@@ -200,13 +212,7 @@ export function lookEarly(command: string, argv: readonly string[]): void {
 
 /** The namespace's pods, ConfigMaps and Secrets of bm. */
 async function namespaceState(where: Where): Promise<NamespaceState> {
-  const all = await contextObjects(where.context);
-  const here = (items: Meta[]) => new Set(items.filter((m) => m.namespace === where.namespace).map((m) => m.name));
-  return {
-    pods: new Map(all.pods.filter((p) => p.metadata.namespace === where.namespace).map((p) => [p.metadata.name, p])),
-    configMaps: here(all.configMaps),
-    secrets: here(all.secrets),
-  };
+  return (await contextObjects(where.context)).namespaces.get(where.namespace) ?? { pods: new Map(), configMaps: new Set(), secrets: new Set() };
 }
 
 /**
@@ -356,6 +362,20 @@ interface Event {
   lastTimestamp?: string | null;
   eventTime?: string | null;
   metadata?: { creationTimestamp?: string };
+  involvedObject?: { name?: string };
+}
+
+const podEvents = new Map<string, Promise<Event[]>>();
+
+/** The events of every pod in a namespace: one kubectl call per namespace and process, whatever the number of members there. */
+function namespacePodEvents(where: Where): Promise<Event[]> {
+  const key = `${where.context}\0${where.namespace}`;
+  let events = podEvents.get(key);
+  if (!events) {
+    events = kubectl(where, ['get', 'events', '--field-selector', 'involvedObject.kind=Pod', '-o', 'json']).then((json) => (JSON.parse(json) as { items?: Event[] }).items ?? []);
+    podEvents.set(key, events);
+  }
+  return events;
 }
 
 /** Restarts, the last termination and the last `count` events of a member's pod; null when the cluster does not say. */
@@ -365,7 +385,7 @@ export async function podDetails(endpoint: K8sEndpoint, count = 5): Promise<PodD
   try {
     [pod, events] = await Promise.all([
       namespaceState(endpoint).then((state) => state.pods.get(endpoint.pod)),
-      kubectl(endpoint, ['get', 'events', '--field-selector', `involvedObject.name=${endpoint.pod}`, '-o', 'json']).then((json) => (JSON.parse(json) as { items?: Event[] }).items ?? []),
+      namespacePodEvents(endpoint).then((all) => all.filter((e) => e.involvedObject?.name === endpoint.pod)),
     ]);
   } catch {
     return null;

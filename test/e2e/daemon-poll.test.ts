@@ -14,6 +14,7 @@ import path from 'node:path';
 import { sign } from '@octokit/webhooks-methods';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { jsonLines } from '../support/wait.ts';
 import { connectTeam, daemonDir, daemonJson, daemonTeam, example, journal, waitFor, webhookSecret } from '../support/daemon.ts';
 import { startFakeGitHub, type FakeGitHub } from '../support/fake-github.ts';
 import { createSandbox, type Sandbox } from '../support/sandbox.ts';
@@ -27,7 +28,7 @@ let stubLog: string;
 let github: FakeGitHub;
 
 interface Call { argv: string[]; cwd: string }
-const runCalls = (): Call[] => (existsSync(stubLog) ? readFileSync(stubLog, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Call) : []).filter((c) => c.argv[0] === 'run');
+const runCalls = (): Call[] => jsonLines<Call>(stubLog).filter((c) => c.argv[0] === 'run');
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const connect = (repo: string) => connectTeam(sandbox, TEAM, repo, TOKEN);

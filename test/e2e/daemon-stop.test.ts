@@ -9,7 +9,7 @@ import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { alive, daemonTeam, deliver, example, journal, waitFor, webhookSecret, type JournalLine } from '../support/daemon.ts';
-import { createSandbox, type Sandbox } from '../support/sandbox.ts';
+import { preparedSandbox, type Sandbox } from '../support/sandbox.ts';
 
 const TEAM = 'gamma';
 const FAST = { BM_STOP_KILL_MS: '1000', BM_STOP_GRACE_MS: '3000', BM_DAEMON_STOP_MS: '5000', STUB_RALPH_TICK_MS: '20', BM_DAEMON_BACKOFF_MS: '100', BM_DAEMON_RUN_NICE: '0' };
@@ -18,8 +18,8 @@ const FAST = { BM_STOP_KILL_MS: '1000', BM_STOP_GRACE_MS: '3000', BM_DAEMON_STOP
 let sandbox: Sandbox;
 
 test.before.each(async () => {
-  sandbox = createSandbox(FAST);
-  await daemonTeam(sandbox, TEAM, ['dev:alice', 'qe:quinn']);
+  // The team is made once, then copied for each test.
+  sandbox = await preparedSandbox('team', (s) => daemonTeam(s, TEAM, ['dev:alice', 'qe:quinn']), FAST);
 });
 test.after.each(async () => {
   await sandbox.bm(['daemon', 'stop']);

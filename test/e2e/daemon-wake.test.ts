@@ -5,10 +5,10 @@
  * a foreign repository or board, and answers each as the wake table says; a foreign
  * organisation's events run nobody; a member's own comments cannot cause a second run.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { jsonLines } from '../support/wait.ts';
 import { connectTeam, daemonJson, daemonTeam, deliver, example, journal, waitFor, webhookSecret } from '../support/daemon.ts';
 import { startFakeGitHub, type FakeGitHub } from '../support/fake-github.ts';
 import { createSandbox, type Sandbox } from '../support/sandbox.ts';
@@ -25,7 +25,7 @@ let secret: string;
 let port: number;
 let board: { id: string; statusField: string };
 
-const runCalls = () => (existsSync(stubLog) ? readFileSync(stubLog, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { argv: string[] }) : []).filter((c) => c.argv[0] === 'run');
+const runCalls = () => jsonLines<{ argv: string[] }>(stubLog).filter((c) => c.argv[0] === 'run');
 const count = (type: string) => journal(sandbox, TEAM).filter((e) => e.type === type).length;
 /**
  * No run in progress and no follow-up waiting: a run's end is journaled before the daemon

@@ -10,6 +10,7 @@ import path from 'node:path';
 import process from 'node:process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { jsonLines } from '../support/wait.ts';
 import { alive, daemonDir, daemonJson, daemonTeam, deliver, example, httpRequest, journal, waitFor, webhookSecret } from '../support/daemon.ts';
 import { createSandbox, type Sandbox } from '../support/sandbox.ts';
 
@@ -39,7 +40,7 @@ test.after.each(async () => {
 test.after(() => sandbox.cleanup());
 
 const workspace = (member: string) => path.join(sandbox.workzone, TEAM, member);
-const runCalls = (): Call[] => (existsSync(stubLog) ? readFileSync(stubLog, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Call) : []).filter((c) => c.argv[0] === 'run');
+const runCalls = (): Call[] => jsonLines<Call>(stubLog).filter((c) => c.argv[0] === 'run');
 const ends = () => journal(sandbox, TEAM).filter((e) => e.type === 'run.end').length;
 const starts = () => journal(sandbox, TEAM).filter((e) => e.type === 'run.start').length;
 const status = () => sandbox.json<DaemonStatusJson>(['daemon', 'status', '--json']);

@@ -4,10 +4,11 @@
  * clears it and the daemon wakes exactly the member that asked; human gates are approved and
  * rejected the same way; without a daemon bm says how to start one.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { jsonLines } from '../support/wait.ts';
 import { parse } from 'yaml';
 import { journal, waitFor } from '../support/daemon.ts';
 import { startFakeGitHub, type FakeGitHub, type FakeIssue } from '../support/fake-github.ts';
@@ -33,7 +34,7 @@ interface InboxJson {
 }
 interface ActionJson { action: string; members: string[]; woken: boolean; hint: string | null; removedLabel: boolean; status: { from: string | null; to: string | null } }
 
-const runCwds = (): string[] => (existsSync(stubLog) ? readFileSync(stubLog, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { argv: string[]; cwd: string }) : [])
+const runCwds = (): string[] => jsonLines<{ argv: string[]; cwd: string }>(stubLog)
   .filter((c) => c.argv[0] === 'run').map((c) => path.basename(c.cwd));
 
 /** A member's attributed comment, as the gh skill's bm_comment writes it. */

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, rmSync,
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createSandbox, type Sandbox } from '../support/sandbox.ts';
+import { preparedSandbox, type Sandbox } from '../support/sandbox.ts';
 
 let sandbox: Sandbox;
 let repo: string;
@@ -31,16 +31,19 @@ const calls = (): ClaudeCall[] => (existsSync(log) ? readFileSync(log, 'utf8').t
 const git = (...args: string[]) => execFileSync('git', ['-C', repo, ...args], { env: sandbox.env }).toString();
 
 test.before.each(async () => {
-  sandbox = createSandbox();
+  // The team is made once, then copied for each test.
+  sandbox = await preparedSandbox('team', async (s) => {
+    mkdirSync(path.join(s.dir, 'tmp'));
+    await s.ok(['init', '--non-interactive', '--team-name', 'kb', '--profile', 'scrum', '--workzone', s.workzone, '--no-github']);
+    await s.ok(['hire', 'dev', '--name', 'alice']);
+    const team = path.join(s.workzone, 'kb', 'team');
+    // The session must use the team's own copy of the skill, not bm's built-in one.
+    writeFileSync(path.join(team, 'skills', 'knowledge-manager', 'SKILL.md'), SKILL);
+    execFileSync('git', ['-C', team, 'commit', '-q', '-am', 'test: own skill text'], { env: s.env });
+  });
   log = path.join(sandbox.dir, 'calls.jsonl');
   tmp = path.join(sandbox.dir, 'tmp');
-  mkdirSync(tmp);
-  await sandbox.ok(['init', '--non-interactive', '--team-name', 'kb', '--profile', 'scrum', '--workzone', sandbox.workzone, '--no-github']);
-  await sandbox.ok(['hire', 'dev', '--name', 'alice']);
   repo = path.join(sandbox.workzone, 'kb', 'team');
-  // The session must use the team's own copy of the skill, not bm's built-in one.
-  writeFileSync(path.join(repo, 'skills', 'knowledge-manager', 'SKILL.md'), SKILL);
-  git('commit', '-q', '-am', 'test: own skill text');
 });
 test.after.each(() => sandbox.cleanup());
 

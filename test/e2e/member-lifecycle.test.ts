@@ -11,19 +11,14 @@ import process from 'node:process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { alive } from '../support/processes.ts';
-import { BM_COMMAND, createSandbox, type Sandbox } from '../support/sandbox.ts';
-import { waitFor } from '../support/wait.ts';
+import { BM_COMMAND, preparedSandbox, type Sandbox } from '../support/sandbox.ts';
+import { jsonLines, waitFor } from '../support/wait.ts';
 
 let sandbox: Sandbox;
 let stubLog: string;
 
 const FAST = { BM_START_CHECK_MS: '400', BM_STOP_GRACE_MS: '5000', BM_STOP_KILL_MS: '1000', STUB_RALPH_TICK_MS: '20' };
 
-test.before.each(() => {
-  sandbox = createSandbox(FAST);
-  stubLog = path.join(sandbox.dir, 'stub-calls.jsonl');
-  sandbox.env.BM_STUB_LOG = stubLog;
-});
 test.after.each(() => sandbox.cleanup());
 
 interface Call { bin: string; argv: string[]; cwd: string; pid: number; env: Record<string, string> }
@@ -37,20 +32,40 @@ const topologyFile = () => path.join(teamDir(), 'topology.json');
 const stateFile = () => path.join(sandbox.bmHome, 'state.json');
 const workspace = (member: string) => path.join(teamDir(), member);
 
-/** A team 'alpha' with the given members (role:name), workspaces provisioned by `bm teams sync`. */
-async function team(hires = ['dev:alice', 'qe:quinn', 'reviewer:rita'], extra: string[] = []): Promise<void> {
-  await sandbox.ok(['init', '--non-interactive', '--team-name', 'alpha', '--profile', 'scrum', '--workzone', sandbox.workzone, '--no-github', ...extra]);
-  for (const hire of hires) {
-    const [role, name] = hire.split(':');
-    await sandbox.ok(['hire', role, '--name', name]);
-  }
-  await sandbox.ok(['teams', 'sync']);
+/**
+ * This test's sandbox: a team 'alpha' with the given members (role:name) and projects (made as
+ * local repos), workspaces provisioned by `bm teams sync`. Made once per shape and copied for
+ * each later test that asks for the same.
+ */
+async function team(hires = ['dev:alice', 'qe:quinn', 'reviewer:rita'], projects: string[] = []): Promise<void> {
+  sandbox = await preparedSandbox([...hires, ...projects].join(' '), async (s) => {
+    const init = ['init', '--non-interactive', '--team-name', 'alpha', '--profile', 'scrum', '--workzone', s.workzone, '--no-github'];
+    await s.ok([...init, ...projects.flatMap((name) => ['--project', projectRepo(s, name)])]);
+    for (const hire of hires) {
+      const [role, name] = hire.split(':');
+      await s.ok(['hire', role, '--name', name]);
+    }
+    await s.ok(['teams', 'sync']);
+  }, FAST);
+  stubLog = path.join(sandbox.dir, 'stub-calls.jsonl');
+  sandbox.env.BM_STUB_LOG = stubLog;
 }
 
-function calls(): Call[] {
-  if (!existsSync(stubLog)) return [];
-  return readFileSync(stubLog, 'utf8').trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as Call);
+/** A bare repo `<name>.git` in the sandbox with one commit; its path. */
+function projectRepo(s: Sandbox, name: string): string {
+  const bare = path.join(s.dir, `${name}.git`);
+  const seed = path.join(s.dir, `${name}-seed`);
+  const git = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, env: s.env, stdio: 'ignore' });
+  git(s.dir, 'init', '-q', '--bare', '-b', 'main', bare);
+  git(s.dir, 'init', '-q', '-b', 'main', seed);
+  writeFileSync(path.join(seed, 'README.md'), `# ${name}\n`);
+  git(seed, 'add', '-A');
+  git(seed, 'commit', '-q', '-m', 'initial');
+  git(seed, 'push', '-q', bare, 'main');
+  return bare;
 }
+
+const calls = () => jsonLines<Call>(stubLog);
 
 const runCalls = () => calls().filter((c) => c.argv[0] === 'run');
 const stopCalls = () => calls().filter((c) => c.argv[0] === 'loops' && c.argv[1] === 'stop');
@@ -304,19 +319,7 @@ test('bm fire stops a running member first', async () => {
 });
 
 test('multi-project members run one ralph per project workspace', async () => {
-  const remote = (name: string) => {
-    const bare = path.join(sandbox.dir, `${name}.git`);
-    const seed = path.join(sandbox.dir, `${name}-seed`);
-    const git = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, env: sandbox.env, stdio: 'ignore' });
-    git(sandbox.dir, 'init', '-q', '--bare', '-b', 'main', bare);
-    git(sandbox.dir, 'init', '-q', '-b', 'main', seed);
-    writeFileSync(path.join(seed, 'README.md'), `# ${name}\n`);
-    git(seed, 'add', '-A');
-    git(seed, 'commit', '-q', '-m', 'initial');
-    git(seed, 'push', '-q', bare, 'main');
-    return bare;
-  };
-  await team(['dev:alice'], ['--project', remote('widget'), '--project', remote('gizmo')]);
+  await team(['dev:alice'], ['widget', 'gizmo']);
   await sandbox.ok(['start']);
   const keys = Object.keys(readState().members).sort();
   assert.equal(keys, ['alpha/dev-alice/gizmo', 'alpha/dev-alice/widget']);

@@ -6,7 +6,7 @@ import { appendFileSync, existsSync, lstatSync, mkdirSync, readFileSync, readdir
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createSandbox, type Sandbox } from '../support/sandbox.ts';
+import { createSandbox, preparedSandbox, type Sandbox } from '../support/sandbox.ts';
 
 interface Result { member: string; project: string | null; path: string; action: string; changes: string[]; warnings: string[]; error: string | null }
 interface Report { team: string; dryRun: boolean; summary: Record<string, number>; workspaces: Result[] }
@@ -15,9 +15,6 @@ const MEMBERS = ['dev-alice', 'qe-quinn', 'reviewer-rita'];
 const PROJECTS = ['gadget', 'widget'];
 
 let sandbox: Sandbox;
-test.before.each(() => {
-  sandbox = createSandbox();
-});
 test.after.each(() => sandbox.cleanup());
 
 const git = (cwd: string, ...args: string[]) => sandbox.git(cwd, ...args);
@@ -50,22 +47,31 @@ function commitToTeam(files: Record<string, string>, message: string): void {
   git(teamRepo(), 'commit', '-q', '-m', message);
 }
 
-/** A team "alpha" with projects gadget (tracks its own CLAUDE.md) and widget, three members and layered agents. */
-async function setUpTeam(): Promise<{ widget: { bare: string; seed: string }; teamRemote: string }> {
-  const teamRemote = path.join(sandbox.dir, 'remotes', 'alpha-team.git');
-  mkdirSync(path.dirname(teamRemote), { recursive: true });
-  git(sandbox.dir, 'init', '-q', '--bare', '-b', 'main', teamRemote);
-  const widget = projectRemote('widget');
-  const gadget = projectRemote('gadget', { 'README.md': '# gadget\n', 'CLAUDE.md': 'the project\'s own CLAUDE.md\n' });
-  await sandbox.ok(['init', '--non-interactive', '--team-name', 'alpha', '--profile', 'scrum', '--workzone', sandbox.workzone, '--no-github',
-    '--remote', teamRemote, '--project', widget.bare, '--project', gadget.bare, '--hire', 'dev:alice', '--hire', 'qe:quinn', '--hire', 'reviewer:rita']);
-  commitToTeam({
-    'coding-agent/agents/helper.md': 'team helper\n',
-    'coding-agent/agents/shared.md': 'team shared\n',
-    'projects/widget/coding-agent/agents/shared.md': 'widget shared\n',
-    'members/dev-alice/coding-agent/agents/shared.md': 'alice shared\n',
-  }, 'add agents');
-  return { widget, teamRemote };
+/**
+ * This test's sandbox: a team "alpha" with projects gadget (tracks its own CLAUDE.md) and widget,
+ * three members and layered agents; `synced`: after a first `bm teams sync`. Each is made once
+ * and copied for the next test that asks for it.
+ */
+async function setUpTeam(synced = false): Promise<{ widget: { bare: string; seed: string }; teamRemote: string }> {
+  const remotes = (dir: string) => ({ widget: { bare: path.join(dir, 'remotes', 'widget.git'), seed: path.join(dir, 'seeds', 'widget') }, teamRemote: path.join(dir, 'remotes', 'alpha-team.git') });
+  sandbox = await preparedSandbox(synced ? 'synced' : 'team', async (s) => {
+    sandbox = s;
+    const { teamRemote } = remotes(s.dir);
+    mkdirSync(path.dirname(teamRemote), { recursive: true });
+    git(s.dir, 'init', '-q', '--bare', '-b', 'main', teamRemote);
+    const widget = projectRemote('widget');
+    const gadget = projectRemote('gadget', { 'README.md': '# gadget\n', 'CLAUDE.md': 'the project\'s own CLAUDE.md\n' });
+    await s.ok(['init', '--non-interactive', '--team-name', 'alpha', '--profile', 'scrum', '--workzone', s.workzone, '--no-github',
+      '--remote', teamRemote, '--project', widget.bare, '--project', gadget.bare, '--hire', 'dev:alice', '--hire', 'qe:quinn', '--hire', 'reviewer:rita']);
+    commitToTeam({
+      'coding-agent/agents/helper.md': 'team helper\n',
+      'coding-agent/agents/shared.md': 'team shared\n',
+      'projects/widget/coding-agent/agents/shared.md': 'widget shared\n',
+      'members/dev-alice/coding-agent/agents/shared.md': 'alice shared\n',
+    }, 'add agents');
+    if (synced) await s.ok(['teams', 'sync']);
+  });
+  return remotes(sandbox.dir);
 }
 
 /** Every entry under `root` with its type, size, mtime and link target: equal snapshots mean nothing was written. */
@@ -147,8 +153,7 @@ test('create 3 members × 2 projects; dry runs write nothing; a re-sync changes 
 });
 
 test('a second sync pulls, repairs symlinks and keeps a local ralph.yml edit', async () => {
-  const { widget } = await setUpTeam();
-  await sandbox.ok(['teams', 'sync']);
+  const { widget } = await setUpTeam(true);
 
   writeFileSync(path.join(widget.seed, 'README.md'), '# widget v2\n');
   git(widget.seed, 'commit', '-q', '-am', 'v2');
@@ -197,6 +202,7 @@ test('a second sync pulls, repairs symlinks and keeps a local ralph.yml edit', a
 });
 
 test('a broken project URL and a file in the way fail only their workspaces', async () => {
+  sandbox = createSandbox();
   const widget = projectRemote('widget');
   const missing = path.join(sandbox.dir, 'remotes', 'ghost.git');
   await sandbox.ok(['init', '--non-interactive', '--team-name', 'alpha', '--profile', 'scrum', '--workzone', sandbox.workzone, '--no-github',
@@ -232,6 +238,7 @@ test('a broken project URL and a file in the way fail only their workspaces', as
 });
 
 test('a checkout in the way and a leftover index.lock are reported, not overwritten', async () => {
+  sandbox = createSandbox();
   const widget = projectRemote('widget');
   await sandbox.ok(['init', '--non-interactive', '--team-name', 'alpha', '--profile', 'scrum', '--workzone', sandbox.workzone, '--no-github',
     '--project', widget.bare, '--hire', 'dev:alice', '--hire', 'qe:quinn']);
@@ -252,8 +259,7 @@ test('a checkout in the way and a leftover index.lock are reported, not overwrit
 });
 
 test('a member hired after the first sync; sync of named members; --push', async () => {
-  const { teamRemote } = await setUpTeam();
-  await sandbox.ok(['teams', 'sync']);
+  const { teamRemote } = await setUpTeam(true);
   await sandbox.ok(['hire', 'architect', '--name', 'archie']);
   const only = await syncJson(['architect-archie']);
   assert.equal(only.workspaces.map((w) => `${w.member}/${w.project}:${w.action}`), ['architect-archie/gadget:created', 'architect-archie/widget:created']);
@@ -272,6 +278,7 @@ test('a member hired after the first sync; sync of named members; --push', async
 });
 
 test('a team without projects gets one git-initialised workspace per member', async () => {
+  sandbox = createSandbox();
   await sandbox.ok(['init', '--non-interactive', '--team-name', 'solo', '--profile', 'scrum', '--workzone', sandbox.workzone, '--no-github']);
   const none = await sandbox.ok(['teams', 'sync']);
   assert.match(none.stdout, /No members hired/);

@@ -3,12 +3,13 @@
  * with the team's secret and posted over real HTTP, the daemon's files, and waiting.
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import path from 'node:path';
 import { sign } from '@octokit/webhooks-methods';
 import { parse, stringify } from 'yaml';
 import { ROOT, type Sandbox } from './sandbox.ts';
+import { jsonLines } from './wait.ts';
 
 interface Definition {
   name: string;
@@ -113,9 +114,7 @@ export interface JournalLine {
 
 /** The team's journal. */
 export function journal(sandbox: Sandbox, team: string): JournalLine[] {
-  const file = path.join(daemonDir(sandbox, team), 'journal.jsonl');
-  if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as JournalLine);
+  return jsonLines<JournalLine>(path.join(daemonDir(sandbox, team), 'journal.jsonl'));
 }
 
 /** The daemon's daemon.json. */

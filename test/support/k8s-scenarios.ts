@@ -15,7 +15,7 @@ import { promisify } from 'node:util';
 import * as assert from 'uvu/assert';
 import type { Test } from 'uvu';
 import { startKubeSim, type KubeSim } from './kube-sim/index.ts';
-import { createSandbox, type RunResult, type Sandbox } from './sandbox.ts';
+import { preparedSandbox, type RunResult, type Sandbox } from './sandbox.ts';
 
 const run = promisify(execFile);
 
@@ -76,7 +76,17 @@ export interface K8sWorld {
 
 /** Creates a team `alpha` with the given hires whose k8s formation targets `cluster`. */
 export async function k8sWorld(cluster: ClusterHarness, hires: string[], runner: 'script' | 'ralph' = 'script'): Promise<K8sWorld> {
-  const sandbox = createSandbox({ GH_TOKEN: TOKEN, KUBECONFIG: cluster.env.KUBECONFIG, KUBECACHEDIR: cluster.env.KUBECACHEDIR ?? '', BM_K8S_VERIFY_TIMEOUT_MS: '30000', BM_STOP_GRACE_MS: '30000' });
+  const env = { GH_TOKEN: TOKEN, KUBECONFIG: cluster.env.KUBECONFIG, KUBECACHEDIR: cluster.env.KUBECACHEDIR ?? '', BM_K8S_VERIFY_TIMEOUT_MS: '30000', BM_STOP_GRACE_MS: '30000' };
+  // The member pods clone the team repo from its remote. Made once per set of hires, then copied.
+  const remote = (dir: string) => path.join(dir, 'alpha-team.git');
+  const sandbox = await preparedSandbox(`k8s ${hires.join(' ')}`, async (s) => {
+    await run('git', ['init', '-q', '--bare', '-b', 'main', remote(s.dir)]);
+    await s.ok(['init', '--non-interactive', '--team-name', 'alpha', '--profile', 'scrum', '--workzone', s.workzone, '--no-github', '--remote', remote(s.dir)]);
+    for (const hire of hires) {
+      const [role, name] = hire.split(':');
+      await s.ok(['hire', role, '--name', name]);
+    }
+  }, env);
   const bin = path.join(sandbox.dir, 'kubectl-bin');
   const kubectlLog = path.join(sandbox.dir, 'kubectl-argv.log');
   const realKubectl = (await run('sh', ['-c', 'command -v kubectl'])).stdout.trim();
@@ -85,18 +95,9 @@ export async function k8sWorld(cluster: ClusterHarness, hires: string[], runner:
   writeFileSync(path.join(bin, 'kubectl'), `#!/bin/sh\n(IFS='\t'; printf '%s\\n' "$*") >> '${kubectlLog}'\nexec '${realKubectl}' "$@"\n`);
   chmodSync(path.join(bin, 'kubectl'), 0o755);
   sandbox.env.PATH = `${bin}${path.delimiter}${sandbox.env.PATH}`;
-
-  // The member pods clone the team repo from its remote.
-  const remote = path.join(sandbox.dir, 'alpha-team.git');
-  await run('git', ['init', '-q', '--bare', '-b', 'main', remote]);
-  await sandbox.ok(['init', '--non-interactive', '--team-name', 'alpha', '--profile', 'scrum', '--workzone', sandbox.workzone, '--no-github', '--remote', remote]);
-  for (const hire of hires) {
-    const [role, name] = hire.split(':');
-    await sandbox.ok(['hire', role, '--name', name]);
-  }
   const teamDir = path.join(sandbox.workzone, 'alpha');
   const repo = path.join(teamDir, 'team');
-  const served = await cluster.serveRepo?.(remote);
+  const served = await cluster.serveRepo?.(remote(sandbox.dir));
   if (served) await run('git', ['-C', repo, 'remote', 'set-url', 'origin', served.url]);
   const formationFile = path.join(repo, 'formations', 'k8s', 'formation.yml');
   const text = readFileSync(formationFile, 'utf8')
@@ -146,31 +147,39 @@ export async function k8sWorld(cluster: ClusterHarness, hires: string[], runner:
   };
 }
 
-/** A kube-sim and a world of its own for each test of a file, both torn down after each test. */
+/**
+ * A fresh cluster and a world of their own for each test of a file. One kube-sim process serves
+ * the whole file (starting one costs seconds): after each test it is wiped back to a new cluster
+ * (objects, faults and request log), and stopped after the last.
+ */
 export class SimPerTest {
-  private sim: KubeSim | undefined;
+  private sim: Promise<KubeSim> | undefined;
+  private started: KubeSim | undefined;
   private world: K8sWorld | undefined;
 
   constructor(test: Test) {
     test.after.each(async () => {
       await this.world?.cleanup();
-      await this.sim?.stop();
       this.world = undefined;
-      this.sim = undefined;
+      await this.started?.reset({ state: true });
+    });
+    test.after(async () => {
+      await this.started?.stop();
     });
   }
 
-  /** Starts this test's kube-sim and a team with `hires` deploying to it. */
+  /** This test's kube-sim, fresh, and a team with `hires` deploying to it. */
   async setup(hires: string[], runner: 'script' | 'ralph' = 'script'): Promise<K8sWorld> {
-    this.sim = await startKubeSim({ timeScale: 0.05 });
-    this.world = await k8sWorld(simCluster(this.sim), hires, runner);
+    this.sim ??= startKubeSim({ timeScale: 0.05 });
+    this.started = await this.sim;
+    this.world = await k8sWorld(simCluster(this.started), hires, runner);
     return this.world;
   }
 
   /** This test's kube-sim (after `setup`). */
   get cluster(): KubeSim {
-    if (!this.sim) throw new Error('SimPerTest: call setup() first');
-    return this.sim;
+    if (!this.started) throw new Error('SimPerTest: call setup() first');
+    return this.started;
   }
 }
 

@@ -3,7 +3,7 @@
  * and claude first on PATH, and a `bm` runner that drives the real CLI in a child process.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import process from 'node:process';
@@ -135,7 +135,43 @@ const DENO_DIR = process.env.DENO_DIR || path.join(process.env.XDG_CACHE_HOME ||
  * than BM_COMMAND (an installed package's `bin/bm`, say).
  */
 export function createSandbox(extraEnv: NodeJS.ProcessEnv = {}, command: readonly string[] = BM_COMMAND): Sandbox {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'bm-test-'));
+  return sandboxAt(mkdtempSync(path.join(os.tmpdir(), 'bm-test-')), extraEnv, command);
+}
+
+/** Where each prepared state of this test process is: the sandbox path it was made at. */
+const prepared = new Map<string, string>();
+
+/**
+ * A sandbox that starts from a state made once per test process, for a file whose tests each
+ * need the same team: the first call for `key` runs `prepare` (real bm commands: init, hire,
+ * sync) in a fresh sandbox and keeps a copy of the result; each later call puts that copy back
+ * at the same path, so every absolute path inside it (config, git remotes, links) still holds.
+ * A file's tests run one after another, so the previous sandbox of a key has been cleaned up
+ * by then; `prepare` must leave no process running.
+ */
+export async function preparedSandbox(key: string, prepare: (sandbox: Sandbox) => Promise<void>, extraEnv: NodeJS.ProcessEnv = {}): Promise<Sandbox> {
+  const dir = prepared.get(key);
+  if (dir !== undefined) {
+    if (existsSync(dir)) throw new Error(`preparedSandbox('${key}'): the previous sandbox at ${dir} is still there; clean it up first`);
+    execFileSync('cp', ['-a', `${dir}.prepared`, dir]);
+    return sandboxAt(dir, extraEnv, BM_COMMAND);
+  }
+  const sandbox = createSandbox(extraEnv);
+  try {
+    await prepare(sandbox);
+    const strays = processesUnder(sandbox.dir);
+    if (strays.length > 0) throw new Error(`preparedSandbox('${key}'): preparing left processes running: ${strays.map((p) => p.command).join('; ')}`);
+    execFileSync('cp', ['-a', sandbox.dir, `${sandbox.dir}.prepared`]);
+  } catch (error) {
+    sandbox.cleanup();
+    throw error;
+  }
+  if (prepared.size === 0) process.on('exit', () => prepared.forEach((at) => rmSync(`${at}.prepared`, { recursive: true, force: true })));
+  prepared.set(key, sandbox.dir);
+  return sandbox;
+}
+
+function sandboxAt(dir: string, extraEnv: NodeJS.ProcessEnv, command: readonly string[]): Sandbox {
   const home = path.join(dir, 'home');
   const bmHome = path.join(home, '.botminter');
   const workzone = path.join(dir, 'workzone');

@@ -4,6 +4,7 @@
  * box running other jobs) processes start slowly, and a tight deadline would fail a correct
  * product. A passing test never waits longer for it.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import process from 'node:process';
 import * as assert from 'uvu/assert';
 
@@ -14,4 +15,15 @@ export async function waitFor(what: string, condition: () => boolean, timeoutMs 
   const deadline = Date.now() + timeoutMs * SLACK;
   while (!condition() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
   assert.ok(condition(), `timed out waiting for ${what} (${Math.round((timeoutMs * SLACK) / 1000)} s)`);
+}
+
+/**
+ * The records of a JSON-lines file that another process appends to while the test waits (none
+ * before it exists). A last line still being written, without its newline yet, is left for the
+ * next look rather than failing to parse.
+ */
+export function jsonLines<T>(file: string): T[] {
+  if (!existsSync(file)) return [];
+  const text = readFileSync(file, 'utf8');
+  return text.slice(0, text.lastIndexOf('\n') + 1).split('\n').filter(Boolean).map((line) => JSON.parse(line) as T);
 }
