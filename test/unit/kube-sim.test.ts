@@ -5,10 +5,10 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import http from 'node:http';
 import process from 'node:process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { http } from '../support/console.ts';
 import { startKubeSim, type KubeSim } from '../support/kube-sim/index.ts';
 import { alive } from '../support/processes.ts';
 import { kubectlTest } from '../support/kube-sim/kubectl.ts';
@@ -83,28 +83,13 @@ async function podJson(name: string, ns = NS): Promise<PodJson> {
 
 /**
  * One plain HTTP request to the simulator's API: its status and parsed JSON body. Rejects when no
- * answer comes. node:http on a fresh connection rather than fetch: Deno's fetch names no error
+ * answer comes. Through node:http on a fresh connection, not fetch: Deno's fetch names no error
  * code (ECONNREFUSED, ECONNRESET), and re-sends a request whose kept-alive connection closes
  * unanswered, so a hang would end in an answer.
  */
-function api(method: string, apiPath: string, body?: unknown, contentType = 'application/json'): Promise<{ status: number; json: Record<string, unknown> }> {
-  return new Promise((resolve, reject) => {
-    const request = http.request(`${sim.apiUrl}${apiPath}`, { method, agent: false, headers: { Accept: 'application/json', 'Content-Type': contentType } }, (response) => {
-      let text = '';
-      response.setEncoding('utf8');
-      response.on('data', (chunk: string) => (text += chunk));
-      response.on('error', reject);
-      response.on('end', () => {
-        try {
-          resolve({ status: response.statusCode ?? 0, json: JSON.parse(text) as Record<string, unknown> });
-        } catch (error) {
-          reject(error);
-        }
-      });
-    });
-    request.on('error', reject);
-    request.end(body === undefined ? undefined : JSON.stringify(body));
-  });
+async function api(method: string, apiPath: string, body?: unknown, contentType = 'application/json'): Promise<{ status: number; json: Record<string, unknown> }> {
+  const answer = await http(sim.port, method, apiPath, { Accept: 'application/json', 'Content-Type': contentType }, body === undefined ? undefined : JSON.stringify(body));
+  return { status: answer.status, json: JSON.parse(answer.body) as Record<string, unknown> };
 }
 
 /** The names in a list answer. */
