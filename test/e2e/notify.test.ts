@@ -55,7 +55,11 @@ test('a quiet running member is announced as stalled and a member at its run bud
   assert.match(notes('budget')[0].title, /dev-alice is at its run budget/);
 
   // Meanwhile the daemon checked the quiet member every 300 ms: still one notification each.
-  await waitFor('the daemon to have checked for 2 s more', () => Date.now() - Date.parse(journal(sandbox, TEAM).filter((e) => e.type === 'notify').at(-1)?.ts ?? '') > 2000, 10_000);
+  // (It journals a notification once the receiver has answered: wait for the last one too.)
+  await waitFor('the daemon to have checked for 2 s more', () => {
+    const sent = journal(sandbox, TEAM).filter((e) => e.type === 'notify');
+    return sent.length >= receiver.bodies.length && Date.now() - Date.parse(sent.at(-1)?.ts ?? '') > 2000;
+  }, 10_000);
   assert.is(notes('stalled').filter((n) => n.bm.member === 'qe-quinn').length, 1, receiver.bodies.join('\n'));
   const keys = receiver.bodies.map((body) => (JSON.parse(body) as Note).bm.key);
   assert.is(new Set(keys).size, keys.length, `a key is sent once: ${keys.join(', ')}`);
