@@ -7,7 +7,8 @@ import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync }
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { BM_COMMAND, createSandbox, type Sandbox } from '../support/sandbox.ts';
+import { BM_COMMAND, createSandbox, processesUnder, type Sandbox } from '../support/sandbox.ts';
+import { waitFor } from '../support/wait.ts';
 
 let sandbox: Sandbox;
 test.before.each(() => {
@@ -28,9 +29,12 @@ const initArgs = (remote: string) => ['init', '--non-interactive', '--team-name'
 const teamDir = () => path.join(sandbox.workzone, 'alpha');
 const staging = () => (existsSync(sandbox.workzone) ? readdirSync(sandbox.workzone).filter((n) => n.startsWith('.alpha.init-')) : []);
 
-/** Runs bm and SIGKILLs it after `ms` (if it is still running). */
-function killAfter(args: string[], ms: number): Promise<void> {
-  return new Promise((resolve) => {
+/**
+ * Runs bm and SIGKILLs it after `ms` (if it is still running), then waits until the git it had
+ * started is done too: a re-run racing the killed one's git in the same folder tests git, not bm.
+ */
+async function killAfter(args: string[], ms: number): Promise<void> {
+  await new Promise<void>((resolve) => {
     const child = spawn(BM_COMMAND[0], [...BM_COMMAND.slice(1), ...args], { cwd: sandbox.dir, env: sandbox.env, stdio: 'ignore' });
     const timer = setTimeout(() => child.kill('SIGKILL'), ms);
     child.on('close', () => {
@@ -38,6 +42,7 @@ function killAfter(args: string[], ms: number): Promise<void> {
       resolve();
     });
   });
+  await waitFor('the killed command\'s git to end', () => processesUnder(sandbox.dir).length === 0);
 }
 
 async function assertTeamComplete(remote: string): Promise<void> {

@@ -12,7 +12,12 @@ import { signBody } from '../../lib/daemon/signature.ts';
 
 const SECRET = 'test-secret';
 
-function post(port: number, headers: Record<string, string | number>, body: Buffer | string, chunkDelayMs = 0): Promise<number> {
+/**
+ * POSTs `body`; resolves with the status (0 when the connection was dropped). With `beforeLastSlice`,
+ * all of the body but its last slice is written first, and the rest only once that promise
+ * resolves: so several bodies can be made to be in the server's hands at the same time.
+ */
+function post(port: number, headers: Record<string, string | number>, body: Buffer | string, beforeLastSlice?: () => Promise<void>): Promise<number> {
   return new Promise((resolve) => {
     const req = request({ host: '127.0.0.1', port, path: '/webhook', method: 'POST', headers, agent: false }, (res) => {
       res.resume();
@@ -20,16 +25,10 @@ function post(port: number, headers: Record<string, string | number>, body: Buff
     });
     req.on('error', () => resolve(0));
     const data = Buffer.isBuffer(body) ? body : Buffer.from(body);
-    if (!chunkDelayMs) return req.end(data);
-    // Sent in slices, so several bodies are being received at the same time.
-    let offset = 0;
-    const next = () => {
-      if (offset >= data.length) return req.end();
-      req.write(data.subarray(offset, offset + 256 * 1024));
-      offset += 256 * 1024;
-      setTimeout(next, chunkDelayMs);
-    };
-    next();
+    if (!beforeLastSlice) return req.end(data);
+    const last = data.length - 64 * 1024;
+    // The callback runs once the kernel took the bytes, or with an error once the server dropped the request.
+    req.write(data.subarray(0, last), () => void beforeLastSlice().then(() => req.end(data.subarray(last))));
   });
 }
 
@@ -58,7 +57,15 @@ const headers = (id: string, body: Buffer | string, signature = 'sha256=' + '0'.
 test('parallel unsigned bodies beyond the byte budget get 503; a signed delivery then passes', async () => {
   await withServer(async (port, rejected) => {
     const junk = Buffer.alloc(1024 * 1024, 'x');
-    const statuses = await Promise.all(Array.from({ length: 8 }, (_, i) => post(port, headers(`junk-${i}`, junk), junk, 20)));
+    // No body is finished until all eight are being received at once, however slowly each is sent.
+    let sending = 8;
+    let allSent = () => undefined as void;
+    const barrier = new Promise<void>((resolve) => (allSent = resolve));
+    const arrived = () => {
+      if (--sending === 0) allSent();
+      return barrier;
+    };
+    const statuses = await Promise.all(Array.from({ length: 8 }, (_, i) => post(port, headers(`junk-${i}`, junk), junk, arrived)));
     assert.ok(statuses.filter((s) => s === 503 || s === 0).length >= 4, `budget enforced: ${statuses}`);
     assert.ok(statuses.every((s) => s === 401 || s === 503 || s === 0), `${statuses}`);
     assert.ok(rejected.length >= 8);
