@@ -12,6 +12,7 @@
 import { statSync, watch, type FSWatcher } from 'node:fs';
 import { daemonPaths, daemonStatus, type DaemonStatus } from '../daemon/files.ts';
 import type { JournalEntry } from '../daemon/journal.ts';
+import { forgetLooks } from '../endpoints/k8s.ts';
 import type { GitHubView } from './github.ts';
 import { endpointLabel, teamStatus, type TeamStatus } from '../lifecycle/status.ts';
 import { readAppended, tailLines, type LogPosition } from '../logs.ts';
@@ -132,6 +133,8 @@ function recentJournal(file: string): (JournalEntry & { ts: string })[] {
 /** Builds one snapshot of `team` (reloaded, so newly hired members appear). */
 export async function buildView(team: Team, logs: LogTracker, readOnly: boolean, github: GitHubView | null): Promise<ConsoleView> {
   const fresh = loadTeam(team.entry);
+  // A cluster's answer serves one snapshot: the next one reads the pods anew.
+  forgetLooks();
   // The console only looks: crashed members are left for `bm status` to report and forget.
   const status = await teamStatus(fresh, { clean: false });
   const output: Record<string, MemberOutput> = {};

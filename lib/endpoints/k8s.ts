@@ -210,6 +210,15 @@ export function lookEarly(command: string, argv: readonly string[]): void {
   });
 }
 
+/**
+ * Forgets this process's looks (and pod events), so the next question reads the cluster again:
+ * for a process that keeps running, such as `bm console`, at each refresh of its view.
+ */
+export function forgetLooks(): void {
+  looks.clear();
+  podEvents.clear();
+}
+
 /** The namespace's pods, ConfigMaps and Secrets of bm. */
 async function namespaceState(where: Where): Promise<NamespaceState> {
   return (await contextObjects(where.context)).namespaces.get(where.namespace) ?? { pods: new Map(), configMaps: new Set(), secrets: new Set() };

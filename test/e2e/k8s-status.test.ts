@@ -157,6 +157,26 @@ withKubectl('the look starts before the team is read, at the contexts the last r
   assert.equal(recorded(), { status: [sim!.context] });
 });
 
+withKubectl('bm console reads the cluster anew for each view it builds, not once per process', async () => {
+  const w = world!;
+  // In this process, as the console server runs it, against the sandbox.
+  const keys = ['BM_HOME', 'HOME', 'XDG_CACHE_HOME', 'KUBECONFIG', 'KUBECACHEDIR'] as const;
+  const saved = keys.map((k) => process.env[k]);
+  for (const k of keys) process.env[k] = w.sandbox.env[k];
+  try {
+    const { buildView, LogTracker } = await import('../../lib/console/view.ts');
+    const { loadTeamFromFlag } = await import('../../lib/team.ts');
+    const team = loadTeamFromFlag(undefined);
+    for (const n of [1, 2]) {
+      const view = await buildView(team, new LogTracker(), true, null);
+      assert.equal(view.status.members.map((m) => m.status), ['running', 'running']);
+      assert.is((await podReads()).length, n, `view ${n} read the pods itself`);
+    }
+  } finally {
+    keys.forEach((k, i) => (saved[i] === undefined ? delete process.env[k] : (process.env[k] = saved[i])));
+  }
+});
+
 withKubectl('a token user: the token authenticates, from the kubeconfig or a tokenFile next to it; a wrong one is a 401 with kubectl\'s reason', async () => {
   const ca = caData();
   const { json } = await status({ KUBECONFIG: kubeconfig('token', { 'certificate-authority-data': ca }, { token: SIM_TOKEN }) });
