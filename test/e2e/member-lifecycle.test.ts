@@ -4,14 +4,14 @@
  * cases (ralph missing, a member that dies at once, a reused pid, two starts at once, corrupt
  * files). Every test ends with the sandbox's orphan check: a stub left running fails it.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { appendFileSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import process from 'node:process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { alive } from '../support/processes.ts';
-import { BM_COMMAND, preparedSandbox, type Sandbox } from '../support/sandbox.ts';
+import { BM_COMMAND, preparedSandbox, seededRepo, type Sandbox } from '../support/sandbox.ts';
 import { jsonLines, waitFor } from '../support/wait.ts';
 
 let sandbox: Sandbox;
@@ -40,7 +40,7 @@ const workspace = (member: string) => path.join(teamDir(), member);
 async function team(hires = ['dev:alice', 'qe:quinn', 'reviewer:rita'], projects: string[] = []): Promise<void> {
   sandbox = await preparedSandbox([...hires, ...projects].join(' '), async (s) => {
     const init = ['init', '--non-interactive', '--team-name', 'alpha', '--profile', 'scrum', '--workzone', s.workzone, '--no-github'];
-    await s.ok([...init, ...projects.flatMap((name) => ['--project', projectRepo(s, name)])]);
+    await s.ok([...init, ...projects.flatMap((name) => ['--project', seededRepo(s, name)])]);
     for (const hire of hires) {
       const [role, name] = hire.split(':');
       await s.ok(['hire', role, '--name', name]);
@@ -49,20 +49,6 @@ async function team(hires = ['dev:alice', 'qe:quinn', 'reviewer:rita'], projects
   }, FAST);
   stubLog = path.join(sandbox.dir, 'stub-calls.jsonl');
   sandbox.env.BM_STUB_LOG = stubLog;
-}
-
-/** A bare repo `<name>.git` in the sandbox with one commit; its path. */
-function projectRepo(s: Sandbox, name: string): string {
-  const bare = path.join(s.dir, `${name}.git`);
-  const seed = path.join(s.dir, `${name}-seed`);
-  const git = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, env: s.env, stdio: 'ignore' });
-  git(s.dir, 'init', '-q', '--bare', '-b', 'main', bare);
-  git(s.dir, 'init', '-q', '-b', 'main', seed);
-  writeFileSync(path.join(seed, 'README.md'), `# ${name}\n`);
-  git(seed, 'add', '-A');
-  git(seed, 'commit', '-q', '-m', 'initial');
-  git(seed, 'push', '-q', bare, 'main');
-  return bare;
 }
 
 const calls = () => jsonLines<Call>(stubLog);

@@ -11,7 +11,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parse, stringify } from 'yaml';
 import { startFakeGitHub, type FakeGitHub } from '../support/fake-github.ts';
-import { createSandbox, STUB_BIN, type Sandbox } from '../support/sandbox.ts';
+import { createSandbox, seededRepo, STUB_BIN, type Sandbox } from '../support/sandbox.ts';
 
 const TOKEN = 'ghp_managementtoken0000000000000000000000';
 const BOARD = 'alpha Board';
@@ -23,20 +23,6 @@ const teamDir = () => path.join(sandbox.workzone, 'alpha');
 const manifestFile = () => path.join(teamDir(), 'team', 'botminter.yml');
 const statusOptions = () => github.boards.find((b) => b.title === BOARD)?.fields.find((f) => f.name === 'Status')?.options?.map((o) => o.name) ?? [];
 
-/** A bare repo with one commit on main, as a project fork. */
-function fork(name: string): string {
-  const bare = path.join(sandbox.dir, `${name}.git`);
-  const work = path.join(sandbox.dir, `${name}-work`);
-  const git = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, env: sandbox.env, stdio: 'ignore' });
-  git(sandbox.dir, 'init', '-q', '--bare', '-b', 'main', bare);
-  git(sandbox.dir, 'init', '-q', '-b', 'main', work);
-  writeFileSync(path.join(work, 'README.md'), `# ${name}\n`);
-  git(work, 'add', '-A');
-  git(work, 'commit', '-q', '-m', 'init');
-  git(work, 'push', '-q', bare, 'main');
-  return bare;
-}
-
 /** The ending of every scenario: the team still works. */
 async function stillWorks(): Promise<void> {
   await sandbox.ok(['status']);
@@ -47,7 +33,7 @@ test.before(async () => {
   github = await startFakeGitHub({ token: TOKEN });
   sandbox = createSandbox({ GH_TOKEN: TOKEN, BM_GITHUB_API_URL: github.url });
   await sandbox.ok(['init', '--non-interactive', '--team-name', 'alpha', '--profile', 'scrum', '--workzone', sandbox.workzone,
-    '--github-repo', 'octocat/alpha-team', '--project', fork('widget'), '--hire', 'dev:alice']);
+    '--github-repo', 'octocat/alpha-team', '--project', seededRepo(sandbox, 'widget'), '--hire', 'dev:alice']);
   await sandbox.ok(['teams', 'sync']);
 });
 
@@ -62,7 +48,7 @@ test('projects add checks the URL with git and shows git\'s reason; remove archi
   assert.match(missing.stderr, /Error: Cannot add '.*nothing-here\.git': git cannot read it \(.*(does not appear to be a git repository|not found|No such file).*\)/, missing.stderr);
   assert.not.match(readFileSync(manifestFile(), 'utf8'), /nothing-here/, 'nothing added');
 
-  await sandbox.ok(['projects', 'add', fork('gadget')]);
+  await sandbox.ok(['projects', 'add', seededRepo(sandbox, 'gadget')]);
   await sandbox.ok(['teams', 'sync']);
   assert.ok(existsSync(path.join(teamDir(), 'dev-alice', 'gadget', '.botminter')));
 

@@ -138,6 +138,19 @@ export function createSandbox(extraEnv: NodeJS.ProcessEnv = {}, command: readonl
   return sandboxAt(mkdtempSync(path.join(os.tmpdir(), 'bm-test-')), extraEnv, command);
 }
 
+/** A bare repo `<name>.git` in the sandbox with one commit on main (a project fork, say); its path. */
+export function seededRepo(sandbox: Sandbox, name: string): string {
+  const bare = path.join(sandbox.dir, `${name}.git`);
+  const seed = path.join(sandbox.dir, `${name}-seed`);
+  sandbox.git(sandbox.dir, 'init', '-q', '--bare', '-b', 'main', bare);
+  sandbox.git(sandbox.dir, 'init', '-q', '-b', 'main', seed);
+  writeFileSync(path.join(seed, 'README.md'), `# ${name}\n`);
+  sandbox.git(seed, 'add', '-A');
+  sandbox.git(seed, 'commit', '-q', '-m', 'initial');
+  sandbox.git(seed, 'push', '-q', bare, 'main');
+  return bare;
+}
+
 /** Where each prepared state of this test process is: the sandbox path it was made at. */
 const prepared = new Map<string, string>();
 
