@@ -44,14 +44,31 @@ export function expandHome(p: string, home: string = userHome()): string {
   return path.resolve(p);
 }
 
+// @speed-only-begin: status asks for these dozens of times; enough path.resolve calls make V8
+// optimize Node's path code at every run, which costs more than all of them.
+const homes = new Map<string, string>();
+
+/** `make()`, computed once for each `key` (which names all the result depends on). */
+function once(key: string, make: () => string): string {
+  let value = homes.get(key);
+  if (value === undefined) homes.set(key, (value = make()));
+  return value;
+}
+
+/** What resolving `dir` depends on: itself, and the working directory when it is relative. */
+function resolving(dir: string | undefined): string {
+  return dir && !dir.startsWith('/') ? `${dir} ${process.cwd()}` : `${dir}`;
+}
+// @speed-only-end
+
 /** `BM_HOME` or `~/.botminter`. */
 export function bmHome(env: NodeJS.ProcessEnv = process.env): string {
-  return env.BM_HOME ? path.resolve(env.BM_HOME) : path.join(userHome(env), '.botminter');
+  return once(`home ${resolving(env.BM_HOME)} ${env.HOME}`, () => (env.BM_HOME ? path.resolve(env.BM_HOME) : path.join(userHome(env), '.botminter')));
 }
 
 /** bm's cache directory: `$XDG_CACHE_HOME/bm`, by default `~/.cache/bm`. Safe to delete. */
 export function cacheHome(env: NodeJS.ProcessEnv = process.env): string {
-  return path.join(env.XDG_CACHE_HOME ? path.resolve(env.XDG_CACHE_HOME) : path.join(userHome(env), '.cache'), 'bm');
+  return once(`cache ${resolving(env.XDG_CACHE_HOME)} ${env.HOME}`, () => path.join(env.XDG_CACHE_HOME ? path.resolve(env.XDG_CACHE_HOME) : path.join(userHome(env), '.cache'), 'bm'));
 }
 
 /** Files under BM_HOME. */

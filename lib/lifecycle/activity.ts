@@ -10,7 +10,6 @@
  * `ralph emit board.rescan "#12 ..."`). Every read is bounded: these files are agent-written.
  */
 import { statSync } from 'node:fs';
-import path from 'node:path';
 import { readTextIfExists } from '../files.ts';
 import { tailLines } from '../logs.ts';
 import { keptByIdentity } from '../parse-cache.ts';
@@ -40,8 +39,9 @@ interface Event {
 }
 
 function lastEvents(workspace: string): Event[] {
-  const name = readTextIfExists(path.join(workspace, '.ralph', 'current-events'), 4096)?.trim();
-  const file = name && !path.isAbsolute(name) && !name.includes('..') ? path.join(workspace, name) : path.join(workspace, '.ralph', 'events.jsonl');
+  // Joined by hand, as in lib/parse-cache.ts: status asks this of every running member.
+  const name = readTextIfExists(`${workspace}/.ralph/current-events`, 4096)?.trim();
+  const file = name && !name.startsWith('/') && !name.includes('..') ? `${workspace}/${name}` : `${workspace}/.ralph/events.jsonl`;
   return tailLines(file, 200).flatMap((line) => {
     try {
       const e = JSON.parse(line) as { topic?: unknown; payload?: unknown };
@@ -86,7 +86,7 @@ function parseHatTriggers(file: string): HatTriggers | undefined {
 }
 
 function hatFor(workspace: string, topic: string): string | null {
-  const config = hatTriggersOf(path.join(workspace, 'ralph.yml'));
+  const config = hatTriggersOf(`${workspace}/ralph.yml`);
   if (!config) return null;
   const wanted = topic === 'task.start' || topic === 'task.resume' ? config.start ?? topic : topic;
   return config.hats.find(([, triggers]) => triggers.some((t) => matches(t, wanted)))?.[0] ?? null;

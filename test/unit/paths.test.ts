@@ -5,7 +5,9 @@
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { inside } from '../../lib/paths.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import { bmHome, cacheHome, inside } from '../../lib/paths.ts';
 
 /** What inside() is defined to do, without the shortcut. */
 function reference(root: string, name: string): string {
@@ -48,6 +50,26 @@ test('inside() agrees with path.resolve and path.relative on every name and root
   // The shortcut is taken, and stays inside.
   assert.is(inside('/tmp/team', 'members/dev-01/ralph.yml'), '/tmp/team/members/dev-01/ralph.yml');
   assert.is(actual('/tmp/team', 'members/../../etc'), 'refused');
+});
+
+test('bmHome and cacheHome, computed once, still follow the environment and, for a relative path, the working directory', () => {
+  assert.is(bmHome({ BM_HOME: '/srv/bm' }), '/srv/bm');
+  assert.is(bmHome({ BM_HOME: '/srv/other/' }), '/srv/other');
+  assert.is(bmHome({ HOME: '/home/ann' }), '/home/ann/.botminter');
+  assert.is(cacheHome({ HOME: '/home/ann' }), '/home/ann/.cache/bm');
+  assert.is(cacheHome({ HOME: '/home/bob' }), '/home/bob/.cache/bm');
+  assert.is(cacheHome({ XDG_CACHE_HOME: '/var/cache', HOME: '/home/ann' }), '/var/cache/bm');
+  const before = process.cwd();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bm-paths-'));
+  try {
+    assert.is(bmHome({ BM_HOME: 'rel' }), path.join(before, 'rel'));
+    process.chdir(dir);
+    assert.is(bmHome({ BM_HOME: 'rel' }), path.join(process.cwd(), 'rel'), 'a relative BM_HOME is resolved in the new working directory');
+    assert.is(cacheHome({ XDG_CACHE_HOME: 'c' }), path.join(process.cwd(), 'c', 'bm'));
+  } finally {
+    process.chdir(before);
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test.run();
