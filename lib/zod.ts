@@ -22,7 +22,8 @@ let loaded: Zod | undefined;
 /** The zod/mini module. */
 export function zod(): Zod {
   if (!loaded) {
-    loaded = createRequire(import.meta.url)(typeof BM_ZOD_BUNDLE === 'string' ? BM_ZOD_BUNDLE : 'zod/mini') as Zod;
+    // Under Deno the launcher (scripts/bm.cjs) has imported it already.
+    loaded = (globalThis as { bmZod?: Zod }).bmZod ?? createRequire(import.meta.url)(typeof BM_ZOD_BUNDLE === 'string' ? BM_ZOD_BUNDLE : 'zod/mini') as Zod;
     // zod compiles a parser for each object schema (new Function) the first time it parses with
     // it: that pays off over thousands of parses, and bm parses a handful of files per run.
     loaded.config({ jitless: true });
