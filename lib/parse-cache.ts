@@ -101,7 +101,7 @@ export function rememberValue(file: string, text: string, value: unknown, checke
 export function checkedBefore(name: string, file: string, text: string): { value: unknown } | undefined {
   const by = stampOf(name);
   const checked = by ? cachedValue(file, text)?.checked : undefined;
-  return checked?.by === by && checked ? { value: checked.value } : undefined;
+  return checked && checked.by === by ? { value: checked.value } : undefined;
 }
 
 /** Remembers what check `name` of this build made of `text` of `file`: a value it accepted whole. */

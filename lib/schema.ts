@@ -36,27 +36,30 @@ function named<T extends object>(name: string, schema: T): T {
 
 
 /** Team manifest `botminter.yml` (the profile's manifest, copied into the team repo). */
-export const teamManifestSchema = named('team-manifest', lazySchema((z) => z.looseObject({
-  name: z.string(),
-  display_name: z.optional(z.string()),
-  description: z.optional(z.string()),
-  version: z.optional(z.string()),
-  schema_version: z.optional(z.string()),
-  roles: z.optional(z.array(z.looseObject({ name: z.string(), description: z.optional(z.string()) }))),
-  labels: z.optional(z.array(z.looseObject({ name: z.string(), color: z.string(), description: z.optional(z.string()) }))),
-  statuses: z.optional(z.array(z.looseObject({ name: z.string(), description: z.optional(z.string()) }))),
-  views: z.optional(z.array(z.looseObject({ name: z.string(), prefixes: z.optional(z.array(z.string())), also_include: z.optional(z.array(z.string())) }))),
-  projects: z.optional(z.nullable(z.array(z.looseObject({ name: z.string(), fork_url: z.string() })))),
-  daemon: z.optional(z.looseObject({ events: z.optional(z.array(z.string())) })),
-  human_gates: z.optional(z.nullable(z.array(z.looseObject({
+export const teamManifestSchema = named('team-manifest', lazySchema((z) => {
+  const entry = z.looseObject({ name: z.string(), description: z.optional(z.string()) });
+  return z.looseObject({
     name: z.string(),
-    status: z.string(),
-    approve: z.string(),
-    reject: z.string(),
+    display_name: z.optional(z.string()),
     description: z.optional(z.string()),
-    enabled: z.optional(z.boolean()),
-  })))),
-})));
+    version: z.optional(z.string()),
+    schema_version: z.optional(z.string()),
+    roles: z.optional(z.array(entry)),
+    labels: z.optional(z.array(z.looseObject({ name: z.string(), color: z.string(), description: z.optional(z.string()) }))),
+    statuses: z.optional(z.array(entry)),
+    views: z.optional(z.array(z.looseObject({ name: z.string(), prefixes: z.optional(z.array(z.string())), also_include: z.optional(z.array(z.string())) }))),
+    projects: z.optional(z.nullable(z.array(z.looseObject({ name: z.string(), fork_url: z.string() })))),
+    daemon: z.optional(z.looseObject({ events: z.optional(z.array(z.string())) })),
+    human_gates: z.optional(z.nullable(z.array(z.looseObject({
+      name: z.string(),
+      status: z.string(),
+      approve: z.string(),
+      reject: z.string(),
+      description: z.optional(z.string()),
+      enabled: z.optional(z.boolean()),
+    })))),
+  });
+}));
 export type TeamManifest = Infer<typeof teamManifestSchema>;
 
 /** A member's `botminter.yml` (role manifest plus the member's name once hired). */

@@ -2,11 +2,11 @@
  * zod, loaded and each schema built on first use.
  *
  * Most runs check no file at all: what they read is unchanged since this build checked it (lib/
- * parse-cache.ts). Evaluating zod and building bm's schemas still cost every command about a
- * tenth of `node -e 0`, so the command bundles leave zod out: it is bundled on its own
+ * parse-cache.ts). Evaluating zod and building bm's schemas still cost every command about 7% of
+ * `node -e 0`, so the command bundles leave zod out: it is bundled on its own
  * (dist/commands/zod-mini.cjs, tasks/build.mjs) and required here when a schema is first used.
  *
- * @speed-only: zod and bm's schemas cost every command about 7% of `node -e 0` when built at start-up.
+ * @speed-only: keeps zod and bm's schemas out of start-up.
  */
 import { createRequire } from 'node:module';
 import type * as z from 'zod/mini';
@@ -20,7 +20,7 @@ declare const BM_ZOD_BUNDLE: string | undefined;
 let loaded: Zod | undefined;
 
 /** The zod/mini module. */
-export function zod(): Zod {
+function zod(): Zod {
   if (!loaded) {
     // Under Deno the launcher (scripts/bm.cjs) has imported it already.
     loaded = (globalThis as { bmZod?: Zod }).bmZod ?? createRequire(import.meta.url)(typeof BM_ZOD_BUNDLE === 'string' ? BM_ZOD_BUNDLE : 'zod/mini') as Zod;

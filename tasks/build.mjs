@@ -50,7 +50,7 @@ function options({ watch = false } = {}) {
     external: external.flatMap((name) => [name, `${name}/*`]),
     // The sources are ES modules: their import.meta becomes the bundle's own file.
     banner: { js: "var __bmImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
-    // BM_BUILD names this build: its schemas' verdicts on cached files hold for it alone (lib/schema.ts).
+    // BM_BUILD names this build: its schemas' verdicts on cached files hold for it alone (lib/parse-cache.ts).
     // A watch rebuilds under one name, so its bundles have none and always check.
     define: { 'import.meta.url': '__bmImportMetaUrl', 'import.meta.dirname': '__dirname', BM_BUILD: watch ? 'undefined' : JSON.stringify(randomUUID()), BM_ZOD_BUNDLE: '"./zod-mini.cjs"' },
     sourcemap: 'linked',
