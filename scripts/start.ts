@@ -4,8 +4,6 @@
  * BM_HOME/logs/<team>/<member>.log; bm then checks they survive a short liveness window and
  * writes the team's topology.json.
  */
-// First: starts the cluster look while the rest loads (lib/endpoints/k8s-early.ts).
-import '../lib/endpoints/k8s-early.ts';
 import { defineCommand, isMain, runMain, teamOption } from '../lib/cli.ts';
 import { startFormation, summary } from '../lib/formations/index.ts';
 import { otherFormation, resolveFormation } from '../lib/lifecycle/formation.ts';

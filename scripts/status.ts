@@ -2,8 +2,6 @@
  * `bm status [-v] [--json]`: the team at a glance: profile, formation, daemon, and each member
  * with a live health check of its endpoint (local: pid plus process start time).
  */
-// First: starts the cluster look while the rest loads (lib/endpoints/k8s-early.ts).
-import '../lib/endpoints/k8s-early.ts';
 import { defineCommand, isMain, jsonOption, runMain, teamOption } from '../lib/cli.ts';
 import { memberEnv } from '../lib/lifecycle/start.ts';
 import { endpointLabel, teamStatus, verboseDetails, type MemberStatus, type VerboseSection } from '../lib/lifecycle/status.ts';

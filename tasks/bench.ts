@@ -271,9 +271,8 @@ function alternatingMedians(commands: [string, string[]][], env: NodeJS.ProcessE
 
 /**
  * The k8s formation against kube-sim: the skip-the-manager path of `bm start` and `bm status`, 10
- * pods. Both run one kubectl process (bm's look, also timed alone), started as the command's code
- * loads (lib/endpoints/k8s.ts lookEarly; the untimed warm-up round records its context), so
- * bm's own work overlaps it.
+ * pods. Both read the cluster with one look of bm's own API client (lib/endpoints/k8s.ts); the
+ * baselines are one `kubectl get pods` of the team's namespace and `bm --help`.
  */
 async function k8s(): Promise<void> {
   process.stderr.write('k8s: bm start --formation k8s (healthy, nothing to do) and bm status with 10 pods on kube-sim (median of runs)\n');
@@ -284,7 +283,6 @@ async function k8s(): Promise<void> {
     return;
   }
   const { startKubeSim } = await import('../test/support/kube-sim/index.ts');
-  const { LOOK_ARGS } = await import('../lib/endpoints/k8s.ts');
   const sim = await startKubeSim({ timeScale: 0.05 });
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bm-bench-k8s-'));
   const env: NodeJS.ProcessEnv = {
@@ -303,11 +301,8 @@ async function k8s(): Promise<void> {
     writeFileSync(formation, readFileSync(formation, 'utf8').replace(/^( {2}runner:).*$/m, '$1 script'));
     bm('start', '--formation', 'k8s');
     const getPods: [string, string[]] = ['kubectl', [...sim.kubectlFlags('10s'), 'get', 'pods', '-n', 'botminter-bench', '-l', 'app.kubernetes.io/managed-by=bm']];
-    // bm's own kubectl call (lib/endpoints/k8s.ts), alone: the part of both figures below that is kubectl's.
-    const look: [string, string[]] = ['kubectl', [...sim.kubectlFlags('3s'), ...LOOK_ARGS]];
-    const [kubectl, lookMs, start] = alternatingMedians([getPods, look, ['node', [LAUNCHER, 'start', '--formation', 'k8s']]], env);
+    const [kubectl, start] = alternatingMedians([getPods, ['node', [LAUNCHER, 'start', '--formation', 'k8s']]], env);
     record('k8s', 'kubectl get pods -l app.kubernetes.io/managed-by=bm', kubectl, 'kubectl get pods', kubectl);
-    record('k8s', 'kubectl get pods,configmaps,secrets -A (bm\'s look)', lookMs, 'kubectl get pods', kubectl);
     record('k8s', 'bm start --formation k8s (up to date)', start, 'kubectl get pods', kubectl, '<= 2x');
     const [help, kubectlAgain, status] = alternatingMedians([['node', [LAUNCHER, '--help']], getPods, ['node', [LAUNCHER, 'status']]], env);
     record('k8s', 'node  bm --help', help, 'bm --help', help);

@@ -2,7 +2,7 @@
  * Pods bm has no record of. The topology records the pods of the last complete deploy; a team
  * can still have others: in the namespace of an earlier `namespace_prefix`, left by a deploy that
  * failed part-way, or in a context formation.yml no longer names. bm finds them by the team's
- * labels, with one kubectl call across all namespaces of each context the team was deployed to
+ * labels, with one look across all namespaces of each context the team was deployed to
  * (the same one status reads the members' health from: lib/endpoints/k8s.ts).
  *
  * `{team dir}/clusters.json` remembers those contexts, from the moment a deploy starts until a
@@ -110,7 +110,7 @@ async function livePods(team: Team, context: string, fresh = false): Promise<{ p
 
 /**
  * The team's pods in every context it was deployed to (and every context `known` names) that no
- * endpoint in `known` is. Asks no cluster when there is none; otherwise the kubectl call of each
+ * endpoint in `known` is. Asks no cluster when there is none; otherwise the look at each
  * context is running when this returns, and the members' health checks share it.
  */
 export async function unrecordedPods(team: Team, known: readonly Endpoint[]): Promise<PodSweep> {

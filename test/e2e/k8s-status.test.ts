@@ -1,10 +1,10 @@
 /**
  * How bm reads a cluster, through the CLI against kube-sim serving https and demanding
  * credentials (a bearer token or a client certificate, 401 otherwise): `bm status` and a repeated
- * `bm start --formation k8s` read the team's objects with one kubectl call, so every kubeconfig
- * kubectl takes works (client certificates, tokens and token files, a CA or
- * insecure-skip-tls-verify, exec credential plugins, `KUBECONFIG=a:b`). Plus how an unreachable
- * or hung API server, bad credentials and a missing context are reported.
+ * `bm start --formation k8s` read the team's objects with bm's own API client (lib/kube-api.ts),
+ * which must take every kubeconfig kubectl takes (client certificates, tokens and token files, a
+ * CA or insecure-skip-tls-verify, exec credential plugins, `KUBECONFIG=a:b`, proxies). Plus how
+ * an unreachable or hung API server, bad credentials and a missing context are reported.
  */
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -12,6 +12,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startKubeSim, writeKubeconfig, type KubeSim, type LoggedRequest } from '../support/kube-sim/index.ts';
 import { kubectlTest } from '../support/kube-sim/kubectl.ts';
+import { startConnectProxy, startSocksProxy } from '../support/connect-proxy.ts';
 import { k8sWorld, simCluster, type K8sWorld } from '../support/k8s-scenarios.ts';
 import { ROOT } from '../support/sandbox.ts';
 
@@ -101,7 +102,7 @@ withKubectl('a team never deployed to a cluster: status runs no kubectl at all',
   assert.equal(callsSince(before), [], 'no kubectl call');
 });
 
-withKubectl('deploy over https with a client certificate, then status and a repeated start read the cluster with one kubectl call each', async () => {
+withKubectl('deploy over https with a client certificate, then status and a repeated start read the cluster without kubectl: one look of three lists', async () => {
   const w = world!;
   const first = await w.bm(['start', '--formation', 'k8s']);
   assert.is(first.code, 0, first.stderr);
@@ -114,47 +115,64 @@ withKubectl('deploy over https with a client certificate, then status and a repe
   if (logsImports) assert.ok(existsSync(imports), 'the import log was written');
   assert.equal(heavyImports(imports), [], 'status loaded no heavy package');
   assert.equal(json.warnings, []);
-  const calls = callsSince(before);
-  assert.is(calls.length, 1, `one kubectl call for the context: ${JSON.stringify(calls)}`);
-  assert.ok(calls[0].includes('--context') && calls[0].some((a) => a.startsWith('--request-timeout=')), 'with the context and a request timeout');
+  assert.equal(callsSince(before), [], 'no kubectl process');
   const reads = await podReads();
   assert.is(reads.length, 1, 'one pod list');
-  assert.match(reads[0].userAgent ?? '', /^kubectl/);
+  assert.match(reads[0].userAgent ?? '', /^bm/);
   assert.is(reads[0].auth, 'client-cert');
   // One look across the namespaces serves the members' health and the look for pods no record
-  // knows (lib/lifecycle/clusters.ts): the pods in full; of the ConfigMaps and Secrets kubectl
-  // lists, bm keeps only the metadata.
-  const lists = (await sim!.requests({ method: 'GET' })).map((r) => r.path.replace(/\?.*/, '')).filter((p) => !p.startsWith('/api/v1/namespaces/') && !/^\/(api|apis)(\/v1)?$|^\/(openapi|version)/.test(p));
-  assert.equal(lists.sort(), ['configmaps', 'pods', 'secrets'].map((r) => `/api/v1/${r}`));
-  assert.match(reads[0].path, /^\/api\/v1\/pods\?labelSelector=app.kubernetes.io%2Fmanaged-by%3Dbm(&|$)/);
+  // knows (lib/lifecycle/clusters.ts): the pods in full; of the ConfigMaps and Secrets only the
+  // metadata, so a Secret's values never reach bm.
+  const lists = (await sim!.requests({ method: 'GET' })).filter((r) => !r.path.startsWith('/api/v1/namespaces/'));
+  assert.equal(lists.map((r) => r.path.replace(/\?.*/, '')).sort(), ['configmaps', 'pods', 'secrets'].map((r) => `/api/v1/${r}`));
+  for (const list of lists) {
+    assert.match(list.path, /\?labelSelector=app.kubernetes.io%2Fmanaged-by%3Dbm$/);
+    if (!list.path.startsWith('/api/v1/pods')) assert.match(list.accept ?? '', /^application\/json;as=PartialObjectMetadataList;g=meta\.k8s\.io;v=v1$/, list.path);
+  }
 
+  await sim!.clearRequests();
   const again = await w.bm(['start', '--formation', 'k8s'], importLog(path.join(w.sandbox.dir, 'imports-start.log')));
   assert.is(again.code, 0, again.stderr);
   assert.match(again.stdout, /is up to date: 2 member\(s\) running/);
   assert.equal(heavyImports(path.join(w.sandbox.dir, 'imports-start.log')), [], 'the repeated start loaded no heavy package');
-  assert.is(callsSince(before).length, 2, 'and one kubectl call for the repeated start');
+  assert.equal(callsSince(before), [], 'and no kubectl process for the repeated start');
+  assert.is((await podReads()).length, 1, 'one pod list');
 });
 
-withKubectl('the look starts before the team is read, at the contexts the last run looked at; one it no longer needs is ended and forgotten', async () => {
-  const w = world!;
-  // The status and start of the test above recorded where they looked.
-  const file = path.join(w.sandbox.home, '.cache', 'bm', 'k8s-contexts.json');
-  const recorded = () => (JSON.parse(readFileSync(file, 'utf8')) as Record<string, Record<string, string[]>>)[w.sandbox.bmHome];
-  assert.equal(recorded(), { status: [sim!.context], start: [sim!.context] });
-  // A context the team no longer uses: status starts a look there too, but asks it nothing.
-  writeFileSync(file, JSON.stringify({ [w.sandbox.bmHome]: { status: ['kind-gone', sim!.context] } }));
-  const before = w.kubectlCalls().length;
-  const { json } = await status();
-  assert.equal(json.members.map((m) => [m.name, m.status]), [['dev-alice', 'running'], ['qe-quinn', 'running']]);
-  assert.equal(json.warnings, [], 'nothing is said about the context it did not need');
-  const contexts = callsSince(before).map((argv) => argv[argv.indexOf('--context') + 1]).sort();
-  assert.equal(contexts, ['kind-gone', sim!.context].sort(), 'one look at each recorded context, none later');
-  assert.is((await podReads()).length, 1, 'one pod list');
-  assert.equal(recorded(), { status: [sim!.context] }, 'the record now names only the context status looked at');
-  // A run that fails records nothing.
-  const failed = await w.bm(['status', '-t', 'nosuchteam']);
-  assert.is(failed.code, 1, failed.stderr);
-  assert.equal(recorded(), { status: [sim!.context] });
+withKubectl('through a proxy: the cluster\'s proxy-url always (http or socks5); HTTPS_PROXY except for loopback and what NO_PROXY names', async () => {
+  const proxy = await startConnectProxy();
+  const socks = await startSocksProxy();
+  try {
+    const viaSocks = kubeconfig('socks', { 'certificate-authority-data': caData(), 'proxy-url': socks.url }, { token: SIM_TOKEN });
+    assert.ok((await status({ KUBECONFIG: viaSocks })).json.members.every((m) => m.status === 'running'));
+    assert.ok(socks.tunnels.length > 0 && socks.tunnels.every((t) => t === `127.0.0.1:${new URL(sim!.apiUrl).port}`), JSON.stringify(socks.tunnels));
+
+    const port = new URL(sim!.apiUrl).port;
+    const viaUrl = kubeconfig('proxy-url', { 'certificate-authority-data': caData(), 'proxy-url': proxy.url }, { token: SIM_TOKEN });
+    assert.ok((await status({ KUBECONFIG: viaUrl })).json.members.every((m) => m.status === 'running'));
+    assert.ok(proxy.tunnels.length > 0 && proxy.tunnels.every((t) => t === `127.0.0.1:${port}`), JSON.stringify(proxy.tunnels));
+
+    // Go's rule, as kubectl's: a loopback server is never reached through the environment's proxy.
+    proxy.tunnels.length = 0;
+    const direct = kubeconfig('direct', { 'certificate-authority-data': caData() }, { token: SIM_TOKEN });
+    assert.ok((await status({ KUBECONFIG: direct, HTTPS_PROXY: proxy.url })).json.members.every((m) => m.status === 'running'));
+    assert.equal(proxy.tunnels, []);
+
+    // A server by a name only the proxy can resolve (its certificate is for localhost: tls-server-name).
+    const named = path.join(world!.sandbox.dir, 'proxied', 'kubeconfig');
+    mkdirSync(path.dirname(named), { recursive: true });
+    writeKubeconfig(named, `https://kube-sim.test:${port}`, sim!.context, 'default', { cluster: { 'certificate-authority-data': caData(), 'tls-server-name': 'localhost' }, user: { token: SIM_TOKEN } });
+    const proxied = await status({ KUBECONFIG: named, HTTPS_PROXY: proxy.url, NO_PROXY: 'example.com,10.0.0.0/8' });
+    assert.ok(proxied.json.members.every((m) => m.status === 'running'), JSON.stringify(proxied.json));
+    assert.ok(proxy.tunnels.length > 0 && proxy.tunnels.every((t) => t === `kube-sim.test:${port}`), JSON.stringify(proxy.tunnels));
+    proxy.tunnels.length = 0;
+    const bypassed = await status({ KUBECONFIG: named, https_proxy: proxy.url, no_proxy: '.test' });
+    assert.equal(proxy.tunnels, [], 'NO_PROXY named the domain');
+    assert.match(bypassed.json.members[0].detail ?? '', /no such host: kube-sim\.test/);
+  } finally {
+    await proxy.stop();
+    await socks.stop();
+  }
 });
 
 withKubectl('bm console reads the cluster anew for each view it builds, not once per process', async () => {
