@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 import { waitFor } from '../support/wait.ts';
+import { interrupt } from '../support/processes.ts';
 
 const BIN = fileURLToPath(new URL('../support/bin/', import.meta.url));
 
@@ -115,14 +116,6 @@ async function runStub(bin: 'ralph' | 'claude', args: string[], opts: StartOptio
   return finished(r);
 }
 
-
-/**
- * Signals by pid rather than child.kill(): Deno's node:child_process then reports the signal sent
- * instead of the exit code the child chose in its handler.
- */
-function sendSignal(r: Running, sig: NodeJS.Signals): void {
-  process.kill(r.pid, sig);
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -339,7 +332,7 @@ test('ralph run: mode comes from marker file, then STUB_RALPH_MODE, then ralph.y
   assert.is(lastCall(dir).mode, 'persistent');
   await sleep(60);
   assert.is(loop.child.exitCode, null, 'a persistent loop keeps running');
-  sendSignal(loop, 'SIGTERM');
+  interrupt(loop.child, 'SIGTERM');
   assert.is((await finished(loop)).code, 130);
 
   const bogus = await runStub('ralph', ['run', '-P', 'PROMPT.md'], { cwd: dir, env: { STUB_RALPH_MODE: 'sideways' } });
@@ -368,7 +361,7 @@ test('ralph persistent: SIGTERM, SIGINT and SIGHUP exit 130; STUB_RALPH_SIGTERM_
   await Promise.all((['SIGTERM', 'SIGINT', 'SIGHUP'] as const).map(async (signal) => {
     const dir = workspace();
     const loop = await startLoop(dir, { STUB_RALPH_MODE: 'persistent' });
-    sendSignal(loop, signal);
+    interrupt(loop.child, signal);
     const out = await finished(loop);
     assert.is(out.code, 130, signal);
     assert.is(out.signal, null);
@@ -376,14 +369,14 @@ test('ralph persistent: SIGTERM, SIGINT and SIGHUP exit 130; STUB_RALPH_SIGTERM_
   }));
   const dir = workspace();
   const old = await startLoop(dir, { STUB_RALPH_MODE: 'persistent', STUB_RALPH_SIGTERM_EXIT: '0' });
-  sendSignal(old, 'SIGTERM');
+  interrupt(old.child, 'SIGTERM');
   assert.is((await finished(old)).code, 0);
 });
 
 test('ralph ignore-sigterm: SIGTERM is logged and ignored; `loops stop --force` SIGKILLs', async () => {
   const dir = workspace();
   const loop = await startLoop(dir, { STUB_RALPH_MODE: 'ignore-sigterm' });
-  sendSignal(loop, 'SIGTERM');
+  interrupt(loop.child, 'SIGTERM');
   const log = join(dir, '.ralph-stub-sigterm.log');
   await waitFor('sigterm log line', () => existsSync(log) && /SIGTERM ignored\n/.test(readFileSync(log, 'utf8')));
   await sleep(50);
@@ -606,7 +599,7 @@ test('claude signals: SIGTERM exits 143, SIGINT 130', async () => {
     const dir = tempDir();
     const session = start('claude', [], { cwd: dir, env: { STUB_CLAUDE_SESSION_MS: '10000' }, stdin: 'pipe' });
     await waitFor('record', () => hasRecorded(dir, session.pid));
-    sendSignal(session, signal);
+    interrupt(session.child, signal);
     const out = await finished(session);
     assert.is(out.code, code, signal);
   }));
