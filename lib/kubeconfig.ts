@@ -36,12 +36,8 @@ export interface KubeTarget {
   headers: Record<string, string | string[]>;
 }
 
-/** A kubeconfig that cannot be used for a context: unreadable, or without it. */
-export class KubeconfigError extends Error {
-  constructor(message: string, readonly kind: 'unreadable' | 'no-context' | 'credentials') {
-    super(message);
-  }
-}
+/** A kubeconfig that cannot be used for a context: unreadable, without it, or without working credentials. */
+class KubeconfigError extends Error {}
 
 type Entry = Record<string, unknown>;
 
@@ -59,7 +55,7 @@ interface Merged {
 }
 
 /** The kubeconfig files kubectl would read, in order. */
-export function kubeconfigFiles(env: NodeJS.ProcessEnv = process.env): string[] {
+function kubeconfigFiles(env: NodeJS.ProcessEnv = process.env): string[] {
   if (env.KUBECONFIG) return env.KUBECONFIG.split(path.delimiter).filter(Boolean);
   return [path.join(env.HOME || process.getBuiltinModule('node:os').homedir(), '.kube', 'config')];
 }
@@ -70,11 +66,11 @@ function parseKubeconfig(file: string, text: string): Entry {
     try {
       value = yaml().parse(text);
     } catch (error) {
-      throw new KubeconfigError(`The kubeconfig (${file}) cannot be read (${(error as Error).message.split('\n')[0]})`, 'unreadable');
+      throw new KubeconfigError(`The kubeconfig (${file}) cannot be read (${(error as Error).message.split('\n')[0]})`);
     }
   }
   if (value === null || value === undefined) return {};
-  if (typeof value !== 'object' || Array.isArray(value)) throw new KubeconfigError(`The kubeconfig (${file}) cannot be read (not a mapping)`, 'unreadable');
+  if (typeof value !== 'object' || Array.isArray(value)) throw new KubeconfigError(`The kubeconfig (${file}) cannot be read (not a mapping)`);
   return value as Entry;
 }
 
@@ -86,14 +82,14 @@ function merged(env: NodeJS.ProcessEnv): Merged {
       text = readFileSync(file, 'utf8');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
-      throw new KubeconfigError(`The kubeconfig (${file}) cannot be read (${(error as Error).message})`, 'unreadable');
+      throw new KubeconfigError(`The kubeconfig (${file}) cannot be read (${(error as Error).message})`);
     }
     const config = parseKubeconfig(file, text);
     const dir = path.dirname(path.resolve(file));
     for (const [list, key, into] of [['clusters', 'cluster', result.clusters], ['users', 'user', result.users], ['contexts', 'context', result.contexts]] as const) {
       const entries = config[list];
       if (entries === undefined || entries === null) continue;
-      if (!Array.isArray(entries)) throw new KubeconfigError(`The kubeconfig (${file}) cannot be read (${list} is not a list)`, 'unreadable');
+      if (!Array.isArray(entries)) throw new KubeconfigError(`The kubeconfig (${file}) cannot be read (${list} is not a list)`);
       for (const named of entries as unknown[]) {
         const { name, [key]: value } = (named ?? {}) as Entry;
         if (typeof name !== 'string' || into.has(name)) continue;
@@ -112,7 +108,7 @@ function readNamed(found: Found, file: string, what: string): Buffer {
   try {
     return readFileSync(full);
   } catch (error) {
-    throw new KubeconfigError(`The kubeconfig's ${what} ${full} cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, 'credentials');
+    throw new KubeconfigError(`The kubeconfig's ${what} ${full} cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
   }
 }
 
@@ -129,15 +125,15 @@ export function kubeTarget(context: string, env: NodeJS.ProcessEnv = process.env
   const config = merged(env);
   const where = config.files.join(path.delimiter);
   const ctx = config.contexts.get(context);
-  if (!ctx) throw new KubeconfigError(`There is no context '${context}' in the kubeconfig (${where})`, 'no-context');
+  if (!ctx) throw new KubeconfigError(`There is no context '${context}' in the kubeconfig (${where})`);
   const clusterName = text(ctx.value.cluster) ?? '';
   const cluster = config.clusters.get(clusterName);
-  if (!cluster) throw new KubeconfigError(`Context '${context}' names cluster '${clusterName}', which the kubeconfig (${where}) does not define`, 'no-context');
+  if (!cluster) throw new KubeconfigError(`Context '${context}' names cluster '${clusterName}', which the kubeconfig (${where}) does not define`);
   const server = text(cluster.value.server);
-  if (!server) throw new KubeconfigError(`Cluster '${clusterName}' in the kubeconfig (${where}) has no server`, 'no-context');
+  if (!server) throw new KubeconfigError(`Cluster '${clusterName}' in the kubeconfig (${where}) has no server`);
   const userName = text(ctx.value.user);
   const user = userName === undefined ? { value: {}, dir: '' } : config.users.get(userName);
-  if (!user) throw new KubeconfigError(`Context '${context}' names user '${userName}', which the kubeconfig (${where}) does not define`, 'no-context');
+  if (!user) throw new KubeconfigError(`Context '${context}' names user '${userName}', which the kubeconfig (${where}) does not define`);
 
   const target: KubeTarget = {
     context,
@@ -158,7 +154,7 @@ export function kubeTarget(context: string, env: NodeJS.ProcessEnv = process.env
   else if (text(u.username) !== undefined) target.headers.authorization = `Basic ${Buffer.from(`${text(u.username)}:${text(u.password) ?? ''}`).toString('base64')}`;
   else if (provider) {
     const idToken = text((provider.config as Entry | undefined)?.['id-token']);
-    if (provider.name !== 'oidc' || !idToken) throw new KubeconfigError(`The auth provider '${String(provider.name)}' of user '${userName}' is not supported; use an exec credential plugin (kubectl dropped it too)`, 'credentials');
+    if (provider.name !== 'oidc' || !idToken) throw new KubeconfigError(`The auth provider '${String(provider.name)}' of user '${userName}' is not supported; use an exec credential plugin (kubectl dropped it too)`);
     target.headers.authorization = `Bearer ${idToken}`;
   }
   if (text(u.as)) target.headers['impersonate-user'] = text(u.as)!;
@@ -172,7 +168,7 @@ export function kubeTarget(context: string, env: NodeJS.ProcessEnv = process.env
 }
 
 /** A credential plugin to run before the first request. */
-export interface ExecPlugin {
+interface ExecPlugin {
   command: string;
   args: string[];
   env: Record<string, string>;
@@ -187,9 +183,9 @@ const EXEC_VERSIONS = ['client.authentication.k8s.io/v1', 'client.authentication
 
 function execPlugin(exec: Entry, user: Found, cluster: Found, target: KubeTarget): ExecPlugin {
   const apiVersion = text(exec.apiVersion) ?? '';
-  if (!EXEC_VERSIONS.includes(apiVersion)) throw new KubeconfigError(`The credential plugin's apiVersion '${apiVersion}' is not supported (use ${EXEC_VERSIONS.join(' or ')})`, 'credentials');
+  if (!EXEC_VERSIONS.includes(apiVersion)) throw new KubeconfigError(`The credential plugin's apiVersion '${apiVersion}' is not supported (use ${EXEC_VERSIONS.join(' or ')})`);
   const command = text(exec.command);
-  if (!command) throw new KubeconfigError('The credential plugin has no command', 'credentials');
+  if (!command) throw new KubeconfigError('The credential plugin has no command');
   const mode = text(exec.interactiveMode) ?? 'IfAvailable';
   const env = Object.fromEntries(((exec.env ?? []) as Entry[]).flatMap((e) => (typeof e?.name === 'string' ? [[e.name, String(e.value ?? '')]] : [])));
   return {
@@ -220,7 +216,7 @@ export function execCredential(plugin: ExecPlugin, target: KubeTarget, deadlineM
   const { spawn } = process.getBuiltinModule('node:child_process');
   const interactive = plugin.interactive !== 'Never' && process.stdin.isTTY === true;
   if (plugin.interactive === 'Always' && !interactive) {
-    return Promise.reject(new KubeconfigError(`The credential plugin ${plugin.command} needs a terminal (interactiveMode: Always)`, 'credentials'));
+    return Promise.reject(new KubeconfigError(`The credential plugin ${plugin.command} needs a terminal (interactiveMode: Always)`));
   }
   const info = { apiVersion: plugin.apiVersion, kind: 'ExecCredential', spec: { interactive, ...(plugin.cluster ? { cluster: plugin.cluster } : {}) } };
   return new Promise((resolve, reject) => {
@@ -231,17 +227,17 @@ export function execCredential(plugin: ExecPlugin, target: KubeTarget, deadlineM
     let stdout = '';
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new KubeconfigError(`The credential plugin ${plugin.command} did not answer within ${deadlineMs} ms`, 'credentials'));
+      reject(new KubeconfigError(`The credential plugin ${plugin.command} did not answer within ${deadlineMs} ms`));
     }, deadlineMs);
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
     child.on('error', (error: NodeJS.ErrnoException) => {
       clearTimeout(timer);
       const missing = error.code === 'ENOENT' ? `was not found${plugin.installHint ? ` (${plugin.installHint.trim()})` : ''}` : `could not start (${error.message})`;
-      reject(new KubeconfigError(`The credential plugin ${plugin.command} ${missing}`, 'credentials'));
+      reject(new KubeconfigError(`The credential plugin ${plugin.command} ${missing}`));
     });
     child.on('close', (code) => {
       clearTimeout(timer);
-      if (code !== 0) return reject(new KubeconfigError(`The credential plugin ${plugin.command} failed (exit code ${code})`, 'credentials'));
+      if (code !== 0) return reject(new KubeconfigError(`The credential plugin ${plugin.command} failed (exit code ${code})`));
       let status: Entry | undefined;
       try {
         const credential = JSON.parse(stdout) as Entry;
@@ -254,7 +250,7 @@ export function execCredential(plugin: ExecPlugin, target: KubeTarget, deadlineM
       const key = text(status?.clientKeyData);
       if (token) target.headers.authorization = `Bearer ${token}`;
       else if (cert && key) Object.assign(target, { cert: Buffer.from(cert), key: Buffer.from(key) });
-      else return reject(new KubeconfigError(`The credential plugin ${plugin.command} gave no ${plugin.apiVersion} ExecCredential with a token or a client certificate`, 'credentials'));
+      else return reject(new KubeconfigError(`The credential plugin ${plugin.command} gave no ${plugin.apiVersion} ExecCredential with a token or a client certificate`));
       resolve();
     });
   });
