@@ -31,6 +31,9 @@ interface Connection {
 
 const connections = new Map<string, Promise<Connection>>();
 
+/** The longest answer kept (a log that is followed is passed on, not kept): bm's objects take far less. */
+const MAX_ANSWER = 64 * 2 ** 20;
+
 /** Options of one request. */
 export interface KubeRequestOptions {
   method?: 'GET' | 'DELETE';
@@ -82,7 +85,11 @@ export async function kubeRequest(context: string, apiPath: string, options: Kub
       const streamed = options.onChunk !== undefined && status >= 200 && status < 300;
       let body = '';
       res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (streamed ? options.onChunk!(chunk) : (body += chunk)));
+      res.on('data', (chunk: string) => {
+        if (streamed) return options.onChunk!(chunk);
+        body += chunk;
+        if (body.length > MAX_ANSWER) fail(new KubeApiError(`the API server of context ${context} sent an answer of over ${MAX_ANSWER / 2 ** 20} MiB`));
+      });
       res.on('error', (error) => fail(networkError(context, target, error)));
       res.on('end', () => {
         done();
