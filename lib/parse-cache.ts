@@ -155,24 +155,38 @@ export function rememberAccepted(name: string, file: string, text: string): void
  * A value derived from a file that is read at every look but whose text must not be copied here
  * (a workspace's ralph.yml may hold a token): kept by the file's identity and times instead.
  * Any write changes the change time (ctime), which no program can set; a file written in the
- * last two seconds could still change within the same clock tick, so it is not kept yet.
+ * last two seconds could still change within the same clock tick, so its value is kept with a
+ * fingerprint of the text, and trusted only while the text still has it (`bm status` right after
+ * `bm start` reads workspaces written a moment ago).
  */
 interface IdentityEntry {
   file: string;
   identity: string;
   value: unknown;
+  fingerprint?: string;
 }
 
-/** `derive()` of `file`, or what it gave before for the same file unchanged; `purpose` names the value. */
-export function keptByIdentity<T>(file: string, purpose: string, derive: () => T | undefined, now = Date.now()): T | undefined {
+/**
+ * `derive(text)` of `file`'s text, or what it gave before for the same file unchanged (undefined
+ * when there is no such file); `purpose` names the value.
+ */
+export function keptByIdentity<T>(file: string, purpose: string, derive: (text: string) => T | undefined, now = Date.now()): T | undefined {
   const stat = enabled() ? statSync(file, { bigint: true, throwIfNoEntry: false }) : undefined;
-  if (!stat) return derive();
   const key = `${file}#${purpose}`;
   const target = entryPath(key);
-  const identity = `${stat.dev}:${stat.ino}:${stat.size}:${stat.mtimeNs}:${stat.ctimeNs}`;
-  const entry = readEntry<IdentityEntry>(target, key);
-  if (entry?.identity === identity) return entry.value as T;
-  const value = derive();
-  if (value !== undefined && Number(stat.ctimeMs) < now - 2000) writeEntry(target, { file: key, identity, value } satisfies IdentityEntry);
+  const identity = stat && `${stat.dev}:${stat.ino}:${stat.size}:${stat.mtimeNs}:${stat.ctimeNs}`;
+  const entry = identity ? readEntry<IdentityEntry>(target, key) : undefined;
+  const same = entry !== undefined && entry.identity === identity;
+  if (same && entry.fingerprint === undefined) return entry.value as T;
+  const text = readTextIfExists(file);
+  if (text === undefined) return undefined;
+  const settled = stat !== undefined && Number(stat.ctimeMs) < now - 2000;
+  const print = fingerprint(text);
+  if (same && entry.fingerprint === print) {
+    if (settled) writeEntry(target, { file: key, identity, value: entry.value } satisfies IdentityEntry);
+    return entry.value as T;
+  }
+  const value = derive(text);
+  if (identity && value !== undefined) writeEntry(target, { file: key, identity, value, ...(settled ? {} : { fingerprint: print }) } satisfies IdentityEntry);
   return value;
 }

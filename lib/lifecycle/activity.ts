@@ -65,12 +65,11 @@ interface HatTriggers {
 
 function hatTriggersOf(file: string): HatTriggers | undefined {
   // @speed-only-begin: a workspace's ralph.yml rarely changes, and parsing it needs the yaml package.
-  return keptByIdentity(file, 'hat-triggers', () => parseHatTriggers(file));
+  return keptByIdentity(file, 'hat-triggers', parseHatTriggers);
   // @speed-only-end
 }
 
-function parseHatTriggers(file: string): HatTriggers | undefined {
-  const text = readTextIfExists(file);
+function parseHatTriggers(text: string): HatTriggers | undefined {
   if (!text) return undefined;
   let config: { event_loop?: { starting_event?: unknown }; hats?: Record<string, { triggers?: unknown }> };
   try {

@@ -135,22 +135,32 @@ test('state and topology: a verdict holds for the text it was made on, and a bad
   }
 });
 
-test('a value kept by file identity: never for a file just written, never the text, never after a change', () => {
+test('a value kept by file identity: never the text, never after a change, a file just written only while its text is the same', () => {
   const ralph = path.join(dir, 'ralph.yml');
   const secret = 'sk-ant-' + 'y'.repeat(30);
   writeFileSync(ralph, `hats:\n  builder:\n    triggers: [build.start]\n# ${secret}\n`);
   let derived = 0;
-  const derive = () => ({ hats: ++derived });
-  keptByIdentity(ralph, 'test', derive);
-  keptByIdentity(ralph, 'test', derive);
-  assert.is(derived, 2, 'a file written in the last two seconds may still change unseen: not kept');
+  const derive = (text: string) => ({ hats: ++derived, builder: text.includes('build.start') });
+  const entry = () => entries().filter((e) => readFileSync(e, 'utf8').includes(`${ralph}#test`));
+  assert.equal(keptByIdentity(ralph, 'test', derive), { hats: 1, builder: true });
+  assert.equal(keptByIdentity(ralph, 'test', derive), { hats: 1, builder: true }, 'a file just written is kept too');
+  assert.is(entry().length, 1);
+  const kept = readFileSync(entry()[0], 'utf8');
+  assert.ok(kept.includes('"fingerprint"'), 'a file written in the last two seconds may still change unseen: kept with a fingerprint of its text');
+  // The same identity with another text: what a rewrite within one clock tick looks like.
+  writeFileSync(entry()[0], kept.replace(/"fingerprint":"[^"]*"/, '"fingerprint":"0:0"'));
+  assert.equal(keptByIdentity(ralph, 'test', derive), { hats: 2, builder: true }, 'a text without the kept fingerprint is derived again');
   const later = Date.now() + 3000;
-  assert.equal(keptByIdentity(ralph, 'test', derive, later), { hats: 3 });
-  assert.equal(keptByIdentity(ralph, 'test', derive, later), { hats: 3 }, 'kept once settled');
-  assert.is(derived, 3);
+  assert.equal(keptByIdentity(ralph, 'test', derive, later), { hats: 2, builder: true }, 'kept once settled');
+  assert.not.ok(readFileSync(entry()[0], 'utf8').includes('"fingerprint"'), 'a settled file is known by its identity alone');
+  assert.equal(keptByIdentity(ralph, 'test', derive, later), { hats: 2, builder: true });
+  assert.is(derived, 2);
   assert.equal(entries().filter((e) => readFileSync(e, 'utf8').includes(secret)), [], 'the text is not copied');
   writeFileSync(ralph, readFileSync(ralph, 'utf8').replace('build.start', 'build.begin'));
-  assert.equal(keptByIdentity(ralph, 'test', derive, later), { hats: 4 }, 'a rewrite of the same size is seen');
+  assert.equal(keptByIdentity(ralph, 'test', derive), { hats: 3, builder: false }, 'a rewrite of the same size is seen');
+  assert.equal(keptByIdentity(ralph, 'test', derive), { hats: 3, builder: false });
+  rmSync(ralph);
+  assert.is(keptByIdentity(ralph, 'test', derive), undefined, 'no file, no value');
 });
 
 test('the operator config never goes through the cache: no entry holds its text or its tokens', () => {
