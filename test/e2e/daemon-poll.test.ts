@@ -338,6 +338,9 @@ test("poll mode also reads each project repo's events, conditionally, with a cur
     await waitFor('both members to be woken', () => since('run.skip').filter((e) => e.why === 'no workspace').length >= 2, 15_000);
     github.pushEvent('WatchEvent', { action: 'started' }, 'octocat/widget');
     await waitFor('the star to be read', () => widgetPolls().some((e) => e.fresh === 1 && e.waking === 0), 15_000);
+    // The counters reach daemon.json a moment after the journal (the daemon batches its rewrites).
+    const counted = () => JSON.parse(readFileSync(path.join(daemonDir(sandbox, TEAM), 'daemon.json'), 'utf8')) as { events: number; ignored?: number };
+    await waitFor('the star to be counted', () => counted().events >= 2 && (counted().ignored ?? 0) >= 1, 15_000);
     const status = await sandbox.json<{ events: number; ignored: number }>(['daemon', 'status', '--json']);
     assert.ok(status.events >= 2 && status.ignored >= 1, JSON.stringify(status));
     await sandbox.ok(['daemon', 'stop']);
