@@ -8,11 +8,8 @@
  * its text is preceded by a parenthesis (a function expression that looks about to be called), so
  * each top-level function `function f() {}` becomes `var f = (function f() {});`, and each module
  * initializer of esbuild (`init_x = __esm({ "lib/x.ts"() {} })`) becomes a parenthesized function
- * expression, as do the other object methods the top level creates (a command's `run`). The
- * functions nested in them are left lazy: the marked ones hold most of the code a command runs
- * (for `bm status`, 57 of the 63 KB it compiled at each run), the nested ones are many small
- * callbacks, most of them for cases that rarely run, and would only grow the cache. (V8's
- * `//# allFunctionsCalledOnStartup` comment would mark a whole file, but Node does not honour it.)
+ * expression. Only these are marked, not the functions nested in them: a command runs most of its
+ * top-level functions, and few of the callbacks it does not run are worth a larger cache.
  *
  * A declaration is hoisted and a `var` is not: a function that the top-level code before it may
  * call, directly or through other functions (every name mentioned counts as a call), stays a
