@@ -9,12 +9,11 @@
  * Plain JavaScript, so that it runs on any Node before anything else is set up.
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import process from 'node:process';
 import { pathToFileURL } from 'node:url';
 import { buildConsole } from './build-web.mjs';
-import { markEager } from './eager.mjs';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 export const DIST = path.join(ROOT, 'dist', 'commands');
@@ -62,17 +61,7 @@ function options({ watch = false } = {}) {
 /** Builds dist/ from scratch (commands and console page); throws when esbuild reports an error. */
 export async function build() {
   const esbuild = await import('esbuild');
-  await swapIn(DIST, async (fresh) => {
-    await esbuild.build({ ...options(), outdir: fresh });
-    // The compile cache then keeps each command's top-level functions (tasks/eager.mjs). A watch
-    // build skips this: it is for editing, not for speed.
-    for (const name of readdirSync(fresh).filter((f) => f.endsWith('.cjs'))) {
-      const file = path.join(fresh, name);
-      const marked = markEager(readFileSync(file, 'utf8'), JSON.parse(readFileSync(`${file}.map`, 'utf8')));
-      writeFileSync(file, marked.code);
-      writeFileSync(`${file}.map`, JSON.stringify(marked.map));
-    }
-  });
+  await swapIn(DIST, (fresh) => esbuild.build({ ...options(), outdir: fresh }));
   await swapIn(path.join(ROOT, 'dist', 'console'), buildConsole);
 }
 
