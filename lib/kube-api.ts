@@ -250,7 +250,7 @@ function statusError(status: number, body: string): KubeApiError {
   } catch {
     // Not a Status: the HTTP status says it.
   }
-  if (status === 401) return new KubeApiError('Unauthorized (HTTP 401): the cluster rejected the credentials', 401, 'Unauthorized');
+  if (status === 401) return new KubeApiError('Unauthorized (HTTP 401): the cluster rejected the credentials; refresh them in the kubeconfig (for kind: `kind export kubeconfig`)', 401, 'Unauthorized');
   const name = reason ?? process.getBuiltinModule('node:http').STATUS_CODES[status] ?? 'Error';
   return new KubeApiError(`${message ?? body.trim().slice(0, 200) ?? ''} (HTTP ${status} ${name})`.trim(), status, reason);
 }

@@ -125,7 +125,7 @@ export function kubeTarget(context: string, env: NodeJS.ProcessEnv = process.env
   const config = merged(env);
   const where = config.files.join(path.delimiter);
   const ctx = config.contexts.get(context);
-  if (!ctx) throw new KubeconfigError(`There is no context '${context}' in the kubeconfig (${where})`);
+  if (!ctx) throw new KubeconfigError(`There is no context '${context}' in the kubeconfig (${where}); \`kubectl config get-contexts\` lists those there are`);
   const clusterName = text(ctx.value.cluster) ?? '';
   const cluster = config.clusters.get(clusterName);
   if (!cluster) throw new KubeconfigError(`Context '${context}' names cluster '${clusterName}', which the kubeconfig (${where}) does not define`);

@@ -252,6 +252,32 @@ withKubectl('an exec credential plugin and a kubeconfig merged from two files (K
   assert.equal((await podReads()).map((r) => [r.auth, r.status]), [['bearer', 200]]);
 });
 
+withKubectl('status says why a kubeconfig cannot be used: no such context, a broken file, a credential plugin that fails or is missing', async () => {
+  const dir = path.join(world!.sandbox.dir, 'unusable');
+  mkdirSync(dir, { recursive: true });
+  const detail = async (file: string) => {
+    const { json, stderr } = await status({ KUBECONFIG: file });
+    assert.match(stderr, /Could not reach k8s target/);
+    assert.is(json.members[0].status, 'unknown');
+    return json.members[0].detail ?? '';
+  };
+  const other = path.join(dir, 'other-context');
+  writeKubeconfig(other, sim!.apiUrl, 'kind-elsewhere', 'default', { cluster: { 'certificate-authority-data': caData() }, user: { token: SIM_TOKEN } });
+  assert.match(await detail(other), /There is no context 'kind-botminter' in the kubeconfig \(.*other-context\); `kubectl config get-contexts`/);
+  const broken = path.join(dir, 'broken');
+  writeFileSync(broken, 'apiVersion: v1\nclusters: [this is: not, valid\n');
+  assert.match(await detail(broken), /The kubeconfig \(.*broken\) cannot be read/);
+  const failing = path.join(dir, 'failing-plugin');
+  writeFileSync(failing, '#!/bin/sh\necho "login expired" >&2\nexit 3\n');
+  chmodSync(failing, 0o700);
+  const exec = (command: string) => kubeconfig(`exec-${path.basename(command)}`, { 'certificate-authority-data': caData() }, {
+    exec: { apiVersion: 'client.authentication.k8s.io/v1', command, interactiveMode: 'Never', installHint: 'Install it with: apt install the-plugin' },
+  });
+  assert.match(await detail(exec(failing)), /The credential plugin .*failing-plugin failed \(exit code 3\)/);
+  assert.match(await detail(exec('no-such-credential-plugin')), /The credential plugin no-such-credential-plugin was not found \(Install it with: apt install the-plugin\)/);
+  assert.equal(await podReads(), [], 'none of them sent a request');
+});
+
 withKubectl('unreachable: refused at once, hung until BM_K8S_TIMEOUT_MS; cached topology and the reason either way', async () => {
   await sim!.fault({ kind: 'refuse' });
   const refused = await status();
