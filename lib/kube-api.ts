@@ -71,7 +71,8 @@ export async function kubeRequest(context: string, apiPath: string, options: Kub
   if (ms > 0 && left <= 0) throw deadline('obtaining credentials');
   const url = new URL(target.server + apiPath);
   const http = process.getBuiltinModule(url.protocol === 'https:' ? 'node:https' : 'node:http');
-  const request: RequestOptions & { ca?: Buffer; cert?: Buffer; key?: Buffer; rejectUnauthorized?: boolean; servername?: string } = {
+  // The TLS settings are the agent's (agentFor), shared by every request to the server.
+  const request: RequestOptions = {
     method: options.method ?? 'GET',
     host: url.hostname.replace(/^\[|\]$/g, ''),
     port: url.port || (url.protocol === 'https:' ? 443 : 80),

@@ -17,6 +17,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { userHome } from './paths.ts';
 import { readSimpleYaml } from './simple-yaml.ts';
 import { yaml } from './yaml.ts';
 
@@ -57,7 +58,7 @@ interface Merged {
 /** The kubeconfig files kubectl would read, in order. */
 function kubeconfigFiles(env: NodeJS.ProcessEnv = process.env): string[] {
   if (env.KUBECONFIG) return env.KUBECONFIG.split(path.delimiter).filter(Boolean);
-  return [path.join(env.HOME || process.getBuiltinModule('node:os').homedir(), '.kube', 'config')];
+  return [path.join(userHome(env), '.kube', 'config')];
 }
 
 function parseKubeconfig(file: string, text: string): Entry {

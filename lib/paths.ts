@@ -33,7 +33,7 @@ export const builtins = {
  * The user's home directory: $HOME, which os.homedir() also reads first, or else the password
  * database. node:os is loaded only then: loading it cost every command about 0.4 ms.
  */
-function userHome(env: NodeJS.ProcessEnv = process.env): string {
+export function userHome(env: NodeJS.ProcessEnv = process.env): string {
   return env.HOME || process.getBuiltinModule('node:os').homedir();
 }
 
