@@ -107,7 +107,8 @@ const recordSchema = schema((z) => z.looseObject({
 /** The content of `daemon.json`. */
 export type DaemonRecord = Infer<typeof recordSchema>;
 
-function readJson<T>(file: string, schema: () => z.ZodMiniType<T>): T | undefined {
+/** A JSON file of the daemon's, if it exists and `schema` accepts it; a torn or foreign one is none. */
+export function readJson<T>(file: string, schema: () => z.ZodMiniType<T>): T | undefined {
   try {
     const text = readTextIfExists(file);
     if (text === undefined) return undefined;

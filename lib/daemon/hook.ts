@@ -9,8 +9,9 @@
  * daemon folder remembers which hook status should read; it holds no secret.
  */
 import { schema, type Infer } from '../zod.ts';
-import { readTextIfExists, writeFileAtomic } from '../files.ts';
+import { writeFileAtomic } from '../files.ts';
 import type { RepoHook } from '../github.ts';
+import { readJson } from './files.ts';
 
 /** Events only organisation (or App) hooks deliver; a repository hook cannot subscribe to them. */
 const ORG_ONLY_EVENTS = new Set(['projects_v2', 'projects_v2_item', 'projects_v2_status_update', 'organization', 'membership', 'team']);
@@ -58,13 +59,7 @@ export type HookRecord = Infer<typeof recordSchema>;
 
 /** Reads hook.json; missing or unreadable is no hook. */
 export function readHookRecord(file: string): HookRecord | undefined {
-  try {
-    const text = readTextIfExists(file);
-    const parsed = text === undefined ? undefined : recordSchema().safeParse(JSON.parse(text));
-    return parsed?.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
+  return readJson(file, recordSchema);
 }
 
 export function writeHookRecord(file: string, record: HookRecord): void {
