@@ -253,7 +253,7 @@ function statusError(status: number, body: string): KubeApiError {
   }
   if (status === 401) return new KubeApiError('Unauthorized (HTTP 401): the cluster rejected the credentials; refresh them in the kubeconfig (for kind: `kind export kubeconfig`)', 401, 'Unauthorized');
   const name = reason ?? process.getBuiltinModule('node:http').STATUS_CODES[status] ?? 'Error';
-  return new KubeApiError(`${message ?? body.trim().slice(0, 200) ?? ''} (HTTP ${status} ${name})`.trim(), status, reason);
+  return new KubeApiError(`${message ?? body.trim().slice(0, 200)} (HTTP ${status} ${name})`.trim(), status, reason);
 }
 
 /** A network or TLS failure, in words an operator knows. */

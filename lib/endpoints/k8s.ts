@@ -29,6 +29,8 @@ interface NamespaceState {
   secrets: Set<string>;
 }
 
+const emptyNamespace = (): NamespaceState => ({ pods: new Map(), configMaps: new Set(), secrets: new Set() });
+
 /** bm's objects in every namespace of a context: its pods, and each namespace's state. */
 interface ContextObjects {
   pods: Pod[];
@@ -41,7 +43,7 @@ function timeoutMs(): number {
 }
 
 const BM_OBJECTS = `labelSelector=${encodeURIComponent(`app.kubernetes.io/managed-by=${MANAGED_BY}`)}`;
-/** Only the metadata of each listed object (what `kubectl get -o name` asks for too). */
+/** Only the metadata of each listed object: a Secret's values never reach bm. */
 const METADATA_ONLY = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
 
 /** The list of bm's `plural` objects in every namespace of `context`. */
@@ -62,7 +64,7 @@ async function look(context: string): Promise<ContextObjects> {
   const stateOf = (meta: Meta) => {
     const namespace = meta.namespace ?? '';
     let state = found.namespaces.get(namespace);
-    if (!state) found.namespaces.set(namespace, state = { pods: new Map(), configMaps: new Set(), secrets: new Set() });
+    if (!state) found.namespaces.set(namespace, state = emptyNamespace());
     return state;
   };
   for (const pod of pods) stateOf(pod.metadata).pods.set(pod.metadata.name, pod);
@@ -92,7 +94,7 @@ export function forgetLooks(): void {
 
 /** The namespace's pods, ConfigMaps and Secrets of bm. */
 async function namespaceState(where: Where): Promise<NamespaceState> {
-  return (await contextObjects(where.context)).namespaces.get(where.namespace) ?? { pods: new Map(), configMaps: new Set(), secrets: new Set() };
+  return (await contextObjects(where.context)).namespaces.get(where.namespace) ?? emptyNamespace();
 }
 
 /**
