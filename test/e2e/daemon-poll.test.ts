@@ -225,7 +225,7 @@ test('tunnel: a smee channel is forwarded, supervised through a refused connect 
     await waitFor('the forwarded delivery to run both members', () => runCalls().length === before + 2, RUN_MS);
 
     channel.send({ 'x-github-event': 'issues', 'x-github-delivery': 'forged-1', 'content-type': 'application/json' }, payload);
-    await waitFor('the forged event to be rejected', () => (JSON.parse(readFileSync(path.join(daemonDir(sandbox, TEAM), 'daemon.json'), 'utf8')) as { rejected?: number }).rejected === 1);
+    await waitFor('the forged event to be rejected', () => daemonJson<{ rejected?: number }>(sandbox, TEAM).rejected === 1);
 
     const connectsBefore = connectedClients();
     channel.drop();
@@ -339,7 +339,7 @@ test("poll mode also reads each project repo's events, conditionally, with a cur
     github.pushEvent('WatchEvent', { action: 'started' }, 'octocat/widget');
     await waitFor('the star to be read', () => widgetPolls().some((e) => e.fresh === 1 && e.waking === 0), 15_000);
     // The counters reach daemon.json a moment after the journal (the daemon batches its rewrites).
-    const counted = () => JSON.parse(readFileSync(path.join(daemonDir(sandbox, TEAM), 'daemon.json'), 'utf8')) as { events: number; ignored?: number };
+    const counted = () => daemonJson<{ events: number; ignored?: number }>(sandbox, TEAM);
     await waitFor('the star to be counted', () => counted().events >= 2 && (counted().ignored ?? 0) >= 1, 15_000);
     const status = await sandbox.json<{ events: number; ignored: number }>(['daemon', 'status', '--json']);
     assert.ok(status.events >= 2 && status.ignored >= 1, JSON.stringify(status));

@@ -117,9 +117,9 @@ export function journal(sandbox: Sandbox, team: string): JournalLine[] {
   return jsonLines<JournalLine>(path.join(daemonDir(sandbox, team), 'journal.jsonl'));
 }
 
-/** The daemon's daemon.json. */
-export function daemonJson(sandbox: Sandbox, team: string): { pid: number; port: number; mode: string } {
-  return JSON.parse(readFileSync(path.join(daemonDir(sandbox, team), 'daemon.json'), 'utf8')) as { pid: number; port: number; mode: string };
+/** The daemon's daemon.json (`T`: the fields a test reads). */
+export function daemonJson<T extends object = { pid: number; port: number; mode: string }>(sandbox: Sandbox, team: string): T {
+  return JSON.parse(readFileSync(path.join(daemonDir(sandbox, team), 'daemon.json'), 'utf8')) as T;
 }
 
 /** Waits until `condition` holds, then asserts it (so a timeout fails with `what`). */
