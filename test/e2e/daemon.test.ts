@@ -36,6 +36,8 @@ test.before(async () => {
 test.after.each(async () => {
   // Every test leaves the daemon stopped; a failed one may not have.
   if ((await sandbox.json<DaemonStatusJson>(['daemon', 'status', '--json'])).running) await sandbox.bm(['daemon', 'stop']);
+  // A failed test may leave a member that `bm start` started: the next test's runs would not start.
+  await sandbox.bm(['stop', '-f']);
 });
 test.after(() => sandbox.cleanup());
 
@@ -254,7 +256,11 @@ test('a burst of 100 deliveries runs each member at most twice', async () => {
 });
 
 test('a member started by `bm start` is not launched again; the others are', async () => {
+  const alice = () => runCalls().filter((c) => c.cwd === workspace('dev-alice')).length;
+  const aliceRuns = alice();
   await sandbox.ok(['start', 'dev-alice']);
+  // `bm start` returns once the process is alive; on a loaded machine its loop logs its call later.
+  await waitFor('the loop `bm start` began to log its call', () => alice() === aliceRuns + 1);
   const { port } = await startDaemon();
   const before = runCalls().length;
   assert.is((await deliver(port, secret, 'issues', example('issues', 'opened'))).status, 202);
