@@ -4,7 +4,6 @@
  * Results go to stdout, progress and warnings to stderr (DESIGN §6). Colour is used only when the
  * stream is a TTY and NO_COLOR is not set.
  */
-import { createRequire } from 'node:module';
 
 // Node's own fs object, not an ES module copy of it: the bundler copies every property of a
 // default import, and for fs that loaded its directory module too (about 0.7 ms per command).
@@ -195,7 +194,7 @@ export function displayWidth(text: string): number {
   const plain = text.replace(/\u001b\[[0-9;]*m/g, '');
   if (/^[\x20-\x7e]*$/.test(plain)) return plain.length;
   // @speed-only-begin: string-width compiles its Unicode tables when loaded: only for text that needs them.
-  stringWidth ??= (createRequire(import.meta.url)('string-width') as { default: (text: string) => number }).default;
+  stringWidth ??= (process.getBuiltinModule('node:module').createRequire(import.meta.url)('string-width') as { default: (text: string) => number }).default;
   // @speed-only-end
   return stringWidth(plain);
 }

@@ -100,11 +100,6 @@ async function runCommand(command, args) {
   const script = `${ROOT}/scripts/${command}.ts`;
   if (deno) {
     globalThis.process.argv = [deno.execPath(), script, ...args];
-    // Deno runs the sources, so no build names its schemas' verdicts (lib/parse-cache.ts): it
-    // checks what it reads at every run, and loads zod as an ES module (lib/zod.ts), twice as
-    // fast as through require(); the build's bundle of it (tasks/build.mjs) when there is one,
-    // since zod's own dozens of modules take Deno about as long as its whole start.
-    globalThis.bmZod = await import(`${ROOT}/dist/commands/zod-mini.mjs`).catch(() => import('zod/mini'));
     return import(script);
   }
   const process = globalThis.process;

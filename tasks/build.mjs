@@ -63,9 +63,6 @@ export async function build() {
   const esbuild = await import('esbuild');
   await swapIn(DIST, async (fresh) => {
     await esbuild.build({ ...options(), outdir: fresh });
-    // The same zod subset as an ES module, for Deno (scripts/bm.cjs): it imports one file in a
-    // tenth of the time it takes zod's dozens from node_modules.
-    await esbuild.build({ absWorkingDir: ROOT, entryPoints: ['lib/zod-mini.ts'], outfile: path.join(fresh, 'zod-mini.mjs'), bundle: true, format: 'esm', platform: 'neutral', logLevel: 'warning' });
   });
   await swapIn(path.join(ROOT, 'dist', 'console'), buildConsole);
 }
