@@ -89,6 +89,8 @@ test('a foreign repository or board runs nobody; every recorded payload is answe
   assert.ok(ignored.some((e) => e.reason === 'foreign-repo' && /Codertocat\/Hello-World is not the team's/.test(String(e.why))));
   assert.ok(ignored.some((e) => e.reason === 'foreign-board'));
   assert.ok(ignored.some((e) => e.reason === 'self' && e.event === 'issue_comment'));
+  // The daemon writes its counters at most every 100 ms: the journal can be ahead of daemon.json.
+  await waitFor('daemon.json to count every ignored delivery', () => daemonJson<{ ignored?: number }>(sandbox, TEAM).ignored === ignored.length);
   const status = await sandbox.json<{ ignored: number; ignoredBy: Record<string, number> }>(['daemon', 'status', '--json']);
   assert.is(status.ignored, ignored.length);
   assert.ok(status.ignoredBy['foreign-repo'] > 50, JSON.stringify(status.ignoredBy));
