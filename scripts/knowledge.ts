@@ -13,7 +13,6 @@ import { defineCommand, defineGroup, isMain, jsonOption, runMain, teamOption, ty
 import { scopeDir, listScopes, parseScope, requireMember, requireProject, resolveKnowledgeFile, scopeLabel, teamScopes, isBinary, type ScopeFilter, type ScopeKind, type ScopeListing } from '../lib/knowledge/scopes.ts';
 import { highlight, searchKnowledge } from '../lib/knowledge/search.ts';
 import { validateName } from '../lib/names.ts';
-import { interactiveSkillSession } from '../lib/session.ts';
 import { BmError, info, out, printJson, style, write } from '../lib/output.ts';
 import { requireSchemaV2 } from '../lib/schema.ts';
 import { loadTeamFromFlag, type Team } from '../lib/team.ts';
@@ -199,6 +198,9 @@ const session = defineCommand({
     const filter = filterFrom(team, cli);
     const token = team.entry.credentials?.gh_token;
     info(`Starting Claude Code in ${team.paths.repo} with the knowledge-manager skill (focus: ${focusOf(filter).text}).`);
+    // Loaded here, as git.ts is in changesIn: list, show and search need neither, nor the
+    // child_process and crypto modules a session loads.
+    const { interactiveSkillSession } = await import('../lib/session.ts');
     const exit = await interactiveSkillSession({
       skill: 'knowledge-manager',
       skillsDir: team.paths.skills,
