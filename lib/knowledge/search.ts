@@ -75,12 +75,17 @@ function readText(repo: string, rel: string, link: boolean): string | undefined 
   let fd: number | undefined;
   try {
     // O_NONBLOCK: a FIFO among the files must not hang the search (it fails with EAGAIN instead).
-    fd = openSync(link ? resolveKnowledgeFile(repo, rel).real : path.join(repo, rel), constants.O_RDONLY | constants.O_NONBLOCK);
+    // @speed-only-begin: `rel` is the walk's own join of directory entries, never `.` or `..`, so
+    // path.join would change nothing, and 2,000 calls of it cost about 1 ms.
+    fd = openSync(link ? resolveKnowledgeFile(repo, rel).real : `${repo}/${rel}`, constants.O_RDONLY | constants.O_NONBLOCK);
+    // @speed-only-end
     let length = 0;
     while (length < buffer.length) {
-      const n = readSync(fd, buffer, length, buffer.length - length, null);
-      if (n === 0) break;
+      const wanted = buffer.length - length;
+      const n = readSync(fd, buffer, length, wanted, null);
       length += n;
+      // A regular file reads short only at its end: no second read to be told so.
+      if (n < wanted) break;
     }
     if (length > MAX_FILE_BYTES) return undefined;
     const bytes = buffer.subarray(0, length);
