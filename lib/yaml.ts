@@ -5,14 +5,12 @@
  * the operator config from its fast reader (lib/simple-yaml.ts). So the Node bundles leave yaml
  * out (tasks/build.mjs) and the few commands that parse or write YAML load it here.
  */
-import { createRequire } from 'node:module';
-
 type Yaml = typeof import('yaml');
 
 let loaded: Yaml | undefined;
 
 /** The yaml package. */
 export function yaml(): Yaml {
-  loaded ??= createRequire(import.meta.url)('yaml') as Yaml;
+  loaded ??= process.getBuiltinModule('node:module').createRequire(import.meta.url)('yaml') as Yaml;
   return loaded;
 }

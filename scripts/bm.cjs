@@ -149,7 +149,7 @@ async function main(argv) {
   }
 }
 
-module.exports = { COMMANDS, overview };
+module.exports = { COMMANDS, overview, main };
 
 // Imported (by tasks/docs.ts, for COMMANDS) it runs nothing.
 if (require.main === module) void main(deno ? deno.args : globalThis.process.argv.slice(2));

@@ -18,6 +18,7 @@ const ROOT = path.resolve(import.meta.dirname, '..');
 // bm runs dist/: build it from the current sources first, so this never runs stale code.
 await build();
 const LAUNCHER = path.join(ROOT, 'scripts', 'bm.cjs');
+const DENO_LAUNCHER = path.join(ROOT, 'scripts', 'bm.mjs');
 const DENO = denoBinary(ROOT);
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
 const filters = process.argv.slice(2);
@@ -70,7 +71,7 @@ function startup(): void {
     const [nodeBase, ...nodeTimes] = alternatingMedians([[process.execPath, ['-e', '0']], ...commands.map((args): [string, string[]] => [process.execPath, [LAUNCHER, ...args]])], env);
     record('startup', 'node -e 0', nodeBase, 'node', nodeBase);
     commands.forEach((args, i) => record('startup', `node  bm ${args.join(' ')}`, nodeTimes[i], 'node -e 0', nodeBase, args[0] === 'members' ? '<= 1.2x' : undefined));
-    const [denoBase, ...denoTimes] = alternatingMedians([[DENO, ['eval', '0']], ...commands.map((args): [string, string[]] => [DENO, ['run', '-A', '--no-prompt', LAUNCHER, ...args]])], env);
+    const [denoBase, ...denoTimes] = alternatingMedians([[DENO, ['eval', '0']], ...commands.map((args): [string, string[]] => [DENO, ['run', '-A', '--no-prompt', DENO_LAUNCHER, ...args]])], env);
     record('startup', 'deno eval 0', denoBase, 'deno', denoBase);
     commands.forEach((args, i) => record('startup', `deno  bm ${args.join(' ')}`, denoTimes[i], 'deno eval 0', denoBase, args[0] === 'members' ? '<= 2.5x' : undefined));
   } finally {

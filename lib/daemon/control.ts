@@ -25,13 +25,12 @@ export interface StartRequest {
   maxRunsPerHour: number;
 }
 
-/** The argv that runs `bm` again with the current runtime: node + launcher, or `deno run -A` + launcher. */
+/** The argv that runs `bm` again with the current runtime: node + bm.cjs, or `deno run -A` + bm.mjs (Deno's launcher). */
 export function bmCommand(args: readonly string[]): { command: string; args: string[] } {
-  const launcher = path.join(BM_ROOT, 'scripts', 'bm.cjs');
   const isDeno = typeof (globalThis as { Deno?: unknown }).Deno !== 'undefined';
   return isDeno
-    ? { command: process.execPath, args: ['run', '-A', '--no-prompt', launcher, ...args] }
-    : { command: process.execPath, args: [launcher, ...args] };
+    ? { command: process.execPath, args: ['run', '-A', '--no-prompt', path.join(BM_ROOT, 'scripts', 'bm.mjs'), ...args] }
+    : { command: process.execPath, args: [path.join(BM_ROOT, 'scripts', 'bm.cjs'), ...args] };
 }
 
 /** Env knob: how long `bm daemon start` waits for the daemon to be ready (default 20 s). */

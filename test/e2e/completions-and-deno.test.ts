@@ -59,7 +59,8 @@ const underDeno = typeof (globalThis as { Deno?: unknown }).Deno !== 'undefined'
 
 test('Deno runs the same scripts: list, hire and JSON identical to Node', async () => {
   const deno = denoBinary(ROOT);
-  const run = (...args: string[]) => spawnSync(deno, ['run', '-A', '--no-prompt', path.join(ROOT, 'scripts', 'bm.cjs'), ...args], { env: sandbox.env, encoding: 'utf8' });
+  const launch = (launcher: string, ...args: string[]) => spawnSync(deno, ['run', '-A', '--no-prompt', path.join(ROOT, 'scripts', launcher), ...args], { env: sandbox.env, encoding: 'utf8' });
+  const run = (...args: string[]) => launch('bm.mjs', ...args);
   const hired = run('hire', 'reviewer', '--name', 'rita');
   assert.is(hired.status, 0, hired.stderr);
   const denoList = run('members', 'list', '--json');
@@ -73,6 +74,20 @@ test('Deno runs the same scripts: list, hire and JSON identical to Node', async 
   const badFlag = run('members', 'list', '--jsn');
   assert.is(badFlag.status, 2, 'the exit code reaches the OS');
   assert.match(badFlag.stderr, /Did you mean '--json'/);
+  // What bm.mjs leaves to bm.cjs: global flags first, and help.
+  const globalFirst = run('-t', 'alpha', '--json', 'members', 'list');
+  assert.is(globalFirst.status, 0, globalFirst.stderr);
+  assert.equal(JSON.parse(globalFirst.stdout), JSON.parse((await sandbox.ok(['-t', 'alpha', '--json', 'members', 'list'])).stdout));
+  assert.match(run('help', 'members').stdout, /bm members list/);
+  const viaCjs = launch('bm.cjs', 'members', 'list', '--json');
+  assert.is(viaCjs.status, 0, viaCjs.stderr);
+  assert.equal(JSON.parse(viaCjs.stdout), JSON.parse(nodeList.stdout));
+});
+
+test('every scripts/*.ts is a command the launchers list (bm.mjs runs any of them by name)', async () => {
+  const { COMMANDS } = await import('../../scripts/bm.cjs');
+  const scripts = readdirSync(path.join(ROOT, 'scripts')).filter((f) => f.endsWith('.ts')).map((f) => f.slice(0, -3)).sort();
+  assert.equal(scripts, COMMANDS.map(([name]) => name).sort());
 });
 
 test('under Node, commands run from dist/ with Node\'s compile cache under XDG_CACHE_HOME', () => {

@@ -10,14 +10,15 @@ import process from 'node:process';
 
 export const ROOT = path.resolve(import.meta.dirname, '..', '..');
 export const STUB_BIN = path.join(ROOT, 'test', 'support', 'bin');
-const LAUNCHER = path.join(ROOT, 'scripts', 'bm.cjs');
 
 /**
  * The command line that runs bm in the runtime running the tests: `node scripts/bm.cjs`, or
- * under `npm run test:deno` `deno run -A --no-prompt scripts/bm.cjs` (Deno grants a script no
- * permissions unless told, and would stop to ask on a terminal).
+ * under `npm run test:deno` `deno run -A --no-prompt scripts/bm.mjs`, Deno's launcher (Deno
+ * grants a script no permissions unless told, and would stop to ask on a terminal).
  */
-export const BM_COMMAND: readonly string[] = 'Deno' in globalThis ? [process.execPath, 'run', '-A', '--no-prompt', LAUNCHER] : [process.execPath, LAUNCHER];
+export const BM_COMMAND: readonly string[] = 'Deno' in globalThis
+  ? [process.execPath, 'run', '-A', '--no-prompt', path.join(ROOT, 'scripts', 'bm.mjs')]
+  : [process.execPath, path.join(ROOT, 'scripts', 'bm.cjs')];
 
 /** What one `bm` run produced. */
 export interface RunResult {
