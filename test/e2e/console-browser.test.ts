@@ -47,6 +47,11 @@ maybe('open the console, start a member and watch it run, follow its log, stop i
   const errors: string[] = [];
   page.on('pageerror', (error) => errors.push(error.message));
   page.on('console', (message) => message.type() === 'error' && errors.push(message.text()));
+  // The browser names no URL for a failed request: kept here, with the console's answer.
+  const failures: string[] = [];
+  page.on('response', (r) => {
+    if (r.status() >= 500) void r.text().catch(() => '').then((body) => failures.push(`${r.request().method()} ${new URL(r.url()).pathname}: ${r.status()} ${body}`));
+  });
 
   await page.goto(served.url);
   assert.is(new URL(page.url()).search, '', 'the token is gone from the address bar');
@@ -77,7 +82,7 @@ maybe('open the console, start a member and watch it run, follow its log, stop i
   await dialog.getByRole('button', { name: 'Confirm' }).click();
   await alice.locator('.status').getByText('stopped').waitFor({ timeout: 15_000 });
   assert.ok(await page.evaluate(() => (globalThis as { sameLoad?: boolean }).sameLoad), 'all of it without a reload');
-  assert.equal(errors, [], 'no script errors (a CSP violation would be one)');
+  assert.equal(errors, [], `no script errors (a CSP violation would be one); failed requests: ${failures.join('; ') || 'none'}; bm console's stderr: ${served.stderr() || '(empty)'}`);
 
   // A browser that never got the token sees nothing but 401.
   const stranger = await browser.newPage();
