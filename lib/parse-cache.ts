@@ -45,15 +45,10 @@ declare const BM_BUILD: string | undefined;
 
 /**
  * The build of bm that runs: tasks/build.mjs names each build in the bundles. The sources (run
- * by Deno) are named by the size and modification time of lib/schema.ts, where every named
+ * by Deno) are named by the modification time of lib/schema.ts, where every named
  * check is declared, so an edit of a check drops the verdicts its old text gave.
  */
-export const build = { id: typeof BM_BUILD === 'string' ? BM_BUILD : sourcesId() };
-
-function sourcesId(): string | undefined {
-  const schemas = statSync(decodeURIComponent(new URL('./schema.ts', import.meta.url).pathname), { throwIfNoEntry: false });
-  return schemas && `sources-${schemas.size}-${schemas.mtimeMs}`;
-}
+export const build: { id: string | undefined } = { id: typeof BM_BUILD === 'string' ? BM_BUILD : `sources-${statSync(new URL('./schema.ts', import.meta.url)).mtimeMs}` };
 
 /**
  * Who checked a value: the check's name and the build. A verdict of one build is never trusted

@@ -18,27 +18,16 @@ declare const BM_ZOD_BUNDLE: string | undefined;
 
 let loaded: Zod | undefined;
 
-/**
- * The zod/mini module: the build's bundle of it. The sources (under Deno) take it too when there
- * is a build, since zod's own dozens of modules take Deno about as long as its whole start.
- */
+/** The zod/mini module: the build's bundle of it, or the package (the sources, under Deno). */
 function zod(): Zod {
   if (!loaded) {
     const load = process.getBuiltinModule('node:module').createRequire(import.meta.url);
-    loaded = (typeof BM_ZOD_BUNDLE === 'string' ? load(BM_ZOD_BUNDLE) : fromBuild(load) ?? load('zod/mini')) as Zod;
+    loaded = load(typeof BM_ZOD_BUNDLE === 'string' ? BM_ZOD_BUNDLE : 'zod/mini') as Zod;
     // zod compiles a parser for each object schema (new Function) the first time it parses with
     // it: that pays off over thousands of parses, and bm parses a handful of files per run.
     loaded.config({ jitless: true });
   }
   return loaded;
-}
-
-function fromBuild(load: NodeJS.Require): unknown {
-  try {
-    return load('../dist/commands/zod-mini.cjs');
-  } catch {
-    return undefined;
-  }
 }
 
 /** A schema built on first use, from the zod module `build` is given. */

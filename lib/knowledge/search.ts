@@ -75,10 +75,7 @@ function readText(repo: string, rel: string, link: boolean): string | undefined 
   let fd: number | undefined;
   try {
     // O_NONBLOCK: a FIFO among the files must not hang the search (it fails with EAGAIN instead).
-    // @speed-only-begin: `rel` is the walk's own join of directory entries, never `.` or `..`, so
-    // path.join would change nothing, and 2,000 calls of it cost about 1 ms.
-    fd = openSync(link ? resolveKnowledgeFile(repo, rel).real : `${repo}/${rel}`, constants.O_RDONLY | constants.O_NONBLOCK);
-    // @speed-only-end
+    fd = openSync(link ? resolveKnowledgeFile(repo, rel).real : path.join(repo, rel), constants.O_RDONLY | constants.O_NONBLOCK);
     let length = 0;
     while (length < buffer.length) {
       const wanted = buffer.length - length;
