@@ -45,8 +45,8 @@ declare const BM_BUILD: string | undefined;
 
 /**
  * The build of bm that runs: tasks/build.mjs names each build in the bundles. The sources (run
- * by Deno) are named by the modification time of lib/schema.ts, where every named
- * check is declared, so an edit of a check drops the verdicts its old text gave.
+ * by Deno) are named by the modification time of lib/schema.ts, where every named check is
+ * declared, so an edit of a check drops the verdicts its old text gave.
  */
 export const build: { id: string | undefined } = { id: typeof BM_BUILD === 'string' ? BM_BUILD : `sources-${statSync(new URL('./schema.ts', import.meta.url)).mtimeMs}` };
 
