@@ -46,9 +46,10 @@ declare const BM_BUILD: string | undefined;
 /**
  * The build of bm that runs: tasks/build.mjs names each build in the bundles. The sources (run
  * by Deno) are named by the modification time of lib/schema.ts, where every named check is
- * declared, so an edit of a check drops the verdicts its old text gave.
+ * declared, so an edit of a check drops the verdicts its old text gave. A watch build has no
+ * name and no schema.ts beside it: it keeps no verdicts.
  */
-export const build: { id: string | undefined } = { id: typeof BM_BUILD === 'string' ? BM_BUILD : `sources-${statSync(new URL('./schema.ts', import.meta.url)).mtimeMs}` };
+export const build: { id: string | undefined } = { id: typeof BM_BUILD === 'string' ? BM_BUILD : statSync(new URL('./schema.ts', import.meta.url), { throwIfNoEntry: false })?.mtimeMs.toString() };
 
 /**
  * Who checked a value: the check's name and the build. A verdict of one build is never trusted

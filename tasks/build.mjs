@@ -4,7 +4,7 @@
  * tasks/build-web.mjs). npm runs it on install (`prepare`) and before packing; `npm test`,
  * `npm run demo` and `npm run bench` run it first, so they never run stale code. After editing
  * the sources in a checkout, run it again, or keep `npm run build -- --watch` running (commands
- * only). (Deno runs the TypeScript sources; of the build it uses only the zod bundle.)
+ * only). (Deno runs the TypeScript sources and needs no build.)
  *
  * Plain JavaScript, so that it runs on any Node before anything else is set up.
  */
@@ -30,8 +30,9 @@ const BUNDLED = new Set(['zod']);
  * module view of each built-in module (`import ... from 'node:fs'` builds one, reading every
  * getter of fs, which loads Node's streams), together about a third of a short command's own time.
  * Packages that are ES modules only are still loaded by `require`, which Node 22 supports.
+ * @returns {import('esbuild').BuildOptions}
  */
-function options({ watch = false } = {}) {
+export function options({ watch = false } = {}) {
   const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
   const external = Object.keys({ ...pkg.dependencies, ...pkg.devDependencies }).filter((name) => !BUNDLED.has(name));
   return {
@@ -61,9 +62,7 @@ function options({ watch = false } = {}) {
 /** Builds dist/ from scratch (commands and console page); throws when esbuild reports an error. */
 export async function build() {
   const esbuild = await import('esbuild');
-  await swapIn(DIST, async (fresh) => {
-    await esbuild.build({ ...options(), outdir: fresh });
-  });
+  await swapIn(DIST, (fresh) => esbuild.build({ ...options(), outdir: fresh }));
   await swapIn(path.join(ROOT, 'dist', 'console'), buildConsole);
 }
 

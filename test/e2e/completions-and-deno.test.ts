@@ -3,12 +3,13 @@
  * under Deno as under Node.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import process from 'node:process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { options } from '../../tasks/build.mjs';
 import { denoBinary } from '../../tasks/deno.ts';
 import { createSandbox, ROOT, type Sandbox } from '../support/sandbox.ts';
 
@@ -98,6 +99,30 @@ test('under Node, commands run from dist/ with Node\'s compile cache under XDG_C
   assert.is(result.status, 0, result.stderr);
   const cache = path.join(sandbox.home, '.cache', 'bm', 'node-compile-cache');
   assert.ok(existsSync(cache) && readdirSync(cache).length > 0, `the compile cache is in ${cache}`);
+});
+
+test('a watch build (`npm run build -- --watch`) runs commands and keeps no schema verdicts', async () => {
+  if (underDeno) return;
+  const root = mkdtempSync(path.join(os.tmpdir(), 'bm-watch-build-'));
+  try {
+    for (const file of ['scripts/bm.cjs', 'lib/suggest.mjs']) cpSync(path.join(ROOT, file), path.join(root, file));
+    symlinkSync(path.join(ROOT, 'node_modules'), path.join(root, 'node_modules'));
+    const esbuild = await import('esbuild');
+    await esbuild.build({ ...options({ watch: true }), outdir: path.join(root, 'dist', 'commands'), logLevel: 'silent' });
+    const cache = path.join(root, 'cache');
+    const result = spawnSync(process.execPath, [path.join(root, 'scripts', 'bm.cjs'), 'members', 'list', '-t', 'beta'], { env: { ...sandbox.env, XDG_CACHE_HOME: cache }, encoding: 'utf8' });
+    assert.is(result.status, 0, result.stderr);
+    assert.match(result.stdout, /superman-clark/);
+    const parsed = path.join(cache, 'bm', 'parsed');
+    const entries = existsSync(parsed) ? readdirSync(parsed) : [];
+    assert.ok(entries.length > 0, 'team files went through the parse cache');
+    for (const entry of entries) {
+      assert.not.match(entry, /verdict/, `${entry}: a watch build keeps no verdicts`);
+      assert.not.ok('checked' in JSON.parse(readFileSync(path.join(parsed, entry), 'utf8')), `${entry}: a watch build keeps no verdicts`);
+    }
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 });
 
 test('a checkout that was never built says how to build it', () => {
