@@ -53,9 +53,10 @@ function markerOf(pid: number, name = MEMBER_MARKER): string | undefined {
 /**
  * The team's member processes running under `dir` (the team directory): cwd inside it and a
  * member marker naming `team`. The cwd is read first (one readlink per process) so that the
- * environment is read only for the few processes working there.
+ * environment is read only for the few processes working there. Processes in the groups
+ * `skipGroups` (running members, which account for their own trees) are passed over unread.
  */
-export function memberProcessesUnder(dir: string, team: string): MemberProcess[] {
+export function memberProcessesUnder(dir: string, team: string, skipGroups: ReadonlySet<number> = new Set()): MemberProcess[] {
   let root: string;
   try {
     root = realpathSync(dir);
@@ -64,6 +65,7 @@ export function memberProcessesUnder(dir: string, team: string): MemberProcess[]
   }
   const found: MemberProcess[] = [];
   for (const pid of ownPids()) {
+    if (skipGroups.has(pid)) continue;
     let cwd: string;
     try {
       cwd = readlinkSync(`/proc/${pid}/cwd`);
@@ -71,10 +73,10 @@ export function memberProcessesUnder(dir: string, team: string): MemberProcess[]
       continue;
     }
     if (cwd !== root && !cwd.startsWith(`${root}${path.sep}`)) continue;
+    const info = procInfo(pid);
+    if (!info || info.zombie || skipGroups.has(info.pgid)) continue;
     const marker = markerOf(pid);
     if (!marker?.startsWith(`${team}/`)) continue;
-    const info = procInfo(pid);
-    if (!info || info.zombie) continue;
     let command = '';
     try {
       command = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');

@@ -17,7 +17,7 @@ import { endGroup, isOurs, run, timings, which } from '../proc.ts';
 import { readState, stateKey, teamEntries, updateState } from '../state.ts';
 import type { Team } from '../team.ts';
 import { readTopology, updateTopology } from '../topology.ts';
-import { memberProcessesUnder } from '../tree.ts';
+import { memberProcessesUnder, type MemberProcess } from '../tree.ts';
 import { activityOf, stallMinutes, type Activity } from './activity.ts';
 import { unrecordedPods, unrecordedWarning } from './clusters.ts';
 import { daemonInfo, type DaemonInfo } from './daemon.ts';
@@ -162,11 +162,11 @@ export async function teamStatus(team: Team, { clean = true, stallMinutes: quiet
  * record accounts for: escaped from the group of a member that is no longer running, or never
  * recorded (a lost state file).
  */
-function unrecorded(team: Team, members: MemberStatus[], processes = memberProcessesUnder(team.paths.dir, team.name)): string[] {
+function unrecorded(team: Team, members: MemberStatus[], processes?: MemberProcess[]): string[] {
   const running = members.filter((m) => m.status === 'running');
   const leaders = new Set(running.flatMap((m) => (m.endpoint?.type === 'local' ? [m.endpoint.pid] : [])));
   const keys = new Set(running.map((m) => m.key));
-  const strays = processes.filter((p) => !leaders.has(p.pgid) && !keys.has(p.key));
+  const strays = (processes ?? memberProcessesUnder(team.paths.dir, team.name, leaders)).filter((p) => !leaders.has(p.pgid) && !keys.has(p.key));
   return strays.map((p) => `${p.key}: process ${p.pid} (${p.command || 'unknown command'}) is working in ${p.cwd} but bm has no record of it running; \`bm stop ${memberOfKey(p.key)} -t ${team.name}\` ends it.`);
 }
 
