@@ -19,6 +19,8 @@ const ROOT = path.resolve(import.meta.dirname, '..');
 await build();
 const LAUNCHER = path.join(ROOT, 'scripts', 'bm.cjs');
 const DENO_LAUNCHER = path.join(ROOT, 'scripts', 'bm.mjs');
+/** Bare scripts making the same reads as a command, with none of bm's code (the file says more). */
+const FLOOR = path.join(ROOT, 'tasks', 'bench-floor.cjs');
 const DENO = denoBinary(ROOT);
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
 const filters = process.argv.slice(2);
@@ -61,16 +63,18 @@ function benchTeam(): { env: NodeJS.ProcessEnv; dir: string } {
 
 /**
  * startup: each bm command against a bare runtime of the same binary, run in turn round after
- * round (alternatingMedians), so load changes hit a figure and its baseline alike.
+ * round (alternatingMedians), so load changes hit a figure and its baseline alike; `members list`
+ * also beside the floor of its reads in a bare script.
  */
 function startup(): void {
   process.stderr.write(`startup: bm start-up latency, Node ${process.version} (median of runs)\n`);
   const { env, dir } = benchTeam();
   try {
     const commands = [['--help'], ['members', 'list'], ['profiles', 'list']];
-    const [nodeBase, ...nodeTimes] = alternatingMedians([[process.execPath, ['-e', '0']], ...commands.map((args): [string, string[]] => [process.execPath, [LAUNCHER, ...args]])], env);
+    const [nodeBase, floor, ...nodeTimes] = alternatingMedians([[process.execPath, ['-e', '0']], [process.execPath, [FLOOR, 'members']], ...commands.map((args): [string, string[]] => [process.execPath, [LAUNCHER, ...args]])], env);
     record('startup', 'node -e 0', nodeBase, 'node', nodeBase);
     commands.forEach((args, i) => record('startup', `node  bm ${args.join(' ')}`, nodeTimes[i], 'node -e 0', nodeBase, args[0] === 'members' ? '<= 1.2x' : undefined));
+    record('startup', 'floor: members list\'s reads, no bm code', floor, 'node -e 0', nodeBase);
     const [denoBase, ...denoTimes] = alternatingMedians([[DENO, ['eval', '0']], ...commands.map((args): [string, string[]] => [DENO, ['run', '-A', '--no-prompt', DENO_LAUNCHER, ...args]])], env);
     record('startup', 'deno eval 0', denoBase, 'deno', denoBase);
     commands.forEach((args, i) => record('startup', `deno  bm ${args.join(' ')}`, denoTimes[i], 'deno eval 0', denoBase, args[0] === 'members' ? '<= 2.5x' : undefined));
@@ -196,8 +200,9 @@ function sync(): void {
 
 /**
  * lifecycle: `bm status` with 10 running local members (the stub ralph) against `bm --help`, so
- * health checks must not dominate; then the wall time of `bm stop` for 10 members, graceful and
- * with -f (members that honour SIGTERM), as a ratio to the 2 s budget.
+ * health checks must not dominate, and beside the floor of the same reads in a bare script; then
+ * the wall time of `bm stop` for 10 members, graceful and with -f (members that honour SIGTERM),
+ * as a ratio to the 2 s budget.
  */
 function lifecycle(): void {
   process.stderr.write('lifecycle: bm status and bm stop with 10 running members (median of runs)\n');
@@ -231,11 +236,12 @@ function lifecycle(): void {
     for (const role of ['po', 'architect', 'dev', 'qe', 'reviewer']) for (let n = 0; n < 2; n++) bm('hire', role);
     bm('teams', 'sync');
     start();
-    const [nodeBase, help, status] = alternatingMedians([[process.execPath, ['-e', '0']], [process.execPath, [LAUNCHER, '--help']], [process.execPath, [LAUNCHER, 'status']]], env);
+    const [nodeBase, help, floor, status] = alternatingMedians([[process.execPath, ['-e', '0']], [process.execPath, [LAUNCHER, '--help']], [process.execPath, [FLOOR, 'status']], [process.execPath, [LAUNCHER, 'status']]], env);
     record('lifecycle', 'node -e 0', nodeBase, 'node', nodeBase);
     record('lifecycle', 'node  bm --help', help, 'node -e 0', nodeBase);
     record('lifecycle', 'node  bm status (10 running)', status, 'node -e 0', nodeBase, '<= 1.3x');
     record('lifecycle', 'node  bm status (10 running)', status, 'bm --help', help, '<= 1.5x');
+    record('lifecycle', 'floor: status\'s reads, no bm code', floor, 'node -e 0', nodeBase);
     const runs = Math.max(3, Math.min(RUNS, 5));
     for (const args of [['stop'], ['stop', '-f']]) {
       const times: number[] = [];
@@ -273,7 +279,8 @@ function alternatingMedians(commands: [string, string[]][], env: NodeJS.ProcessE
 /**
  * The k8s formation against kube-sim: the skip-the-manager path of `bm start` and `bm status`, 10
  * pods. Both read the cluster with one look of bm's own API client (lib/endpoints/k8s.ts); the
- * baselines are one `kubectl get pods` of the team's namespace and `bm --help`.
+ * baselines are one `kubectl get pods` of the team's namespace and `bm --help`; the floor is the
+ * same three GETs in a bare script.
  */
 async function k8s(): Promise<void> {
   process.stderr.write('k8s: bm start --formation k8s (healthy, nothing to do) and bm status with 10 pods on kube-sim (median of runs)\n');
@@ -305,10 +312,11 @@ async function k8s(): Promise<void> {
     const [kubectl, start] = alternatingMedians([getPods, ['node', [LAUNCHER, 'start', '--formation', 'k8s']]], env);
     record('k8s', 'kubectl get pods -l app.kubernetes.io/managed-by=bm', kubectl, 'kubectl get pods', kubectl);
     record('k8s', 'bm start --formation k8s (up to date)', start, 'kubectl get pods', kubectl, '<= 2x');
-    const [help, kubectlAgain, status] = alternatingMedians([['node', [LAUNCHER, '--help']], getPods, ['node', [LAUNCHER, 'status']]], env);
+    const [help, kubectlAgain, floor, status] = alternatingMedians([['node', [LAUNCHER, '--help']], getPods, ['node', [FLOOR, 'k8s']], ['node', [LAUNCHER, 'status']]], env);
     record('k8s', 'node  bm --help', help, 'bm --help', help);
     record('k8s', 'kubectl get pods (any kubectl call)', kubectlAgain, 'bm --help', help);
     record('k8s', 'node  bm status (10 pods)', status, 'bm --help', help, '<= 1.5x');
+    record('k8s', 'floor: status\'s three GETs, no bm code', floor, 'bm --help', help);
   } finally {
     try {
       bm('stop');
