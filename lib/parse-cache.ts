@@ -192,12 +192,11 @@ export function keptByIdentity<T>(file: string, purpose: string, derive: (text: 
   const text = readTextIfExists(file);
   if (text === undefined) return undefined;
   const settled = stat !== undefined && Number(stat.ctimeMs) < now - 2000;
-  const print = fingerprint(text);
-  if (same && entry.fingerprint === print) {
+  if (same && entry.fingerprint === fingerprint(text)) {
     if (settled) writeEntry(target, { file: key, identity, value: entry.value } satisfies IdentityEntry);
     return entry.value as T;
   }
   const value = derive(text);
-  if (identity && value !== undefined) writeEntry(target, { file: key, identity, value, ...(settled ? {} : { fingerprint: print }) } satisfies IdentityEntry);
+  if (identity && value !== undefined) writeEntry(target, { file: key, identity, value, ...(settled ? {} : { fingerprint: fingerprint(text) }) } satisfies IdentityEntry);
   return value;
 }
