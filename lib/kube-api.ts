@@ -74,8 +74,7 @@ export async function kubeRequest(context: string, apiPath: string, options: Kub
   // The TLS settings are the agent's (agentFor), shared by every request to the server.
   const request: RequestOptions = {
     method: options.method ?? 'GET',
-    host: url.hostname.replace(/^\[|\]$/g, ''),
-    port: url.port || (url.protocol === 'https:' ? 443 : 80),
+    ...hostAndPort(url),
     path: `${url.pathname}${url.search}`,
     agent,
     headers: { ...target.headers, accept: options.accept ?? 'application/json', 'user-agent': 'bm' },
@@ -141,8 +140,7 @@ function agentFor(target: KubeTarget): Agent {
   if (!proxy) return agent;
   // Through a proxy every connection is a tunnel to the server (CONNECT, or a SOCKS5 connect),
   // with TLS to the server on top for an https server.
-  const port = Number(server.port || (https ? 443 : 80));
-  const host = server.hostname.replace(/^\[|\]$/g, '');
+  const { host, port } = hostAndPort(server);
   // Node's agents take a socket made asynchronously through the callback of createConnection.
   agent.createConnection = (_options, callback) => {
     const done = (error: Error | null, socket?: Socket) => callback?.(error, socket as Socket);
@@ -155,6 +153,11 @@ function agentFor(target: KubeTarget): Agent {
     return undefined;
   };
   return agent;
+}
+
+/** A server's host (an IPv6 address without its brackets) and port (the scheme's default when it names none). */
+function hostAndPort(server: URL): { host: string; port: number } {
+  return { host: server.hostname.replace(/^\[|\]$/g, ''), port: Number(server.port || (server.protocol === 'https:' ? 443 : 80)) };
 }
 
 const isIp = (host: string) => /^[\d.]+$|:/.test(host);
@@ -190,9 +193,9 @@ export function proxyFor(server: URL, proxyUrl: string | undefined, env: NodeJS.
   const https = server.protocol === 'https:';
   const named = https ? env.HTTPS_PROXY || env.https_proxy : (env.REQUEST_METHOD ? undefined : env.HTTP_PROXY || env.http_proxy);
   if (!named) return undefined;
-  const host = server.hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  const port = server.port || (https ? '443' : '80');
-  if (host === 'localhost' || isLoopback(host) || bypassed(host, port, env.NO_PROXY || env.no_proxy || '')) return undefined;
+  const { host: hostName, port } = hostAndPort(server);
+  const host = hostName.toLowerCase();
+  if (host === 'localhost' || isLoopback(host) || bypassed(host, String(port), env.NO_PROXY || env.no_proxy || '')) return undefined;
   return new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(named) ? named : `http://${named}`);
 }
 
